@@ -1,0 +1,172 @@
+/**
+ * The runtime's GPU context: the device, its buffer pool, its pipeline cache, the shared uniform ring,
+ * cached bind groups, and the helpers that move tensors between the CPU and the GPU (tests, file
+ * loading and final outputs only: nothing on a per-scale path reads back).
+ */
+import type { StructuredView } from 'webgpu-utils';
+import { BufferPool } from './buffer-pool.ts';
+import { requestDevice, type DeviceOptions } from './device.ts';
+import { packHalves, unpackHalves } from './half.ts';
+import type { Kernel } from './kernel.ts';
+import { Pipelines, type Pipeline } from './pipelines.ts';
+import { Recorder, type Resource } from './recorder.ts';
+import { byteSize, elementCount, Tensor, type DType } from './tensor.ts';
+
+const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST, valid before the globals exist
+const UNIFORM_RING_BYTES = 256 * 256;
+
+export type HostArray = Float32Array | Int32Array | Uint32Array;
+
+export class Gpu {
+  readonly pool: BufferPool;
+  readonly pipelines: Pipelines;
+  readonly hasTimestamps: boolean;
+  readonly uniformRing: GPUBuffer;
+  readonly uniformRingBytes = UNIFORM_RING_BYTES;
+  readonly uniformSlot: number;
+  private readonly views = new Map<Kernel, StructuredView | undefined>();
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<object, number>();
+  private nextBufferId = 0;
+  private readonly querySets: GPUQuerySet[] = [];
+
+  constructor(readonly device: GPUDevice) {
+    this.pool = new BufferPool(device);
+    this.pipelines = new Pipelines(device);
+    this.hasTimestamps = device.features.has('timestamp-query');
+    this.uniformSlot = device.limits.minUniformBufferOffsetAlignment;
+    this.uniformRing = device.createBuffer({ size: UNIFORM_RING_BYTES, usage: 0x40 | 0x8, label: 'uniform ring' });
+  }
+
+  static async create(options?: DeviceOptions): Promise<Gpu> {
+    return new Gpu(await requestDevice(options));
+  }
+
+  /** An uninitialised tensor from the pool. */
+  tensor(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): Tensor {
+    const buffer = this.pool.acquire(Math.max(4, byteSize(dtype, elementCount(shape))), STORAGE, label);
+    return new Tensor(buffer, shape, dtype, (t) => this.pool.release(t.buffer));
+  }
+
+  /** Uploads host data. With dtype 'f16', float values are rounded to halves and packed. */
+  upload(data: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): Tensor {
+    const n = elementCount(shape);
+    if (data.length !== n) throw new Error(`upload '${label}': shape [${shape}] needs ${n} values, got ${data.length}`);
+    const t = this.tensor(shape, dtype, label);
+    this.write(t, data);
+    return t;
+  }
+
+  /** Overwrites a tensor's contents from host data (queued: takes effect before the next submit). */
+  write(t: Tensor, data: ArrayLike<number>): void {
+    const host = toHost(data, t.dtype);
+    this.device.queue.writeBuffer(t.buffer, 0, host.buffer, host.byteOffset, host.byteLength);
+  }
+
+  /** Reads a tensor back (f16 comes back as float32 values). */
+  async read(t: Tensor): Promise<HostArray> {
+    const bytes = t.byteLength;
+    const staging = this.pool.acquire(bytes, 0x1 | 0x8, `read ${t.buffer.label}`); // MAP_READ | COPY_DST
+    const encoder = this.device.createCommandEncoder({ label: 'read' });
+    encoder.copyBufferToBuffer(t.buffer, 0, staging, 0, Math.ceil(bytes / 4) * 4);
+    this.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(0x1, 0, Math.ceil(bytes / 4) * 4);
+    const copy = staging.getMappedRange(0, Math.ceil(bytes / 4) * 4).slice(0);
+    staging.unmap();
+    this.pool.release(staging);
+    switch (t.dtype) {
+      case 'f32': return new Float32Array(copy);
+      case 'i32': return new Int32Array(copy);
+      case 'u32': return new Uint32Array(copy);
+      case 'f16': return unpackHalves(new Uint32Array(copy), t.size);
+    }
+  }
+
+  recorder(label?: string, timing = false): Recorder {
+    return new Recorder(this, label, timing);
+  }
+
+  /** Runs `record` on a fresh recorder and submits it. */
+  run(label: string, record: (rec: Recorder) => void): void {
+    const rec = this.recorder(label);
+    record(rec);
+    rec.submit();
+  }
+
+  /** The kernel's uniform view, made once per kernel. */
+  uniformView(kernel: Kernel): StructuredView | undefined {
+    if (!this.views.has(kernel)) this.views.set(kernel, kernel.makeUniformView());
+    return this.views.get(kernel);
+  }
+
+  /** The bind group for these resources, made once per distinct set. */
+  bindGroup(p: Pipeline, resources: Record<string, Resource>): GPUBindGroup {
+    const bindings = p.kernel.bindings;
+    let key = `${p.id}`;
+    for (const b of bindings) {
+      if (b.kind === 'uniform') continue;
+      const r = resources[b.name];
+      if (!r) throw new Error(`kernel ${p.kernel.name}: binding '${b.name}' not given (has ${Object.keys(resources).join(', ')})`);
+      key += `:${this.idOf(r instanceof Tensor ? r.buffer : r)}`;
+    }
+    let group = this.bindGroups.get(key);
+    if (group) return group;
+    group = this.device.createBindGroup({
+      label: p.kernel.name,
+      layout: p.layout,
+      entries: bindings.map((b) => {
+        if (b.kind === 'uniform') return { binding: b.binding, resource: { buffer: this.uniformRing, size: this.uniformView(p.kernel)!.arrayBuffer.byteLength } };
+        const r = resources[b.name];
+        if (r instanceof Tensor) return { binding: b.binding, resource: { buffer: r.buffer } };
+        if ('mapAsync' in r) return { binding: b.binding, resource: { buffer: r } };
+        return { binding: b.binding, resource: r };
+      }),
+    });
+    this.bindGroups.set(key, group);
+    return group;
+  }
+
+  private idOf(o: object): number {
+    let id = this.bufferIds.get(o);
+    if (id === undefined) this.bufferIds.set(o, (id = this.nextBufferId++));
+    return id;
+  }
+
+  acquireQuerySet(count: number): GPUQuerySet {
+    return this.querySets.pop() ?? this.device.createQuerySet({ type: 'timestamp', count, label: 'timestamps' });
+  }
+
+  releaseQuerySet(q: GPUQuerySet): void {
+    this.querySets.push(q);
+  }
+
+  /** Encodes a resolve of `pairs` begin/end timestamps; the returned function maps them after submit. */
+  resolveTimestamps(encoder: GPUCommandEncoder, querySet: GPUQuerySet, pairs: number): () => Promise<number[]> {
+    const bytes = pairs * 16;
+    const resolve = this.pool.acquire(bytes, 0x200 | 0x4, 'timestamps'); // QUERY_RESOLVE | COPY_SRC
+    const staging = this.pool.acquire(bytes, 0x1 | 0x8, 'timestamps read');
+    encoder.resolveQuerySet(querySet, 0, pairs * 2, resolve, 0);
+    encoder.copyBufferToBuffer(resolve, 0, staging, 0, bytes);
+    return async () => {
+      await staging.mapAsync(0x1, 0, bytes);
+      const t = new BigUint64Array(staging.getMappedRange(0, bytes).slice(0));
+      staging.unmap();
+      this.pool.release(staging);
+      this.pool.release(resolve);
+      return Array.from({ length: pairs }, (_, i) => Number(t[2 * i + 1] - t[2 * i]) / 1e6);
+    };
+  }
+
+  destroy(): void {
+    this.device.destroy();
+  }
+}
+
+function toHost(data: ArrayLike<number>, dtype: DType): HostArray {
+  switch (dtype) {
+    case 'f32': return data instanceof Float32Array ? data : Float32Array.from(data);
+    case 'i32': return data instanceof Int32Array ? data : Int32Array.from(data);
+    case 'u32': return data instanceof Uint32Array ? data : Uint32Array.from(data);
+    case 'f16': return packHalves(data);
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Records dispatches into one command encoder, counts them per kernel and per section, and, where the
+ * adapter has `timestamp-query`, measures each section's GPU time. Uniforms of all dispatches are
+ * staged on the CPU and uploaded with one `writeBuffer` just before the submit; each dispatch binds its
+ * slot with a dynamic offset, so recording allocates no GPU objects once bind groups are cached.
+ */
+import type { Gpu } from './gpu.ts';
+import type { Kernel } from './kernel.ts';
+import type { Constants } from './pipelines.ts';
+import type { Tensor } from './tensor.ts';
+
+export type Resource = Tensor | GPUBuffer | GPUTextureView;
+
+export interface Dispatch {
+  /** Resources by their WGSL variable name. */
+  bindings: Record<string, Resource>;
+  /** Fields of the kernel's uniform block by name. */
+  uniforms?: Record<string, number | ArrayLike<number>>;
+  /** Override constants: each distinct set is its own cached pipeline. */
+  constants?: Constants;
+  workgroups: readonly [number, number?, number?];
+}
+
+export interface SectionTiming {
+  label: string;
+  dispatches: number;
+  /** GPU milliseconds, when the adapter has timestamp queries. */
+  ms?: number;
+}
+
+/** What a submit hands back: dispatch counts now, GPU timings when the queue gets to them. */
+export interface Submission {
+  dispatches: number;
+  sections: SectionTiming[];
+  /** Resolves when the GPU has finished this work, with per-section times filled in where measured. */
+  done: Promise<SectionTiming[]>;
+}
+
+const MAX_SECTIONS = 128;
+
+export class Recorder {
+  private encoder: GPUCommandEncoder;
+  private pass?: GPUComputePassEncoder;
+  private uniformBytes = 0;
+  private readonly uniformStaging: Uint8Array<ArrayBuffer>;
+  private sections: SectionTiming[] = [];
+  private querySet?: GPUQuerySet;
+  /** Dispatches recorded since the recorder was made, by kernel name. */
+  readonly counts = new Map<string, number>();
+  dispatches = 0;
+
+  constructor(
+    private readonly gpu: Gpu,
+    readonly label = 'recorder',
+    /** Measure sections with timestamp queries (ignored where the adapter lacks them). */
+    readonly timing = false,
+  ) {
+    this.encoder = gpu.device.createCommandEncoder({ label });
+    this.uniformStaging = new Uint8Array(gpu.uniformRingBytes);
+    if (timing && gpu.hasTimestamps) this.querySet = gpu.acquireQuerySet(MAX_SECTIONS * 2);
+  }
+
+  /** Starts a new section (a compute pass of its own): counted, and timed where possible. */
+  section(label: string): void {
+    this.pass?.end();
+    this.pass = undefined;
+    this.sections.push({ label, dispatches: 0 });
+  }
+
+  dispatch(kernel: Kernel, d: Dispatch): void {
+    if (this.uniformBytes + this.gpu.uniformSlot > this.gpu.uniformRingBytes) this.flush();
+    const pipeline = this.gpu.pipelines.get(kernel, d.constants);
+    const offset = this.stageUniforms(kernel, d.uniforms);
+    const bindGroup = this.gpu.bindGroup(pipeline, d.bindings);
+    const pass = this.currentPass();
+    pass.setPipeline(pipeline.pipeline);
+    pass.setBindGroup(0, bindGroup, offset === undefined ? [] : [offset]);
+    pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1);
+    this.dispatches++;
+    this.counts.set(kernel.name, (this.counts.get(kernel.name) ?? 0) + 1);
+    this.sections[this.sections.length - 1].dispatches++;
+  }
+
+  /** Copies bytes between buffers (outside any compute pass). */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.pass?.end();
+    this.pass = undefined;
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** The encoder, for work the recorder does not wrap (texture copies). Ends the open pass. */
+  rawEncoder(): GPUCommandEncoder {
+    this.pass?.end();
+    this.pass = undefined;
+    return this.encoder;
+  }
+
+  /** Submits everything recorded; the recorder can go on recording afterwards. */
+  submit(): Submission {
+    const sections = this.sections;
+    const done = this.flush();
+    return { dispatches: sections.reduce((n, s) => n + s.dispatches, 0), sections, done };
+  }
+
+  private currentPass(): GPUComputePassEncoder {
+    if (this.pass) return this.pass;
+    if (this.sections.length === 0) this.sections.push({ label: this.label, dispatches: 0 });
+    const i = this.sections.length - 1;
+    const timed = this.querySet && i < MAX_SECTIONS;
+    this.pass = this.encoder.beginComputePass({
+      label: this.sections[i].label,
+      timestampWrites: timed
+        ? { querySet: this.querySet!, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 }
+        : undefined,
+    });
+    return this.pass;
+  }
+
+  private stageUniforms(kernel: Kernel, values: Dispatch['uniforms']): number | undefined {
+    const view = this.gpu.uniformView(kernel);
+    if (!view) return undefined;
+    view.set(values ?? {});
+    const offset = this.uniformBytes;
+    this.uniformStaging.set(new Uint8Array(view.arrayBuffer), offset);
+    this.uniformBytes += this.gpu.uniformSlot * Math.ceil(view.arrayBuffer.byteLength / this.gpu.uniformSlot);
+    return offset;
+  }
+
+  /** Uploads the staged uniforms, submits, and starts a fresh encoder. */
+  private flush(): Promise<SectionTiming[]> {
+    this.pass?.end();
+    this.pass = undefined;
+    const sections = this.sections;
+    this.sections = [];
+    const timed = this.querySet && sections.length > 0 ? this.gpu.resolveTimestamps(this.encoder, this.querySet, Math.min(sections.length, MAX_SECTIONS)) : undefined;
+    if (this.uniformBytes > 0) this.gpu.device.queue.writeBuffer(this.gpu.uniformRing, 0, this.uniformStaging, 0, this.uniformBytes);
+    this.uniformBytes = 0;
+    this.gpu.device.queue.submit([this.encoder.finish()]);
+    this.encoder = this.gpu.device.createCommandEncoder({ label: this.label });
+    if (!timed) return this.gpu.device.queue.onSubmittedWorkDone().then(() => sections);
+    return timed().then((ms) => sections.map((s, i) => ({ ...s, ms: ms[i] })));
+  }
+
+  /** Returns the recorder's query set; call once, after its last submit. */
+  dispose(): void {
+    if (this.querySet) this.gpu.releaseQuerySet(this.querySet);
+    this.querySet = undefined;
+  }
+}
