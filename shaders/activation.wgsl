@@ -6,6 +6,8 @@ struct Params {
   inner: u32,      // residual: channels per row of the gate (C); swiglu: unused
   rows_per_gate: u32, // residual: rows (L) sharing one gate row
   scale: f32,      // residual: extra scalar multiplier
+  gate_stride: u32, // residual: elements per gate row (K·C when the gate is one of K chunks)
+  gate_offset: u32, // residual: offset of the gate's chunk within its row
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -58,13 +60,13 @@ fn add_scaled(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
   if (i < p.n) { out[i] = out[i] + p.scale * a[i]; }
 }
 
-// out[g, l, c] += scale * b[g, c] * a[g, l, c]: a gated residual (AdaLN's gamma), one gate row per
-// `rows_per_gate` rows of `inner` channels.
+// out[g, l, c] += scale * gate[g, c] * a[g, l, c]: a gated residual (AdaLN's gamma), one gate row per
+// `rows_per_gate` rows of `inner` channels; gate[g, c] = b[g * gate_stride + gate_offset + c].
 @compute @workgroup_size(WG)
 fn add_gated(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = index(gid, nwg);
   if (i >= p.n) { return; }
   let c = i % p.inner;
   let g = i / (p.inner * p.rows_per_gate);
-  out[i] = out[i] + p.scale * b[g * p.inner + c] * a[i];
+  out[i] = out[i] + p.scale * b[g * p.gate_stride + p.gate_offset + c] * a[i];
 }

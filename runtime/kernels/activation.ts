@@ -39,18 +39,22 @@ export function addScaled(rec: Recorder, x: Tensor, y: Tensor, scale = 1): void 
 
 /**
  * x[g, l, c] += scale · gate[g, c] · y[g, l, c], in place: the gated residual of AdaLN blocks
- * (x, y: [G, L, C]; gate: [G, C]).
+ * (x, y: [G, L, C]). `gate` is [G, C], or [G, K·C] holding K chunks of which `chunk` is used
+ * (VAR's ada_lin output [G, 6C] with gamma1 at chunk 0).
  */
-export function addGated(rec: Recorder, x: Tensor, y: Tensor, gate: Tensor, scale = 1): void {
+export function addGated(rec: Recorder, x: Tensor, y: Tensor, gate: Tensor, opts: { chunk?: number; scale?: number } = {}): void {
   sameSize('addGated', x, y);
-  const [G, C] = gate.shape;
+  const C = x.shape[x.shape.length - 1];
+  const G = gate.shape[0];
+  const stride = gate.size / G;
+  const chunk = opts.chunk ?? 0;
   const rows = x.size / (G * C);
-  if (!Number.isInteger(rows) || x.shape[x.shape.length - 1] !== C) {
-    throw new Error(`addGated: x [${x.shape}] is not [G=${G}, L, C=${C}] for gate [${gate.shape}]`);
+  if (!Number.isInteger(rows) || stride % C !== 0 || (chunk + 1) * C > stride) {
+    throw new Error(`addGated: x [${x.shape}] is not [G=${G}, L, C] for gate [${gate.shape}] chunk ${chunk}`);
   }
   rec.dispatch(addGatedKernel, {
     bindings: { out: x, a: y, b: gate },
-    uniforms: { n: x.size, inner: C, rows_per_gate: rows, scale },
+    uniforms: { n: x.size, inner: C, rows_per_gate: rows, scale: opts.scale ?? 1, gate_stride: stride, gate_offset: chunk * C },
     workgroups: grid(x.size, WG),
   });
 }

@@ -16,8 +16,11 @@ export function addScaled(x: ArrayLike<number>, y: ArrayLike<number>, scale = 1)
   return Float32Array.from(x, (v, i) => v + scale * y[i]);
 }
 
-/** x, y: [G, L, C]; gate: [G, C]. */
-export function addGated(x: ArrayLike<number>, y: ArrayLike<number>, gate: ArrayLike<number>, G: number, C: number, scale = 1): Float32Array {
+/** x, y: [G, L, C]; gate: [G, K·C], chunk `chunk` used. */
+export function addGated(x: ArrayLike<number>, y: ArrayLike<number>, gate: ArrayLike<number>, G: number, C: number, opts: { chunk?: number; scale?: number } = {}): Float32Array {
   const rows = x.length / (G * C);
-  return Float32Array.from(x, (v, i) => v + scale * gate[Math.floor(i / (rows * C)) * C + (i % C)] * y[i]);
+  const stride = gate.length / G;
+  const off = (opts.chunk ?? 0) * C;
+  const scale = opts.scale ?? 1;
+  return Float32Array.from(x, (v, i) => v + scale * gate[Math.floor(i / (rows * C)) * stride + off + (i % C)] * y[i]);
 }

@@ -29,17 +29,17 @@ describe('activation kernels against the CPU reference', () => {
     const gpu = await testGpu();
     const x = random(n, 3);
     const y = random(n, 4);
-    const gate = random(3 * 13, 5);
+    const gate = random(3 * 3 * 13, 5);
     const t1 = gpu.upload(x, shape);
     const t2 = gpu.upload(x, shape);
     const ty = gpu.upload(y, shape);
-    const tg = gpu.upload(gate, [3, 13]);
+    const tg = gpu.upload(gate, [3, 3 * 13]);
     gpu.run('residual', (rec) => {
       gpuK.addScaled(rec, t1, ty, 0.5);
-      gpuK.addGated(rec, t2, ty, tg, 2);
+      gpuK.addGated(rec, t2, ty, tg, { chunk: 2, scale: 2 });
     });
     expectClose('add_scaled', await gpu.read(t1), ref.addScaled(x, y, 0.5));
-    expectClose('add_gated', await gpu.read(t2), ref.addGated(x, y, gate, 3, 13, 2));
+    expectClose('add_gated', await gpu.read(t2), ref.addGated(x, y, gate, 3, 13, { chunk: 2, scale: 2 }));
   });
 
   it('folds a large dispatch into 2D and still covers every element', async () => {
