@@ -8,6 +8,9 @@ struct Params {
   scale: f32,      // residual: extra scalar multiplier
   gate_stride: u32, // residual: elements per gate row (K·C when the gate is one of K chunks)
   gate_offset: u32, // residual: offset of the gate's chunk within its row
+  lo: f32,          // clamp_affine: lower bound
+  hi: f32,          // clamp_affine: upper bound
+  shift: f32,       // clamp_affine: added after scaling
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -69,4 +72,11 @@ fn add_gated(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   let c = i % p.inner;
   let g = i / (p.inner * p.rows_per_gate);
   out[i] = out[i] + p.scale * b[g * p.gate_stride + p.gate_offset + c] * a[i];
+}
+
+// out = clamp(a, lo, hi) * scale + shift (e.g. a decoded image from [-1, 1] to [0, 1])
+@compute @workgroup_size(WG)
+fn clamp_affine(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = index(gid, nwg);
+  if (i < p.n) { out[i] = clamp(a[i], p.lo, p.hi) * p.scale + p.shift; }
 }

@@ -40,6 +40,17 @@ export class Tensor {
     return new Tensor(this.buffer, shape, this.dtype);
   }
 
+  /**
+   * A view of the first elements of this tensor's buffer with a shape of at most as many elements: a
+   * buffer sized for the largest scale serves every smaller scale without reallocation.
+   */
+  view(shape: readonly number[]): Tensor {
+    if (elementCount(shape) > this.size) {
+      throw new Error(`view: [${shape}] has ${elementCount(shape)} elements, more than tensor [${this.shape}] holds (${this.size})`);
+    }
+    return new Tensor(this.buffer, shape, this.dtype);
+  }
+
   private disposed = false;
 
   dispose(): void {

@@ -11,6 +11,7 @@ const geluKernel = new Kernel({ name: 'gelu_tanh', source, entryPoint: 'gelu_tan
 const siluKernel = new Kernel({ name: 'silu', source, entryPoint: 'silu' });
 const swigluKernel = new Kernel({ name: 'swiglu', source, entryPoint: 'swiglu' });
 const addScaledKernel = new Kernel({ name: 'add_scaled', source, entryPoint: 'add_scaled' });
+const clampAffineKernel = new Kernel({ name: 'clamp_affine', source, entryPoint: 'clamp_affine' });
 const addGatedKernel = new Kernel({ name: 'add_gated', source, entryPoint: 'add_gated' });
 
 /** out = GELU(x), tanh approximation (PyTorch's `approximate='tanh'`). */
@@ -56,5 +57,15 @@ export function addGated(rec: Recorder, x: Tensor, y: Tensor, gate: Tensor, opts
     bindings: { out: x, a: y, b: gate },
     uniforms: { n: x.size, inner: C, rows_per_gate: rows, scale: opts.scale ?? 1, gate_stride: stride, gate_offset: chunk * C },
     workgroups: grid(x.size, WG),
+  });
+}
+
+/** out = clamp(x, lo, hi) · scale + shift. */
+export function clampAffine(rec: Recorder, out: Tensor, x: Tensor, opts: { lo: number; hi: number; scale?: number; shift?: number }): void {
+  sameSize('clampAffine', out, x);
+  rec.dispatch(clampAffineKernel, {
+    bindings: { out, a: x },
+    uniforms: { n: out.size, lo: opts.lo, hi: opts.hi, scale: opts.scale ?? 1, shift: opts.shift ?? 0 },
+    workgroups: grid(out.size, WG),
   });
 }

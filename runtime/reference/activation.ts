@@ -24,3 +24,7 @@ export function addGated(x: ArrayLike<number>, y: ArrayLike<number>, gate: Array
   const scale = opts.scale ?? 1;
   return Float32Array.from(x, (v, i) => v + scale * gate[Math.floor(i / (rows * C)) * stride + off + (i % C)] * y[i]);
 }
+
+export function clampAffine(x: ArrayLike<number>, opts: { lo: number; hi: number; scale?: number; shift?: number }): Float32Array {
+  return Float32Array.from(x, (v) => Math.min(Math.max(v, opts.lo), opts.hi) * (opts.scale ?? 1) + (opts.shift ?? 0));
+}

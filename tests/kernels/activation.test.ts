@@ -8,21 +8,23 @@ const shape = [3, 7, 13];
 const n = 3 * 7 * 13;
 
 describe('activation kernels against the CPU reference', () => {
-  it('gelu_tanh, silu, swiglu', async () => {
+  it('gelu_tanh, silu, swiglu, clamp_affine', async () => {
     const gpu = await testGpu();
     const a = random(n, 1, -6, 6);
     const b = random(n, 2);
     const ta = gpu.upload(a, shape);
     const tb = gpu.upload(b, shape);
-    const outs = [gpu.tensor(shape), gpu.tensor(shape), gpu.tensor(shape)];
+    const outs = [gpu.tensor(shape), gpu.tensor(shape), gpu.tensor(shape), gpu.tensor(shape)];
     gpu.run('activations', (rec) => {
       gpuK.geluTanh(rec, outs[0], ta);
       gpuK.silu(rec, outs[1], ta);
       gpuK.swiglu(rec, outs[2], ta, tb);
+      gpuK.clampAffine(rec, outs[3], ta, { lo: -1, hi: 1, scale: 0.5, shift: 0.5 });
     });
     expectClose('gelu_tanh', await gpu.read(outs[0]), ref.geluTanh(a));
     expectClose('silu', await gpu.read(outs[1]), ref.silu(a));
     expectClose('swiglu', await gpu.read(outs[2]), ref.swiglu(a, b));
+    expectClose('clamp_affine', await gpu.read(outs[3]), ref.clampAffine(a, { lo: -1, hi: 1, scale: 0.5, shift: 0.5 }));
   });
 
   it('residual add, scaled and gated', async () => {
