@@ -1,0 +1,79 @@
+/**
+ * nn.Linear on the GPU: out = x · Wᵀ + bias, with the weight in PyTorch's [N, K] layout, f32 or f16.
+ * Most of a transformer's arithmetic goes through here. Few rows (M ≤ 8, decoding a few tokens) take a
+ * weight-streaming kernel; more rows take a tiled one whose tile height follows M.
+ * WGSL: shaders/linear.wgsl. Reference: runtime/reference/linear.ts.
+ */
+import source from '../../shaders/linear.wgsl?raw';
+import { grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
+import { expectDType } from './checks.ts';
+
+const tiledKernel = new Kernel({ name: 'linear_tiled', source, entryPoint: 'linear_tiled' });
+const rowsKernel = new Kernel({ name: 'linear_rows', source, entryPoint: 'linear_rows' });
+
+/** Largest M that takes `linear_rows`. */
+export const LINEAR_MAX_ROWS = 8;
+const TILE_N = 64;
+/** Output columns per `linear_rows` workgroup (GROUPS in the WGSL). */
+const ROWS_COLUMNS = 8;
+/** Fewest workgroups before a taller tile is worth its lost parallelism (about one per SM). */
+const ENOUGH_TILES = 128;
+const MAX_GROUPS = 65535;
+
+/**
+ * out [..., N] = x [..., K] · weightᵀ + bias, as PyTorch's nn.Linear. M = x.size / K rows.
+ *
+ * @param weight [N, K], 'f32' or 'f16'
+ * @param bias [N] f32, optional
+ * @param out [..., N] f32 with M·N elements; must not share a buffer with the inputs
+ *
+ * @example
+ *   linear(rec, qkvBL3C, xBLC, attn.qkvWeight, attn.qkvBias); // [B, L, C] → [B, L, 3C]
+ */
+export function linear(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bias?: Tensor): void {
+  expectDType('linear', 'x', x, 'f32');
+  expectDType('linear', 'out', out, 'f32');
+  expectDType('linear', 'weight', weight, 'f32', 'f16');
+  if (bias) expectDType('linear', 'bias', bias, 'f32');
+  const K = x.shape[x.shape.length - 1];
+  if (x.shape.length === 0 || !(K > 0)) throw new Error(`linear: x must be [..., K] with K ≥ 1, found [${x.shape.join(', ')}]`);
+  const N = weight.shape[0];
+  if (weight.shape.length !== 2 || weight.shape[1] !== K) {
+    throw new Error(`linear: weight must be [N, K=${K}], found [${weight.shape.join(', ')}]`);
+  }
+  const M = x.size / K;
+  if (out.shape[out.shape.length - 1] !== N || out.size !== M * N) {
+    throw new Error(`linear: out must be [..., N=${N}] with M·N = ${M}·${N} elements, found [${out.shape.join(', ')}]`);
+  }
+  if (bias && (bias.shape.length !== 1 || bias.shape[0] !== N)) {
+    throw new Error(`linear: bias must be [N=${N}], found [${bias.shape.join(', ')}]`);
+  }
+  if (M === 0 || N === 0) return;
+  const bindings = { out, x, w: weight, bias: bias ?? x };
+  const uniforms = { M, N, K };
+  const base = { W_F16: weight.dtype === 'f16', HAS_BIAS: bias !== undefined };
+  if (M <= LINEAR_MAX_ROWS) {
+    rec.dispatch(rowsKernel, { bindings, uniforms, constants: { ...base, ROWS: M }, workgroups: grid(N, ROWS_COLUMNS) });
+    return;
+  }
+  const TM = linearTileRows(M, N);
+  rec.dispatch(tiledKernel, { bindings, uniforms, constants: { ...base, TM }, workgroups: tiledGrid(M, N, 16 * TM), weightPasses: Math.ceil(M / (16 * TM)) });
+}
+
+/**
+ * Rows per thread of the tiled kernel (tiles of 16·TM rows): the tallest tile, for the most reuse of
+ * each loaded value, that still leaves enough workgroups to fill the GPU.
+ */
+export function linearTileRows(M: number, N: number): 1 | 2 | 4 {
+  const tiles = (rows: number) => Math.ceil(M / rows) * Math.ceil(N / TILE_N);
+  return tiles(64) >= ENOUGH_TILES ? 4 : tiles(32) >= ENOUGH_TILES ? 2 : 1;
+}
+
+/** [column tiles, row tiles folded over y and z]: the shader reads the row tile as y + z · ny. */
+function tiledGrid(M: number, N: number, rows: number): [number, number, number] {
+  const tilesN = Math.ceil(N / TILE_N);
+  if (tilesN > MAX_GROUPS) throw new Error(`linear: N = ${N} needs ${tilesN} column tiles, more than ${MAX_GROUPS}`);
+  const tilesM = Math.ceil(M / rows);
+  const z = Math.ceil(tilesM / MAX_GROUPS);
+  return [tilesN, Math.ceil(tilesM / z), z];
+}

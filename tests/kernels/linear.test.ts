@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { roundToHalf } from '../../runtime/gpu/index.ts';
+import { linear, linearTileRows } from '../../runtime/kernels/linear.ts';
+import * as ref from '../../runtime/reference/linear.ts';
+import { expectClose, random, testGpu } from '../helpers.ts';
+
+const TOL = { atol: 1e-4, rtol: 1e-4 };
+
+interface Case {
+  M: number;
+  K: number;
+  N: number;
+  f16?: boolean;
+  bias?: boolean;
+}
+
+/** Runs one linear on the GPU and checks it against the reference; returns the kernel that ran. */
+async function check({ M, K, N, f16 = false, bias = false }: Case, seed: number): Promise<string> {
+  const gpu = await testGpu();
+  const x = random(M * K, seed);
+  const w = random(N * K, seed + 1);
+  const b = bias ? random(N, seed + 2) : undefined;
+  const out = gpu.tensor([M, N]);
+  const rec = gpu.recorder();
+  linear(rec, out, gpu.upload(x, [M, K]), gpu.upload(w, [N, K], f16 ? 'f16' : 'f32'), b && gpu.upload(b, [N]));
+  rec.submit();
+  const name = `linear M=${M} K=${K} N=${N}${f16 ? ' f16' : ''}${bias ? ' +bias' : ''}`;
+  expectClose(name, await gpu.read(out), ref.linear(x, f16 ? roundToHalf(w) : w, b, M, N, K), TOL);
+  return [...rec.counts.keys()].join();
+}
+
+describe('linear against the CPU reference', () => {
+  it('few rows take linear_rows: M = 1, 3, 8, odd and even K, f32 and f16', async () => {
+    const cases: Case[] = [
+      { M: 1, K: 5, N: 1 },
+      { M: 1, K: 70, N: 33, f16: true, bias: true },
+      { M: 3, K: 37, N: 130, f16: true },
+      { M: 3, K: 70, N: 17, bias: true },
+      { M: 8, K: 300, N: 9, f16: true, bias: true }, // K over two staging steps of 256
+      { M: 7, K: 301, N: 11, bias: true },
+    ];
+    for (const [i, c] of cases.entries()) expect(await check(c, 10 * i)).toBe('linear_rows');
+  });
+
+  it('more rows take linear_tiled: 16-row tiles, K over several steps of 16', async () => {
+    const cases: Case[] = [
+      { M: 9, K: 5, N: 1, bias: true },
+      { M: 37, K: 70, N: 130, bias: true },
+      { M: 37, K: 37, N: 33, f16: true, bias: true },
+      { M: 20, K: 70, N: 130, f16: true },
+    ];
+    for (const [i, c] of cases.entries()) expect(await check(c, 100 + 10 * i)).toBe('linear_tiled');
+  });
+
+  it('32 and 64-row tiles, where there are enough of them', async () => {
+    expect(linearTileRows(33, 4096)).toBe(2);
+    expect(linearTileRows(65, 4096)).toBe(4);
+    expect(await check({ M: 33, K: 20, N: 4095, bias: true }, 200)).toBe('linear_tiled');
+    expect(await check({ M: 65, K: 19, N: 4033, f16: true }, 210)).toBe('linear_tiled');
+  });
+
+  it('picks taller tiles only when there are enough of them', () => {
+    expect(linearTileRows(37, 130)).toBe(1);
+    expect(linearTileRows(512, 1024)).toBe(4);
+    expect(linearTileRows(338, 1024)).toBe(2);
+    expect(linearTileRows(50, 1024)).toBe(1);
+  });
+});
+
+describe('linear arguments', () => {
+  it('takes x and out with leading dims: [2, 5, K] → [2, 5, N]', async () => {
+    const gpu = await testGpu();
+    const [K, N] = [6, 3];
+    const x = random(10 * K, 300);
+    const w = random(N * K, 301);
+    const out = gpu.tensor([2, 5, N]);
+    gpu.run('linear 3-D', (rec) => linear(rec, out, gpu.upload(x, [2, 5, K]), gpu.upload(w, [N, K])));
+    expectClose('linear [2, 5, K]', await gpu.read(out), ref.linear(x, w, undefined, 10, N, K), TOL);
+  });
+
+  it('rejects mismatched shapes and dtypes, naming expected and found', async () => {
+    const gpu = await testGpu();
+    const rec = gpu.recorder();
+    const x = gpu.tensor([3, 64]);
+    expect(() => linear(rec, gpu.tensor([3, 32]), x, gpu.tensor([32, 60]))).toThrow('linear: weight must be [N, K=64], found [32, 60]');
+    expect(() => linear(rec, gpu.tensor([3, 32]), x, gpu.tensor([32 * 64]))).toThrow('linear: weight must be [N, K=64], found [2048]');
+    expect(() => linear(rec, gpu.tensor([3, 31]), x, gpu.tensor([32, 64]))).toThrow('linear: out must be [..., N=32] with M·N = 3·32 elements, found [3, 31]');
+    expect(() => linear(rec, gpu.tensor([4, 32]), x, gpu.tensor([32, 64]))).toThrow(/out must be .* found \[4, 32\]/);
+    expect(() => linear(rec, gpu.tensor([3, 32]), x, gpu.tensor([32, 64]), gpu.tensor([31]))).toThrow('linear: bias must be [N=32], found [31]');
+    expect(() => linear(rec, gpu.tensor([3, 32]), x, gpu.tensor([32, 64], 'i32'))).toThrow('linear: weight must be f32 or f16, found i32');
+    expect(() => linear(rec, gpu.tensor([3, 32]), gpu.tensor([3, 64], 'f16'), gpu.tensor([32, 64]))).toThrow('linear: x must be f32, found f16');
+    expect(() => linear(rec, gpu.tensor([3, 32]), x, gpu.tensor([32, 64]), gpu.tensor([32], 'f16'))).toThrow('linear: bias must be f32, found f16');
+    expect(rec.dispatches).toBe(0);
+  });
+});
