@@ -1,0 +1,289 @@
+// Multi-head attention against a KV cache, flash-style, and the append that fills the cache.
+//
+// qkv rows are [(H + 2·Hkv)·hd]: H query heads, then Hkv key heads, then Hkv value heads. The cache
+// holds k and v as [B, Hkv, capacity, hd], so the keys of one (batch, kv head) are contiguous rows and
+// a key tile is one coalesced run of memory. Query head h reads kv head h / (H / Hkv) (grouped-query
+// attention; H = Hkv is plain multi-head).
+//
+// `attention`: a workgroup owns BQ queries of one (batch, head). Their q rows are loaded once into
+// workgroup memory (rotated, L2-normalised and scaled there), then the keys are walked BK at a time:
+// the k and v tiles go to workgroup memory, S = q·kᵀ is computed with each thread holding up to a 2×4
+// block of scores, one thread per query updates the running max and sum (online softmax) and turns its
+// scores into weights, and each thread accumulates a few rows of one 4-wide column of P·v in registers.
+// Every query carries a key limit (none: all keys; causal: its own position; or a given prefix
+// length), and the walk stops at the largest limit of the tile, so masked-out tiles cost nothing.
+// Head dims are multiples of 4 (vec4 loads) up to 128.
+//
+// `append_kv`: a workgroup per (batch, token, kv head) writes one k row (L2-normalised and rotated as
+// asked) and one v row into the cache; the norm is a workgroup reduction.
+
+struct Params {
+  B: u32,        // batch
+  L: u32,        // tokens in qkv (queries of `attention`, new keys of `append_kv`)
+  H: u32,        // query heads
+  kv_heads: u32, // key/value heads (Hkv)
+  start: u32,    // attention: absolute position of the first query; append_kv: its first cache row
+  keys: u32,     // attention: cached keys
+  capacity: u32, // cache rows per (batch, kv head)
+  mask: u32,     // attention: 0 none, 1 causal, 2 per-query limits
+  scale: f32,    // attention: softmax scale applied to q
+  theta: f32,    // rotary base
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<vec4f>;
+@group(0) @binding(2) var<storage, read> qkv: array<vec4f>;
+@group(0) @binding(3) var<storage, read> k_cache: array<vec4f>;
+@group(0) @binding(4) var<storage, read> v_cache: array<vec4f>;
+@group(0) @binding(5) var<storage, read> scale_mul: array<f32>;
+@group(0) @binding(6) var<storage, read> positions: array<i32>;
+@group(0) @binding(7) var<storage, read> limits: array<u32>;
+// append_kv's outputs (the same cache buffers, written).
+@group(0) @binding(8) var<storage, read_write> k_dst: array<f32>;
+@group(0) @binding(9) var<storage, read_write> v_dst: array<f32>;
+
+override HD4: u32 = 16u;       // head dim / 4
+override BQ: u32 = 32u;        // queries per workgroup: 16 or 32
+override BK: u32 = 32u;        // keys per tile: 8, 16 or 32
+override QK_NORM: bool = false; // L2-normalise q and k; q also times exp(min(scale_mul[h], ln 100))
+override ROPE: bool = false;    // rotate q and k by their positions (rotate-half convention)
+
+const WG: u32 = 128u;
+const WG_APPEND: u32 = 64u;
+const NEG: f32 = -1.0e30; // a masked score
+const LN100: f32 = 4.605170185988092;
+const NORM_EPS: f32 = 1e-12;
+
+var<workgroup> q_tile: array<vec4f, BQ * (HD4 + 1u)>; // rows padded by one vec4 against bank conflicts
+var<workgroup> k_tile: array<vec4f, BK * (HD4 + 1u)>;
+var<workgroup> v_tile: array<vec4f, BK * HD4>;
+var<workgroup> s_tile: array<f32, BQ * (BK + 1u)>;
+var<workgroup> row_m: array<f32, BQ>;   // running max of each query's scores
+var<workgroup> row_l: array<f32, BQ>;   // running sum of exp(score - max)
+var<workgroup> row_a: array<f32, BQ>;   // q's scale factor, then each tile's rescale of the sums
+var<workgroup> row_lim: array<u32, BQ>; // keys [0, lim) are visible to the query
+var<workgroup> kv_end: u32;
+var<workgroup> red: array<f32, WG_APPEND>;
+
+// cos and sin of the rotary angle of pair `i` (of hd/2) at `pos`, to f32 accuracy: the builtins may be
+// off by 2^-11 (Vulkan's bound), so the angle is reduced to [-π/4, π/4] around a multiple k of π/2
+// (π/2 = C1 + C2 with k·C1 exact) and both are taken from their Taylor polynomials there.
+fn rope_cos_sin(pos: i32, i: u32) -> vec2f {
+  let inv_freq = 1.0 / pow(p.theta, f32(2u * i) / f32(4u * HD4));
+  let a = f32(pos) * inv_freq;
+  let k = round(a * 0.6366197723675814);
+  let r = (a - k * 1.5703125) - k * 4.8382679489659e-4;
+  let r2 = r * r;
+  let s = r + r * r2 * (-1.0 / 6.0 + r2 * (1.0 / 120.0 + r2 * (-1.0 / 5040.0 + r2 / 362880.0)));
+  let c = 1.0 + r2 * (-0.5 + r2 * (1.0 / 24.0 + r2 * (-1.0 / 720.0 + r2 / 40320.0)));
+  switch (i32(k) & 3) {
+    case 0: { return vec2f(c, s); }
+    case 1: { return vec2f(-s, c); }
+    case 2: { return vec2f(-c, -s); }
+    default: { return vec2f(s, -c); }
+  }
+}
+
+// Element d of the rotated row whose first element is at float offset `base` of qkv.
+fn rotated(base: u32, d: u32, cs: vec2f) -> f32 {
+  let half = 2u * HD4;
+  let x = qkv_at(base + d);
+  if (d < half) { return x * cs.x - qkv_at(base + d + half) * cs.y; }
+  return x * cs.x + qkv_at(base + d - half) * cs.y;
+}
+
+fn qkv_at(i: u32) -> f32 {
+  return qkv[i >> 2u][i & 3u];
+}
+
+// The keys query `qi` (of L) may see.
+fn key_limit(qi: u32) -> u32 {
+  if (qi >= p.L) { return 0u; }
+  if (p.mask == 1u) { return min(p.start + qi + 1u, p.keys); }
+  if (p.mask == 2u) { return min(limits[qi], p.keys); }
+  return p.keys;
+}
+
+// out [B, L, H·hd] = softmax(q·kᵀ, masked) · v over the cache. Grid: [ceil(L / BQ), H, B].
+@compute @workgroup_size(WG)
+fn attention(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u) {
+  let q0 = wg.x * BQ;
+  let h = wg.y;
+  let b = wg.z;
+  let QS = HD4 + 1u;
+  let row4 = (p.H + 2u * p.kv_heads) * HD4;
+
+  // q rows of this head (rotated), zero past L.
+  for (var i = t; i < BQ * HD4; i += WG) {
+    let r = i / HD4;
+    let c = i % HD4;
+    var x = vec4f(0.0);
+    if (q0 + r < p.L) {
+      let v4 = (b * p.L + q0 + r) * row4 + h * HD4 + c;
+      if (ROPE) {
+        let pos = positions[q0 + r];
+        for (var j = 0u; j < 4u; j++) {
+          let d = 4u * c + j;
+          x[j] = rotated(4u * (v4 - c), d, rope_cos_sin(pos, d % (2u * HD4)));
+        }
+      } else {
+        x = qkv[v4];
+      }
+    }
+    q_tile[r * QS + c] = x;
+  }
+  workgroupBarrier();
+  if (t < BQ) {
+    var f = p.scale;
+    if (QK_NORM) {
+      var ss = 0.0;
+      for (var c = 0u; c < HD4; c++) {
+        let x = q_tile[t * QS + c];
+        ss += dot(x, x);
+      }
+      f *= exp(min(scale_mul[h], LN100)) / max(sqrt(ss), NORM_EPS);
+    }
+    row_a[t] = f;
+    row_lim[t] = key_limit(q0 + t);
+    row_m[t] = NEG;
+    row_l[t] = 0.0;
+  }
+  workgroupBarrier();
+  for (var i = t; i < BQ * HD4; i += WG) {
+    let r = i / HD4;
+    q_tile[r * QS + i % HD4] *= row_a[r];
+  }
+  if (t == 0u) {
+    var e = 0u;
+    for (var r = 0u; r < BQ; r++) { e = max(e, row_lim[r]); }
+    kv_end = e;
+  }
+  let end = workgroupUniformLoad(&kv_end);
+
+  let kv_row0 = (b * p.kv_heads + h / (p.H / p.kv_heads)) * p.capacity;
+  // S = q·kᵀ: this thread's rows tr + 16·i and columns tc + 8·j.
+  let tc = t % 8u;
+  let tr = t / 8u;
+  let SR = BQ / 16u;
+  let SC = BK / 8u;
+  // P·v: this thread's column pc (a vec4) of rows pg + G·i.
+  let pc = t % HD4;
+  let pg = t / HD4;
+  let G = WG / HD4;
+  let RPT = (BQ + G - 1u) / G;
+  var acc = array<vec4f, 8>();
+
+  for (var k0 = 0u; k0 < end; k0 += BK) {
+    for (var i = t; i < BK * HD4; i += WG) {
+      let j = i / HD4;
+      let c = i % HD4;
+      var kx = vec4f(0.0);
+      var vx = vec4f(0.0);
+      if (k0 + j < p.keys) {
+        let at = (kv_row0 + k0 + j) * HD4 + c;
+        kx = k_cache[at];
+        vx = v_cache[at];
+      }
+      k_tile[j * QS + c] = kx;
+      v_tile[i] = vx;
+    }
+    workgroupBarrier();
+
+    var s = array<array<f32, 4>, 2>(); // zeroed explicitly on every tile
+    var kr: array<vec4f, 4>;
+    for (var c = 0u; c < HD4; c++) {
+      for (var j = 0u; j < SC; j++) { kr[j] = k_tile[(tc + 8u * j) * QS + c]; }
+      for (var i = 0u; i < SR; i++) {
+        let qx = q_tile[(tr + 16u * i) * QS + c];
+        for (var j = 0u; j < SC; j++) { s[i][j] += dot(qx, kr[j]); }
+      }
+    }
+    for (var i = 0u; i < SR; i++) {
+      let r = tr + 16u * i;
+      for (var j = 0u; j < SC; j++) {
+        let col = tc + 8u * j;
+        s_tile[r * (BK + 1u) + col] = select(NEG, s[i][j], k0 + col < row_lim[r]);
+      }
+    }
+    workgroupBarrier();
+
+    if (t < BQ) {
+      let base = t * (BK + 1u);
+      let m_old = row_m[t];
+      var m = m_old;
+      for (var j = 0u; j < BK; j++) { m = max(m, s_tile[base + j]); }
+      var sum = 0.0;
+      for (var j = 0u; j < BK; j++) {
+        let sv = s_tile[base + j];
+        let e = select(0.0, exp(sv - m), sv > 0.5 * NEG);
+        s_tile[base + j] = e;
+        sum += e;
+      }
+      let a = exp(m_old - m);
+      row_a[t] = a;
+      row_l[t] = row_l[t] * a + sum;
+      row_m[t] = m;
+    }
+    workgroupBarrier();
+
+    if (pg < G) {
+      for (var i = 0u; i < RPT; i++) { acc[i] *= row_a[min(pg + G * i, BQ - 1u)]; }
+      for (var j = 0u; j < BK; j++) {
+        let vx = v_tile[j * HD4 + pc];
+        for (var i = 0u; i < RPT; i++) {
+          acc[i] += s_tile[min(pg + G * i, BQ - 1u) * (BK + 1u) + j] * vx;
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  if (pg < G) {
+    for (var i = 0u; i < RPT; i++) {
+      let r = pg + G * i;
+      if (r < BQ && q0 + r < p.L) {
+        let l = row_l[r];
+        out[((b * p.L + q0 + r) * p.H + h) * HD4 + pc] = select(vec4f(0.0), acc[i] / l, l > 0.0);
+      }
+    }
+  }
+}
+
+// k_dst, v_dst [B, Hkv, capacity, hd] rows start + l  ←  k (normalised, rotated), v of qkv [B, L, ·].
+// One workgroup per (b, l, kv head); grid folded to 2-D for many rows.
+@compute @workgroup_size(WG_APPEND)
+fn append_kv(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let n = wg.x + wg.y * nwg.x;
+  if (n >= p.B * p.L * p.kv_heads) { return; }
+  let hd = 4u * HD4;
+  let kvh = n % p.kv_heads;
+  let bl = n / p.kv_heads;
+  let l = bl % p.L;
+  let b = bl / p.L;
+  let row = bl * (p.H + 2u * p.kv_heads) * hd;
+  let k_src = row + (p.H + kvh) * hd;
+  let v_src = row + (p.H + p.kv_heads + kvh) * hd;
+  let dst = ((b * p.kv_heads + kvh) * p.capacity + p.start + l) * hd;
+
+  var f = 1.0;
+  if (QK_NORM) {
+    var ss = 0.0;
+    for (var d = t; d < hd; d += WG_APPEND) {
+      let x = qkv_at(k_src + d);
+      ss += x * x;
+    }
+    red[t] = ss;
+    for (var w = WG_APPEND / 2u; w > 0u; w >>= 1u) {
+      workgroupBarrier();
+      if (t < w) { red[t] += red[t + w]; }
+    }
+    workgroupBarrier();
+    f = 1.0 / max(sqrt(red[0]), NORM_EPS);
+  }
+  for (var d = t; d < hd; d += WG_APPEND) {
+    var x = qkv_at(k_src + d);
+    if (ROPE) { x = rotated(k_src, d, rope_cos_sin(positions[l], d % (2u * HD4))); }
+    k_dst[dst + d] = x * f;
+    v_dst[dst + d] = qkv_at(v_src + d);
+  }
+}

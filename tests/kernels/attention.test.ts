@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import type { Gpu } from '../../runtime/gpu/index.ts';
+import { appendKV, attention, blockCausalLimits, KVCache, type AttentionMask } from '../../runtime/kernels/attention.ts';
+import * as ref from '../../runtime/reference/attention.ts';
+import { expectClose, random, testGpu } from '../helpers.ts';
+
+// f32 throughout; seen here: max abs error 3.5e-6 (scores up to ±100 under the clamped scaleMul).
+const TOL = { atol: 1e-5, rtol: 1e-4 };
+
+interface Setup {
+  B: number;
+  H: number;
+  Hkv: number;
+  hd: number;
+  scale: number;
+  scaleMul?: number[];
+  rope?: { positions: number[]; theta: number };
+}
+
+const rowOf = (s: Setup) => (s.H + 2 * s.Hkv) * s.hd;
+
+/** Rows [from, from + n) of every batch entry of x [B, T, C]. */
+function rows(x: Float32Array, B: number, T: number, C: number, from: number, n: number): Float32Array {
+  const out = new Float32Array(B * n * C);
+  for (let b = 0; b < B; b++) out.set(x.subarray((b * T + from) * C, (b * T + from + n) * C), b * n * C);
+  return out;
+}
+
+/**
+ * Appends `chunks` of the sequence one after another, each attending to the cache under `mask`,
+ * and returns the outputs of all T tokens as [B, T, H·hd].
+ */
+async function incremental(gpu: Gpu, s: Setup, qkv: Float32Array, chunks: number[], mask: AttentionMask): Promise<Float32Array> {
+  const T = chunks.reduce((a, b) => a + b, 0);
+  const C = s.H * s.hd;
+  const cache = new KVCache(gpu, { batch: s.B, kvHeads: s.Hkv, headDim: s.hd, capacity: T });
+  const scaleMul = s.scaleMul && gpu.upload(s.scaleMul, [s.H]);
+  const full = new Float32Array(s.B * T * C);
+  let from = 0;
+  for (const n of chunks) {
+    const x = gpu.upload(rows(qkv, s.B, T, rowOf(s), from, n), [s.B, n, rowOf(s)]);
+    const out = gpu.tensor([s.B, n, C]);
+    const rope = s.rope && { positions: gpu.upload(s.rope.positions.slice(from, from + n), [n], 'i32'), theta: s.rope.theta };
+    gpu.run('step', (rec) => {
+      appendKV(rec, cache, x, { heads: s.H, qkNorm: !!scaleMul, rope });
+      attention(rec, out, x, cache, { heads: s.H, scale: s.scale, qkNorm: scaleMul && { scaleMul }, rope, mask });
+    });
+    const got = await gpu.read(out);
+    for (let b = 0; b < s.B; b++) full.set(got.subarray(b * n * C, (b + 1) * n * C), (b * T + from) * C);
+    from += n;
+  }
+  cache.dispose();
+  return full;
+}
+
+/** The whole sequence in one append and one attention call under explicit per-query limits. */
+async function oneCall(gpu: Gpu, s: Setup, qkv: Float32Array, T: number, limits: ArrayLike<number>): Promise<Float32Array> {
+  const cache = new KVCache(gpu, { batch: s.B, kvHeads: s.Hkv, headDim: s.hd, capacity: T + 3 });
+  const x = gpu.upload(qkv, [s.B, T, rowOf(s)]);
+  const out = gpu.tensor([s.B, T, s.H * s.hd]);
+  const scaleMul = s.scaleMul && gpu.upload(s.scaleMul, [s.H]);
+  const rope = s.rope && { positions: gpu.upload(s.rope.positions, [T], 'i32'), theta: s.rope.theta };
+  gpu.run('one call', (rec) => {
+    appendKV(rec, cache, x, { heads: s.H, qkNorm: !!scaleMul, rope });
+    attention(rec, out, x, cache, { heads: s.H, scale: s.scale, qkNorm: scaleMul && { scaleMul }, rope, mask: { limits: gpu.upload(limits, [T], 'u32') } });
+  });
+  const got = await gpu.read(out);
+  cache.dispose();
+  return got as Float32Array;
+}
+
+function reference(s: Setup, qkv: Float32Array, T: number, limits: ArrayLike<number>): Float32Array {
+  return ref.attention(qkv, s.B, T, {
+    heads: s.H, kvHeads: s.Hkv, headDim: s.hd, scale: s.scale, limits,
+    qkNorm: s.scaleMul && { scaleMul: s.scaleMul }, rope: s.rope,
+  });
+}
+
+describe('attention with a KV cache against the CPU reference', () => {
+  it('VAR: scales [1, 4, 9] appended one by one, qkNorm with scaleMul clamped at ln 100', async () => {
+    const gpu = await testGpu();
+    const s: Setup = { B: 2, H: 4, Hkv: 4, hd: 8, scale: 1, scaleMul: [0.3, 4.9, -0.7, 6.0] };
+    const chunks = [1, 4, 9];
+    const qkv = random(2 * 14 * rowOf(s), 11);
+    const got = await incremental(gpu, s, qkv, chunks, 'none');
+    expectClose('attention (VAR, incremental)', got, reference(s, qkv, 14, blockCausalLimits(chunks)), TOL);
+  });
+
+  it('grouped-query attention (H 4, Hkv 2), hd 12, RoPE, causal mask, appended [1, 4, 9]', async () => {
+    const gpu = await testGpu();
+    const positions = Array.from({ length: 14 }, (_, i) => 5 + 3 * i);
+    const s: Setup = { B: 2, H: 4, Hkv: 2, hd: 12, scale: 1 / Math.sqrt(12), rope: { positions, theta: 10000 } };
+    const qkv = random(2 * 14 * rowOf(s), 12, -2, 2);
+    const got = await incremental(gpu, s, qkv, [1, 4, 9], 'causal');
+    expectClose('attention (GQA, RoPE, causal)', got, reference(s, qkv, 14, ref.causalLimits(14)), TOL);
+  });
+
+  it('teacher forcing: block-causal limits in one call equal the reference and the scale-by-scale result', async () => {
+    const gpu = await testGpu();
+    // 55 tokens: two query tiles and two key tiles.
+    const blocks = [1, 4, 9, 16, 25];
+    const s: Setup = { B: 2, H: 4, Hkv: 2, hd: 8, scale: 1, scaleMul: [5.2, 1.1, 2.5, -0.2] };
+    const qkv = random(2 * 55 * rowOf(s), 13);
+    const limits = blockCausalLimits(blocks);
+    const once = await oneCall(gpu, s, qkv, 55, limits);
+    expectClose('attention (block-causal, one call)', once, reference(s, qkv, 55, limits), TOL);
+    const steps = await incremental(gpu, s, qkv, blocks, 'none');
+    expectClose('attention (one call vs scale by scale)', once, steps, TOL);
+  });
+
+  it('hd 64 over several key tiles: causal chunks, RoPE with a large base, no qkNorm', async () => {
+    const gpu = await testGpu();
+    const positions = Array.from({ length: 37 }, (_, i) => i);
+    const s: Setup = { B: 2, H: 2, Hkv: 1, hd: 64, scale: 0.125, rope: { positions, theta: 1e6 } };
+    const qkv = random(2 * 37 * rowOf(s), 14, -3, 3);
+    const got = await incremental(gpu, s, qkv, [3, 34], 'causal');
+    expectClose('attention (hd 64, causal)', got, reference(s, qkv, 37, ref.causalLimits(37)), TOL);
+  });
+
+  it('hd 128 (smaller tiles to fit workgroup memory), qkNorm, chunks [5, 32]', async () => {
+    const gpu = await testGpu();
+    const s: Setup = { B: 1, H: 2, Hkv: 1, hd: 128, scale: 1, scaleMul: [2.0, 7.0] };
+    const qkv = random(37 * rowOf(s), 16);
+    const got = await incremental(gpu, s, qkv, [5, 32], 'none');
+    expectClose('attention (hd 128)', got, reference(s, qkv, 37, blockCausalLimits([5, 32])), TOL);
+  });
+
+  it('arbitrary limits, including a query that sees nothing (zeros)', async () => {
+    const gpu = await testGpu();
+    const s: Setup = { B: 2, H: 4, Hkv: 4, hd: 8, scale: 0.7 };
+    const limits = [0, 3, 1, 7, 7, 2, 5];
+    const qkv = random(2 * 7 * rowOf(s), 15);
+    const got = await oneCall(gpu, s, qkv, 7, limits);
+    expectClose('attention (limits)', got, reference(s, qkv, 7, limits), TOL);
+    expect(Array.from(got.subarray(0, 4 * 8)).every((v) => v === 0)).toBe(true);
+  });
+
+  it('builds block-causal limits', () => {
+    expect(Array.from(blockCausalLimits([1, 4, 2]))).toEqual([1, 5, 5, 5, 5, 7, 7]);
+    expect(blockCausalLimits([]).length).toBe(0);
+  });
+});
+
+describe('KV cache bookkeeping and argument checks', () => {
+  const s: Setup = { B: 2, H: 4, Hkv: 2, hd: 8, scale: 1 };
+
+  it('tracks length, resets, and refuses to overflow its capacity', async () => {
+    const gpu = await testGpu();
+    const cache = new KVCache(gpu, { batch: 2, kvHeads: 2, headDim: 8, capacity: 10 });
+    const x6 = gpu.tensor([2, 6, rowOf(s)]);
+    const x5 = gpu.tensor([2, 5, rowOf(s)]);
+    const rec = gpu.recorder();
+    appendKV(rec, cache, x6, { heads: 4 });
+    expect(cache.length).toBe(6);
+    expect(() => appendKV(rec, cache, x5, { heads: 4 })).toThrow(/holds 6 of 10 tokens; appending 5 needs room for 11/);
+    expect(cache.length).toBe(6);
+    cache.reset();
+    appendKV(rec, cache, x5, { heads: 4 });
+    expect(cache.length).toBe(5);
+    attention(rec, gpu.tensor([2, 5, 32]), x5, cache, { heads: 4, scale: 1 });
+    expect(rec.counts.get('append_kv')).toBe(2);
+    expect(rec.counts.get('attention')).toBe(1);
+    rec.submit();
+    cache.dispose();
+  });
+
+  it('rejects bad shapes and dtypes, naming expected and found', async () => {
+    const gpu = await testGpu();
+    const cache = new KVCache(gpu, { batch: 2, kvHeads: 2, headDim: 8, capacity: 16 });
+    const rec = gpu.recorder();
+    const qkv = gpu.tensor([2, 3, rowOf(s)]);
+    const out = gpu.tensor([2, 3, 32]);
+    expect(() => new KVCache(gpu, { batch: 2, kvHeads: 2, headDim: 10, capacity: 4 })).toThrow(/multiple of 4 and at most 128, found 10/);
+    expect(() => appendKV(rec, cache, gpu.tensor([2, 3, 60]), { heads: 4 })).toThrow(/qkv must be \[B=2, L, \(H \+ 2·Hkv\)·hd = 64\], found \[2, 3, 60\]/);
+    expect(() => appendKV(rec, cache, gpu.tensor([1, 3, 64]), { heads: 4 })).toThrow(/B=2.*found \[1, 3, 64\]/);
+    expect(() => appendKV(rec, cache, qkv, { heads: 3 })).toThrow(/multiple of the cache's 2 kv heads, found 3/);
+    expect(() => appendKV(rec, cache, qkv, { heads: 4, rope: { positions: gpu.tensor([3]), theta: 1e4 } })).toThrow(/rope.positions must be i32, found f32/);
+    expect(() => appendKV(rec, cache, qkv, { heads: 4, rope: { positions: gpu.tensor([4], 'i32'), theta: 1e4 } })).toThrow(/rope.positions must be \[L=3\], found \[4\]/);
+    expect(() => attention(rec, out, qkv, cache, { heads: 4, scale: 1 })).toThrow(/3 queries but only 0 cached keys/);
+    appendKV(rec, cache, qkv, { heads: 4 });
+    expect(() => attention(rec, gpu.tensor([2, 3, 24]), qkv, cache, { heads: 4, scale: 1 })).toThrow(/out must be \[2, 3, 32\], found \[2, 3, 24\]/);
+    expect(() => attention(rec, out, qkv, cache, { heads: 4, scale: 1, qkNorm: { scaleMul: gpu.tensor([2]) } })).toThrow(/scaleMul must hold H=4 values, found \[2\]/);
+    expect(() => attention(rec, out, qkv, cache, { heads: 4, scale: 1, mask: { limits: gpu.tensor([3]) } })).toThrow(/mask.limits must be u32, found f32/);
+    expect(() => attention(rec, out, qkv, cache, { heads: 4, scale: 1, mask: { limits: gpu.tensor([5], 'u32') } })).toThrow(/mask.limits must be \[L=3\], found \[5\]/);
+    rec.submit();
+    cache.dispose();
+  });
+});
