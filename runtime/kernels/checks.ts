@@ -10,3 +10,8 @@ export function sameSize(op: string, first: Tensor, ...rest: Tensor[]): void {
 export function expectDType(op: string, name: string, t: Tensor, ...allowed: Tensor['dtype'][]): void {
   if (!allowed.includes(t.dtype)) throw new Error(`${op}: ${name} must be ${allowed.join(' or ')}, found ${t.dtype}`);
 }
+
+/** Expects `t` to have one axis per name in `dims` (e.g. ['B', 'C', 'H', 'W']). */
+export function expectRank(op: string, name: string, t: Tensor, dims: readonly string[]): void {
+  if (t.shape.length !== dims.length) throw new Error(`${op}: ${name} must be [${dims.join(', ')}], found [${t.shape.join(', ')}]`);
+}

@@ -1,0 +1,76 @@
+/**
+ * nn.Conv2d on NCHW feature maps (1x1 and 3x3 kernels, stride 1 or 2, zero padding on any side), the
+ * VQVAE's workhorse. One implicit-GEMM dispatch per convolution: output channels × output pixels are
+ * tiled per workgroup, input patches and weights staged in workgroup memory.
+ * WGSL: shaders/conv2d.wgsl. Reference: runtime/reference/conv2d.ts.
+ */
+import source from '../../shaders/conv2d.wgsl?raw';
+import { expectShape, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
+import { expectDType, expectRank } from './checks.ts';
+
+const kernel = new Kernel({ name: 'conv2d', source, entryPoint: 'conv2d' });
+
+const TILE_PIXELS = 64;
+const MAX_GROUPS = 65535;
+
+/** Zero padding: the same on every side, or [top, bottom, left, right]. */
+export type Conv2dPadding = number | [top: number, bottom: number, left: number, right: number];
+
+export interface Conv2dOptions {
+  stride?: 1 | 2;
+  /** Default 0, as in PyTorch. */
+  padding?: Conv2dPadding;
+}
+
+/**
+ * out [B, Cout, Ho, Wo] = conv2d(x [B, Cin, H, W], weight [Cout, Cin, k, k]) + bias, as PyTorch's
+ * nn.Conv2d with Ho = ⌊(H + top + bottom - k) / stride⌋ + 1 (Wo likewise).
+ *
+ * @param weight [Cout, Cin, k, k] with k = 1 or 3, 'f32' or 'f16'
+ * @param bias [Cout] f32, optional
+ * @param out f32; must not share a buffer with x
+ *
+ * @example
+ *   conv2d(rec, hB320x32x32, xB160x32x32, conv.w, conv.b, { padding: 1 });
+ *   conv2d(rec, downB128x16x16, hB128x32x32, down.w, down.b, { padding: [0, 1, 0, 1], stride: 2 }); // VQVAE Downsample
+ */
+export function conv2d(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | undefined, opts: Conv2dOptions = {}): void {
+  expectDType('conv2d', 'x', x, 'f32');
+  expectDType('conv2d', 'out', out, 'f32');
+  expectDType('conv2d', 'weight', weight, 'f32', 'f16');
+  if (bias) expectDType('conv2d', 'bias', bias, 'f32');
+  expectRank('conv2d', 'x', x, ['B', 'Cin', 'H', 'W']);
+  const [B, Cin, H, W] = x.shape;
+  const [Cout, , k] = weight.shape;
+  if (weight.shape.length !== 4 || weight.shape[1] !== Cin || weight.shape[3] !== k || (k !== 1 && k !== 3)) {
+    throw new Error(`conv2d: weight must be [Cout, Cin=${Cin}, k, k] with k = 1 or 3, found [${weight.shape.join(', ')}]`);
+  }
+  if (bias) expectShape('conv2d: bias', bias, [Cout]);
+  const stride = opts.stride ?? 1;
+  if (stride !== 1 && stride !== 2) throw new Error(`conv2d: stride must be 1 or 2, found ${stride}`);
+  const pad = opts.padding ?? 0;
+  const [top, bottom, left, right] = typeof pad === 'number' ? [pad, pad, pad, pad] : pad;
+  if (![top, bottom, left, right].every((v) => Number.isInteger(v) && v >= 0)) {
+    throw new Error(`conv2d: padding must be whole numbers ≥ 0, found [${[top, bottom, left, right].join(', ')}]`);
+  }
+  const Ho = Math.floor((H + top + bottom - k) / stride) + 1;
+  const Wo = Math.floor((W + left + right - k) / stride) + 1;
+  if (Ho < 1 || Wo < 1) throw new Error(`conv2d: a ${k}x${k} kernel does not fit the padded ${H}x${W} input`);
+  expectShape('conv2d: out', out, [B, Cout, Ho, Wo]);
+  if (out.size === 0) return;
+  const TM = conv2dTileRows(Cout);
+  const tiles = Math.ceil((B * Ho * Wo) / TILE_PIXELS);
+  const z = Math.ceil(tiles / MAX_GROUPS);
+  rec.dispatch(kernel, {
+    bindings: { out, x, w: weight, bias: bias ?? x },
+    uniforms: { B, Cin, H, W, Cout, Ho, Wo, stride, pad_top: top, pad_left: left },
+    constants: { W_F16: weight.dtype === 'f16', HAS_BIAS: bias !== undefined, KS: k, TM },
+    workgroups: [Math.ceil(tiles / z), Math.ceil(Cout / (16 * TM)), z],
+    weightPasses: tiles,
+  });
+}
+
+/** Output channels per thread: tiles of 16·TM channels, the smallest that covers few channels (conv_out's 3). */
+export function conv2dTileRows(Cout: number): 1 | 2 | 4 {
+  return Cout <= 16 ? 1 : Cout <= 32 ? 2 : 4;
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { roundToHalf } from '../../runtime/gpu/index.ts';
+import { conv2d, conv2dTileRows, type Conv2dPadding } from '../../runtime/kernels/conv2d.ts';
+import * as ref from '../../runtime/reference/conv2d.ts';
+import { expectClose, random, testGpu } from '../helpers.ts';
+
+const TOL = { atol: 1e-4, rtol: 1e-4 };
+
+interface Case extends Omit<ref.Conv2dShape, 'padding' | 'stride'> {
+  stride?: 1 | 2;
+  padding?: Conv2dPadding;
+  f16?: boolean;
+  bias?: boolean;
+}
+
+/** Runs one conv on the GPU and checks it against the reference. */
+async function check(c: Case, seed: number): Promise<void> {
+  const gpu = await testGpu();
+  const { B, Cin, H, W, Cout, k, stride = 1, f16 = false, bias = true } = c;
+  const pad = c.padding ?? 0;
+  const padding: [number, number, number, number] = typeof pad === 'number' ? [pad, pad, pad, pad] : pad;
+  const shape = { B, Cin, H, W, Cout, k, stride, padding };
+  const [Ho, Wo] = ref.conv2dOutSize(shape);
+  const x = random(B * Cin * H * W, seed);
+  const w = random(Cout * Cin * k * k, seed + 1);
+  const b = bias ? random(Cout, seed + 2) : undefined;
+  const out = gpu.tensor([B, Cout, Ho, Wo]);
+  gpu.run('conv2d', (rec) =>
+    conv2d(rec, out, gpu.upload(x, [B, Cin, H, W]), gpu.upload(w, [Cout, Cin, k, k], f16 ? 'f16' : 'f32'), b && gpu.upload(b, [Cout]), { stride, padding: c.padding }),
+  );
+  const name = `conv2d ${JSON.stringify(c)}`;
+  expectClose(name, await gpu.read(out), ref.conv2d(x, f16 ? roundToHalf(w) : w, b, shape), TOL);
+}
+
+describe('conv2d against the CPU reference', () => {
+  it('3x3, padding 1, stride 1: B=2, Cin=3, Cout=5, 7x6 (f32 and f16 weights)', async () => {
+    await check({ B: 2, Cin: 3, H: 7, W: 6, Cout: 5, k: 3, padding: 1 }, 1);
+    await check({ B: 2, Cin: 3, H: 7, W: 6, Cout: 5, k: 3, padding: 1, f16: true }, 2);
+  });
+
+  it('stride 2 with asymmetric padding [0, 1, 0, 1] (VQVAE downsampling), and no bias', async () => {
+    await check({ B: 2, Cin: 3, H: 7, W: 6, Cout: 5, k: 3, stride: 2, padding: [0, 1, 0, 1] }, 3);
+    await check({ B: 1, Cin: 4, H: 8, W: 9, Cout: 3, k: 3, stride: 2, padding: [0, 1, 0, 1], bias: false, f16: true }, 4);
+    await check({ B: 1, Cin: 2, H: 5, W: 6, Cout: 3, k: 3, stride: 2, padding: [2, 0, 1, 3] }, 5);
+  });
+
+  it('1x1 and unpadded 3x3', async () => {
+    await check({ B: 2, Cin: 7, H: 5, W: 3, Cout: 9, k: 1 }, 6);
+    await check({ B: 1, Cin: 5, H: 4, W: 6, Cout: 3, k: 1, f16: true, bias: false }, 7);
+    await check({ B: 1, Cin: 3, H: 5, W: 4, Cout: 2, k: 3 }, 8);
+  });
+
+  it('several tiles of pixels and channels, K over several steps (16, 32 and 64-channel tiles)', async () => {
+    expect([conv2dTileRows(3), conv2dTileRows(20), conv2dTileRows(70)]).toEqual([1, 2, 4]);
+    await check({ B: 2, Cin: 5, H: 9, W: 10, Cout: 70, k: 3, padding: 1, f16: true }, 9); // 180 pixels, 2 channel tiles
+    await check({ B: 1, Cin: 9, H: 11, W: 7, Cout: 20, k: 3, padding: 1 }, 10); // K = 81
+  });
+});
+
+describe('conv2d arguments', () => {
+  it('rejects mismatched shapes and dtypes, naming expected and found', async () => {
+    const gpu = await testGpu();
+    const rec = gpu.recorder();
+    const x = gpu.tensor([2, 3, 7, 6]);
+    const w = gpu.tensor([5, 3, 3, 3]);
+    expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 6]), x, w, undefined, { padding: 1 })).not.toThrow();
+    expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 7]), x, w, undefined, { padding: 1 })).toThrow('conv2d: out: expected shape [2, 5, 7, 6], found [2, 5, 7, 7]');
+    expect(() => conv2d(rec, gpu.tensor([2, 5, 4, 3]), x, w, undefined, { padding: 1, stride: 2 })).not.toThrow();
+    expect(() => conv2d(rec, gpu.tensor([2, 5, 3, 3]), x, w, undefined, { padding: [0, 1, 0, 1], stride: 2 })).not.toThrow();
+    expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 6]), x, gpu.tensor([5, 4, 3, 3]), undefined, { padding: 1 })).toThrow('conv2d: weight must be [Cout, Cin=3, k, k] with k = 1 or 3, found [5, 4, 3, 3]');
+    expect(() => conv2d(rec, gpu.tensor([2, 5, 3, 2]), x, gpu.tensor([5, 3, 5, 5]), undefined)).toThrow(/k = 1 or 3, found \[5, 3, 5, 5\]/);
+    expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 6]), x, w, gpu.tensor([4]), { padding: 1 })).toThrow('conv2d: bias: expected shape [5], found [4]');
+    expect(() => conv2d(rec, gpu.tensor([5, 7, 6]), gpu.tensor([3, 7, 6]), w, undefined)).toThrow('conv2d: x must be [B, Cin, H, W], found [3, 7, 6]');
+    expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 6]), x, gpu.tensor([5, 3, 3, 3], 'i32'), undefined)).toThrow('conv2d: weight must be f32 or f16, found i32');
+    expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 6]), gpu.tensor([2, 3, 7, 6], 'f16'), w, undefined)).toThrow('conv2d: x must be f32, found f16');
+    expect(() => conv2d(rec, gpu.tensor([1, 5, 1, 1]), gpu.tensor([1, 3, 2, 2]), w, undefined)).toThrow('conv2d: a 3x3 kernel does not fit the padded 2x2 input');
+    expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 6]), x, w, undefined, { padding: -1 })).toThrow(/padding must be whole numbers ≥ 0, found \[-1/);
+    expect(rec.dispatches).toBe(3);
+  });
+});
