@@ -12,7 +12,11 @@ let shared: Promise<Gpu> | undefined;
 export function testGpu(): Promise<Gpu> {
   if (!shared) {
     shared = Gpu.create();
-    afterAll(async () => (await shared!).destroy());
+    afterAll(async () => {
+      const gpu = await shared!;
+      gpu.destroy();
+      expect(gpu.errors, 'WebGPU errors reported by the device').toEqual([]);
+    });
   }
   return shared;
 }

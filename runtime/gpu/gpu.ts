@@ -24,6 +24,8 @@ export class Gpu {
   readonly uniformRing: GPUBuffer;
   readonly uniformRingBytes = UNIFORM_RING_BYTES;
   readonly uniformSlot: number;
+  /** Buffers holding model weights (counted by recorders as weight traffic). */
+  readonly weights = new WeakSet<GPUBuffer>();
   private readonly views = new Map<Kernel, StructuredView | undefined>();
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private readonly bufferIds = new WeakMap<object, number>();
@@ -36,10 +38,25 @@ export class Gpu {
     this.hasTimestamps = device.features.has('timestamp-query');
     this.uniformSlot = device.limits.minUniformBufferOffsetAlignment;
     this.uniformRing = device.createBuffer({ size: UNIFORM_RING_BYTES, usage: 0x40 | 0x8, label: 'uniform ring' });
+    // WebGPU reports shader and validation errors asynchronously; keep them where tests and tools look.
+    device.addEventListener('uncapturederror', (e) => {
+      const message = (e as GPUUncapturedErrorEvent).error.message;
+      this.errors.push(message);
+      console.error(`WebGPU error: ${message}`);
+    });
   }
+
+  /** Validation and shader errors the device reported (each is also printed). */
+  readonly errors: string[] = [];
 
   static async create(options?: DeviceOptions): Promise<Gpu> {
     return new Gpu(await requestDevice(options));
+  }
+
+  /** True on a software adapter (SwiftShader, llvmpipe): time absolute numbers only elsewhere. */
+  get isSoftware(): boolean {
+    const info = this.device.adapterInfo;
+    return !info || /swiftshader|llvmpipe|software|cpu/i.test(`${info.vendor} ${info.architecture} ${info.description} ${info.device}`);
   }
 
   /** An uninitialised tensor from the pool. */

@@ -7,7 +7,7 @@
 import type { Gpu } from './gpu.ts';
 import type { Kernel } from './kernel.ts';
 import type { Constants } from './pipelines.ts';
-import type { Tensor } from './tensor.ts';
+import { Tensor } from './tensor.ts';
 
 export type Resource = Tensor | GPUBuffer | GPUTextureView;
 
@@ -19,6 +19,11 @@ export interface Dispatch {
   /** Override constants: each distinct set is its own cached pipeline. */
   constants?: Constants;
   workgroups: readonly [number, number?, number?];
+  /**
+   * How many times the kernel streams its weight tensors (a tiled matmul re-reads the weights once per
+   * tile row of its input, mostly from L2 cache). Counted into `weightBytesStreamed`. Default 1.
+   */
+  weightPasses?: number;
 }
 
 export interface SectionTiming {
@@ -48,6 +53,10 @@ export class Recorder {
   /** Dispatches recorded since the recorder was made, by kernel name. */
   readonly counts = new Map<string, number>();
   dispatches = 0;
+  /** Bytes of model weights the recorded dispatches bind (each bound weight tensor counted once per dispatch). */
+  weightBytesRead = 0;
+  /** The same with each kernel's re-reads (weight tensors × passes): an upper bound on weight traffic. */
+  weightBytesStreamed = 0;
 
   constructor(
     private readonly gpu: Gpu,
@@ -77,6 +86,12 @@ export class Recorder {
     pass.setBindGroup(0, bindGroup, offset === undefined ? [] : [offset]);
     pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1);
     this.dispatches++;
+    for (const r of Object.values(d.bindings)) {
+      if (r instanceof Tensor && this.gpu.weights.has(r.buffer)) {
+        this.weightBytesRead += r.byteLength;
+        this.weightBytesStreamed += r.byteLength * (d.weightPasses ?? 1);
+      }
+    }
     this.counts.set(kernel.name, (this.counts.get(kernel.name) ?? 0) + 1);
     this.sections[this.sections.length - 1].dispatches++;
   }
@@ -86,6 +101,13 @@ export class Recorder {
     this.pass?.end();
     this.pass = undefined;
     this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Zeroes a buffer (outside any compute pass). */
+  clear(buffer: GPUBuffer, offset = 0, bytes?: number): void {
+    this.pass?.end();
+    this.pass = undefined;
+    this.encoder.clearBuffer(buffer, offset, bytes);
   }
 
   /** The encoder, for work the recorder does not wrap (texture copies). Ends the open pass. */
