@@ -1,0 +1,220 @@
+// Classifier-free guidance, top-k / top-p filtering and Gumbel-max sampling of token logits.
+// Appended to shaders/rng.wgsl (the TS wrapper concatenates the two).
+//
+// Filtering and sampling run one workgroup per row of V logits, streaming the row from memory once per
+// pass (V reaches 16k: it does not fit in workgroup memory). Neither filter sorts. Both keep the tokens
+// whose logit is >= a threshold that is the logit of one token of the row, found exactly by a radix
+// select over order-preserving u32 keys of the logits, 3 bits a pass: each pass sums a weight per digit
+// (a count for top-k, a softmax mass for top-p) with a workgroup reduction, and picks the digit where the
+// sum from the top reaches the goal. Keeping everything >= a threshold keeps ties together, as top-k's
+// "logit >= the k-th largest" does, and as top-p does when tied tokens are taken as one group.
+
+struct Params {
+  n: u32,            // guidance: elements of `guided` (B·L·V); rng_fill: words of `bits`
+  t: f32,            // guidance: weight of the conditional row minus one
+  rows: u32,         // filtering / sampling: rows R
+  vocab: u32,        // filtering / sampling: logits per row V
+  top_k: u32,        // keep the top_k largest (ties at the k-th kept); 0 = off
+  top_p: f32,        // keep the smallest top group of mass >= top_p; 0 = off
+  inv_temp: f32,     // 1 / temperature
+  seed: u32,         // RNG key
+  counter: vec2u,    // RNG counter of element 0 of row 0, as (low word, high word)
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read_write> guided: array<f32>;
+@group(0) @binding(3) var<storage, read_write> allowed: array<i32>;
+@group(0) @binding(4) var<storage, read_write> ids: array<i32>;
+@group(0) @binding(5) var<storage, read_write> bits: array<u32>;
+
+const WG: u32 = 256u;
+const BINS: u32 = 8u;       // radix digit of 3 bits
+const DIGIT: u32 = 3u;
+const NO_INDEX: u32 = 0xFFFFFFFFu;
+
+var<workgroup> part: array<f32, 2048>;    // BINS partial sums per invocation, bin-major
+var<workgroup> part_u: array<u32, WG>;
+var<workgroup> picked: u32;
+
+// out[i] = (1 + t)·cond[i] - t·uncond[i]: rows 0..B-1 of `logits` are conditional, rows B..2B-1 not.
+@compute @workgroup_size(WG)
+fn guidance(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i < p.n) { guided[i] = (1.0 + p.t) * logits[i] - p.t * logits[i + p.n]; }
+}
+
+// bits[i] = the RNG's 32 bits at (seed, counter + i): the GPU side of the RNG's bit-exactness test.
+@compute @workgroup_size(WG)
+fn rng_fill(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i < p.n) { bits[i] = rng_bits(p.seed, counter_add(p.counter, i)); }
+}
+
+// A u32 whose unsigned order is the float order of x; -0 maps to +0's key so that the two tie.
+fn order_key(x: f32) -> u32 {
+  var b = bitcast<u32>(x);
+  if (b == 0x80000000u) { b = 0u; }
+  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+}
+
+// k >> s for any s in [0, 32] (WGSL's own shift takes s modulo 32).
+fn high_bits(k: u32, s: u32) -> u32 {
+  return select(k >> min(s, 31u), 0u, s >= 32u);
+}
+
+fn key_value(k: u32) -> f32 {
+  return bitcast<f32>(select(~k, k & 0x7FFFFFFFu, (k & 0x80000000u) != 0u));
+}
+
+// Standard Gumbel noise -log(-log(u)). The inner -log(u) goes through atanh's series for u >= 1/2,
+// where log's absolute error bound (2^-21 on [0.5, 2]) would swamp a result as small as 6e-8.
+fn gumbel(u: f32) -> f32 {
+  var e: f32;
+  if (u < 0.5) {
+    e = -log(u);
+  } else {
+    let z = (1.0 - u) / (1.0 + u); // -log(u) = 2·atanh(z), z in (0, 1/3]
+    let z2 = z * z;
+    let s = 1.0 / 11.0 + z2 * (1.0 / 13.0 + z2 * (1.0 / 15.0));
+    e = 2.0 * z * (1.0 + z2 * (1.0 / 3.0 + z2 * (1.0 / 5.0 + z2 * (1.0 / 7.0 + z2 * (1.0 / 9.0 + z2 * s)))));
+  }
+  return -log(e);
+}
+
+fn row_of(wid: vec3u, nwg: vec3u) -> u32 {
+  return wid.x + wid.y * nwg.x;
+}
+
+// The largest key of the row, the same for every invocation.
+fn row_max_key(base: u32, lid: u32) -> u32 {
+  var m = 0u;
+  for (var v = lid; v < p.vocab; v += WG) { m = max(m, order_key(logits[base + v])); }
+  workgroupBarrier();
+  part_u[lid] = m;
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lid < s) { part_u[lid] = max(part_u[lid], part_u[lid + s]); }
+  }
+  return workgroupUniformLoad(&part_u[0]);
+}
+
+// Radix select over the row's tokens with key >= lo (hi: the row's largest key): the largest key t with
+// W(key >= t) >= goal, where W sums weights of 1 (by_mass false: the k-th largest for goal k) or
+// exp((x - max)/temperature) (by_mass true, goal = top_p · the total: the top-p cut-off). t is always
+// a token's key; should rounding leave no digit reaching the goal, the lowest occupied digit is taken.
+fn radix_select(base: u32, lid: u32, lo: u32, hi: u32, by_mass: bool, goal_in: f32) -> u32 {
+  let xmax = key_value(hi);
+  var shift = 32u - countLeadingZeros(lo ^ hi); // bits below the prefix shared by the whole range
+  var prefix = high_bits(hi, shift);
+  var above = 0.0;
+  var goal = goal_in;
+  var first = true;
+  while (shift > 0u) {
+    let width = min(DIGIT, shift);
+    shift -= width;
+    // Initialised explicitly: SwiftShader carried the previous pass's sums into a bare `var acc`.
+    var acc = array<f32, BINS>();
+    for (var v = lid; v < p.vocab; v += WG) {
+      let x = logits[base + v];
+      let k = order_key(x);
+      if (k >= lo && high_bits(k, shift + width) == prefix) {
+        let d = (k >> shift) & ((1u << width) - 1u);
+        let w = select(1.0, exp((x - xmax) * p.inv_temp), by_mass);
+        for (var b = 0u; b < BINS; b++) { acc[b] += select(0.0, w, d == b); }
+      }
+    }
+    workgroupBarrier();
+    for (var b = 0u; b < BINS; b++) { part[b * WG + lid] = acc[b]; }
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+      workgroupBarrier();
+      if (lid < s) {
+        for (var b = 0u; b < BINS; b++) { part[b * WG + lid] += part[b * WG + lid + s]; }
+      }
+    }
+    workgroupBarrier();
+    if (first && by_mass) {
+      var total = 0.0;
+      for (var b = 0u; b < BINS; b++) { total += part[b * WG]; }
+      goal *= total;
+    }
+    first = false;
+    // Every invocation scans the same sums; the pick goes through workgroup memory to be uniform.
+    var pick = NO_INDEX;
+    var lowest = 0u;
+    var cum = above;
+    var above_pick = above;
+    for (var i = 0u; i < (1u << width); i++) {
+      let b = (1u << width) - 1u - i;
+      let h = part[b * WG];
+      if (h > 0.0) { lowest = b; }
+      if (pick == NO_INDEX && h > 0.0) {
+        if (cum + h >= goal) { pick = b; above_pick = cum; }
+      }
+      cum += h;
+    }
+    if (pick == NO_INDEX) {
+      pick = lowest;
+      above_pick = cum - part[lowest * WG];
+    }
+    above = above_pick;
+    if (lid == 0u) { picked = pick; }
+    prefix = (prefix << width) | workgroupUniformLoad(&picked);
+  }
+  return prefix;
+}
+
+// The key threshold of the row's allowed tokens (key >= threshold) under top-k, then top-p.
+fn row_threshold(base: u32, lid: u32) -> u32 {
+  let hi = row_max_key(base, lid);
+  var t = 0u;
+  if (p.top_k > 0u) { t = radix_select(base, lid, 0u, hi, false, f32(p.top_k)); }
+  if (p.top_p > 0.0) { t = radix_select(base, lid, t, hi, true, p.top_p); }
+  return t;
+}
+
+// allowed[r, v] = 1 where token v of row r survives top-k / top-p filtering, else 0. One workgroup a row.
+@compute @workgroup_size(WG)
+fn filter_mask(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wid, nwg);
+  if (row >= p.rows) { return; }
+  let base = row * p.vocab;
+  let t = row_threshold(base, lid);
+  for (var v = lid; v < p.vocab; v += WG) { allowed[base + v] = select(0, 1, order_key(logits[base + v]) >= t); }
+}
+
+// ids[r] = argmax over allowed v of logit/temperature + Gumbel(seed, counter + r·V + v); with top_k = 1,
+// the plain argmax (lowest index among ties, no RNG). One workgroup a row.
+@compute @workgroup_size(WG)
+fn sample(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = row_of(wid, nwg);
+  if (row >= p.rows) { return; }
+  let base = row * p.vocab;
+  let greedy = p.top_k == 1u;
+  var t = 0u;
+  if (!greedy) { t = row_threshold(base, lid); }
+  var best = 0.0;
+  var best_i = NO_INDEX;
+  for (var v = lid; v < p.vocab; v += WG) {
+    let x = logits[base + v];
+    if (order_key(x) < t) { continue; }
+    var score = x;
+    if (!greedy) { score = x * p.inv_temp + gumbel(rng_uniform(p.seed, counter_add(p.counter, base + v))); }
+    if (best_i == NO_INDEX || score > best) { best = score; best_i = v; }
+  }
+  workgroupBarrier();
+  part[lid] = best;
+  part_u[lid] = best_i;
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lid < s) {
+      let j = part_u[lid + s];
+      let i = part_u[lid];
+      if (j != NO_INDEX && (i == NO_INDEX || part[lid + s] > part[lid] || (part[lid + s] == part[lid] && j < i))) {
+        part[lid] = part[lid + s];
+        part_u[lid] = j;
+      }
+    }
+  }
+  if (lid == 0u) { ids[row] = i32(part_u[0]); }
+}
