@@ -15,3 +15,16 @@ export function expectDType(op: string, name: string, t: Tensor, ...allowed: Ten
 export function expectRank(op: string, name: string, t: Tensor, dims: readonly string[]): void {
   if (t.shape.length !== dims.length) throw new Error(`${op}: ${name} must be [${dims.join(', ')}], found [${t.shape.join(', ')}]`);
 }
+
+/** Expects a 1-D f32 tensor of n elements (an affine weight or bias of n channels). */
+export function expectVector(op: string, name: string, t: Tensor, n: number): void {
+  expectDType(op, name, t, 'f32');
+  if (t.shape.length !== 1 || t.shape[0] !== n) throw new Error(`${op}: ${name} must be [${n}], found [${t.shape.join(', ')}]`);
+}
+
+/** Expects `out` to share no buffer with the inputs (WebGPU rejects a buffer bound writable and read-only at once). */
+export function notAliased(op: string, out: Tensor, inputs: Record<string, Tensor | undefined>): void {
+  for (const [name, t] of Object.entries(inputs)) {
+    if (t && t.buffer === out.buffer) throw new Error(`${op}: out must be a separate buffer, found it shared with ${name}`);
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * RMSNorm over the last dim (Qwen2/LLaMA): out = x · rsqrt(mean(x²) + eps) · weight. One workgroup
+ * per row, the sum of squares reduced in shared memory.
+ * WGSL: shaders/rms-norm.wgsl. Reference: runtime/reference/rms-norm.ts.
+ */
+import source from '../../shaders/rms-norm.wgsl?raw';
+import { grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
+import { expectDType, expectVector, notAliased, sameSize } from './checks.ts';
+
+const rmsNormKernel = new Kernel({ name: 'rms_norm', source, entryPoint: 'rms_norm' });
+
+/**
+ * out = x · rsqrt(mean(x²) + eps) · weight, rows over the last dim C, as Qwen2RMSNorm.
+ *
+ * @param x [..., C] f32 (e.g. [L, C] hidden states, or [L, heads, D] for a per-head norm with weight [D])
+ * @param out f32 with as many elements as x, in its own buffer
+ * @param opts.weight [C] f32, optional
+ *
+ * @example
+ *   rmsNorm(rec, hLC, xLC, { eps: 1e-6, weight: layer.inputLayernormW });
+ */
+export function rmsNorm(rec: Recorder, out: Tensor, x: Tensor, opts: { eps: number; weight?: Tensor }): void {
+  const op = 'rmsNorm';
+  expectDType(op, 'x', x, 'f32');
+  expectDType(op, 'out', out, 'f32');
+  sameSize(op, x, out);
+  const C = x.shape[x.shape.length - 1];
+  if (x.shape.length === 0 || !(C > 0)) throw new Error(`${op}: x must be [..., C] with C ≥ 1, found [${x.shape.join(', ')}]`);
+  if (opts.weight) expectVector(op, 'weight', opts.weight, C);
+  notAliased(op, out, { x, weight: opts.weight });
+  const rows = x.size / C;
+  if (rows === 0) return;
+  rec.dispatch(rmsNormKernel, {
+    bindings: { out, x, weight: opts.weight ?? x },
+    uniforms: { cols: C, rows, eps: opts.eps },
+    constants: { HAS_WEIGHT: opts.weight !== undefined },
+    workgroups: grid(rows, 1),
+  });
+}
