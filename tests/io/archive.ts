@@ -1,0 +1,61 @@
+/**
+ * Test helpers that build .pth files by hand: a stored (uncompressed) zip writer, and a pickle of a
+ * one-tensor state dict assembled opcode by opcode, so a test can break exactly one thing.
+ */
+
+const ascii = (s: string) => Array.from(new TextEncoder().encode(s));
+const le = (v: number, bytes: number) => Array.from({ length: bytes }, (_, i) => (v >>> (8 * i)) & 0xff);
+
+/** A zip archive of stored entries (no CRCs: the reader does not check them). */
+export function storedZip(entries: { name: string; data: Uint8Array }[]): Uint8Array {
+  const parts: number[][] = [];
+  const central: number[][] = [];
+  let offset = 0;
+  for (const { name, data } of entries) {
+    const n = ascii(name);
+    const sizes = [...le(0, 4), ...le(data.length, 4), ...le(data.length, 4)];
+    const local = [...le(0x04034b50, 4), 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...sizes, ...le(n.length, 2), 0, 0, ...n];
+    central.push([...le(0x02014b50, 4), 20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...sizes, ...le(n.length, 2), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...le(offset, 4), ...n]);
+    parts.push(local, Array.from(data));
+    offset += local.length + data.length;
+  }
+  const cd = central.flat();
+  const end = [...le(0x06054b50, 4), 0, 0, 0, 0, ...le(entries.length, 2), ...le(entries.length, 2), ...le(cd.length, 4), ...le(offset, 4), 0, 0];
+  return Uint8Array.from([...parts.flat(), ...cd, ...end]);
+}
+
+export interface HandTensor {
+  name?: string;
+  storageType?: string;
+  key?: string;
+  numel: number;
+  offset?: number;
+  size: number[];
+  stride: number[];
+  /** The global that rebuilds the tensor (default torch._utils._rebuild_tensor_v2). */
+  rebuild?: [string, string];
+}
+
+export const op = {
+  str: (s: string) => [0x58, ...le(ascii(s).length, 4), ...ascii(s)],
+  int: (v: number) => [0x4a, ...le(v, 4)],
+  global: (module: string, name: string) => [0x63, ...ascii(`${module}\n${name}\n`)],
+  tuple: (items: number[][]) => [0x28, ...items.flat(), 0x74],
+};
+
+/** The opcodes of `{name: tensor}` as torch.save writes them (protocol 2, without memo opcodes). */
+export function tensorPickle(t: HandTensor): number[] {
+  const [module, fn] = t.rebuild ?? ['torch._utils', '_rebuild_tensor_v2'];
+  const pid = op.tuple([op.str('storage'), op.global('torch', t.storageType ?? 'FloatStorage'), op.str(t.key ?? '0'), op.str('cpu'), op.int(t.numel)]);
+  const args = op.tuple([pid, [0x51], op.int(t.offset ?? 0), op.tuple(t.size.map(op.int)), op.tuple(t.stride.map(op.int)), [0x89], op.global('collections', 'OrderedDict'), [0x29, 0x52]]);
+  return [0x80, 2, 0x7d, 0x28, ...op.str(t.name ?? 'w'), ...op.global(module, fn), ...args, 0x52, 0x75, 0x2e];
+}
+
+/** A .pth archive ('archive/' prefix) of a pickle and storages. */
+export function handPth(pickle: number[], storages: Record<string, Uint8Array>): Uint8Array {
+  return storedZip([
+    { name: 'archive/data.pkl', data: Uint8Array.from(pickle) },
+    ...Object.entries(storages).map(([key, data]) => ({ name: `archive/data/${key}`, data })),
+    { name: 'archive/version', data: Uint8Array.from(ascii('3\n')) },
+  ]);
+}
