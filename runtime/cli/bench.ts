@@ -1,0 +1,97 @@
+/**
+ * npm run bench: one image through the whole VAR loop, measured per scale: dispatches, GPU time
+ * (timestamp queries where the adapter has them), bytes of weights read against the transformer's
+ * size, and peak GPU memory. A full-size VAR-d16 configuration with random weights on a real GPU; the
+ * tiny conformance model on a software adapter (whose absolute times mean nothing: read the counts).
+ * Prints one table, then one JSON line.
+ *
+ *   npm run bench [-- --model DIR] [--dtype f16] [--batch 1] [--depth 16]
+ */
+import { parseArgs } from 'node:util';
+import { Gpu } from '../gpu/index.ts';
+import { VarSession, type StepInfo } from '../generate/var-session.ts';
+import { RandomWeights } from '../models/loader.ts';
+import type { VarModelConfig } from '../models/var/config.ts';
+import { loadVarFolder } from '../models/var/load.ts';
+import { VarModel } from '../models/var/model.ts';
+import { parseDType } from './model-args.ts';
+
+const FIXTURE = new URL('../../../shared/fixtures/var-tiny', import.meta.url).pathname;
+
+/** The public 256-px VAR-d{depth} with its VQVAE (vae_ch160v4096z32). */
+function publicConfig(depth: number): VarModelConfig {
+  const patchNums = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16];
+  return {
+    family: 'var',
+    vae: { vocabSize: 4096, zChannels: 32, ch: 160, chMult: [1, 1, 2, 2, 4], numResBlocks: 2, usingSa: true, usingMidSa: true, quantConvKs: 3, quantResi: 0.5, shareQuantResi: 4, vPatchNums: patchNums },
+    var: { numClasses: 1000, depth, embedDim: depth * 64, numHeads: depth, mlpRatio: 4, normEps: 1e-6, sharedAln: false, attnL2Norm: true, patchNums },
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { model: { type: 'string' }, dtype: { type: 'string', default: 'f32' }, batch: { type: 'string', default: '1' }, depth: { type: 'string', default: '16' } },
+  });
+  const dtype = parseDType(values.dtype);
+  const gpu = await Gpu.create();
+  const real = !gpu.isSoftware;
+  const model = values.model || !real
+    ? await loadVarFolder(gpu, values.model ?? FIXTURE, { dtype, encoder: false })
+    : await VarModel.load(gpu, publicConfig(Number(values.depth)), { vae: new RandomWeights(1), vaePrefix: '', var: new RandomWeights(2), varPrefix: '', name: 'random weights' }, { dtype, encoder: false });
+  const name = values.model ?? (real ? `VAR-d${values.depth} (random weights)` : 'var-tiny fixture');
+  const labels = Array.from({ length: Number(values.batch) }, (_, i) => i % model.config.var.numClasses);
+  const settings = { labels, seed: 0, cfg: 1.5, topK: 900, topP: 0.96 };
+
+  // Warm-up: compiles every pipeline and fills the buffer pool.
+  const warm = new VarSession(model, settings);
+  warm.run();
+  await warm.readImage();
+  warm.dispose();
+
+  const session = new VarSession(model, settings);
+  const steps: StepInfo[] = [];
+  const t0 = performance.now();
+  while (!session.done) steps.push(session.step(true));
+  const timings = await Promise.all(steps.map((s) => s.gpuDone));
+  const wallMs = performance.now() - t0;
+  session.dispose();
+
+  const S = model.config.var.patchNums.length;
+  const rows = model.config.var.patchNums.map((pn, s) => {
+    const mine = steps.map((st, i) => ({ st, t: timings[i] })).filter(({ st }) => st.scale === s && st.kind !== 'decode');
+    const gpuMs = mine.every(({ t }) => t.every((x) => x.ms !== undefined)) ? mine.reduce((a, { t }) => a + t.reduce((b, x) => b + (x.ms ?? 0), 0), 0) : undefined;
+    const weightBytes = mine.reduce((a, { st }) => a + st.weightBytesRead, 0);
+    const streamed = mine.reduce((a, { st }) => a + st.weightBytesStreamed, 0);
+    return {
+      scale: s, pn, tokens: pn * pn, dispatches: mine.reduce((a, { st }) => a + st.dispatches, 0), gpuMs, weightBytes,
+      weightReadRatio: weightBytes / model.weightBytes.transformer, weightStreamRatio: streamed / model.weightBytes.transformer,
+    };
+  });
+  const decodeStep = steps.findIndex((s) => s.kind === 'decode');
+  const decodeMs = timings[decodeStep].every((x) => x.ms !== undefined) ? timings[decodeStep].reduce((a, x) => a + (x.ms ?? 0), 0) : undefined;
+  const blockDispatches = steps.filter((s) => s.kind === 'blocks').reduce((a, s) => a + s.dispatches, 0) / (S * model.config.var.depth);
+
+  const mb = (b: number) => (b / 2 ** 20).toFixed(1);
+  console.log(`nextscale bench: ${name}, ${dtype} weights, batch ${labels.length}, ${real ? 'real GPU' : 'software adapter (SwiftShader): absolute times are not meaningful here'}`);
+  console.log(`transformer weights ${mb(model.weightBytes.transformer)} MiB, all weights ${mb(model.weightBytes.total)} MiB`);
+  console.log('scale  pn  tokens  dispatches  gpu ms   weights read (MiB)  x model  x model incl. tile re-reads');
+  for (const r of rows) {
+    console.log(`${String(r.scale).padStart(5)} ${String(r.pn).padStart(3)} ${String(r.tokens).padStart(7)} ${String(r.dispatches).padStart(11)} ${(r.gpuMs?.toFixed(2) ?? '-').padStart(7)} ${mb(r.weightBytes).padStart(19)} ${r.weightReadRatio.toFixed(2).padStart(8)} ${r.weightStreamRatio.toFixed(2).padStart(27)}`);
+  }
+  console.log(`decode: ${steps[decodeStep].dispatches} dispatches, ${decodeMs?.toFixed(2) ?? '-'} GPU ms`);
+  console.log(`dispatches per block per scale: ${blockDispatches.toFixed(1)}; peak GPU memory allocated: ${mb(gpu.pool.stats.peakAllocatedBytes)} MiB; wall ${wallMs.toFixed(0)} ms`);
+  console.log(JSON.stringify({
+    bench: 'var-generate', model: name, dtype, batch: labels.length, realGpu: real,
+    transformerBytes: model.weightBytes.transformer, weightBytes: model.weightBytes.total,
+    scales: rows, decode: { dispatches: steps[decodeStep].dispatches, gpuMs: decodeMs },
+    dispatchesPerBlockPerScale: blockDispatches, maxWeightReadRatio: Math.max(...rows.map((r) => r.weightReadRatio)),
+    peakAllocatedBytes: gpu.pool.stats.peakAllocatedBytes, wallMs,
+  }));
+  model.dispose();
+  gpu.destroy();
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`bench: ${e.stack ?? e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+/** Command-line options that choose a model, shared by the tools. */
+import type { Gpu } from '../gpu/index.ts';
+import type { WeightDType } from '../models/loader.ts';
+import { loadVarCheckpoints, loadVarFolder } from '../models/var/load.ts';
+import type { VarModel } from '../models/var/model.ts';
+
+export const MODEL_OPTIONS = {
+  model: { type: 'string' },
+  vae: { type: 'string' },
+  var: { type: 'string' },
+  dtype: { type: 'string', default: 'f32' },
+  'patch-nums': { type: 'string' },
+} as const;
+
+export interface ModelArgs {
+  model?: string;
+  vae?: string;
+  var?: string;
+  dtype?: string;
+  'patch-nums'?: string;
+}
+
+export function usageError(message: string, usage: string): Error {
+  return new Error(`${message}\n${usage}`);
+}
+
+/** "3,7" → [3, 7], refusing anything that is not a list of whole numbers. */
+export function parseNumberList(flag: string, text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim());
+  const nums = parts.map(Number);
+  if (parts.some((p) => p === '') || nums.some((n) => !Number.isInteger(n))) {
+    throw new Error(`${flag}: expected whole numbers separated by commas, found '${text}'`);
+  }
+  return nums;
+}
+
+export function parseDType(text: string | undefined): WeightDType {
+  if (text === undefined || text === 'f32' || text === 'f16') return text ?? 'f32';
+  throw new Error(`--dtype: expected f32 or f16, found '${text}'`);
+}
+
+export async function loadModelFromArgs(gpu: Gpu, a: ModelArgs, usage: string): Promise<VarModel> {
+  const dtype = parseDType(a.dtype);
+  const patchNums = a['patch-nums'] ? parseNumberList('--patch-nums', a['patch-nums']) : undefined;
+  if (a.model) {
+    if (a.vae || a.var) throw usageError('give either --model DIR or --vae and --var, not both', usage);
+    return loadVarFolder(gpu, a.model, { dtype });
+  }
+  if (a.vae && a.var) return loadVarCheckpoints(gpu, a.vae, a.var, { dtype, patchNums });
+  throw usageError('a model is required: --model DIR, or --vae VAE.pth with --var VAR.pth', usage);
+}
