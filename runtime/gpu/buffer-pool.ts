@@ -30,8 +30,8 @@ export class BufferPool {
 
   constructor(
     private readonly device: GPUDevice,
-    /** Buffers larger than this are exact-sized (weights): classes would waste too much. */
-    private readonly exactAbove = 64 << 20,
+    /** Buffers larger than this are exact-sized (weights, big maps): classes would waste too much. */
+    private readonly exactAbove = 4 << 20,
   ) {}
 
   acquire(bytes: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
