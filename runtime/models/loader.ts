@@ -51,6 +51,8 @@ export type WeightDType = 'f32' | 'f16';
 export class WeightLoader {
   /** Bytes uploaded so far (what the model's weights occupy on the GPU). */
   bytes = 0;
+  /** Every tensor uploaded, so a load that fails halfway can give them all back. */
+  readonly uploaded: Tensor[] = [];
 
   constructor(
     private readonly gpu: Gpu,
@@ -98,7 +100,17 @@ export class WeightLoader {
     const t = this.gpu.upload(data, shape, dtype, this.prefix + name);
     this.bytes += t.byteLength;
     this.gpu.weights.add(t.buffer);
+    this.uploaded.push(t);
     return t;
+  }
+
+  /** Returns every uploaded tensor to the pool (after a failed load). */
+  disposeAll(): void {
+    for (const t of this.uploaded.splice(0)) {
+      this.gpu.weights.delete(t.buffer);
+      t.dispose();
+    }
+    this.bytes = 0;
   }
 
   private missing(name: string): Error {

@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { toHalf } from '../../runtime/gpu/half.ts';
 import { fileSource, memorySource, openPth, openSafetensors, type PthFile } from '../../runtime/io/index.ts';
 import { handPth, op, storedZip, tensorPickle } from './archive.ts';
+import { FIXTURE as VAR_TINY } from '../models/fixture.ts';
 
-const VAR_TINY = '/work/shared/fixtures/var-tiny';
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const expected: Record<string, { dtype: string; shape: number[]; values: number[] }> = JSON.parse(readFileSync(fixture('expected.json'), 'utf8'));
 const open = (bytes: Uint8Array | number[], name = 'hand.pth') => openPth(memorySource(Uint8Array.from(bytes), name));

@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { toHalf } from '../../runtime/gpu/half.ts';
 import { fileSource, memorySource, openSafetensors, writeSafetensors } from '../../runtime/io/index.ts';
+import { FIXTURE as VAR_TINY } from '../models/fixture.ts';
 
-const WEIGHTS = '/work/shared/fixtures/var-tiny/weights.safetensors';
+const WEIGHTS = `${VAR_TINY}/weights.safetensors`;
 
 /** A safetensors file with a header written by hand (to make it wrong on purpose). */
 function handMade(header: unknown, data: Uint8Array = new Uint8Array(0), headerText = JSON.stringify(header)): Uint8Array {

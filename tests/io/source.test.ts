@@ -9,9 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blobSource, fileSource, memorySource, openSafetensors, openSource, urlSource, type ByteSource } from '../../runtime/io/index.ts';
+import { FIXTURE as VAR_TINY } from '../models/fixture.ts';
 
 const FILE = fileURLToPath(new URL('./fixtures/views.pth', import.meta.url));
-const WEIGHTS = '/work/shared/fixtures/var-tiny/weights.safetensors';
+const WEIGHTS = `${VAR_TINY}/weights.safetensors`;
 const bytes = new Uint8Array(readFileSync(FILE));
 
 /** Reads a few ranges, including the first and last byte and an empty read, and compares them with the file. */

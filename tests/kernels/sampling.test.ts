@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import * as gpuK from '../../runtime/kernels/sampling.ts';
 import * as ref from '../../runtime/reference/sampling.ts';
 import { expectClose, random, testGpu } from '../helpers.ts';
+import { FIXTURE as VAR_TINY } from '../models/fixture.ts';
 
-const FIXTURE = '/work/shared/fixtures/var-tiny/expected.safetensors';
+const FIXTURE = `${VAR_TINY}/expected.safetensors`;
 
 /** The named tensors of a safetensors file (F32 and I32 only): 8-byte header length, JSON header, data. */
 function readSafetensors(path: string, names: string[]): Record<string, { shape: number[]; data: Float32Array | Int32Array }> {

@@ -43,11 +43,18 @@ export class VarModel {
     const dtype = opts.dtype ?? 'f32';
     const varW = new WeightLoader(gpu, src.var, src.varPrefix, dtype, src.name);
     const vaeW = new WeightLoader(gpu, src.vae, src.vaePrefix, dtype, src.name);
-    const transformer = await loadVarWeights(varW, config.var, config.vae.vocabSize, config.vae.zChannels);
-    const quantizer = await loadQuantizerWeights(vaeW, config.vae);
-    const decoder = await loadDecoderWeights(vaeW, config.vae);
-    const encoder = opts.encoder === false ? undefined : await loadEncoderWeights(vaeW, config.vae);
-    return new VarModel(gpu, config, transformer, quantizer, decoder, encoder, { total: varW.bytes + vaeW.bytes, transformer: varW.bytes }, dtype);
+    try {
+      const transformer = await loadVarWeights(varW, config.var, config.vae.vocabSize, config.vae.zChannels);
+      const quantizer = await loadQuantizerWeights(vaeW, config.vae);
+      const decoder = await loadDecoderWeights(vaeW, config.vae);
+      const encoder = opts.encoder === false ? undefined : await loadEncoderWeights(vaeW, config.vae);
+      return new VarModel(gpu, config, transformer, quantizer, decoder, encoder, { total: varW.bytes + vaeW.bytes, transformer: varW.bytes }, dtype);
+    } catch (e) {
+      // A bad file leaves nothing behind: the GPU and any model already running stay as they were.
+      varW.disposeAll();
+      vaeW.disposeAll();
+      throw e;
+    }
   }
 
   /** Returns every weight buffer to the pool. */
