@@ -5,7 +5,9 @@
  * tiny conformance model on a software adapter (whose absolute times mean nothing: read the counts).
  * Prints one table, then one JSON line.
  *
- *   npm run bench [-- --model DIR] [--dtype f16] [--batch 1] [--depth 16]
+ *   npm run bench [-- --model DIR | --random] [--dtype f16] [--batch 1] [--depth 16]
+ *
+ * --random forces the random-weights VAR-d{depth} configuration (the default on a real GPU).
  */
 import { parseArgs } from 'node:util';
 import { Gpu } from '../gpu/index.ts';
@@ -30,15 +32,16 @@ function publicConfig(depth: number): VarModelConfig {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { model: { type: 'string' }, dtype: { type: 'string', default: 'f32' }, batch: { type: 'string', default: '1' }, depth: { type: 'string', default: '16' } },
+    options: { model: { type: 'string' }, random: { type: 'boolean' }, dtype: { type: 'string', default: 'f32' }, batch: { type: 'string', default: '1' }, depth: { type: 'string', default: '16' } },
   });
   const dtype = parseDType(values.dtype);
   const gpu = await Gpu.create();
   const real = !gpu.isSoftware;
-  const model = values.model || !real
+  const random = values.random ?? (real && !values.model);
+  const model = !random
     ? await loadVarFolder(gpu, values.model ?? FIXTURE, { dtype, encoder: false })
     : await VarModel.load(gpu, publicConfig(Number(values.depth)), { vae: new RandomWeights(1), vaePrefix: '', var: new RandomWeights(2), varPrefix: '', name: 'random weights' }, { dtype, encoder: false });
-  const name = values.model ?? (real ? `VAR-d${values.depth} (random weights)` : 'var-tiny fixture');
+  const name = random ? `VAR-d${values.depth} (random weights)` : values.model ?? 'var-tiny fixture';
   const labels = Array.from({ length: Number(values.batch) }, (_, i) => i % model.config.var.numClasses);
   const settings = { labels, seed: 0, cfg: 1.5, topK: 900, topP: 0.96 };
 

@@ -10,9 +10,11 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../runtime/gpu/index.ts';
 import { fileSource, memorySource, openSafetensors, writeSafetensors, type TensorFile } from '../../runtime/io/index.ts';
+import { RandomWeights } from '../../runtime/models/loader.ts';
 import { parseVarConfig } from '../../runtime/models/var/config.ts';
 import { inferVarConfig } from '../../runtime/models/var/infer.ts';
 import { VarModel } from '../../runtime/models/var/model.ts';
+import { VarSession } from '../../runtime/generate/var-session.ts';
 import { testGpu } from '../helpers.ts';
 import { FIXTURE } from './fixture.ts';
 
@@ -92,5 +94,25 @@ describe('loading VAR models', () => {
   it('the CLI refuses a class out of range and a missing model with clear messages', async () => {
     await expect(node('runtime/cli/generate.ts', ['--model', FIXTURE, '--class', '12', '--out', join(tmpdir(), 'x.png')])).rejects.toThrow(/class label 12 is out of range: this model has classes 0..9/);
     await expect(node('runtime/cli/generate.ts', ['--model', join(tmpdir(), 'no-such-model'), '--class', '1', '--out', join(tmpdir(), 'x.png')])).rejects.toThrow(/no-such-model\/config.json/);
+  });
+});
+
+describe('random weights (full-size timing runs without a checkpoint)', () => {
+  it('build a working model of any configuration, deterministic per seed', async () => {
+    const gpu = await testGpu();
+    const config = parseVarConfig(JSON.parse(await readFile(`${FIXTURE}/config.json`, 'utf8')));
+    const make = (seed: number) => VarModel.load(gpu, config, { vae: new RandomWeights(seed), vaePrefix: '', var: new RandomWeights(seed + 1), varPrefix: '', name: 'random' }, { encoder: false });
+    const tokens = async (model: VarModel) => {
+      const s = new VarSession(model, { labels: [1], seed: 3, topK: 4, topP: 0.9 });
+      s.run();
+      const t = (await s.readTokens()).map((x) => Array.from(x));
+      expect((await s.readImage()).every(Number.isFinite)).toBe(true);
+      s.dispose();
+      return t;
+    };
+    const [a, b] = [await make(1), await make(1)];
+    expect(await tokens(a)).toEqual(await tokens(b));
+    a.dispose();
+    b.dispose();
   });
 });
