@@ -1,0 +1,112 @@
+/**
+ * The engine's components, bitECS style: one object per component, one typed array per field, indexed
+ * by entity id. Each world makes its own (entity ids restart at 1 in every world), sized for the
+ * world's maximum entity count. Strings and GPU objects (prompts, sessions, errors, textures) live in
+ * maps on the world, keyed by entity.
+ *
+ * User settings are kept as float64 exactly as given, so that a bad value (a negative top-k, a
+ * fractional seed) reaches validation and becomes an error state instead of wrapping silently.
+ */
+
+/** Lifecycle of a generation, stored in `Generation.state`. */
+export const GenerationState = {
+  /** Added, not started yet (starts on the next frame). */
+  idle: 0,
+  /** Has a session with work left. */
+  running: 1,
+  /** Finished: the final image is in its texture. */
+  done: 2,
+  /** Its settings were refused; the message is in `world.errors`. */
+  error: 3,
+} as const;
+
+export type GenerationStateName = keyof typeof GenerationState;
+
+/** Names of the states by their stored value. */
+export const STATE_NAMES: readonly GenerationStateName[] = ['idle', 'running', 'done', 'error'];
+
+/** One image being generated: its settings, its progress, its place in the schedule. */
+export interface GenerationComponent {
+  /** Model id from `addModel` (0: none). */
+  model: Float64Array;
+  seed: Float64Array;
+  classLabel: Float64Array;
+  cfg: Float64Array;
+  topK: Float64Array;
+  topP: Float64Array;
+  temperature: Float64Array;
+  /** Higher runs first among generations of equal selection and visibility. */
+  priority: Float64Array;
+  /** 1 when a scene shows it: visible generations come before hidden ones and get previews. */
+  visible: Uint8Array;
+  /** 1 when the user has it selected: selected generations come first. */
+  selected: Uint8Array;
+  /** Scales finished (0..scales) out of `scales`. */
+  scale: Uint32Array;
+  scales: Uint32Array;
+  /** Units of work done out of `units` (steps of the session; previews not counted). */
+  unit: Uint32Array;
+  units: Uint32Array;
+  /** A `GenerationState` value. */
+  state: Uint8Array;
+  /** 1 when settings changed: the settings system restarts the generation. */
+  dirty: Uint8Array;
+  /** 1 when a scale finished and its preview has not been decoded yet. */
+  previewPending: Uint8Array;
+  /** This frame's plan: session steps to run, and whether a preview fits. */
+  plannedSteps: Uint32Array;
+  plannedPreview: Uint8Array;
+  /** Id of the generation's current texture (0: none yet); a new id each time one is created. */
+  texture: Uint32Array;
+  /** 1 when the session's image changed and the texture has not been written yet. */
+  imageDirty: Uint8Array;
+}
+
+/** A video stream's playback state (a placeholder for video generation: no system reads it yet). */
+export interface VideoStreamComponent {
+  /** Position in seconds. */
+  playhead: Float64Array;
+  /** Playback rate (1: real time, negative: backwards). */
+  speed: Float32Array;
+  loop: Uint8Array;
+  playing: Uint8Array;
+}
+
+/** A Generation component for entity ids 0..maxEntities. */
+export function createGenerationComponent(maxEntities: number): GenerationComponent {
+  const n = maxEntities + 1;
+  return {
+    model: new Float64Array(n),
+    seed: new Float64Array(n),
+    classLabel: new Float64Array(n),
+    cfg: new Float64Array(n),
+    topK: new Float64Array(n),
+    topP: new Float64Array(n),
+    temperature: new Float64Array(n),
+    priority: new Float64Array(n),
+    visible: new Uint8Array(n),
+    selected: new Uint8Array(n),
+    scale: new Uint32Array(n),
+    scales: new Uint32Array(n),
+    unit: new Uint32Array(n),
+    units: new Uint32Array(n),
+    state: new Uint8Array(n),
+    dirty: new Uint8Array(n),
+    previewPending: new Uint8Array(n),
+    plannedSteps: new Uint32Array(n),
+    plannedPreview: new Uint8Array(n),
+    texture: new Uint32Array(n),
+    imageDirty: new Uint8Array(n),
+  };
+}
+
+/** A VideoStream component for entity ids 0..maxEntities. */
+export function createVideoStreamComponent(maxEntities: number): VideoStreamComponent {
+  const n = maxEntities + 1;
+  return { playhead: new Float64Array(n), speed: new Float32Array(n), loop: new Uint8Array(n), playing: new Uint8Array(n) };
+}
+
+/** Zeroes every field of one entity (ids are recycled, so a new entity must not inherit old values). */
+export function clearEntity(component: object, eid: number): void {
+  for (const field of Object.values(component) as Float64Array[]) field[eid] = 0;
+}

@@ -1,0 +1,50 @@
+/**
+ * nextscale's engine: generations as bitECS entities, scheduled into each frame's GPU budget by plain
+ * systems. Everything public is a free function on the world.
+ *
+ * @example
+ *   const world = createEngine(gpu, { budgetMs: 4 });
+ *   const model = addModel(world, await loadVarFolder(gpu, url));
+ *   setTextureListener(world, (eid, texture, change) => scene.bind(eid, texture, change));
+ *   const eid = addGeneration(world, { model, classLabel: 3, seed: 7 });
+ *   const loop = (t: number) => { runFrame(world, t); renderer.render(scene, camera); requestAnimationFrame(loop); };
+ *   requestAnimationFrame(loop);
+ *   getProgress(world, eid); // { state: 'running', scale: 2, scales: 10, unit: 40, units: 172 }
+ */
+export {
+  GenerationState,
+  STATE_NAMES,
+  type GenerationComponent,
+  type GenerationStateName,
+  type VideoStreamComponent,
+} from './components.ts';
+export { createCostModel, estimateCost, observeCost, type CostModel } from './cost-model.ts';
+export {
+  addGeneration,
+  getGenerationSettings,
+  getProgress,
+  getSession,
+  getTexture,
+  removeGeneration,
+  restartGeneration,
+  setGenerationSettings,
+  type GenerationSettings,
+  type Progress,
+} from './generations.ts';
+export { previewSystem, runFrame, scheduleSystem, settingsSystem, stepSystem, SYSTEMS, textureSystem } from './systems.ts';
+export {
+  addModel,
+  createEngine,
+  disposeEngine,
+  getFrameStats,
+  removeModel,
+  setBudget,
+  setTextureListener,
+  type Engine,
+  type EngineContext,
+  type EngineOptions,
+  type FrameStats,
+  type System,
+  type TextureChange,
+  type TextureListener,
+} from './world.ts';

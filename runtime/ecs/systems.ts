@@ -1,0 +1,236 @@
+/**
+ * The engine's systems, run in this order by `runFrame`:
+ *
+ *   settings → texture → schedule → step → preview
+ *
+ * settings restarts generations whose settings changed; texture gives each generation its GPUTexture;
+ * schedule orders the runnable generations (selected, then visible, then by priority) and fills the
+ * frame's GPU budget with their next units, priced by the cost model; step submits the session steps
+ * the schedule chose; preview decodes finished scales and writes images into textures. No system waits
+ * on the GPU: work is submitted, and its cost is learned when the GPU reports it done.
+ */
+import { query } from 'bitecs';
+import { VarSession } from '../generate/var-session.ts';
+import type { Recorder } from '../gpu/index.ts';
+import { writeImageTexture } from '../kernels/image-texture.ts';
+import { GenerationState, type GenerationComponent } from './components.ts';
+import { estimateCost } from './cost-model.ts';
+import { stopSession } from './generations.ts';
+import { trackUnit, unitKind, unitScale, type UnitPlan } from './units.ts';
+import type { Engine, System } from './world.ts';
+
+/** Floor of a unit's estimated cost, so a frame holds finitely many units whatever was measured. */
+const MIN_UNIT_MS = 1e-3;
+
+/**
+ * Runs one frame: advances the clock and runs the world's systems in order. Returns at once; the GPU
+ * works on what was submitted while the caller renders.
+ *
+ * @example
+ *   runFrame(world, performance.now());
+ *   world.stats; // { frame: 1, units: 3, dispatches: 57, estimatedMs: 2.9, measuredMs: 0, measuredFrame: 0 }
+ */
+export function runFrame(world: Engine, nowMs: number): void {
+  const t = world.time;
+  t.delta = t.frame === 0 ? 0 : nowMs - t.now;
+  t.now = nowMs;
+  t.frame++;
+  const stats = world.stats;
+  stats.frame = t.frame;
+  stats.units = 0;
+  stats.dispatches = 0;
+  stats.estimatedMs = 0;
+  for (const system of world.systems) system(world);
+}
+
+/** Restarts generations whose settings changed; refused settings become the error state with a message. */
+export function settingsSystem(world: Engine): void {
+  const G = world.Generation;
+  for (const eid of query(world, [G])) {
+    if (!G.dirty[eid]) continue;
+    G.dirty[eid] = 0;
+    stopSession(world, eid);
+    try {
+      const model = world.models.get(G.model[eid]);
+      if (!model) throw new Error(`model ${G.model[eid]} is not loaded (loaded model ids: ${[...world.models.keys()].join(', ') || 'none'})`);
+      const session = new VarSession(model, {
+        labels: [G.classLabel[eid]],
+        seed: G.seed[eid],
+        cfg: G.cfg[eid],
+        topK: G.topK[eid],
+        topP: G.topP[eid],
+        temperature: G.temperature[eid],
+        blocksPerStep: Math.min(world.options.blocksPerUnit, model.config.var.depth),
+      });
+      world.sessions.set(eid, session);
+      G.scales[eid] = session.scales;
+      G.units[eid] = session.totalSteps;
+      G.state[eid] = GenerationState.running;
+    } catch (e) {
+      fail(world, eid, e);
+    }
+  }
+}
+
+/** Creates each generation's texture once its model is known (again if the model's image size changes). */
+export function textureSystem(world: Engine): void {
+  const G = world.Generation;
+  for (const eid of query(world, [G])) {
+    const model = world.models.get(G.model[eid]);
+    if (!model) continue;
+    const size = model.imageSize;
+    const old = world.textures.get(eid);
+    if (old && old.width === size && old.height === size) continue;
+    if (old) {
+      world.onTexture?.(eid, old, 'removed');
+      old.destroy();
+    }
+    const mips = world.options.mipmaps;
+    const texture = world.gpu.device.createTexture({
+      label: `generation ${eid}`,
+      size: [size, size],
+      format: 'rgba8unorm',
+      mipLevelCount: mips ? Math.floor(Math.log2(size)) + 1 : 1,
+      usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_SRC | (mips ? GPUTextureUsage.RENDER_ATTACHMENT : 0),
+    });
+    world.textures.set(eid, texture);
+    world.textureViews.set(eid, texture.createView({ baseMipLevel: 0, mipLevelCount: 1 }));
+    G.texture[eid] = world.nextTextureId++;
+    world.onTexture?.(eid, texture, 'created');
+  }
+}
+
+/**
+ * Orders the running generations (selected first, then visible, then by priority, then oldest) and
+ * plans each one's units for this frame: units are taken in that order while their estimated cost
+ * fits the budget; a generation whose next unit does not fit leaves the rest of the budget to the
+ * ones after it. The first unit is always taken, so progress never stalls and the budget is overrun
+ * by at most one unit.
+ */
+export function scheduleSystem(world: Engine): void {
+  const G = world.Generation;
+  const order = world.order;
+  order.length = 0;
+  for (const eid of query(world, [G])) {
+    G.plannedSteps[eid] = 0;
+    G.plannedPreview[eid] = 0;
+    if (G.state[eid] === GenerationState.running && world.sessions.has(eid)) order.push(eid);
+  }
+  order.sort((a, b) => G.selected[b] - G.selected[a] || G.visible[b] - G.visible[a] || G.priority[b] - G.priority[a] || a - b);
+  const budget = world.budget.ms;
+  let spent = 0;
+  let taken = 0;
+  for (const eid of order) {
+    const plan = planOf(world, eid);
+    const previewMs = unitCost(world, eid, 'decode', plan.scales);
+    let preview = G.previewPending[eid] === 1 && wantsPreview(G, eid);
+    for (let i = G.unit[eid]; ; ) {
+      const isPreview = preview && G.plannedPreview[eid] === 0;
+      if (!isPreview && i >= G.units[eid]) break;
+      const kind = unitKind(plan, i);
+      const scale = unitScale(plan, i);
+      const ms = isPreview ? previewMs : unitCost(world, eid, kind, scale);
+      if (taken > 0 && spent + ms > budget) break;
+      spent += ms;
+      taken++;
+      if (isPreview) {
+        G.plannedPreview[eid] = 1;
+        continue;
+      }
+      G.plannedSteps[eid]++;
+      i++;
+      if (kind === 'sample' && scale < plan.scales - 1 && wantsPreview(G, eid)) preview = true;
+    }
+  }
+}
+
+/** Submits the planned session steps; a finished scale queues a preview, a finished session its final image. */
+export function stepSystem(world: Engine): void {
+  const G = world.Generation;
+  for (const eid of world.order) {
+    const session = world.sessions.get(eid);
+    if (!session || G.plannedSteps[eid] === 0) continue;
+    const plan = planOf(world, eid);
+    try {
+      for (let n = G.plannedSteps[eid]; n > 0 && !session.done; n--) {
+        const i = G.unit[eid];
+        const estimate = unitCost(world, eid, unitKind(plan, i), unitScale(plan, i));
+        const info = session.step(world.options.timing);
+        trackUnit(world, G.model[eid], plan.scales, info, estimate);
+        G.unit[eid]++;
+        if (info.kind === 'sample') {
+          G.scale[eid] = info.scale + 1;
+          if (info.scale < plan.scales - 1 && wantsPreview(G, eid)) G.previewPending[eid] = 1;
+        }
+      }
+      if (session.done) {
+        G.state[eid] = GenerationState.done;
+        G.previewPending[eid] = 0;
+        G.imageDirty[eid] = 1;
+      }
+    } catch (e) {
+      fail(world, eid, e);
+    }
+  }
+}
+
+/**
+ * Decodes the planned previews (the features of the scales finished so far) and writes every changed
+ * image into its generation's texture, all writes in one submit; then tells the texture listener.
+ */
+export function previewSystem(world: Engine): void {
+  const G = world.Generation;
+  let rec: Recorder | undefined;
+  for (const eid of world.order) {
+    const session = world.sessions.get(eid);
+    if (!session) continue;
+    try {
+      if (G.plannedPreview[eid] && G.previewPending[eid] && !session.done) {
+        const plan = planOf(world, eid);
+        const info = session.preview(world.options.timing);
+        trackUnit(world, G.model[eid], plan.scales, info, unitCost(world, eid, 'decode', plan.scales));
+        G.previewPending[eid] = 0;
+        G.imageDirty[eid] = 1;
+      }
+      const view = world.textureViews.get(eid);
+      if (!G.imageDirty[eid] || !view) continue;
+      rec ??= world.gpu.recorder('generation textures');
+      writeImageTexture(rec, view, session.image, { batchIndex: 0 });
+    } catch (e) {
+      fail(world, eid, e);
+    }
+  }
+  if (!rec) return;
+  const sub = rec.submit();
+  rec.dispose();
+  world.stats.dispatches += sub.dispatches;
+  for (const eid of world.order) {
+    const texture = world.textures.get(eid);
+    if (!G.imageDirty[eid] || !texture || !world.sessions.has(eid)) continue;
+    G.imageDirty[eid] = 0;
+    world.onTexture?.(eid, texture, 'written');
+  }
+}
+
+/** The default systems, in the order `runFrame` runs them. */
+export const SYSTEMS: readonly System[] = [settingsSystem, textureSystem, scheduleSystem, stepSystem, previewSystem];
+
+function planOf(world: Engine, eid: number): UnitPlan {
+  const session = world.sessions.get(eid)!;
+  const depth = session.model.config.var.depth;
+  return { blocksUnits: Math.ceil(depth / Math.min(world.options.blocksPerUnit, depth)), scales: session.scales };
+}
+
+function unitCost(world: Engine, eid: number, kind: ReturnType<typeof unitKind>, scale: number): number {
+  return Math.max(MIN_UNIT_MS, estimateCost(world.costs, world.Generation.model[eid], kind, scale));
+}
+
+function wantsPreview(G: GenerationComponent, eid: number): boolean {
+  return G.visible[eid] === 1 || G.selected[eid] === 1;
+}
+
+function fail(world: Engine, eid: number, e: unknown): void {
+  stopSession(world, eid);
+  world.Generation.state[eid] = GenerationState.error;
+  world.errors.set(eid, e instanceof Error ? e.message : String(e));
+}

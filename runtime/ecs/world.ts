@@ -1,0 +1,192 @@
+/**
+ * The engine's world: a bitECS world whose context carries the GPU, the frame clock, the frame budget,
+ * the components, and the world-side maps for what typed arrays cannot hold (models, sessions, prompts,
+ * error messages, textures). Systems read and write only this object.
+ */
+import { createWorld, deleteWorld, query, type World } from 'bitecs';
+import type { VarSession } from '../generate/var-session.ts';
+import type { Gpu } from '../gpu/index.ts';
+import type { VarModel } from '../models/var/model.ts';
+import { createGenerationComponent, createVideoStreamComponent, type GenerationComponent, type VideoStreamComponent } from './components.ts';
+import { createCostModel, forgetModelCosts, type CostModel } from './cost-model.ts';
+import { SYSTEMS } from './systems.ts';
+
+export interface EngineOptions {
+  /** Most entities the world holds (sizes the component arrays). Default 1024. */
+  maxEntities?: number;
+  /** GPU milliseconds of generation work per frame. Default 8. */
+  budgetMs?: number;
+  /** Transformer blocks per unit of work: the grain of the schedule. Default 1. */
+  blocksPerUnit?: number;
+  /** Measure units with timestamp queries where the adapter has them. Default true. */
+  timing?: boolean;
+  /** Cost assumed for a unit kind never measured on a model, in ms. Default 1. */
+  priorUnitMs?: number;
+  /**
+   * Give textures a full mip chain (and RENDER_ATTACHMENT usage) so scenes can regenerate the mips
+   * after each write; the generator writes level 0. Default false.
+   */
+  mipmaps?: boolean;
+  /** The systems run each frame, in order. Default `SYSTEMS`. */
+  systems?: readonly System[];
+}
+
+/** Engine options as resolved (the systems live on the world). */
+export type ResolvedEngineOptions = Readonly<Required<Omit<EngineOptions, 'systems'>>>;
+
+/** Why a texture listener is called. */
+export type TextureChange = 'created' | 'written' | 'removed';
+
+/**
+ * Called when a generation's texture is created (bind it), written (a new preview or the final image:
+ * regenerate mipmaps), or removed (unbind it; it is destroyed right after the call).
+ */
+export type TextureListener = (eid: number, texture: GPUTexture, change: TextureChange) => void;
+
+export interface FrameStats {
+  /** The frame these numbers are about (1 after the first `runFrame`). */
+  frame: number;
+  /** Units of work submitted this frame (session steps and previews). */
+  units: number;
+  dispatches: number;
+  /** What the cost model expected this frame's units to take, in GPU ms. */
+  estimatedMs: number;
+  /** Measured GPU ms of the last frame whose units have all completed (`measuredFrame`). */
+  measuredMs: number;
+  /** That frame's number (0 while none has completed). */
+  measuredFrame: number;
+}
+
+/** A system: reads and writes the world, never waits. */
+export type System = (world: Engine) => void;
+
+export interface EngineContext {
+  readonly gpu: Gpu;
+  /** The frame clock, set by `runFrame`. */
+  readonly time: { now: number; delta: number; frame: number };
+  /** GPU milliseconds of generation work per frame (`Infinity`: no limit), set live with `setBudget`. */
+  readonly budget: { ms: number };
+  readonly Generation: GenerationComponent;
+  readonly VideoStream: VideoStreamComponent;
+  readonly options: ResolvedEngineOptions;
+  /** Loaded models by id. */
+  readonly models: Map<number, VarModel>;
+  readonly sessions: Map<number, VarSession>;
+  /** Text prompts by entity (kept for prompt-conditioned families; VAR uses the class label). */
+  readonly prompts: Map<number, string>;
+  /** Why a generation is in the error state, by entity. */
+  readonly errors: Map<number, string>;
+  readonly textures: Map<number, GPUTexture>;
+  /** Level-0 views of the textures, written by the preview system. */
+  readonly textureViews: Map<number, GPUTextureView>;
+  readonly costs: CostModel;
+  readonly stats: FrameStats;
+  /** Units in flight per frame: how many have not completed yet and the ms of those that have. */
+  readonly inFlight: Map<number, { units: number; ms: number }>;
+  /** When the last unit in flight completed (wall clock, for adapters without timestamps). */
+  gpuIdleAt: number;
+  /** The systems `runFrame` runs, in order. */
+  systems: System[];
+  /** This frame's runnable generations in schedule order (scratch, rebuilt every frame). */
+  readonly order: number[];
+  onTexture?: TextureListener;
+  nextModelId: number;
+  nextTextureId: number;
+}
+
+export type Engine = World<EngineContext>;
+
+/**
+ * A world on this GPU, running its systems in order each frame.
+ *
+ * @example
+ *   const world = createEngine(gpu, { budgetMs: 4 });
+ *   const model = addModel(world, await loadVarFolder(gpu, url));
+ *   const eid = addGeneration(world, { model, classLabel: 207, seed: 7 });
+ *   requestAnimationFrame(function frame(t) { runFrame(world, t); requestAnimationFrame(frame); });
+ */
+export function createEngine(gpu: Gpu, options: EngineOptions = {}): Engine {
+  const opts: ResolvedEngineOptions = {
+    maxEntities: options.maxEntities ?? 1024,
+    budgetMs: options.budgetMs ?? 8,
+    blocksPerUnit: options.blocksPerUnit ?? 1,
+    timing: options.timing ?? true,
+    priorUnitMs: options.priorUnitMs ?? 1,
+    mipmaps: options.mipmaps ?? false,
+  };
+  if (!Number.isInteger(opts.maxEntities) || opts.maxEntities < 1) throw new Error(`maxEntities must be a whole number >= 1, found ${opts.maxEntities}`);
+  if (!Number.isInteger(opts.blocksPerUnit) || opts.blocksPerUnit < 1) throw new Error(`blocksPerUnit must be a whole number >= 1, found ${opts.blocksPerUnit}`);
+  checkBudget(opts.budgetMs);
+  const context: EngineContext = {
+    gpu,
+    time: { now: 0, delta: 0, frame: 0 },
+    budget: { ms: opts.budgetMs },
+    Generation: createGenerationComponent(opts.maxEntities),
+    VideoStream: createVideoStreamComponent(opts.maxEntities),
+    options: opts,
+    models: new Map(),
+    sessions: new Map(),
+    prompts: new Map(),
+    errors: new Map(),
+    textures: new Map(),
+    textureViews: new Map(),
+    costs: createCostModel(opts.priorUnitMs),
+    stats: { frame: 0, units: 0, dispatches: 0, estimatedMs: 0, measuredMs: 0, measuredFrame: 0 },
+    inFlight: new Map(),
+    gpuIdleAt: 0,
+    systems: [...(options.systems ?? SYSTEMS)],
+    order: [],
+    nextModelId: 1,
+    nextTextureId: 1,
+  };
+  return createWorld(context);
+}
+
+/** Disposes every session and destroys every texture (the models stay: their owner disposes them). */
+export function disposeEngine(world: Engine): void {
+  for (const session of world.sessions.values()) session.dispose();
+  for (const [eid, texture] of world.textures) {
+    world.onTexture?.(eid, texture, 'removed');
+    texture.destroy();
+  }
+  world.sessions.clear();
+  world.textures.clear();
+  world.textureViews.clear();
+  deleteWorld(world);
+}
+
+/** Sets the frame budget in GPU milliseconds (`Infinity`: everything runnable in one frame). Takes effect next frame. */
+export function setBudget(world: Engine, ms: number): void {
+  checkBudget(ms);
+  world.budget.ms = ms;
+}
+
+/** Sets (or clears) the listener told about texture creation, writes and removal. */
+export function setTextureListener(world: Engine, listener: TextureListener | undefined): void {
+  world.onTexture = listener;
+}
+
+/** Registers a loaded model; returns its id for `GenerationSettings.model`. The caller keeps ownership. */
+export function addModel(world: Engine, model: VarModel): number {
+  if (model.gpu !== world.gpu) throw new Error('addModel: the model was loaded on another GPU context than the engine');
+  const id = world.nextModelId++;
+  world.models.set(id, model);
+  return id;
+}
+
+/** Unregisters a model: generations using it restart next frame, into the error state unless re-pointed. */
+export function removeModel(world: Engine, id: number): void {
+  if (!world.models.delete(id)) return;
+  forgetModelCosts(world.costs, id);
+  const G = world.Generation;
+  for (const eid of query(world, [G])) if (G.model[eid] === id) G.dirty[eid] = 1;
+}
+
+/** This frame's numbers (units, dispatches, estimated GPU ms) and the last completed frame's measured GPU ms. */
+export function getFrameStats(world: Engine): Readonly<FrameStats> {
+  return world.stats;
+}
+
+function checkBudget(ms: number): void {
+  if (!(ms >= 0)) throw new Error(`budget must be a number of milliseconds >= 0 (or Infinity), found ${ms}`);
+}
