@@ -1,0 +1,282 @@
+/**
+ * The editor: one engine (generations scheduled into each frame's GPU budget), one scene drawn by a
+ * WebGPURenderer on the same device, a model, and the pane. Each animation frame runs the engine's
+ * systems (which submit work and never wait), advances the scene, and renders it; textures reach the
+ * scene through the engine's texture listener. A model that fails to load leaves the running one in
+ * place; a refused setting leaves the previous value in force.
+ */
+import type { WebGPURenderer } from 'three/webgpu';
+import {
+  addModel,
+  createEngine,
+  disposeEngine,
+  getGenerationSettings,
+  getProgress,
+  getTexture,
+  removeModel,
+  runFrame,
+  setBudget,
+  setTextureListener,
+  type Engine,
+  type Progress,
+} from '../runtime/ecs/index.ts';
+import type { Gpu, VarModel } from '../runtime/index.ts';
+import { createScene, StudioScene, type GeneratedScene } from '../scenes/index.ts';
+import { download, readTexturePixels, texturePng } from './export-png.ts';
+import { describeModel, loadDroppedModel, loadModelFolder } from './models.ts';
+import { EditorPane } from './pane.ts';
+import { checkSetting, saveSettings, SEED_LIMIT, type EditorSettings, type StartSettings } from './settings.ts';
+import { EngineSlots, type SharedSettings } from './slots.ts';
+
+/** One frame as the editor saw it (kept for the read-outs and for tests). */
+export interface FrameRecord {
+  /** rAF timestamp, ms. */
+  t: number;
+  /** Units of generation work, dispatches, and their estimated GPU ms this frame. */
+  units: number;
+  dispatches: number;
+  estimatedMs: number;
+  budgetMs: number;
+  /** GPU ms measured for the last frame whose work completed. */
+  measuredMs: number;
+}
+
+const FRAME_LOG = 2000;
+const DROP_HINT = 'Drop a model folder (config.json + weights.safetensors) or the two .pth checkpoints on the page to load them.';
+/** Frames averaged by the read-outs. */
+const WINDOW = 30;
+
+export class Editor {
+  readonly world: Engine;
+  readonly slots: EngineSlots;
+  readonly pane: EditorPane;
+  readonly settings: EditorSettings;
+  /** The last frames, oldest first. */
+  readonly frames: FrameRecord[] = [];
+  scene: GeneratedScene;
+  private loaded: { id: number; model: VarModel; name: string } | undefined;
+  /** Models replaced by another, disposed once a frame has moved every generation off them. */
+  private retired: VarModel[] = [];
+  private loads = 0;
+  private raf = 0;
+  private lastTime: number | undefined;
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly renderer: WebGPURenderer,
+    paneContainer: HTMLElement,
+    start: StartSettings,
+    private readonly storage: Storage | undefined,
+  ) {
+    this.settings = start.settings;
+    this.world = createEngine(gpu, { budgetMs: this.settings.budgetMs, mipmaps: true });
+    this.slots = new EngineSlots(this.world, sharedOf(this.settings));
+    this.pane = new EditorPane(paneContainer, this.settings, {
+      change: (key, value) => this.change(key, value),
+      rollSeed: () => this.change('seed', Math.floor(Math.random() * SEED_LIMIT)),
+      exportPng: () => void this.exportPng(),
+    });
+    this.pane.say(start.messages.length ? start.messages.join('\n') : DROP_HINT);
+    this.scene = this.makeScene();
+    setTextureListener(this.world, (eid, texture, change) => {
+      if (change === 'created') this.scene.setTexture(eid, texture);
+      else if (change === 'written') this.scene.textureWritten(eid);
+      else this.scene.setTexture(eid, undefined);
+    });
+  }
+
+  /** Starts the frame loop and loads the model of the settings. */
+  start(): void {
+    this.raf = requestAnimationFrame(this.frame);
+    void this.loadModel(this.settings.model);
+  }
+
+  /**
+   * Applies one setting, or returns the message that refuses it (the previous value stays in force).
+   *
+   * @example
+   *   editor.change('classLabel', 12); // 'class must be a whole number in [0, 9], found 12' (a 10-class model)
+   */
+  change<K extends keyof EditorSettings>(key: K, value: EditorSettings[K]): string | undefined {
+    const refusal = checkSetting(key, value, { numClasses: this.loaded?.model.config.var.numClasses });
+    if (refusal) return refusal;
+    this.pane.say('');
+    if (key === 'model') {
+      // Kept only once it has loaded: a failed URL is neither in force nor remembered.
+      void this.loadModel(value as string);
+      return undefined;
+    }
+    this.settings[key] = value;
+    this.pane.show(key);
+    saveSettings(this.settings, this.storage);
+    switch (key) {
+      case 'budgetMs':
+        setBudget(this.world, value as number);
+        break;
+      case 'scene':
+        this.scene.dispose();
+        this.scene = this.makeScene();
+        break;
+      case 'mesh':
+        this.studio()?.setMesh(this.settings.mesh);
+        break;
+      case 'tiling':
+        this.studio()?.setTiling(this.settings.tiling);
+        break;
+      default:
+        this.slots.setShared(sharedOf(this.settings));
+    }
+    return undefined;
+  }
+
+  /**
+   * Loads a model: a folder URL (kept in the settings once it has loaded) or dropped files (for this
+   * visit only). On success every generation moves to it; on failure the running model stays.
+   */
+  async loadModel(source: string | readonly File[]): Promise<void> {
+    const load = ++this.loads;
+    const url = typeof source === 'string' ? source : undefined;
+    const files = typeof source === 'string' ? [] : source;
+    const name = url ?? (files.filter((f) => f.name !== 'config.json').map((f) => f.name).join(' + ') || 'dropped files');
+    const status = (text: string) => {
+      if (load === this.loads) this.pane.readouts.model = text;
+    };
+    status(`loading ${name} …`);
+    try {
+      const model =
+        url !== undefined
+          ? await loadModelFolder(this.gpu, url, (loaded, total) => status(`loading ${name}: ${total > 0 ? Math.round((100 * loaded) / total) : 0}%`))
+          : await loadDroppedModel(this.gpu, files);
+      if (load !== this.loads) {
+        model.dispose();
+        return;
+      }
+      const previous = this.loaded;
+      this.loaded = { id: addModel(this.world, model), model, name };
+      this.slots.setModel(this.loaded.id);
+      if (previous) {
+        removeModel(this.world, previous.id);
+        this.retired.push(previous.model);
+      }
+      if (url !== undefined) {
+        this.settings.model = url;
+        saveSettings(this.settings, this.storage);
+      }
+      this.pane.show('model');
+      status(describeModel(name, model));
+      const refusal = checkSetting('classLabel', this.settings.classLabel, { numClasses: model.config.var.numClasses });
+      if (refusal) this.pane.say(`${refusal}: choose a class this model has`);
+    } catch (e) {
+      if (load !== this.loads) return;
+      const message = e instanceof Error ? e.message : String(e);
+      this.pane.show('model');
+      status(this.loaded ? describeModel(this.loaded.name, this.loaded.model) : 'no model loaded');
+      this.pane.say(`model ${name} failed to load: ${message}${this.loaded ? ` (still running ${this.loaded.name})` : ''}`);
+    }
+  }
+
+  /** Where the scene's focused generation stands. */
+  focusProgress(): Progress | undefined {
+    const slot = this.scene.focusSlot;
+    return slot !== undefined && this.slots.has(slot) ? getProgress(this.world, slot) : undefined;
+  }
+
+  /** The focused generation's texture as RGBA bytes (undefined before it has one). */
+  async focusPixels(): Promise<Uint8ClampedArray | undefined> {
+    const texture = this.focusTexture();
+    return texture && readTexturePixels(this.gpu.device, texture);
+  }
+
+  /** Downloads the focused generation's image as a PNG. */
+  async exportPng(): Promise<void> {
+    const slot = this.scene.focusSlot;
+    const texture = this.focusTexture();
+    if (slot === undefined || !texture) {
+      this.pane.say('export: no generated image yet');
+      return;
+    }
+    try {
+      const s = getGenerationSettings(this.world, slot);
+      download(await texturePng(this.gpu.device, texture), `nextscale-class${s.classLabel}-seed${s.seed}.png`);
+    } catch (e) {
+      this.pane.say(`export failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** The canvas was resized (CSS pixels). */
+  resize(width: number, height: number): void {
+    this.renderer.setSize(width, height, false);
+    this.scene.resize(width, height);
+  }
+
+  dispose(): void {
+    cancelAnimationFrame(this.raf);
+    this.scene.dispose();
+    disposeEngine(this.world);
+    this.loaded?.model.dispose();
+    for (const m of this.retired) m.dispose();
+    this.pane.dispose();
+  }
+
+  private readonly frame = (now: number): void => {
+    this.raf = requestAnimationFrame(this.frame);
+    const dt = this.lastTime === undefined ? 0 : Math.min((now - this.lastTime) / 1000, 0.25);
+    this.lastTime = now;
+    const retired = this.retired;
+    this.retired = [];
+    try {
+      runFrame(this.world, now);
+    } catch (e) {
+      this.pane.say(`frame failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    for (const m of retired) m.dispose();
+    this.scene.update(dt);
+    this.renderer.render(this.scene.scene, this.scene.camera);
+    this.record(now);
+  };
+
+  private record(now: number): void {
+    const s = this.world.stats;
+    this.frames.push({ t: now, units: s.units, dispatches: s.dispatches, estimatedMs: s.estimatedMs, budgetMs: this.world.budget.ms, measuredMs: s.measuredMs });
+    if (this.frames.length > FRAME_LOG) this.frames.splice(0, this.frames.length - FRAME_LOG);
+    const recent = this.frames.slice(-WINDOW);
+    const r = this.pane.readouts;
+    const span = recent.length > 1 ? (recent[recent.length - 1].t - recent[0].t) / (recent.length - 1) : 0;
+    r.fps = span > 0 ? `${(1000 / span).toFixed(1)} fps` : '';
+    r.gpuMs = `planned ${s.estimatedMs.toFixed(1)} of budget ${this.world.budget.ms}\nmeasured ${s.measuredMs.toFixed(1)} (frame ${s.measuredFrame})`;
+    r.dispatches = `${s.dispatches} (mean ${(recent.reduce((a, f) => a + f.dispatches, 0) / recent.length).toFixed(1)})`;
+    r.progress = progressText(this.focusProgress(), this.loaded !== undefined);
+    const { done, all } = this.slots.doneCount();
+    r.generations = `${done} of ${all} done`;
+  }
+
+  private focusTexture(): GPUTexture | undefined {
+    const slot = this.scene.focusSlot;
+    return slot !== undefined && this.slots.has(slot) ? getTexture(this.world, slot) : undefined;
+  }
+
+  private makeScene(): GeneratedScene {
+    const s = this.settings;
+    const scene = createScene(s.scene, { renderer: this.renderer, slots: this.slots }, { studio: { mesh: s.mesh, tiling: s.tiling } });
+    const size = this.renderer.domElement;
+    scene.resize(size.clientWidth || size.width, size.clientHeight || size.height);
+    this.pane.showStudio(s.scene === 'studio');
+    return scene;
+  }
+
+  private studio(): StudioScene | undefined {
+    return this.scene instanceof StudioScene ? this.scene : undefined;
+  }
+}
+
+function sharedOf(s: EditorSettings): SharedSettings {
+  return { classLabel: s.classLabel, seed: s.seed, cfg: s.cfg, topK: s.topK, topP: s.topP, temperature: s.temperature };
+}
+
+/** 'scale 2 of 4', 'done: scale 4 of 4', or why there is no progress. */
+function progressText(p: Progress | undefined, hasModel: boolean): string {
+  if (!p) return '';
+  if (p.state === 'error') return hasModel ? `error: ${p.error ?? 'unknown'}` : 'waiting for the model';
+  if (p.state === 'idle') return hasModel ? 'starting' : 'waiting for the model';
+  return `${p.state === 'done' ? 'done: ' : ''}scale ${p.scale} of ${p.scales}`;
+}

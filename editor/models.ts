@@ -1,0 +1,79 @@
+/**
+ * Models as the editor sees them: a folder URL (relative to the page, so the built-in model resolves
+ * wherever the site is served from, or on another origin that allows it) loaded with progress; files
+ * dropped on the page (a model folder, or the two public checkpoints), read in place from the Blobs;
+ * and a one-line description for the pane. Only the generation half is loaded (no VQVAE encoder).
+ */
+import {
+  inferVarConfig,
+  loadVarFolder,
+  openPth,
+  openSafetensors,
+  openSource,
+  parseVarConfig,
+  VarModel,
+  type Gpu,
+  type ProgressFn,
+  type TensorFile,
+} from '../runtime/index.ts';
+
+/** Loads the model folder at `url` (resolved against the page). */
+export async function loadModelFolder(gpu: Gpu, url: string, onProgress: ProgressFn): Promise<VarModel> {
+  let absolute: URL;
+  try {
+    absolute = new URL(url, document.baseURI);
+  } catch {
+    throw new Error(`'${url}' is not a URL`);
+  }
+  if (!/^https?:$/.test(absolute.protocol)) throw new Error(`expected an http(s) URL of a model folder, found '${url}'`);
+  return loadVarFolder(gpu, absolute.href, { encoder: false, onProgress });
+}
+
+/**
+ * Loads dropped files: a model folder (`config.json` and one `.safetensors` with `vae.`/`var.` names)
+ * or the two public checkpoints (`.pth` or `.safetensors`, told apart by 'vae' in one file's name).
+ *
+ * @example
+ *   await loadDroppedModel(gpu, [configJson, weightsSafetensors]);
+ *   await loadDroppedModel(gpu, [vaeCh160v4096z32Pth, varD16Pth]); // configuration inferred from the tensors
+ */
+export async function loadDroppedModel(gpu: Gpu, files: readonly File[]): Promise<VarModel> {
+  const config = files.find((f) => f.name === 'config.json');
+  const tensors = files.filter((f) => /\.(safetensors|pth)$/i.test(f.name));
+  if (config && tensors.length === 1 && /\.safetensors$/i.test(tensors[0].name)) {
+    let json: unknown;
+    try {
+      json = JSON.parse(await config.text());
+    } catch (e) {
+      throw new Error(`config.json: not valid JSON (${(e as Error).message})`);
+    }
+    const weights = await open(tensors[0]);
+    return VarModel.load(gpu, parseVarConfig(json, config.name), { vae: weights, vaePrefix: 'vae.', var: weights, varPrefix: 'var.', name: tensors[0].name }, { encoder: false });
+  }
+  const vae = tensors.find((f) => /vae/i.test(f.name));
+  const v = tensors.find((f) => f !== vae);
+  if (!config && tensors.length === 2 && vae && v) {
+    const [vaeFile, varFile] = [await open(vae), await open(v)];
+    const cfg = inferVarConfig(vaeFile, varFile, { vaeName: vae.name, varName: v.name });
+    return VarModel.load(gpu, cfg, { vae: vaeFile, vaePrefix: '', var: varFile, varPrefix: '', name: v.name }, { encoder: false });
+  }
+  throw new Error(
+    'expected a model folder (config.json and one .safetensors) or the two checkpoints (a vae…pth and a var…pth), ' +
+      `found ${files.map((f) => f.name).join(', ') || 'no files'}`,
+  );
+}
+
+/**
+ * 'var-tiny: 10 classes, 64 px, 4 scales, 17.3 MB'.
+ */
+export function describeModel(name: string, model: VarModel): string {
+  const short = name.replace(/\/+$/, '').split('/').pop() || name;
+  const v = model.config.var;
+  const mb = (model.weightBytes.total / 1e6).toFixed(1);
+  return `${short}: ${v.numClasses} classes, ${model.imageSize} px, ${v.patchNums.length} scales, ${mb} MB`;
+}
+
+async function open(file: File): Promise<TensorFile> {
+  const src = await openSource(file);
+  return /\.safetensors$/i.test(file.name) ? openSafetensors(src) : openPth(src);
+}

@@ -1,0 +1,143 @@
+/**
+ * The texture studio: one lit mesh wearing the editor's generation, tiled, slowly turning, on a dark
+ * backdrop. The mesh can be swapped (cube, sphere, torus knot, plane) without restarting the
+ * generation; the camera orbits with the pointer.
+ */
+import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
+import {
+  BoxGeometry,
+  Color,
+  DirectionalLight,
+  DoubleSide,
+  HemisphereLight,
+  Mesh,
+  MeshStandardNodeMaterial,
+  PerspectiveCamera,
+  PlaneGeometry,
+  Scene,
+  SphereGeometry,
+  TorusKnotGeometry,
+  type BufferGeometry,
+} from 'three/webgpu';
+import { GeneratedTexture } from './generated-texture.ts';
+import type { GeneratedScene, SceneContext } from './scene.ts';
+
+export const STUDIO_MESHES = ['cube', 'sphere', 'torus knot', 'plane'] as const;
+export type StudioMesh = (typeof STUDIO_MESHES)[number];
+
+export interface StudioOptions {
+  /** Default 'cube'. */
+  mesh?: StudioMesh;
+  /** Repeats of the image along each axis of the UV square, 1..16. Default 1. */
+  tiling?: number;
+  /** Radians per second the mesh turns (0: still). Default 0.4. */
+  spin?: number;
+}
+
+/** Radians of yaw given to the mesh at rest, so three faces of the cube show. */
+const REST_YAW = 0.6;
+
+export class StudioScene implements GeneratedScene {
+  readonly scene = new Scene();
+  readonly camera = new PerspectiveCamera(40, 1, 0.1, 100);
+  private readonly slot: number;
+  private readonly surface: GeneratedTexture;
+  private readonly material: MeshStandardNodeMaterial;
+  private readonly mesh: Mesh;
+  private readonly controls: OrbitControls;
+  private meshKind: StudioMesh;
+  private spin: number;
+
+  constructor(private readonly ctx: SceneContext, options: StudioOptions = {}) {
+    this.scene.background = new Color(0x202226);
+    this.scene.add(new HemisphereLight(0xf2f4ff, 0x404048, 1.4));
+    const key = new DirectionalLight(0xffffff, 2.2);
+    key.position.set(3, 4, 5);
+    this.scene.add(key);
+    this.camera.position.set(0, 0.6, 4.2);
+    this.camera.lookAt(0, 0, 0);
+    this.controls = new OrbitControls(this.camera, ctx.renderer.domElement);
+    this.controls.enableDamping = true;
+    this.surface = new GeneratedTexture(ctx.renderer);
+    this.material = new MeshStandardNodeMaterial({ roughness: 0.55, metalness: 0, side: DoubleSide });
+    this.material.colorNode = this.surface.colorNode;
+    this.meshKind = checkMesh(options.mesh ?? 'cube');
+    this.mesh = new Mesh(geometryOf(this.meshKind), this.material);
+    this.mesh.rotation.set(0.35, REST_YAW, 0);
+    this.scene.add(this.mesh);
+    this.spin = options.spin ?? 0.4;
+    this.setTiling(options.tiling ?? 1);
+    this.slot = ctx.slots.acquire(0, { visible: true, selected: true });
+  }
+
+  get focusSlot(): number {
+    return this.slot;
+  }
+
+  get meshName(): StudioMesh {
+    return this.meshKind;
+  }
+
+  /** Swaps the mesh; the texture stays. */
+  setMesh(kind: StudioMesh): void {
+    if (checkMesh(kind) === this.meshKind) return;
+    this.mesh.geometry.dispose();
+    this.mesh.geometry = geometryOf(kind);
+    this.meshKind = kind;
+  }
+
+  /** Sets how many times the image repeats along each axis (1..16). */
+  setTiling(n: number): void {
+    if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`tiling must be a whole number in [1, 16], found ${n}`);
+    this.surface.setTiling(n);
+  }
+
+  /** Sets the turning speed in radians per second (0: still). */
+  setSpin(radiansPerSecond: number): void {
+    this.spin = radiansPerSecond;
+  }
+
+  setTexture(slot: number, texture: GPUTexture | undefined): void {
+    if (slot === this.slot) this.surface.bind(texture);
+  }
+
+  textureWritten(slot: number): void {
+    if (slot === this.slot) this.surface.written();
+  }
+
+  update(dt: number): void {
+    this.mesh.rotation.y += this.spin * dt;
+    this.controls.update(dt);
+  }
+
+  resize(width: number, height: number): void {
+    this.camera.aspect = width / Math.max(1, height);
+    this.camera.updateProjectionMatrix();
+  }
+
+  dispose(): void {
+    this.ctx.slots.release(this.slot);
+    this.controls.dispose();
+    this.mesh.geometry.dispose();
+    this.material.dispose();
+    this.surface.dispose();
+  }
+}
+
+function checkMesh(kind: string): StudioMesh {
+  if (!(STUDIO_MESHES as readonly string[]).includes(kind)) throw new Error(`studio mesh must be one of ${STUDIO_MESHES.join(', ')}, found '${kind}'`);
+  return kind as StudioMesh;
+}
+
+function geometryOf(kind: StudioMesh): BufferGeometry {
+  switch (kind) {
+    case 'cube':
+      return new BoxGeometry(1.5, 1.5, 1.5);
+    case 'sphere':
+      return new SphereGeometry(1, 64, 32);
+    case 'torus knot':
+      return new TorusKnotGeometry(0.62, 0.22, 256, 32);
+    case 'plane':
+      return new PlaneGeometry(2, 2);
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The editor end to end: served by Vite with the built-in tiny model, driven in headless Chromium with
+ * WebGPU on SwiftShader. A browser without WebGPU gets a page that says so; a model that fails to load
+ * shows why; the first generation lands on the mesh (the screenshot's middle gains the image's detail
+ * over a blank render); a new seed restarts it into a different texture while the frame loop keeps
+ * ticking within the budget; bad input is refused in the pane; the image exports as PNG; the gallery
+ * and the video screen run; dropped model files load; settings survive a reload and URL parameters
+ * override them; the built site runs from a nested path.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decode } from 'fast-png';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FrameRecord } from '../../editor/editor.ts';
+import { buildSite, EditorPage, serveStatic, startHarness, type Harness, type PixelStats } from './harness.ts';
+
+let h: Harness;
+/** The middle of the canvas while the mesh wears only its placeholder. */
+let blank: PixelStats;
+
+/** The only console errors allowed: Chromium's line about a model URL the test made missing on purpose. */
+const unexpected = (errors: string[]) => errors.filter((e) => !/Failed to load resource: .*404/.test(e));
+
+describe('editor in headless Chromium', () => {
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('says so when the browser has no WebGPU', async () => {
+    const e = await EditorPage.open(h, '', { withoutWebGPU: true });
+    await e.page.waitForSelector('#unavailable', { state: 'visible' });
+    expect(await e.page.locator('#unavailable h1').textContent()).toBe('WebGPU is not available');
+    expect(await e.page.locator('#unavailable .reason').textContent()).toContain('navigator.gpu is missing');
+    expect(await e.page.locator('#view').isHidden()).toBe(true);
+    expect(e.errors).toEqual([]);
+    await e.close();
+  });
+
+  it('shows a model that fails to load in the pane and keeps the mesh blank', async () => {
+    const e = await EditorPage.open(h, '?model=./models/missing');
+    await e.ready();
+    expect(await e.readout('model')).toBe('no model loaded');
+    expect(await e.readout('message')).toMatch(/^model \.\/models\/missing failed to load: .*config\.json/);
+    await e.page.waitForFunction(() => window.nextscale!.frames.length > 5);
+    blank = await e.middleStats();
+    expect(unexpected(e.errors)).toEqual([]);
+    await e.close();
+  });
+
+  it('generates on the mesh, restarts on a new seed, refuses bad input, exports, and remembers', async () => {
+    const e = await EditorPage.open(h, '?class=3&seed=0&budget=2&scene=studio&mesh=cube');
+    await e.ready();
+    expect(await e.readout('model')).toMatch(/^var-tiny: 10 classes, 64 px, 4 scales/);
+    await e.generated();
+    const first = await e.pixels();
+    expect(first.length).toBe(64 * 64 * 4);
+    await e.page.waitForTimeout(500);
+    const shown = await e.middleStats();
+    expect(blank, 'the blank render, taken by the test before').toBeDefined();
+    // The random-weight model's image is fine-grained noise: far more detail than the flat placeholder.
+    expect(shown.detail).toBeGreaterThan(3 * blank.detail + 2);
+
+    // A new seed through the pane: the generation restarts, spread over frames that keep coming.
+    const before = await e.page.evaluate(() => window.nextscale!.frames.at(-1)!.t);
+    await e.set('seed', '7');
+    await e.generated(true);
+    const second = await e.pixels();
+    const differing = first.filter((v, i) => v !== second[i]).length;
+    expect(differing).toBeGreaterThan(first.length / 4);
+    const frames: FrameRecord[] = await e.page.evaluate((t) => window.nextscale!.frames.filter((f) => f.t > t), before);
+    const working = frames.filter((f) => f.units > 0);
+    const units = working.reduce((n, f) => n + f.units, 0);
+    expect(units).toBeGreaterThanOrEqual(14);
+    expect(working.length).toBeGreaterThanOrEqual(10);
+    expect(frames.length).toBeGreaterThanOrEqual(working.length);
+    // The schedule's contract, from the stats: a frame runs one unit, or only what its plan fits in the budget.
+    for (const f of frames) expect(f.units <= 1 || f.estimatedMs <= f.budgetMs + 1e-9, JSON.stringify(f)).toBe(true);
+    expect(await e.readout('gpuMs')).toContain('budget 2');
+    expect(await e.readout('progress')).toBe('done: scale 4 of 4');
+
+    // Refused: a class the model does not have; the pane keeps the class in force.
+    await e.set('classLabel', '12');
+    await expect.poll(() => e.readout('message')).toBe('class must be a whole number in [0, 9], found 12');
+    expect(await e.shown('classLabel')).toBe('3');
+
+    // A model that fails to load leaves the running one in place.
+    await e.set('model', './models/missing');
+    await expect.poll(() => e.readout('message'), { timeout: 30_000 }).toMatch(/failed to load.*still running \.\/models\/var-tiny/);
+    expect(await e.readout('model')).toMatch(/^var-tiny/);
+    expect(await e.shown('model')).toBe('./models/var-tiny');
+    expect(await e.readout('progress')).toBe('done: scale 4 of 4');
+
+    const [download] = await Promise.all([e.page.waitForEvent('download'), e.page.locator('[data-action="export"] button').click()]);
+    expect(download.suggestedFilename()).toBe('nextscale-class3-seed7.png');
+    const png = decode(await streamBytes(await download.createReadStream()));
+    expect([png.width, png.height]).toEqual([64, 64]);
+    expect(Array.from(png.data.subarray(0, 64 * 4))).toEqual(second.slice(0, 64 * 4));
+
+    // The gallery gives every panel its own generation; the video screen shows the newest image.
+    await e.page.locator('[data-setting="scene"] select').selectOption('gallery');
+    await e.previewed();
+    expect(await e.readout('generations')).toMatch(/^\d+ of ([6-9]|\d\d) done$/);
+    await e.page.locator('[data-setting="scene"] select').selectOption('video');
+    await e.page.waitForFunction(() => window.nextscale!.focusProgress()?.state === 'running');
+    expect(await e.readout('generations')).toMatch(/^0 of 1 done$/);
+
+    // Dropped files: what is not a model is refused; a model folder's files load in place of the model.
+    await e.drop([{ name: 'notes.txt', text: 'not a model' }]);
+    await expect.poll(() => e.readout('message')).toMatch(/^model notes\.txt failed to load: expected a model folder .*found notes\.txt \(still running \.\/models\/var-tiny\)$/);
+    await e.drop([{ name: 'config.json', url: './models/var-tiny/config.json' }, { name: 'weights.safetensors', url: './models/var-tiny/weights.safetensors' }]);
+    await expect.poll(() => e.readout('model'), { timeout: 60_000 }).toMatch(/^weights\.safetensors: 10 classes, 64 px, 4 scales/);
+
+    // Settings persist across reloads; URL parameters override them.
+    await e.page.goto(`${h.base}?seed=5`);
+    await e.ready();
+    expect([await e.shown('seed'), await e.shown('classLabel'), await e.shown('budgetMs')]).toEqual(['5', '3', '2.0']);
+    expect(await e.page.evaluate(() => window.nextscale!.settings.scene)).toBe('video');
+    expect(unexpected(e.errors)).toEqual([]);
+    await e.close();
+  });
+
+  it('builds a static site that runs from a nested path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nextscale-site-'));
+    const site = await buildSite(dir).then(() => serveStatic(dir, '/nested/site/'));
+    try {
+      const e = await EditorPage.open(h, '', {}, `${site.url}?budget=4&seed=3`);
+      await e.ready();
+      expect(await e.readout('model')).toMatch(/^var-tiny: 10 classes/);
+      await e.page.waitForFunction(() => (window.nextscale!.focusProgress()?.unit ?? 0) > 0);
+      expect(e.errors).toEqual([]);
+      await e.close();
+    } finally {
+      await site.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+async function streamBytes(stream: NodeJS.ReadableStream): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
+  return new Uint8Array(Buffer.concat(chunks));
+}
