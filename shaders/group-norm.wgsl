@@ -3,8 +3,8 @@
 // own mean and population variance, then scaled and shifted per channel and, optionally, passed through
 // SiLU (the VQVAE decoder's norm → SiLU, fused into one pass).
 // One workgroup per (batch, group): each invocation keeps a Welford (count, mean, M2) over its strided,
-// coalesced share of the group, the workgroup merges them in shared memory (Chan's formula), and a
-// second pass writes the normalised group.
+// coalesced share of the group, the workgroup merges them in shared memory (`mean_rstd` of
+// shaders/welford.wgsl, prepended by the wrapper), and a second pass writes the normalised group.
 
 struct Params {
   count: u32,              // B · groups: workgroups that do work
@@ -26,17 +26,6 @@ override SILU: bool = false;
 
 const WG: u32 = 256u;
 
-// (count, mean, M2) of every invocation's share, merged pairwise in place.
-var<workgroup> stats: array<vec3f, WG>;
-
-// Chan et al.'s merge of two Welford states; an empty side leaves the other unchanged.
-fn merge(a: vec3f, b: vec3f) -> vec3f {
-  let n = a.x + b.x;
-  if (n == 0.0) { return a; }
-  let d = b.y - a.y;
-  let f = b.x / n;
-  return vec3f(n, a.y + d * f, a.z + b.z + d * d * a.x * f);
-}
 
 @compute @workgroup_size(WG)
 fn group_norm(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -45,23 +34,9 @@ fn group_norm(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
   let size = p.channels_per_group * p.spatial;
   let base = bg * size;
 
-  var s = vec3f(0.0);
-  for (var e = lid; e < size; e += WG) {
-    let v = x[base + e];
-    s.x += 1.0;
-    let d = v - s.y;
-    s.y += d / s.x;
-    s.z += d * (v - s.y);
-  }
-  stats[lid] = s;
-  workgroupBarrier();
-  for (var k = WG / 2u; k > 0u; k >>= 1u) {
-    if (lid < k) { stats[lid] = merge(stats[lid], stats[lid + k]); }
-    workgroupBarrier();
-  }
-  let total = stats[0];
-  let mean = total.y;
-  let rstd = inverseSqrt(total.z / f32(size) + p.eps);
+  let moments = mean_rstd(base, size, lid, p.eps);
+  let mean = moments.x;
+  let rstd = moments.y;
 
   let c0 = (bg % p.groups) * p.channels_per_group;
   for (var e = lid; e < size; e += WG) {

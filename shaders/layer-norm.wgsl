@@ -2,7 +2,8 @@
 // optional fused adaptive modulation (VAR's AdaLN): out = LN(x) · (1 + scale[g, c]) + shift[g, c],
 // where row r belongs to group g = r / rows_per_ada and scale/shift are chunks of ada's row g.
 // `layer_norm` runs one workgroup per row: each invocation keeps a Welford (count, mean, M2) over its
-// strided, coalesced share of the row, the workgroup merges them in shared memory (Chan's formula),
+// strided, coalesced share of the row, the workgroup merges them in shared memory (`mean_rstd` of
+// shaders/welford.wgsl, prepended by the wrapper),
 // and a second pass writes the normalised row, which is still in cache. `modulate` is the same
 // modulation without the norm, one invocation per element.
 
@@ -30,17 +31,6 @@ override MODULATE: bool = false;
 
 const WG: u32 = 256u;
 
-// (count, mean, M2) of every invocation's share, merged pairwise in place.
-var<workgroup> stats: array<vec3f, WG>;
-
-// Chan et al.'s merge of two Welford states; an empty side leaves the other unchanged.
-fn merge(a: vec3f, b: vec3f) -> vec3f {
-  let n = a.x + b.x;
-  if (n == 0.0) { return a; }
-  let d = b.y - a.y;
-  let f = b.x / n;
-  return vec3f(n, a.y + d * f, a.z + b.z + d * d * a.x * f);
-}
 
 @compute @workgroup_size(WG)
 fn layer_norm(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -48,23 +38,9 @@ fn layer_norm(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
   if (row >= p.rows) { return; }
   let base = row * p.cols;
 
-  var s = vec3f(0.0);
-  for (var c = lid; c < p.cols; c += WG) {
-    let v = x[base + c];
-    s.x += 1.0;
-    let d = v - s.y;
-    s.y += d / s.x;
-    s.z += d * (v - s.y);
-  }
-  stats[lid] = s;
-  workgroupBarrier();
-  for (var k = WG / 2u; k > 0u; k >>= 1u) {
-    if (lid < k) { stats[lid] = merge(stats[lid], stats[lid + k]); }
-    workgroupBarrier();
-  }
-  let total = stats[0];
-  let mean = total.y;
-  let rstd = inverseSqrt(total.z / f32(p.cols) + p.eps);
+  let moments = mean_rstd(base, p.cols, lid, p.eps);
+  let mean = moments.x;
+  let rstd = moments.y;
 
   let g = row / p.rows_per_ada;
   for (var c = lid; c < p.cols; c += WG) {

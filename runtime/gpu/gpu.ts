@@ -108,6 +108,7 @@ export class Gpu {
     const rec = this.recorder(label);
     record(rec);
     rec.submit();
+    rec.dispose();
   }
 
   /** The kernel's uniform view, made once per kernel. */
@@ -147,6 +148,17 @@ export class Gpu {
     let id = this.bufferIds.get(o);
     if (id === undefined) this.bufferIds.set(o, (id = this.nextBufferId++));
     return id;
+  }
+
+  private readonly stagings: Uint8Array<ArrayBuffer>[] = [];
+
+  /** A CPU buffer for one recording's uniforms (reused: recorders are made per unit of work). */
+  acquireUniformStaging(): Uint8Array<ArrayBuffer> {
+    return this.stagings.pop() ?? new Uint8Array(this.uniformRingBytes);
+  }
+
+  releaseUniformStaging(staging: Uint8Array<ArrayBuffer>): void {
+    this.stagings.push(staging);
   }
 
   acquireQuerySet(count: number): GPUQuerySet {

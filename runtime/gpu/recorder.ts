@@ -44,10 +44,11 @@ export interface Submission {
 const MAX_SECTIONS = 128;
 
 export class Recorder {
-  private encoder: GPUCommandEncoder;
+  private open?: GPUCommandEncoder;
   private pass?: GPUComputePassEncoder;
   private uniformBytes = 0;
-  private readonly uniformStaging: Uint8Array<ArrayBuffer>;
+  /** CPU copy of this recording's uniforms, borrowed from the Gpu on first use. */
+  private uniformStaging?: Uint8Array<ArrayBuffer>;
   private sections: SectionTiming[] = [];
   private querySet?: GPUQuerySet;
   /** Dispatches recorded since the recorder was made, by kernel name. */
@@ -64,8 +65,6 @@ export class Recorder {
     /** Measure sections with timestamp queries (ignored where the adapter lacks them). */
     readonly timing = false,
   ) {
-    this.encoder = gpu.device.createCommandEncoder({ label });
-    this.uniformStaging = new Uint8Array(gpu.uniformRingBytes);
     if (timing && gpu.hasTimestamps) this.querySet = gpu.acquireQuerySet(MAX_SECTIONS * 2);
   }
 
@@ -143,29 +142,38 @@ export class Recorder {
     if (!view) return undefined;
     view.set(values ?? {});
     const offset = this.uniformBytes;
+    this.uniformStaging ??= this.gpu.acquireUniformStaging();
     this.uniformStaging.set(new Uint8Array(view.arrayBuffer), offset);
     this.uniformBytes += this.gpu.uniformSlot * Math.ceil(view.arrayBuffer.byteLength / this.gpu.uniformSlot);
     return offset;
   }
 
-  /** Uploads the staged uniforms, submits, and starts a fresh encoder. */
+  /** Uploads the staged uniforms and submits; the next recording begins a fresh encoder. */
   private flush(): Promise<SectionTiming[]> {
     this.pass?.end();
     this.pass = undefined;
     const sections = this.sections;
     this.sections = [];
     const timed = this.querySet && sections.length > 0 ? this.gpu.resolveTimestamps(this.encoder, this.querySet, Math.min(sections.length, MAX_SECTIONS)) : undefined;
-    if (this.uniformBytes > 0) this.gpu.device.queue.writeBuffer(this.gpu.uniformRing, 0, this.uniformStaging, 0, this.uniformBytes);
+    if (this.uniformBytes > 0) this.gpu.device.queue.writeBuffer(this.gpu.uniformRing, 0, this.uniformStaging!, 0, this.uniformBytes);
     this.uniformBytes = 0;
     this.gpu.device.queue.submit([this.encoder.finish()]);
-    this.encoder = this.gpu.device.createCommandEncoder({ label: this.label });
+    this.open = undefined;
     if (!timed) return this.gpu.device.queue.onSubmittedWorkDone().then(() => sections);
     return timed().then((ms) => sections.map((s, i) => ({ ...s, ms: ms[i] })));
   }
 
-  /** Returns the recorder's query set; call once, after its last submit. */
+  /** The command encoder of the current recording, begun on first use after each submit. */
+  private get encoder(): GPUCommandEncoder {
+    this.open ??= this.gpu.device.createCommandEncoder({ label: this.label });
+    return this.open;
+  }
+
+  /** Returns the recorder's query set and uniform staging to the Gpu; call once, after its last submit. */
   dispose(): void {
     if (this.querySet) this.gpu.releaseQuerySet(this.querySet);
+    if (this.uniformStaging) this.gpu.releaseUniformStaging(this.uniformStaging);
     this.querySet = undefined;
+    this.uniformStaging = undefined;
   }
 }

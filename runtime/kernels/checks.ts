@@ -28,3 +28,16 @@ export function notAliased(op: string, out: Tensor, inputs: Record<string, Tenso
     if (t && t.buffer === out.buffer) throw new Error(`${op}: out must be a separate buffer, found it shared with ${name}`);
   }
 }
+
+/**
+ * Checks a row-wise op's f32 `x` [..., C] and `out` (as many elements) and returns C and the row count:
+ * the shared preamble of the norms and softmax.
+ */
+export function rowsOf(op: string, out: Tensor, x: Tensor): { C: number; rows: number } {
+  expectDType(op, 'x', x, 'f32');
+  expectDType(op, 'out', out, 'f32');
+  sameSize(op, x, out);
+  const C = x.shape[x.shape.length - 1];
+  if (x.shape.length === 0 || !(C > 0)) throw new Error(`${op}: x must be [..., C] with C ≥ 1, found [${x.shape.join(', ')}]`);
+  return { C, rows: x.size / C };
+}

@@ -4,9 +4,13 @@
  * (batch, group), Welford statistics merged in shared memory.
  * WGSL: shaders/group-norm.wgsl. Reference: runtime/reference/group-norm.ts.
  */
-import source from '../../shaders/group-norm.wgsl?raw';
+import norm from '../../shaders/group-norm.wgsl?raw';
+import welford from '../../shaders/welford.wgsl?raw';
 import { grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
 import { expectDType, expectVector, notAliased, sameSize } from './checks.ts';
+
+/** The norm's entry points after the shared Welford reduction (shaders/welford.wgsl). */
+const source = welford + norm;
 
 const groupNormKernel = new Kernel({ name: 'group_norm', source, entryPoint: 'group_norm' });
 

@@ -4,9 +4,13 @@
  * One workgroup per row, Welford statistics merged in shared memory.
  * WGSL: shaders/layer-norm.wgsl. Reference: runtime/reference/layer-norm.ts.
  */
-import source from '../../shaders/layer-norm.wgsl?raw';
+import norm from '../../shaders/layer-norm.wgsl?raw';
+import welford from '../../shaders/welford.wgsl?raw';
 import { grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
-import { expectDType, expectVector, notAliased, sameSize } from './checks.ts';
+import { expectDType, expectVector, notAliased, rowsOf, sameSize } from './checks.ts';
+
+/** The norm's entry points after the shared Welford reduction (shaders/welford.wgsl). */
+const source = welford + norm;
 
 const WG = 256;
 const layerNormKernel = new Kernel({ name: 'layer_norm', source, entryPoint: 'layer_norm' });
@@ -36,17 +40,12 @@ export interface Modulation {
  */
 export function layerNorm(rec: Recorder, out: Tensor, x: Tensor, opts: { eps: number; weight?: Tensor; bias?: Tensor; modulation?: Modulation }): void {
   const op = 'layerNorm';
-  expectDType(op, 'x', x, 'f32');
-  expectDType(op, 'out', out, 'f32');
-  sameSize(op, x, out);
-  const C = x.shape[x.shape.length - 1];
-  if (x.shape.length === 0 || !(C > 0)) throw new Error(`${op}: x must be [..., C] with C ≥ 1, found [${x.shape.join(', ')}]`);
+  const { C, rows } = rowsOf(op, out, x);
   if (opts.weight) expectVector(op, 'weight', opts.weight, C);
   if (opts.bias) expectVector(op, 'bias', opts.bias, C);
   const m = opts.modulation;
   notAliased(op, out, { x, weight: opts.weight, bias: opts.bias, ada: m?.ada });
   const ada = m ? adaLayout(op, x, m) : { rows_per_ada: 1, ada_stride: 0, scale_offset: 0, shift_offset: 0 };
-  const rows = x.size / C;
   if (rows === 0) return;
   rec.dispatch(layerNormKernel, {
     bindings: { out, x, weight: opts.weight ?? x, bias: opts.bias ?? x, ada: m?.ada ?? x },

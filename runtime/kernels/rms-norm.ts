@@ -5,7 +5,7 @@
  */
 import source from '../../shaders/rms-norm.wgsl?raw';
 import { grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
-import { expectDType, expectVector, notAliased, sameSize } from './checks.ts';
+import { expectVector, notAliased, rowsOf } from './checks.ts';
 
 const rmsNormKernel = new Kernel({ name: 'rms_norm', source, entryPoint: 'rms_norm' });
 
@@ -21,14 +21,9 @@ const rmsNormKernel = new Kernel({ name: 'rms_norm', source, entryPoint: 'rms_no
  */
 export function rmsNorm(rec: Recorder, out: Tensor, x: Tensor, opts: { eps: number; weight?: Tensor }): void {
   const op = 'rmsNorm';
-  expectDType(op, 'x', x, 'f32');
-  expectDType(op, 'out', out, 'f32');
-  sameSize(op, x, out);
-  const C = x.shape[x.shape.length - 1];
-  if (x.shape.length === 0 || !(C > 0)) throw new Error(`${op}: x must be [..., C] with C ≥ 1, found [${x.shape.join(', ')}]`);
+  const { C, rows } = rowsOf(op, out, x);
   if (opts.weight) expectVector(op, 'weight', opts.weight, C);
   notAliased(op, out, { x, weight: opts.weight });
-  const rows = x.size / C;
   if (rows === 0) return;
   rec.dispatch(rmsNormKernel, {
     bindings: { out, x, weight: opts.weight ?? x },

@@ -6,7 +6,7 @@
  */
 import source from '../../shaders/softmax.wgsl?raw';
 import { grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
-import { expectDType, notAliased, sameSize } from './checks.ts';
+import { notAliased, rowsOf } from './checks.ts';
 
 const softmaxKernel = new Kernel({ name: 'softmax', source, entryPoint: 'softmax' });
 
@@ -22,13 +22,8 @@ const softmaxKernel = new Kernel({ name: 'softmax', source, entryPoint: 'softmax
  */
 export function softmax(rec: Recorder, out: Tensor, x: Tensor, opts: { scale?: number } = {}): void {
   const op = 'softmax';
-  expectDType(op, 'x', x, 'f32');
-  expectDType(op, 'out', out, 'f32');
-  sameSize(op, x, out);
-  const N = x.shape[x.shape.length - 1];
-  if (x.shape.length === 0 || !(N > 0)) throw new Error(`${op}: x must be [..., N] with N ≥ 1, found [${x.shape.join(', ')}]`);
+  const { C: N, rows } = rowsOf(op, out, x);
   notAliased(op, out, { x });
-  const rows = x.size / N;
   if (rows === 0) return;
   rec.dispatch(softmaxKernel, {
     bindings: { out, x },

@@ -64,17 +64,6 @@ export class WeightLoader {
     private readonly source = 'weights',
   ) {}
 
-  has(name: string): boolean {
-    return this.file.tensors.has(this.prefix + name);
-  }
-
-  /** The tensor's shape in the file, or an error naming the tensor and what the file has. */
-  shape(name: string): readonly number[] {
-    const info = this.file.tensors.get(this.prefix + name);
-    if (!info) throw this.missing(name);
-    return info.shape;
-  }
-
   /** Host copy of a tensor, checked against the expected shape. */
   async host(name: string, shape: readonly number[]): Promise<Float32Array> {
     const full = this.prefix + name;

@@ -136,7 +136,7 @@ export class VarActivations {
     this.labels = gpu.tensor([G], 'i32', 'labels');
     this.cond = gpu.tensor([G, C], 'f32', 'cond');
     this.condSilu = gpu.tensor([G, C], 'f32', 'cond_silu');
-    this.ada = cfg.depth ? Array.from({ length: cfg.depth }, (_, i) => gpu.tensor([G, 6 * C], 'f32', `ada.${i}`)) : [];
+    this.ada = Array.from({ length: cfg.depth }, (_, i) => gpu.tensor([G, 6 * C], 'f32', `ada.${i}`));
     this.headAda = gpu.tensor([G, 2 * C], 'f32', 'head_ada');
     this.x = gpu.tensor([G, T, C], 'f32', 'x');
     this.h = gpu.tensor([G, T, C], 'f32', 'h');
