@@ -1,0 +1,192 @@
+/**
+ * The world exporter: writes the procedural texture world as a training set for the Python trainer.
+ *
+ *   npm run world -- --out DIR --count N [--size 64] [--seed S] [--edits M] [--heldout]
+ *       [--preview sheet.png] [--list-heldout] [--check N]
+ *
+ * DIR/images.npy      uint8 [N, size, size, 3]
+ * DIR/captions.jsonl  {"caption", "pattern", "colors": [a, b], "scale", "rotation", "heldout"} per line
+ * DIR/words.json      {"words": [...]}: every word of every caption, instruction and motion phrase
+ * with --edits M:     DIR/edit_src.npy, DIR/edit_dst.npy uint8 [M, size, size, 3] and DIR/edits.jsonl
+ *                     {"instruction", "src_caption", "dst_caption", "heldout"}
+ *
+ * Training sets never contain a held-out (pattern, colour pair); --heldout writes only those (the
+ * evaluation set). --preview writes a contact sheet (a row per pattern), --list-heldout prints the
+ * held-out combinations, --check N grades N fresh images with the checker and prints its accuracy
+ * (clean and degraded, at 64 and 128). Images stream to disk in chunks, so the memory use does not
+ * grow with N. `runWorld` is the same command as a function.
+ */
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  PATTERNS,
+  PATTERN_ROTATIONS,
+  Rng,
+  SCALES,
+  caption,
+  evaluateChecker,
+  hash32,
+  heldOutCombinations,
+  isHeldOut,
+  npyHeader,
+  render,
+  sampleEdit,
+  sampleSpec,
+  vocabulary,
+  type Degradation,
+  type TextureSpec,
+} from '../world/index.ts';
+import { encodePng } from './png.ts';
+
+const USAGE = `usage: npm run world -- --out DIR --count N [--size 64] [--seed 0] [--edits M] [--heldout]
+       [--preview sheet.png] [--list-heldout] [--check N]`;
+
+/** Images per write: bounds memory whatever the count. */
+const CHUNK = 512;
+
+function usageError(message: string): Error {
+  return new Error(`${message}\n${USAGE}`);
+}
+
+function wholeNumber(flag: string, text: string | undefined, fallback: number, min = 0): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw usageError(`${flag} must be a whole number >= ${min}; found '${text}'`);
+  return n;
+}
+
+/** Writes `count` images made by `make(i)` to an .npy file, CHUNK at a time. */
+function writeImages(path: string, count: number, size: number, make: (i: number) => Uint8ClampedArray): void {
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, npyHeader([count, size, size, 3]));
+    const bytes = size * size * 3;
+    const buffer = new Uint8Array(Math.min(count, CHUNK) * bytes);
+    for (let start = 0; start < count; start += CHUNK) {
+      const n = Math.min(CHUNK, count - start);
+      for (let k = 0; k < n; k++) buffer.set(make(start + k), k * bytes);
+      writeSync(fd, buffer, 0, n * bytes);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function captionRecord(spec: TextureSpec): string {
+  return JSON.stringify({ caption: caption(spec), pattern: spec.pattern, colors: spec.colours, scale: spec.scale, rotation: spec.rotation, heldout: isHeldOut(spec) });
+}
+
+/** Progress lines go here (stderr from the command line). */
+type Log = (line: string) => void;
+
+function exportWorld(out: string, count: number, size: number, seed: number, edits: number, heldout: boolean, log: Log): void {
+  mkdirSync(out, { recursive: true });
+  const split = heldout ? 'heldout' : 'train';
+  const rng = new Rng(seed);
+  const specs = Array.from({ length: count }, () => sampleSpec(rng, split));
+  writeImages(join(out, 'images.npy'), count, size, (i) => render(specs[i], size, hash32(seed, i)));
+  writeFileSync(join(out, 'captions.jsonl'), specs.map((s) => captionRecord(s) + '\n').join(''));
+  writeFileSync(join(out, 'words.json'), JSON.stringify({ words: vocabulary() }, null, 1) + '\n');
+  log(`wrote ${count} images of ${size}x${size} (${split}) to ${out}`);
+  if (edits === 0) return;
+  const editRng = new Rng(hash32(seed, 0xed17));
+  const pairs = Array.from({ length: edits }, () => sampleEdit(editRng, split));
+  const editSeed = (i: number) => hash32(hash32(seed, 0xed17), i);
+  writeImages(join(out, 'edit_src.npy'), edits, size, (i) => render(pairs[i].src, size, editSeed(i)));
+  writeImages(join(out, 'edit_dst.npy'), edits, size, (i) => render(pairs[i].dst, size, editSeed(i)));
+  const lines = pairs.map((e) => JSON.stringify({ instruction: e.instruction, src_caption: caption(e.src), dst_caption: caption(e.dst), heldout: isHeldOut(e.src) || isHeldOut(e.dst) }) + '\n');
+  writeFileSync(join(out, 'edits.jsonl'), lines.join(''));
+  log(`wrote ${edits} edit pairs to ${out}`);
+}
+
+/** A contact sheet: one row per pattern, `columns` random textures of it across scales and rotations. */
+function writePreview(path: string, size: number, seed: number, log: Log, columns = 12): void {
+  const gap = 4;
+  const width = columns * (size + gap) + gap;
+  const height = PATTERNS.length * (size + gap) + gap;
+  const rgba = new Uint8Array(width * height * 4).fill(255);
+  const rng = new Rng(hash32(seed, 0x5ee7));
+  PATTERNS.forEach((pattern, row) => {
+    for (let col = 0; col < columns; col++) {
+      const rotations = PATTERN_ROTATIONS[pattern];
+      const spec: TextureSpec = { ...sampleSpec(rng, 'all'), pattern, scale: SCALES[col % 3], rotation: rotations[Math.floor(col / 3) % rotations.length] };
+      const img = render(spec, size, hash32(seed, row * columns + col));
+      const x0 = gap + col * (size + gap);
+      const y0 = gap + row * (size + gap);
+      for (let y = 0; y < size; y++)
+        for (let x = 0; x < size; x++) {
+          const i = (y * size + x) * 3;
+          const o = ((y0 + y) * width + x0 + x) * 4;
+          rgba[o] = img[i];
+          rgba[o + 1] = img[i + 1];
+          rgba[o + 2] = img[i + 2];
+        }
+    }
+  });
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, encodePng(rgba, width, height));
+  log(`wrote ${path} (rows: ${PATTERNS.join(', ')}; columns cycle fine, medium, coarse)`);
+}
+
+function printCheck(count: number, seed: number, log: Log): void {
+  const cases: [string, number, Degradation | undefined][] = [
+    ['64 clean', 64, undefined],
+    ['128 clean', 128, undefined],
+    ['64 blur+noise4', 64, { blur: true, noise: 4 }],
+    ['128 blur+noise4', 128, { blur: true, noise: 4 }],
+    ['64 blur+resample+noise8', 64, { blur: true, resample: true, noise: 8 }],
+  ];
+  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  for (const [name, size, degradation] of cases) {
+    const r = evaluateChecker({ count, size, seed, degradation });
+    const weakest = Object.entries(r.perPattern).sort((a, b) => a[1] - b[1])[0];
+    log(`${name.padEnd(24)} pattern ${pct(r.pattern)}  colours (set) ${pct(r.coloursAsSet)}  colours (ordered) ${pct(r.coloursOrdered)}  scale ${pct(r.scale)}  weakest ${weakest[0]} ${pct(weakest[1])}`);
+  }
+}
+
+/**
+ * Runs the command line `args` (as after `npm run world --`); throws on bad arguments. Progress and
+ * reports go to `log`, the held-out list to `print`.
+ */
+export function runWorld(args: string[], log: Log = (line) => process.stderr.write(`${line}\n`), print: Log = (line) => process.stdout.write(`${line}\n`)): void {
+  const { values } = parseArgs({
+    args,
+    options: {
+      out: { type: 'string' },
+      count: { type: 'string' },
+      size: { type: 'string' },
+      seed: { type: 'string' },
+      edits: { type: 'string' },
+      heldout: { type: 'boolean' },
+      preview: { type: 'string' },
+      'list-heldout': { type: 'boolean' },
+      check: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) return print(USAGE);
+  const size = wholeNumber('--size', values.size, 64, 8);
+  const seed = wholeNumber('--seed', values.seed, 0);
+  if (values['list-heldout']) print(heldOutCombinations().map((c) => `${c.pattern}: ${c.colours[0]} and ${c.colours[1]}`).join('\n'));
+  if (values.preview) writePreview(values.preview, size, seed, log);
+  if (values.check) printCheck(wholeNumber('--check', values.check, 0, 1), seed, print);
+  if (values.out) {
+    if (values.count === undefined) throw usageError('--count is required with --out');
+    exportWorld(values.out, wholeNumber('--count', values.count, 0, 1), size, seed, wholeNumber('--edits', values.edits, 0), values.heldout ?? false, log);
+  } else if (!values.preview && !values['list-heldout'] && !values.check) {
+    throw usageError('nothing to do: give --out DIR --count N, --preview PNG, --list-heldout or --check N');
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // A closed pipe (`| head`) ends the listing quietly.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? 0 : 1));
+  try {
+    runWorld(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`world: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}
