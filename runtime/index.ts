@@ -7,3 +7,11 @@ export { parseVarConfig, serializeVarConfig, type VarModelConfig } from './model
 export { inferVarConfig } from './models/var/infer.ts';
 export { VarSession, checkSampling, type VarSessionOptions, type SamplingSettings, type StepInfo, type StepKind } from './generate/var-session.ts';
 export { TapCollector, type Tapped } from './generate/taps.ts';
+export { loadModelFolder, type AnyModel, type ModelFolderOptions } from './models/load.ts';
+export { loadUnifiedFolder, type UnifiedFolderOptions } from './models/unified/load.ts';
+export { UnifiedModel, type UnifiedLoadOptions } from './models/unified/model.ts';
+export { parseUnifiedConfig, serializeUnifiedConfig, type UnifiedModelConfig, type UnifiedConfig } from './models/unified/config.ts';
+export { UnifiedTokenizer, SPECIAL_TOKENS, type SpecialIds } from './models/unified/tokenizer.ts';
+export { UnifiedSession, type UnifiedSessionOptions, type ImageSettings, type UnifiedStepInfo, type UnifiedStepKind } from './generate/unified-session.ts';
+export { ImageJob, TextJob, type ImageInput, type TextSettings } from './generate/unified-jobs.ts';
+export { textToImage, caption, edit, type GeneratedImage, type TaskOptions } from './generate/unified-tasks.ts';

@@ -12,6 +12,8 @@
 // scores into weights, and each thread accumulates a few rows of one 4-wide column of P·v in registers.
 // Every query carries a key limit (none: all keys; causal: its own position; or a given prefix
 // length), and the walk stops at the largest limit of the tile, so masked-out tiles cost nothing.
+// With KEY_MASK, a per-row mask over the cache also hides single keys (guidance hides the prompt of
+// the unconditional row this way); without it the mask is neither bound nor read.
 // Head dims are multiples of 4 (vec4 loads) up to 128.
 //
 // `append_kv`: a workgroup per (batch, token, kv head) writes one k row (L2-normalised and rotated as
@@ -41,12 +43,15 @@ struct Params {
 // append_kv's outputs (the same cache buffers, written).
 @group(0) @binding(8) var<storage, read_write> k_dst: array<f32>;
 @group(0) @binding(9) var<storage, read_write> v_dst: array<f32>;
+// attention: key_mask[b·capacity + j] != 0 where key j is visible to batch row b (read with KEY_MASK).
+@group(0) @binding(10) var<storage, read> key_mask: array<u32>;
 
 override HD4: u32 = 16u;       // head dim / 4
 override BQ: u32 = 32u;        // queries per workgroup: 16 or 32
 override BK: u32 = 32u;        // keys per tile: 8, 16 or 32
 override QK_NORM: bool = false; // L2-normalise q and k; q also times exp(min(scale_mul[h], ln 100))
 override ROPE: bool = false;    // rotate q and k by their positions (rotate-half convention)
+override KEY_MASK: bool = false; // hide the keys whose key_mask entry is 0
 
 const WG: u32 = 128u;
 const WG_APPEND: u32 = 64u;
@@ -102,6 +107,12 @@ fn key_limit(qi: u32) -> u32 {
   if (p.mask == 1u) { return min(p.start + qi + 1u, p.keys); }
   if (p.mask == 2u) { return min(limits[qi], p.keys); }
   return p.keys;
+}
+
+// Whether key j of batch row b is visible under the key mask (always without one).
+fn key_visible(b: u32, j: u32) -> bool {
+  if (!KEY_MASK) { return true; }
+  return key_mask[b * p.capacity + j] != 0u;
 }
 
 // out [B, L, H·hd] = softmax(q·kᵀ, masked) · v over the cache. Grid: [ceil(L / BQ), H, B].
@@ -202,7 +213,7 @@ fn attention(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg:
       let r = tr + 16u * i;
       for (var j = 0u; j < SC; j++) {
         let col = tc + 8u * j;
-        s_tile[r * (BK + 1u) + col] = select(NEG, s[i][j], k0 + col < row_lim[r]);
+        s_tile[r * (BK + 1u) + col] = select(NEG, s[i][j], k0 + col < row_lim[r] && key_visible(b, k0 + col));
       }
     }
     workgroupBarrier();

@@ -1,31 +1,60 @@
 /**
  * The texture generation tool: the runtime headless in Node, PNGs out.
  *
- *   npm run generate -- --model DIR | --vae VAE.pth --var VAR.pth  --class 3,7 --seed 0 --cfg 1.5
- *       --top-k 1 [--top-p P] [--temperature T] [--dtype f16] [--patch-nums 1,2,3] --out out.png
- *       [--dump tensors.safetensors]
+ *   VAR:      npm run generate -- --model DIR | --vae VAE.pth --var VAR.pth  --class 3,7 --seed 0 --cfg 1.5
+ *                 --top-k 1 [--top-p P] [--temperature T] [--dtype f16] [--patch-nums 1,2,3] --out out.png
+ *                 [--dump tensors.safetensors]
+ *   unified:  npm run generate -- --model DIR --prompt "red and blue checker" [--image in.png] ... --out out.png
  *
- * The PNG shows the batch side by side; the dump holds `scale{s}.idx` (I32 [B, pn²]) and `image`
- * (F32 [B, 3, H, W] in [0, 1]) exactly as the session produced them. One progress line per scale.
+ * With a unified model, `--prompt` alone is text to image, and `--image` with `--prompt` edits the
+ * image under the prompt as an instruction. The PNG shows the batch side by side; the dump holds
+ * `scale{s}.idx` (I32 [B, pn²]) and `image` (F32 [B, 3, H, W] in [0, 1]) exactly as the session
+ * produced them. One progress line per scale.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Gpu } from '../gpu/index.ts';
 import { writeSafetensors } from '../io/index.ts';
-import { VarSession } from '../generate/var-session.ts';
-import { encodePng, imagesToRgba } from './png.ts';
+import { UnifiedSession } from '../generate/unified-session.ts';
+import { VarSession, type SamplingSettings } from '../generate/var-session.ts';
+import type { UnifiedModel } from '../models/unified/model.ts';
+import type { VarModel } from '../models/var/model.ts';
+import { decodePng, encodePng, imagesToRgba } from './png.ts';
 import { loadModelFromArgs, MODEL_OPTIONS, parseNumberList, usageError } from './model-args.ts';
 
 const USAGE = `usage: npm run generate -- (--model DIR | --vae VAE.pth --var VAR.pth) --class 3,7 [--seed 0]
        [--cfg 1.5] [--top-k 900] [--top-p 0.96] [--temperature 1] [--dtype f32|f16] [--patch-nums 1,2,3,4]
-       --out out.png [--dump tensors.safetensors]`;
+       --out out.png [--dump tensors.safetensors]
+   or: npm run generate -- --model UNIFIED_DIR --prompt "text" [--image in.png] [--seed 0] [--cfg 1.5]
+       [--top-k 900] [--top-p 0.96] [--temperature 1] [--dtype f32|f16] --out out.png [--dump tensors.safetensors]`;
+
+interface Values {
+  class?: string;
+  prompt?: string;
+  image?: string;
+  out?: string;
+  dump?: string;
+  seed?: string;
+}
+
+/** What either family's run hands back to be written out. */
+interface Generated {
+  image: Float32Array;
+  batch: number;
+  size: number;
+  tokens: Int32Array[];
+  patchNums: number[];
+  metadata: Record<string, string>;
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       ...MODEL_OPTIONS,
       class: { type: 'string' },
+      prompt: { type: 'string' },
+      image: { type: 'string' },
       seed: { type: 'string', default: '0' },
       cfg: { type: 'string', default: '1.5' },
       'top-k': { type: 'string', default: '900' },
@@ -38,54 +67,79 @@ async function main(): Promise<void> {
   });
   if (values.help) return void console.log(USAGE);
   if (!values.out) throw usageError('--out is required', USAGE);
-  if (!values.class) throw usageError('--class is required (one label per image, e.g. --class 3,7)', USAGE);
-  const labels = parseNumberList('--class', values.class);
+  const settings: SamplingSettings = {
+    seed: Number(values.seed), cfg: Number(values.cfg), topK: Number(values['top-k']), topP: Number(values['top-p']), temperature: Number(values.temperature),
+  };
 
   const gpu = await Gpu.create();
   try {
     const model = await loadModelFromArgs(gpu, values, USAGE);
-    const session = new VarSession(model, {
-      labels,
-      seed: Number(values.seed),
-      cfg: Number(values.cfg),
-      topK: Number(values['top-k']),
-      topP: Number(values['top-p']),
-      temperature: Number(values.temperature),
-    });
-    const S = session.scales;
-    const pns = model.config.var.patchNums;
-    const started = performance.now();
-    while (!session.done) {
-      const info = session.step();
-      if (info.kind === 'sample') {
-        await info.gpuDone;
-        const ms = (performance.now() - started).toFixed(0);
-        process.stderr.write(`scale ${info.scale + 1}/${S} (${pns[info.scale]}x${pns[info.scale]}) done at ${ms} ms\n`);
-      }
-    }
-    const image = await session.readImage();
-    const tokens = await session.readTokens();
-    process.stderr.write(`decoded ${labels.length} image(s) of ${model.imageSize}x${model.imageSize} in ${(performance.now() - started).toFixed(0)} ms\n`);
-
-    const size = model.imageSize;
+    const out = model.config.family === 'unified' ? await runUnified(model as UnifiedModel, values, settings) : await runVar(model as VarModel, values, settings);
+    const { image, batch: B, size } = out;
     await mkdir(dirname(values.out), { recursive: true });
-    await writeFile(values.out, encodePng(imagesToRgba(image, labels.length, size, size), labels.length * size, size));
+    await writeFile(values.out, encodePng(imagesToRgba(image, B, size, size), B * size, size));
     process.stderr.write(`wrote ${values.out}\n`);
     if (values.dump) {
-      const B = labels.length;
       const entries = [
-        ...tokens.map((t, s) => ({ name: `scale${s}.idx`, dtype: 'I32' as const, shape: [B, pns[s] * pns[s]], data: t })),
+        ...out.tokens.map((t, s) => ({ name: `scale${s}.idx`, dtype: 'I32' as const, shape: [B, out.patchNums[s] ** 2], data: t })),
         { name: 'image', dtype: 'F32' as const, shape: [B, 3, size, size], data: image },
       ];
       await mkdir(dirname(values.dump), { recursive: true });
-      await writeFile(values.dump, writeSafetensors(entries, { labels: labels.join(','), seed: String(values.seed) }));
+      await writeFile(values.dump, writeSafetensors(entries, out.metadata));
       process.stderr.write(`wrote ${values.dump}\n`);
     }
-    session.dispose();
     model.dispose();
   } finally {
     gpu.destroy();
   }
+}
+
+async function runVar(model: VarModel, values: Values, settings: SamplingSettings): Promise<Generated> {
+  if (values.prompt || values.image) throw usageError(`--prompt and --image need a unified model; this is a VAR model (use --class)`, USAGE);
+  if (!values.class) throw usageError('--class is required (one label per image, e.g. --class 3,7)', USAGE);
+  const labels = parseNumberList('--class', values.class);
+  const session = new VarSession(model, { labels, ...settings });
+  const pns = model.config.var.patchNums;
+  const started = performance.now();
+  while (!session.done) {
+    const info = session.step();
+    if (info.kind === 'sample') await progress(info.gpuDone, info.scale, pns, started);
+  }
+  const image = await session.readImage();
+  const tokens = await session.readTokens();
+  process.stderr.write(`decoded ${labels.length} image(s) of ${model.imageSize}x${model.imageSize} in ${(performance.now() - started).toFixed(0)} ms\n`);
+  session.dispose();
+  return { image, batch: labels.length, size: model.imageSize, tokens, patchNums: pns, metadata: { labels: labels.join(','), seed: String(values.seed) } };
+}
+
+async function runUnified(model: UnifiedModel, values: Values, settings: SamplingSettings): Promise<Generated> {
+  if (values.class) throw usageError('--class needs a VAR model; a unified model takes --prompt', USAGE);
+  if (values.prompt === undefined) throw usageError('--prompt is required with a unified model (and --image to edit an image)', USAGE);
+  const session = new UnifiedSession(model, { guidance: (settings.cfg ?? 1.5) > 0 });
+  if (values.image) {
+    const png = decodePng(new Uint8Array(await readFile(values.image)), values.image);
+    session.appendImage({ data: png.data, width: png.width, height: png.height });
+  }
+  session.appendText(values.prompt);
+  const job = session.generateImage(settings);
+  const pns = model.config.unified.patchNums;
+  const started = performance.now();
+  let scale = 0;
+  while (!session.idle) {
+    const info = session.step();
+    if (info.kind === 'sample') await progress(info.gpuDone, scale++, pns, started);
+  }
+  const image = await job.readImage();
+  const tokens = await job.readTokens();
+  process.stderr.write(`decoded an image of ${model.imageSize}x${model.imageSize} in ${(performance.now() - started).toFixed(0)} ms\n`);
+  session.dispose();
+  return { image, batch: 1, size: model.imageSize, tokens, patchNums: pns, metadata: { prompt: values.prompt, image: values.image ?? '', seed: String(values.seed) } };
+}
+
+async function progress(gpuDone: Promise<unknown>, scale: number, pns: number[], started: number): Promise<void> {
+  await gpuDone;
+  const ms = (performance.now() - started).toFixed(0);
+  process.stderr.write(`scale ${scale + 1}/${pns.length} (${pns[scale]}x${pns[scale]}) done at ${ms} ms\n`);
 }
 
 main().catch((e: Error) => {

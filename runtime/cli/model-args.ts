@@ -1,8 +1,8 @@
 /** Command-line options that choose a model, shared by the tools. */
 import type { Gpu } from '../gpu/index.ts';
+import { loadModelFolder, type AnyModel } from '../models/load.ts';
 import type { WeightDType } from '../models/loader.ts';
-import { loadVarCheckpoints, loadVarFolder } from '../models/var/load.ts';
-import type { VarModel } from '../models/var/model.ts';
+import { loadVarCheckpoints } from '../models/var/load.ts';
 
 export const MODEL_OPTIONS = {
   model: { type: 'string' },
@@ -39,12 +39,13 @@ export function parseDType(text: string | undefined): WeightDType {
   throw new Error(`--dtype: expected f32 or f16, found '${text}'`);
 }
 
-export async function loadModelFromArgs(gpu: Gpu, a: ModelArgs, usage: string): Promise<VarModel> {
+/** A model folder of either family (--model DIR), or the public VAR checkpoints (--vae, --var). */
+export async function loadModelFromArgs(gpu: Gpu, a: ModelArgs, usage: string): Promise<AnyModel> {
   const dtype = parseDType(a.dtype);
   const patchNums = a['patch-nums'] ? parseNumberList('--patch-nums', a['patch-nums']) : undefined;
   if (a.model) {
     if (a.vae || a.var) throw usageError('give either --model DIR or --vae and --var, not both', usage);
-    return loadVarFolder(gpu, a.model, { dtype });
+    return loadModelFolder(gpu, a.model, { dtype });
   }
   if (a.vae && a.var) return loadVarCheckpoints(gpu, a.vae, a.var, { dtype, patchNums });
   throw usageError('a model is required: --model DIR, or --vae VAE.pth with --var VAR.pth', usage);

@@ -1,7 +1,8 @@
 /**
  * Multi-head attention with a KV cache: VAR's self-attention (optional L2-normalised q and k with a
  * learned per-head scale), grouped-query attention, rotary position embedding, and the masks of
- * next-scale prediction (none across cached scales, block-causal in teacher forcing, causal for text).
+ * next-scale prediction (none across cached scales, block-causal in teacher forcing, causal for text),
+ * and a per-row key mask over the cache (guidance hiding the prompt from the unconditional row).
  * Keys and values are appended to the cache first (`appendKV`), then the newest queries attend to
  * every cached key (`attention`), one dispatch each.
  * WGSL: shaders/attention.wgsl. Reference: runtime/reference/attention.ts.
@@ -117,6 +118,11 @@ export interface AttentionOptions {
    * [0, limits[i]). A query that sees no key gets zeros.
    */
   mask?: AttentionMask;
+  /**
+   * u32 [B, cache.capacity]: key j is visible to the queries of batch row b only where
+   * keyMask[b, j] != 0 (combined with `mask`). Absent: every key passes.
+   */
+  keyMask?: Tensor;
 }
 
 /** Checks qkv against the cache and the head count; returns [B, L]. */
@@ -169,7 +175,7 @@ export function appendKV(rec: Recorder, cache: KVCache, qkv: Tensor, opts: Appen
 /**
  * out [B, L, H·hd] = softmax(scale · q·kᵀ, masked) · v for the L queries of qkv [B, L, (H + 2·Hkv)·hd]
  * against all cache.length cached keys; the queries are the newest L tokens (call appendKV first).
- * Unused bindings (no qkNorm, rope or limits) are bound to qkv, never read.
+ * Unused bindings (no qkNorm, rope, limits or keyMask) are bound to qkv, never read.
  *
  * @example
  *   appendKV(rec, cache, qkv, { heads: 16, qkNorm: true });
@@ -196,17 +202,27 @@ export function attention(rec: Recorder, out: Tensor, qkv: Tensor, cache: KVCach
     expectDType('attention', 'mask.limits', limits, 'u32');
     if (limits.shape.length !== 1 || limits.shape[0] !== L) throw new Error(`attention: mask.limits must be [L=${L}], found [${limits.shape.join(', ')}]`);
   }
+  const keyMask = opts.keyMask;
+  if (keyMask) {
+    expectDType('attention', 'keyMask', keyMask, 'u32');
+    if (keyMask.shape.length !== 2 || keyMask.shape[0] !== B || keyMask.shape[1] !== cache.capacity) {
+      throw new Error(`attention: keyMask must be [B=${B}, capacity=${cache.capacity}], found [${keyMask.shape.join(', ')}]`);
+    }
+  }
   if (L === 0) return;
   const { queries: BQ, keys: BK } = cache.tile;
   const workgroups = [Math.ceil(L / BQ), H, B] as const;
   if (workgroups.some((n) => n > MAX_GROUPS)) throw new Error(`attention: grid [${workgroups.join(', ')}] exceeds ${MAX_GROUPS} workgroups along an axis`);
   rec.dispatch(attentionKernel, {
-    bindings: { out, qkv, k_cache: cache.k, v_cache: cache.v, scale_mul: scaleMul ?? qkv, positions: opts.rope?.positions ?? qkv, limits: limits ?? qkv },
+    bindings: {
+      out, qkv, k_cache: cache.k, v_cache: cache.v, scale_mul: scaleMul ?? qkv, positions: opts.rope?.positions ?? qkv,
+      limits: limits ?? qkv, key_mask: keyMask ?? qkv,
+    },
     uniforms: {
       B, L, H, kv_heads: cache.kvHeads, start: cache.length - L, keys: cache.length, capacity: cache.capacity,
       mask: mask === 'none' ? 0 : mask === 'causal' ? 1 : 2, scale: opts.scale, theta: opts.rope?.theta ?? 1,
     },
-    constants: { HD4: hd / 4, BQ, BK, QK_NORM: !!scaleMul, ROPE: !!opts.rope },
+    constants: { HD4: hd / 4, BQ, BK, QK_NORM: !!scaleMul, ROPE: !!opts.rope, KEY_MASK: !!keyMask },
     workgroups,
   });
 }

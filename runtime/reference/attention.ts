@@ -2,7 +2,8 @@
  * Plain TypeScript reference of shaders/attention.wgsl, in float64 arithmetic, over a whole sequence at
  * once: q, k, v are split from qkv [B, T, (H + 2·Hkv)·hd], optionally L2-normalised (VAR's
  * attn_l2_norm, q then times exp(min(scaleMul[h], ln 100))) and rotated (rotate-half RoPE), and every
- * query i attends to keys [0, limits[i]) with a softmax. A query that sees no key gets zeros.
+ * query i attends to keys [0, limits[i]) that its batch row's key mask leaves visible, with a softmax.
+ * A query that sees no key gets zeros.
  */
 
 export interface AttentionRefOptions {
@@ -14,6 +15,8 @@ export interface AttentionRefOptions {
   rope?: { positions: ArrayLike<number>; theta: number };
   /** Keys visible to each of the T queries; default: all T. */
   limits?: ArrayLike<number>;
+  /** [B, T]: key j is visible to batch row b only where keyMask[b·T + j] != 0; default: all. */
+  keyMask?: ArrayLike<number>;
 }
 
 /** F.normalize(x, dim=-1): x / max(‖x‖, 1e-12). */
@@ -60,14 +63,15 @@ export function attention(qkv: ArrayLike<number>, B: number, T: number, opts: At
         for (let i = 0; i < T; i++) {
           const q = prepare(headRow(b, i, h), i).map((x) => x * qScale);
           const n = Math.min(opts.limits ? opts.limits[i] : T, T);
-          const scores = k.slice(0, n).map((kj) => kj.reduce((s, x, d) => s + x * q[d], 0));
+          const seen = Array.from({ length: n }, (_, j) => j).filter((j) => !opts.keyMask || opts.keyMask[b * T + j] !== 0);
+          const scores = seen.map((j) => k[j].reduce((s, x, d) => s + x * q[d], 0));
           const max = Math.max(...scores);
           const p = scores.map((s) => Math.exp(s - max));
           const sum = p.reduce((a, x) => a + x, 0);
           for (let d = 0; d < hd; d++) {
             let acc = 0;
-            for (let j = 0; j < n; j++) acc += p[j] * v[j][d];
-            out[((b * T + i) * H + h) * hd + d] = n > 0 ? acc / sum : 0;
+            seen.forEach((j, m) => (acc += p[m] * v[j][d]));
+            out[((b * T + i) * H + h) * hd + d] = seen.length > 0 ? acc / sum : 0;
           }
         }
       }

@@ -15,6 +15,8 @@ interface Setup {
   scale: number;
   scaleMul?: number[];
   rope?: { positions: number[]; theta: number };
+  /** [B, T] over the sequence's T tokens: 0 hides key j from batch row b. */
+  keyMask?: number[];
 }
 
 const rowOf = (s: Setup) => (s.H + 2 * s.Hkv) * s.hd;
@@ -26,6 +28,14 @@ function rows(x: Float32Array, B: number, T: number, C: number, from: number, n:
   return out;
 }
 
+/** The setup's key mask [B, T] as a u32 tensor [B, capacity] (keys past T visible). */
+function keyMaskTensor(gpu: Gpu, s: Setup, T: number, capacity: number) {
+  if (!s.keyMask) return undefined;
+  const data = new Uint32Array(s.B * capacity).fill(1);
+  for (let b = 0; b < s.B; b++) data.set(s.keyMask.slice(b * T, (b + 1) * T), b * capacity);
+  return gpu.upload(data, [s.B, capacity], 'u32');
+}
+
 /**
  * Appends `chunks` of the sequence one after another, each attending to the cache under `mask`,
  * and returns the outputs of all T tokens as [B, T, H·hd].
@@ -35,6 +45,7 @@ async function incremental(gpu: Gpu, s: Setup, qkv: Float32Array, chunks: number
   const C = s.H * s.hd;
   const cache = new KVCache(gpu, { batch: s.B, kvHeads: s.Hkv, headDim: s.hd, capacity: T });
   const scaleMul = s.scaleMul && gpu.upload(s.scaleMul, [s.H]);
+  const keyMask = keyMaskTensor(gpu, s, T, T);
   const full = new Float32Array(s.B * T * C);
   let from = 0;
   for (const n of chunks) {
@@ -43,7 +54,7 @@ async function incremental(gpu: Gpu, s: Setup, qkv: Float32Array, chunks: number
     const rope = s.rope && { positions: gpu.upload(s.rope.positions.slice(from, from + n), [n], 'i32'), theta: s.rope.theta };
     gpu.run('step', (rec) => {
       appendKV(rec, cache, x, { heads: s.H, qkNorm: !!scaleMul, rope });
-      attention(rec, out, x, cache, { heads: s.H, scale: s.scale, qkNorm: scaleMul && { scaleMul }, rope, mask });
+      attention(rec, out, x, cache, { heads: s.H, scale: s.scale, qkNorm: scaleMul && { scaleMul }, rope, mask, keyMask });
     });
     const got = await gpu.read(out);
     for (let b = 0; b < s.B; b++) full.set(got.subarray(b * n * C, (b + 1) * n * C), (b * T + from) * C);
@@ -60,9 +71,10 @@ async function oneCall(gpu: Gpu, s: Setup, qkv: Float32Array, T: number, limits:
   const out = gpu.tensor([s.B, T, s.H * s.hd]);
   const scaleMul = s.scaleMul && gpu.upload(s.scaleMul, [s.H]);
   const rope = s.rope && { positions: gpu.upload(s.rope.positions, [T], 'i32'), theta: s.rope.theta };
+  const keyMask = keyMaskTensor(gpu, s, T, T + 3);
   gpu.run('one call', (rec) => {
     appendKV(rec, cache, x, { heads: s.H, qkNorm: !!scaleMul, rope });
-    attention(rec, out, x, cache, { heads: s.H, scale: s.scale, qkNorm: scaleMul && { scaleMul }, rope, mask: { limits: gpu.upload(limits, [T], 'u32') } });
+    attention(rec, out, x, cache, { heads: s.H, scale: s.scale, qkNorm: scaleMul && { scaleMul }, rope, mask: { limits: gpu.upload(limits, [T], 'u32') }, keyMask });
   });
   const got = await gpu.read(out);
   cache.dispose();
@@ -71,7 +83,7 @@ async function oneCall(gpu: Gpu, s: Setup, qkv: Float32Array, T: number, limits:
 
 function reference(s: Setup, qkv: Float32Array, T: number, limits: ArrayLike<number>): Float32Array {
   return ref.attention(qkv, s.B, T, {
-    heads: s.H, kvHeads: s.Hkv, headDim: s.hd, scale: s.scale, limits,
+    heads: s.H, kvHeads: s.Hkv, headDim: s.hd, scale: s.scale, limits, keyMask: s.keyMask,
     qkNorm: s.scaleMul && { scaleMul: s.scaleMul }, rope: s.rope,
   });
 }
@@ -135,6 +147,38 @@ describe('attention with a KV cache against the CPU reference', () => {
     expect(Array.from(got.subarray(0, 4 * 8)).every((v) => v === 0)).toBe(true);
   });
 
+  it('key mask with holes in the middle: GQA, RoPE, causal chunks [3, 1, 6], one row unmasked', async () => {
+    const gpu = await testGpu();
+    const T = 10;
+    const positions = Array.from({ length: T }, (_, i) => 2 * i + 1);
+    // Row 0 sees every key; row 1 hides keys 2..5 (a prompt) and key 8.
+    const keyMask = [...Array(T).fill(1), 1, 1, 0, 0, 0, 0, 1, 1, 0, 1];
+    const s: Setup = { B: 2, H: 6, Hkv: 2, hd: 12, scale: 1 / Math.sqrt(12), rope: { positions, theta: 10000 }, keyMask };
+    const qkv = random(2 * T * rowOf(s), 17, -2, 2);
+    const got = await incremental(gpu, s, qkv, [3, 1, 6], 'causal');
+    expectClose('attention (key mask, causal)', got, reference(s, qkv, T, ref.causalLimits(T)), TOL);
+    const unmasked = reference({ ...s, keyMask: undefined }, qkv, T, ref.causalLimits(T));
+    // Row 0 is as without a mask; row 1 differs after the hidden keys.
+    const C = s.H * s.hd;
+    expectClose('attention (row 0 unmasked)', got.subarray(0, T * C), unmasked.subarray(0, T * C), TOL);
+    expect(Math.abs(got[(T + 7) * C] - unmasked[(T + 7) * C])).toBeGreaterThan(1e-4);
+  });
+
+  it('key mask with limits over two key tiles; a query whose visible keys are all hidden gets zeros', async () => {
+    const gpu = await testGpu();
+    const T = 45;
+    const limits = Array.from({ length: T }, (_, i) => (i === 3 ? 2 : Math.min(T, i + 5)));
+    // Row 1 hides keys 0, 1 (so query 3, limited to them, sees nothing), 20..33 and 40.
+    const keyMask = [...Array(T).fill(1), ...Array.from({ length: T }, (_, j) => (j < 2 || (j >= 20 && j < 34) || j === 40 ? 0 : 1))];
+    const s: Setup = { B: 2, H: 2, Hkv: 2, hd: 16, scale: 0.5, keyMask };
+    const qkv = random(2 * T * rowOf(s), 18);
+    const got = await oneCall(gpu, s, qkv, T, limits);
+    expectClose('attention (key mask + limits)', got, reference(s, qkv, T, limits), TOL);
+    const C = s.H * s.hd;
+    expect(Array.from(got.subarray((T + 3) * C, (T + 4) * C)).every((v) => v === 0)).toBe(true);
+    expect(Array.from(got.subarray(3 * C, 4 * C)).some((v) => v !== 0)).toBe(true);
+  });
+
   it('builds block-causal limits', () => {
     expect(Array.from(blockCausalLimits([1, 4, 2]))).toEqual([1, 5, 5, 5, 5, 7, 7]);
     expect(blockCausalLimits([]).length).toBe(0);
@@ -182,6 +226,9 @@ describe('KV cache bookkeeping and argument checks', () => {
     expect(() => attention(rec, out, qkv, cache, { heads: 4, scale: 1, qkNorm: { scaleMul: gpu.tensor([2]) } })).toThrow(/scaleMul must hold H=4 values, found \[2\]/);
     expect(() => attention(rec, out, qkv, cache, { heads: 4, scale: 1, mask: { limits: gpu.tensor([3]) } })).toThrow(/mask.limits must be u32, found f32/);
     expect(() => attention(rec, out, qkv, cache, { heads: 4, scale: 1, mask: { limits: gpu.tensor([5], 'u32') } })).toThrow(/mask.limits must be \[L=3\], found \[5\]/);
+    expect(() => attention(rec, out, qkv, cache, { heads: 4, scale: 1, keyMask: gpu.tensor([2, 16], 'i32') })).toThrow(/keyMask must be u32, found i32/);
+    expect(() => attention(rec, out, qkv, cache, { heads: 4, scale: 1, keyMask: gpu.tensor([2, 3], 'u32') })).toThrow(/keyMask must be \[B=2, capacity=16\], found \[2, 3\]/);
+    expect(() => attention(rec, out, qkv, cache, { heads: 4, scale: 1, keyMask: gpu.tensor([32], 'u32') })).toThrow(/keyMask must be \[B=2, capacity=16\], found \[32\]/);
     rec.submit();
     cache.dispose();
   });

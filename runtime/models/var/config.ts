@@ -52,7 +52,44 @@ export function imageSize(cfg: VarModelConfig): number {
   return cfg.var.patchNums[cfg.var.patchNums.length - 1] * 2 ** (cfg.vae.chMult.length - 1);
 }
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
+
+/** Readers of config.json fields; errors name the section, the key and what was found. */
+export const field = {
+  num(o: Json, k: string, where: string, dflt?: number): number {
+    const x = o[k] ?? dflt;
+    if (typeof x !== 'number' || !Number.isFinite(x)) throw new Error(`${where}: expected a number for "${k}", found ${JSON.stringify(o[k])}`);
+    return x;
+  },
+  bool(o: Json, k: string, dflt: boolean): boolean {
+    return typeof o[k] === 'boolean' ? (o[k] as boolean) : dflt;
+  },
+  ints(o: Json, k: string, where: string): number[] {
+    const x = o[k];
+    if (!Array.isArray(x) || x.length === 0 || !x.every((n) => Number.isInteger(n) && n > 0)) {
+      throw new Error(`${where}: expected "${k}" as a list of positive integers, found ${JSON.stringify(x)}`);
+    }
+    return x as number[];
+  },
+};
+
+/** Parses a config.json's "vae" section (`where` names it in errors); `patchNums` is the default of v_patch_nums. */
+export function parseVaeConfig(vae: Json, where: string, patchNums: number[]): VaeConfig {
+  const { num, bool, ints } = field;
+  return {
+    vocabSize: num(vae, 'vocab_size', where),
+    zChannels: num(vae, 'z_channels', where),
+    ch: num(vae, 'ch', where),
+    chMult: Array.isArray(vae.ch_mult) ? ints(vae, 'ch_mult', where) : [1, 1, 2, 2, 4],
+    numResBlocks: num(vae, 'num_res_blocks', where, 2),
+    usingSa: bool(vae, 'using_sa', true),
+    usingMidSa: bool(vae, 'using_mid_sa', true),
+    quantConvKs: num(vae, 'quant_conv_ks', where, 3),
+    quantResi: num(vae, 'quant_resi', where, 0.5),
+    shareQuantResi: num(vae, 'share_quant_resi', where, 4),
+    vPatchNums: Array.isArray(vae.v_patch_nums) ? ints(vae, 'v_patch_nums', where) : patchNums,
+  };
+}
 
 /** Parses a model folder's config.json (snake_case constructor arguments) with clear errors. */
 export function parseVarConfig(json: unknown, source = 'config.json'): VarModelConfig {
@@ -60,36 +97,12 @@ export function parseVarConfig(json: unknown, source = 'config.json'): VarModelC
   if (root.family !== 'var') throw new Error(`${source}: expected "family": "var", found ${JSON.stringify(root.family)}`);
   const vae = asObject(root.vae, `${source} "vae"`);
   const v = asObject(root.var, `${source} "var"`);
-  const num = (o: Json, k: string, where: string, dflt?: number): number => {
-    const x = o[k] ?? dflt;
-    if (typeof x !== 'number' || !Number.isFinite(x)) throw new Error(`${where}: expected a number for "${k}", found ${JSON.stringify(o[k])}`);
-    return x;
-  };
-  const bool = (o: Json, k: string, dflt: boolean): boolean => (typeof o[k] === 'boolean' ? (o[k] as boolean) : dflt);
-  const ints = (o: Json, k: string, where: string): number[] => {
-    const x = o[k];
-    if (!Array.isArray(x) || x.length === 0 || !x.every((n) => Number.isInteger(n) && n > 0)) {
-      throw new Error(`${where}: expected "${k}" as a list of positive integers, found ${JSON.stringify(x)}`);
-    }
-    return x as number[];
-  };
+  const { num, bool, ints } = field;
   const w = `${source} "var"`;
   const patchNums = ints(v, 'patch_nums', w);
   const cfg: VarModelConfig = {
     family: 'var',
-    vae: {
-      vocabSize: num(vae, 'vocab_size', `${source} "vae"`),
-      zChannels: num(vae, 'z_channels', `${source} "vae"`),
-      ch: num(vae, 'ch', `${source} "vae"`),
-      chMult: Array.isArray(vae.ch_mult) ? ints(vae, 'ch_mult', `${source} "vae"`) : [1, 1, 2, 2, 4],
-      numResBlocks: num(vae, 'num_res_blocks', `${source} "vae"`, 2),
-      usingSa: bool(vae, 'using_sa', true),
-      usingMidSa: bool(vae, 'using_mid_sa', true),
-      quantConvKs: num(vae, 'quant_conv_ks', `${source} "vae"`, 3),
-      quantResi: num(vae, 'quant_resi', `${source} "vae"`, 0.5),
-      shareQuantResi: num(vae, 'share_quant_resi', `${source} "vae"`, 4),
-      vPatchNums: Array.isArray(vae.v_patch_nums) ? ints(vae, 'v_patch_nums', `${source} "vae"`) : patchNums,
-    },
+    vae: parseVaeConfig(vae, `${source} "vae"`, patchNums),
     var: {
       numClasses: num(v, 'num_classes', w),
       depth: num(v, 'depth', w),
@@ -111,17 +124,22 @@ export function serializeVarConfig(cfg: VarModelConfig): Json {
   const { vae, var: v } = cfg;
   return {
     family: 'var',
-    vae: {
-      vocab_size: vae.vocabSize, z_channels: vae.zChannels, ch: vae.ch, ch_mult: vae.chMult,
-      num_res_blocks: vae.numResBlocks, using_sa: vae.usingSa, using_mid_sa: vae.usingMidSa,
-      quant_conv_ks: vae.quantConvKs, quant_resi: vae.quantResi, share_quant_resi: vae.shareQuantResi,
-      v_patch_nums: vae.vPatchNums,
-    },
+    vae: serializeVaeConfig(vae),
     var: {
       num_classes: v.numClasses, depth: v.depth, embed_dim: v.embedDim, num_heads: v.numHeads,
       mlp_ratio: v.mlpRatio, norm_eps: v.normEps, shared_aln: v.sharedAln, attn_l2_norm: v.attnL2Norm,
       patch_nums: v.patchNums,
     },
+  };
+}
+
+/** config.json's "vae" section for this VQVAE (inverse of parseVaeConfig). */
+export function serializeVaeConfig(vae: VaeConfig): Json {
+  return {
+    vocab_size: vae.vocabSize, z_channels: vae.zChannels, ch: vae.ch, ch_mult: vae.chMult,
+    num_res_blocks: vae.numResBlocks, using_sa: vae.usingSa, using_mid_sa: vae.usingMidSa,
+    quant_conv_ks: vae.quantConvKs, quant_resi: vae.quantResi, share_quant_resi: vae.shareQuantResi,
+    v_patch_nums: vae.vPatchNums,
   };
 }
 
@@ -133,13 +151,23 @@ export function checkConfig(cfg: VarModelConfig, source: string): void {
     if (v.patchNums[i] <= v.patchNums[i - 1]) throw new Error(`${source}: patch_nums must increase, found [${v.patchNums}]`);
   }
   if (v.patchNums.length < 2) throw new Error(`${source}: patch_nums needs at least 2 scales, found [${v.patchNums}]`);
-  if (vae.vPatchNums.join() !== v.patchNums.join()) {
-    throw new Error(`${source}: the VQVAE's v_patch_nums [${vae.vPatchNums}] differ from the transformer's patch_nums [${v.patchNums}]`);
+  checkVaeConfig(vae, v.patchNums, source);
+}
+
+/** Refuses a VQVAE the runtime cannot run with a transformer of scales `patchNums`. */
+export function checkVaeConfig(vae: VaeConfig, patchNums: readonly number[], source: string): void {
+  if (vae.vPatchNums.join() !== patchNums.join()) {
+    throw new Error(`${source}: the VQVAE's v_patch_nums [${vae.vPatchNums}] differ from the transformer's patch_nums [${patchNums}]`);
   }
   if (vae.ch % 32 !== 0) throw new Error(`${source}: VQVAE ch ${vae.ch} must be a multiple of 32 (GroupNorm with 32 groups)`);
 }
 
-function asObject(x: unknown, where: string): Json {
+/** Pixels per side of the VQVAE's images: its full token map times its downsampling. */
+export function vaeImageSize(vae: VaeConfig): number {
+  return vae.vPatchNums[vae.vPatchNums.length - 1] * 2 ** (vae.chMult.length - 1);
+}
+
+export function asObject(x: unknown, where: string): Json {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new Error(`${where}: expected an object, found ${JSON.stringify(x)}`);
   return x as Json;
 }

@@ -1,0 +1,76 @@
+/**
+ * The unified family's three capabilities as one call each, in Node and in the browser: text to image,
+ * image to text, instruction editing. Each makes a session, asks for the work, steps it to the end
+ * and reads the result back. For frame-by-frame work, use `UnifiedSession` directly.
+ */
+import type { UnifiedModel } from '../models/unified/model.ts';
+import type { ImageInput, TextSettings } from './unified-jobs.ts';
+import { UnifiedSession, type ImageSettings, type UnifiedSessionOptions } from './unified-session.ts';
+
+/** Session options a task passes on (guidance is decided by the task). */
+export type TaskOptions = Omit<UnifiedSessionOptions, 'guidance'>;
+
+export interface GeneratedImage {
+  /** [3, size, size] in [0, 1]. */
+  image: Float32Array;
+  size: number;
+  /** Codes per scale, [pn²] each. */
+  tokens: Int32Array[];
+}
+
+/**
+ * `<text> prompt <image>`, then the image scale by scale.
+ *
+ * @example
+ *   const { image, size } = await textToImage(model, 'red and blue checker', { cfg: 1.5, topK: 1 });
+ */
+export async function textToImage(model: UnifiedModel, prompt: string, settings: ImageSettings & TaskOptions = {}): Promise<GeneratedImage> {
+  return withSession(model, (settings.cfg ?? 1.5) > 0, settings, async (session) => {
+    session.appendText(prompt);
+    return finishImage(session, session.generateImage(settings));
+  });
+}
+
+/**
+ * `<text> <image> B1..BS </image>`, then text until `<eos>`.
+ *
+ * @example
+ *   await caption(model, { data: rgba, width: 32, height: 32 }); // { text: 'red checker', ids: [369, 430, 1] }
+ */
+export async function caption(model: UnifiedModel, image: ImageInput, opts: TextSettings & TaskOptions = {}): Promise<{ text: string; ids: number[] }> {
+  return withSession(model, false, opts, async (session) => {
+    session.appendImage(image);
+    const job = session.generateText(opts);
+    await session.run();
+    return { text: await job.text(), ids: await job.ids };
+  });
+}
+
+/**
+ * `<text> <image> B1..BS </image> instruction <image>`, then the new image scale by scale, guidance
+ * hiding the instruction from the unconditional row.
+ *
+ * @example
+ *   const edited = await edit(model, source, 'make it green', { cfg: 1.5, topK: 1 });
+ */
+export async function edit(model: UnifiedModel, image: ImageInput, instruction: string, settings: ImageSettings & TaskOptions = {}): Promise<GeneratedImage> {
+  return withSession(model, (settings.cfg ?? 1.5) > 0, settings, async (session) => {
+    session.appendImage(image);
+    session.appendText(instruction);
+    return finishImage(session, session.generateImage(settings));
+  });
+}
+
+async function withSession<R>(model: UnifiedModel, guidance: boolean, opts: TaskOptions, work: (s: UnifiedSession) => Promise<R>): Promise<R> {
+  const session = new UnifiedSession(model, { guidance, blocksPerStep: opts.blocksPerStep, tap: opts.tap, onWarning: opts.onWarning });
+  try {
+    return await work(session);
+  } finally {
+    session.dispose();
+  }
+}
+
+async function finishImage(session: UnifiedSession, job: ReturnType<UnifiedSession['generateImage']>): Promise<GeneratedImage> {
+  await session.run();
+  return { image: await job.readImage(), size: session.model.imageSize, tokens: await job.readTokens() };
+}

@@ -1,0 +1,122 @@
+/**
+ * Unified family configuration: a model folder's `config.json` with `"family": "unified"`, the VQVAE
+ * (`"vae"`, VAR's section, parsed by VAR's parser) and the decoder-only transformer (`"unified"`, see
+ * README.md in this folder). Checks refuse what the runtime cannot run, naming the values found.
+ */
+import { asObject, checkVaeConfig, field, parseVaeConfig, serializeVaeConfig, vaeImageSize, type Json, type VaeConfig } from '../var/config.ts';
+
+/** The transformer's hyperparameters (example values: the conformance fixture unified-tiny). */
+export interface UnifiedConfig {
+  textVocabSize: number; // 443 (T: text ids 0 .. T-1; image code c is id T + c)
+  depth: number; // 2
+  embedDim: number; // 64 (C)
+  numHeads: number; // 4 (H)
+  numKvHeads: number; // 2 (Hkv)
+  intermediateSize: number; // 160 (F)
+  rmsNormEps: number; // 1e-6
+  ropeTheta: number; // 10000
+  patchNums: number[]; // [1, 2, 3, 4]
+  contextLength: number; // 256: the most tokens one sequence holds, text and image together
+}
+
+export interface UnifiedModelConfig {
+  family: 'unified';
+  vae: VaeConfig;
+  unified: UnifiedConfig;
+}
+
+/** Largest head dim the attention kernel takes. */
+const MAX_HEAD_DIM = 128;
+
+export function headDim(cfg: UnifiedConfig): number {
+  return cfg.embedDim / cfg.numHeads;
+}
+
+/** Pixels per side of the model's images. */
+export function imageSize(cfg: UnifiedModelConfig): number {
+  return vaeImageSize(cfg.vae);
+}
+
+/** Tokens of blocks B1 .. B(S-1): what one generated image feeds before its full view. */
+export function generatedBlockTokens(patchNums: readonly number[]): number {
+  return patchNums.slice(1).reduce((n, pn) => n + pn * pn, 0);
+}
+
+/** Tokens of a whole image in the sequence: `<image>`, B1 .. B(S-1), the full view BS (P²), `</image>`. */
+export function imageTokens(patchNums: readonly number[]): number {
+  const P = patchNums[patchNums.length - 1];
+  return 1 + generatedBlockTokens(patchNums) + P * P + 1;
+}
+
+/** Parses a model folder's config.json with clear errors. */
+export function parseUnifiedConfig(json: unknown, source = 'config.json'): UnifiedModelConfig {
+  const root = asObject(json, source);
+  if (root.family !== 'unified') throw new Error(`${source}: expected "family": "unified", found ${JSON.stringify(root.family)}`);
+  const u = asObject(root.unified, `${source} "unified"`);
+  const w = `${source} "unified"`;
+  const { num, ints } = field;
+  const patchNums = ints(u, 'patch_nums', w);
+  const cfg: UnifiedModelConfig = {
+    family: 'unified',
+    vae: parseVaeConfig(asObject(root.vae, `${source} "vae"`), `${source} "vae"`, patchNums),
+    unified: {
+      textVocabSize: num(u, 'text_vocab_size', w),
+      depth: num(u, 'depth', w),
+      embedDim: num(u, 'embed_dim', w),
+      numHeads: num(u, 'num_heads', w),
+      numKvHeads: num(u, 'num_kv_heads', w),
+      intermediateSize: num(u, 'intermediate_size', w),
+      rmsNormEps: num(u, 'rms_norm_eps', w, 1e-6),
+      ropeTheta: num(u, 'rope_theta', w, 10000),
+      patchNums,
+      contextLength: num(u, 'context_length', w),
+    },
+  };
+  checkUnifiedConfig(cfg, source);
+  return cfg;
+}
+
+/** The config.json a model folder holds for this configuration (inverse of parseUnifiedConfig). */
+export function serializeUnifiedConfig(cfg: UnifiedModelConfig): Json {
+  const u = cfg.unified;
+  return {
+    family: 'unified',
+    vae: serializeVaeConfig(cfg.vae),
+    unified: {
+      text_vocab_size: u.textVocabSize, depth: u.depth, embed_dim: u.embedDim, num_heads: u.numHeads,
+      num_kv_heads: u.numKvHeads, intermediate_size: u.intermediateSize, rms_norm_eps: u.rmsNormEps,
+      rope_theta: u.ropeTheta, patch_nums: u.patchNums, context_length: u.contextLength,
+    },
+  };
+}
+
+/** Refuses configurations the runtime cannot run, naming the offending values. */
+export function checkUnifiedConfig(cfg: UnifiedModelConfig, source: string): void {
+  const u = cfg.unified;
+  const where = `${source} "unified"`;
+  for (const k of ['textVocabSize', 'depth', 'embedDim', 'numHeads', 'numKvHeads', 'intermediateSize', 'contextLength'] as const) {
+    if (!Number.isInteger(u[k]) || u[k] < 1) throw new Error(`${where}: ${snake(k)} must be a whole number >= 1, found ${u[k]}`);
+  }
+  if (u.embedDim % u.numHeads !== 0) throw new Error(`${where}: embed_dim ${u.embedDim} is not divisible by num_heads ${u.numHeads}`);
+  if (u.numHeads % u.numKvHeads !== 0) throw new Error(`${where}: num_kv_heads ${u.numKvHeads} does not divide num_heads ${u.numHeads}`);
+  const hd = headDim(u);
+  if (hd % 4 !== 0 || hd > MAX_HEAD_DIM) {
+    throw new Error(`${where}: the head dim embed_dim / num_heads = ${hd} must be a multiple of 4 and at most ${MAX_HEAD_DIM}`);
+  }
+  if (!(u.rmsNormEps > 0) || !(u.ropeTheta > 0)) throw new Error(`${where}: rms_norm_eps and rope_theta must be > 0, found ${u.rmsNormEps} and ${u.ropeTheta}`);
+  const pns = u.patchNums;
+  if (pns[0] !== 1) throw new Error(`${where}: patch_nums must start at 1 (<image> predicts scale 0's single token), found [${pns}]`);
+  if (pns.length < 2) throw new Error(`${where}: patch_nums needs at least 2 scales, found [${pns}]`);
+  for (let i = 1; i < pns.length; i++) {
+    if (pns[i] <= pns[i - 1]) throw new Error(`${where}: patch_nums must increase, found [${pns}]`);
+  }
+  checkVaeConfig(cfg.vae, pns, source);
+  const least = 1 + imageTokens(pns);
+  if (u.contextLength < least) {
+    throw new Error(`${where}: context_length ${u.contextLength} cannot hold one image (<text> and an image of scales [${pns}] take ${least} tokens)`);
+  }
+}
+
+function snake(k: string): string {
+  return k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}

@@ -1,0 +1,35 @@
+/**
+ * Loading unified models from a model folder (`config.json`, `tokenizer.json`, `weights.safetensors`;
+ * the conformance fixture is one) at a Node path or an http(s) URL.
+ */
+import type { Gpu } from '../../gpu/index.ts';
+import { openSafetensors, openSource, type ProgressFn } from '../../io/index.ts';
+import { parseUnifiedConfig } from './config.ts';
+import { UnifiedModel, type UnifiedLoadOptions } from './model.ts';
+import { UnifiedTokenizer } from './tokenizer.ts';
+
+export interface UnifiedFolderOptions extends UnifiedLoadOptions {
+  /** Download progress of the weights (bytes loaded, bytes in all). */
+  onProgress?: ProgressFn;
+}
+
+/** Reads and parses a JSON file of a model folder, naming the file in errors. */
+export async function readJson(path: string): Promise<unknown> {
+  const source = await openSource(path);
+  const text = new TextDecoder().decode(await source.read(0, source.size));
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Loads a unified model folder from a Node path or an http(s) URL. */
+export async function loadUnifiedFolder(gpu: Gpu, dir: string, opts: UnifiedFolderOptions = {}): Promise<UnifiedModel> {
+  const base = dir.replace(/\/+$/, '');
+  const config = parseUnifiedConfig(await readJson(`${base}/config.json`), `${base}/config.json`);
+  const tokenizer = UnifiedTokenizer.fromJson(await readJson(`${base}/tokenizer.json`), `${base}/tokenizer.json`, config.unified.textVocabSize);
+  const name = `${base}/weights.safetensors`;
+  const weights = await openSafetensors(await openSource(name, { onProgress: opts.onProgress }));
+  return UnifiedModel.load(gpu, config, tokenizer, { weights, vaePrefix: 'vae.', unifiedPrefix: 'unified.', name }, opts);
+}

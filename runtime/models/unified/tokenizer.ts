@@ -1,0 +1,78 @@
+/**
+ * The unified family's text tokenizer: a model folder's `tokenizer.json` (Hugging Face format, BPE with
+ * byte fallback) read by `@huggingface/tokenizers`, plus what the runtime needs beyond encode and
+ * decode: the ids of the special tokens, looked up by name (never by number), and a check that the
+ * vocabulary is the one the transformer was built for.
+ */
+import { Tokenizer } from '@huggingface/tokenizers';
+
+/** The special tokens of the sequence layout (README.md, "Vocabulary"). */
+export const SPECIAL_TOKENS = { pad: '<pad>', eos: '<eos>', unk: '<unk>', text: '<text>', image: '<image>', endImage: '</image>' } as const;
+
+export type SpecialIds = Record<keyof typeof SPECIAL_TOKENS, number>;
+
+export class UnifiedTokenizer {
+  /** Text ids 0 .. vocabSize - 1 (T). */
+  readonly vocabSize: number;
+  readonly specials: SpecialIds;
+
+  private constructor(private readonly tokenizer: Tokenizer, source: string, expectedVocab?: number) {
+    const vocab = tokenizer.get_vocab(true);
+    let largest = -1;
+    for (const id of vocab.values()) largest = Math.max(largest, id);
+    this.vocabSize = largest + 1;
+    if (expectedVocab !== undefined && this.vocabSize !== expectedVocab) {
+      throw new Error(`${source}: the vocabulary has ${this.vocabSize} text tokens, the model's text_vocab_size is ${expectedVocab}`);
+    }
+    const ids = {} as SpecialIds;
+    const missing: string[] = [];
+    for (const [key, name] of Object.entries(SPECIAL_TOKENS) as [keyof SpecialIds, string][]) {
+      const id = tokenizer.token_to_id(name);
+      if (id === undefined) missing.push(name);
+      else ids[key] = id;
+    }
+    if (missing.length) throw new Error(`${source}: expected the special tokens ${Object.values(SPECIAL_TOKENS).join(' ')}, missing ${missing.join(' ')}`);
+    this.specials = ids;
+  }
+
+  /**
+   * A tokenizer from the parsed `tokenizer.json`; `textVocabSize` (the config's T), when given, must
+   * match the vocabulary.
+   */
+  static fromJson(json: unknown, source = 'tokenizer.json', textVocabSize?: number): UnifiedTokenizer {
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${source}: expected a JSON object, found ${JSON.stringify(json)?.slice(0, 40)}`);
+    const model = (json as { model?: { type?: unknown } }).model;
+    if (!model || typeof model !== 'object') throw new Error(`${source}: expected a "model" section (a BPE vocabulary), found none`);
+    let tokenizer: Tokenizer;
+    try {
+      tokenizer = new Tokenizer(json, {});
+    } catch (e) {
+      throw new Error(`${source}: not a usable tokenizer (${(e as Error).message})`);
+    }
+    return new UnifiedTokenizer(tokenizer, source, textVocabSize);
+  }
+
+  /**
+   * Text ids of `text`, no special tokens added (special tokens written in the text are recognised).
+   *
+   * @example
+   *   tok.encode('make it green'); // [392, 335, 410]
+   */
+  encode(text: string): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /** The text of `ids`; image codes and ids outside the vocabulary are refused. */
+  decode(ids: readonly number[], opts: { skipSpecialTokens?: boolean } = {}): string {
+    const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= this.vocabSize);
+    if (bad !== undefined) throw new Error(`decode: text ids are 0..${this.vocabSize - 1}, found ${bad}`);
+    return this.tokenizer.decode([...ids], { skip_special_tokens: opts.skipSpecialTokens ?? false });
+  }
+
+  /** The id of a token by name, e.g. '<image>'. */
+  id(token: string): number {
+    const id = this.tokenizer.token_to_id(token);
+    if (id === undefined) throw new Error(`tokenizer: no token '${token}'`);
+    return id;
+  }
+}
