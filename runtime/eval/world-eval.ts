@@ -1,0 +1,197 @@
+/**
+ * How well a unified model knows the procedural texture world, measured the way a user would judge
+ * it: does a generated texture show the pattern and colours its prompt asked for (graded by the
+ * world's attribute checker), does a caption name what an image shows, how faithfully does the
+ * tokenizer (the VQVAE) reconstruct the world's images, and how long one image takes.
+ *
+ * Prompts come from the world's grammar with a fixed seed; half of them are combinations held out of
+ * training, counted separately. Everything runs through the same public calls as the tools.
+ */
+import type { Gpu } from '../gpu/index.ts';
+import { caption as captionImage, textToImage } from '../generate/unified-tasks.ts';
+import type { UnifiedModel } from '../models/unified/model.ts';
+import { QuantizerScratch, quantize } from '../models/var/quantizer.ts';
+import { decode, encode } from '../models/var/vqvae.ts';
+import { caption, compareToCaption, hash32, parseCaption, render, rgbToRgba, Rng, sampleSpec, type Split, type TextureSpec } from '../world/index.ts';
+
+export interface WorldEvalOptions {
+  /** Text-to-image prompts; half from held-out combinations. Default 200. */
+  prompts?: number;
+  /** World images to caption. Default 100. */
+  captions?: number;
+  /** World images for the reconstruction PSNR. Default 50. */
+  reconstructions?: number;
+  seed?: number;
+  /** Image sampling settings. Defaults: cfg 3, top-k 16, top-p 0.9, seeded per prompt. */
+  cfg?: number;
+  topK?: number;
+  topP?: number;
+  /** Called after each item with a line of progress. */
+  onProgress?: (done: number, total: number, what: string) => void;
+}
+
+/** Shares in [0, 1]. */
+export interface PromptScores {
+  count: number;
+  colours: number;
+  pattern: number;
+  both: number;
+}
+
+export interface WorldEvalReport {
+  generation: { seen: PromptScores; heldOut: PromptScores; all: PromptScores; msPerImage: number };
+  captioning: { count: number; right: number; pattern: number; colours: number; scale: number };
+  reconstruction: { count: number; psnrDb: number };
+}
+
+/** The targets a built-in model must reach (see the eval table). */
+export const WORLD_TARGETS = { colours: 0.85, pattern: 0.7, captions: 0.8, psnrDb: 26 } as const;
+
+export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions = {}): Promise<WorldEvalReport> {
+  const prompts = opts.prompts ?? 200;
+  const captions = opts.captions ?? 100;
+  const recons = opts.reconstructions ?? 50;
+  const seed = opts.seed ?? 0;
+  const size = model.imageSize;
+  const total = prompts + captions + recons;
+  let done = 0;
+  const progress = (what: string) => opts.onProgress?.(++done, total, what);
+
+  const seen: Tally[] = [];
+  const heldOut: Tally[] = [];
+  let genMs = 0;
+  const rng = new Rng(hash32(seed, 0x9e0));
+  for (let i = 0; i < prompts; i++) {
+    const split: Split = i % 2 === 0 ? 'train' : 'heldout';
+    const prompt = caption(sampleSpec(rng, split));
+    const started = performance.now();
+    const out = await textToImage(model, prompt, { cfg: opts.cfg ?? 3, topK: opts.topK ?? 16, topP: opts.topP ?? 0.9, seed: hash32(seed, i) });
+    genMs += performance.now() - started;
+    const match = compareToCaption(planesToRgb(out.image, size), size, prompt);
+    (split === 'train' ? seen : heldOut).push({ colours: match.coloursOk, pattern: match.patternOk });
+    progress(`generate "${prompt}": colours ${ok(match.coloursOk)}, pattern ${ok(match.patternOk)}`);
+  }
+
+  const cap = { right: 0, pattern: 0, colours: 0, scale: 0 };
+  for (let i = 0; i < captions; i++) {
+    const spec = sampleSpec(rng, 'all');
+    const rgb = render(spec, size, hash32(seed + 1, i));
+    const { text } = await captionImage(model, { data: rgbToRgba(rgb), width: size, height: size }, { maxTokens: 24, topK: 1 });
+    const got = tryParse(text);
+    const pattern = got?.pattern === spec.pattern;
+    const colours = !!got && sameColours(got, spec);
+    cap.pattern += +pattern;
+    cap.colours += +colours;
+    cap.scale += +(got?.scale === spec.scale);
+    cap.right += +(pattern && colours);
+    progress(`caption "${caption(spec)}" → "${text}"`);
+  }
+
+  let mse = 0;
+  for (let i = 0; i < recons; i++) {
+    const spec = sampleSpec(rng, 'all');
+    const rgb = render(spec, size, hash32(seed + 2, i));
+    const recon = await reconstruct(model, rgb, size);
+    let err = 0;
+    for (let c = 0; c < 3; c++) for (let p = 0; p < size * size; p++) err += (recon[c * size * size + p] - rgb[p * 3 + c] / 255) ** 2;
+    mse += err / (3 * size * size);
+    progress(`reconstruct "${caption(spec)}"`);
+  }
+
+  return {
+    generation: { seen: score(seen), heldOut: score(heldOut), all: score([...seen, ...heldOut]), msPerImage: prompts ? genMs / prompts : 0 },
+    captioning: { count: captions, right: share(cap.right, captions), pattern: share(cap.pattern, captions), colours: share(cap.colours, captions), scale: share(cap.scale, captions) },
+    reconstruction: { count: recons, psnrDb: recons ? 10 * Math.log10(1 / Math.max(mse / recons, 1e-12)) : 0 },
+  };
+}
+
+/** The report as a table, with each target and whether it was met. */
+export function formatWorldReport(r: WorldEvalReport): string {
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const mark = (x: number, target: number) => (x >= target ? 'met' : 'MISSED');
+  const g = r.generation;
+  const rows: [string, string, string][] = [
+    [`colours right (${g.all.count} prompts)`, pct(g.all.colours), `>= ${pct(WORLD_TARGETS.colours)} ${mark(g.all.colours, WORLD_TARGETS.colours)}`],
+    [`pattern right (${g.all.count} prompts)`, pct(g.all.pattern), `>= ${pct(WORLD_TARGETS.pattern)} ${mark(g.all.pattern, WORLD_TARGETS.pattern)}`],
+    [`  seen combinations: colours / pattern (${g.seen.count})`, `${pct(g.seen.colours)} / ${pct(g.seen.pattern)}`, ''],
+    [`  held-out combinations: colours / pattern (${g.heldOut.count})`, `${pct(g.heldOut.colours)} / ${pct(g.heldOut.pattern)}`, ''],
+    [`captions right: pattern and colours (${r.captioning.count})`, pct(r.captioning.right), `>= ${pct(WORLD_TARGETS.captions)} ${mark(r.captioning.right, WORLD_TARGETS.captions)}`],
+    ['  caption pattern / colours / scale', `${pct(r.captioning.pattern)} / ${pct(r.captioning.colours)} / ${pct(r.captioning.scale)}`, ''],
+    [`tokenizer reconstruction PSNR (${r.reconstruction.count})`, `${r.reconstruction.psnrDb.toFixed(2)} dB`, `>= ${WORLD_TARGETS.psnrDb} dB ${mark(r.reconstruction.psnrDb, WORLD_TARGETS.psnrDb)}`],
+    ['generation time per image', `${g.msPerImage.toFixed(0)} ms`, 'wall clock, this device'],
+  ];
+  const w0 = Math.max(...rows.map((x) => x[0].length));
+  const w1 = Math.max(...rows.map((x) => x[1].length));
+  return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd()).join('\n');
+}
+
+/** VQVAE encode, multi-scale quantise, decode: RGB bytes [size, size, 3] → planes [3, size, size] in [0, 1]. */
+export async function reconstruct(model: UnifiedModel, rgb: ArrayLike<number>, size: number): Promise<Float32Array> {
+  const gpu: Gpu = model.gpu;
+  const vae = model.config.vae;
+  const P = vae.vPatchNums[vae.vPatchNums.length - 1];
+  const planes = new Float32Array(3 * size * size);
+  for (let c = 0; c < 3; c++) for (let p = 0; p < size * size; p++) planes[c * size * size + p] = (rgb[p * 3 + c] / 255) * 2 - 1;
+  const image = gpu.upload(planes, [1, 3, size, size]);
+  const f = gpu.tensor([1, vae.zChannels, P, P]);
+  const fRest = gpu.tensor(f.shape);
+  const fHat = gpu.tensor(f.shape);
+  const idx = vae.vPatchNums.map((pn) => gpu.tensor([1, pn * pn], 'i32'));
+  const recon = gpu.tensor([1, 3, size, size]);
+  const scratch = new QuantizerScratch(gpu, vae, 1);
+  try {
+    gpu.run('vqvae round trip', (rec) => {
+      encode(rec, gpu, model.encoder, image, f);
+      quantize(rec, vae, model.quantizer, scratch, f, fRest, fHat, idx);
+      decode(rec, gpu, model.decoder, fHat, recon);
+    });
+    return (await gpu.read(recon)) as Float32Array;
+  } finally {
+    for (const t of [image, f, fRest, fHat, recon, ...idx]) t.dispose();
+    scratch.dispose();
+  }
+}
+
+/** Planes [3, size, size] in [0, 1] → RGB bytes [size, size, 3]. */
+export function planesToRgb(planes: Float32Array, size: number): Uint8ClampedArray {
+  const rgb = new Uint8ClampedArray(size * size * 3);
+  for (let p = 0; p < size * size; p++) for (let c = 0; c < 3; c++) rgb[p * 3 + c] = Math.round(planes[c * size * size + p] * 255);
+  return rgb;
+}
+
+interface Tally {
+  colours: boolean;
+  pattern: boolean;
+}
+
+function score(t: Tally[]): PromptScores {
+  const n = t.length;
+  return {
+    count: n,
+    colours: share(t.filter((x) => x.colours).length, n),
+    pattern: share(t.filter((x) => x.pattern).length, n),
+    both: share(t.filter((x) => x.colours && x.pattern).length, n),
+  };
+}
+
+function share(k: number, n: number): number {
+  return n ? k / n : 0;
+}
+
+function ok(b: boolean): string {
+  return b ? 'ok' : 'wrong';
+}
+
+function tryParse(text: string): TextureSpec | undefined {
+  try {
+    return parseCaption(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function sameColours(a: TextureSpec, b: TextureSpec): boolean {
+  const [x, y] = a.colours;
+  const [u, v] = b.colours;
+  return (x === u && y === v) || (x === v && y === u);
+}
