@@ -22,11 +22,13 @@ import {
 } from '../runtime/ecs/index.ts';
 import type { Gpu, VarModel } from '../runtime/index.ts';
 import { createScene, StudioScene, type GeneratedScene } from '../scenes/index.ts';
+import type { VideoSceneContext } from '../scenes/video.ts';
 import { download, readTexturePixels, texturePng } from './export-png.ts';
 import { describeModel, loadDroppedModel, loadModelFolder } from './models.ts';
 import { EditorPane } from './pane.ts';
 import { checkSetting, saveSettings, SEED_LIMIT, type EditorSettings, type StartSettings } from './settings.ts';
 import { EngineSlots, type SharedSettings } from './slots.ts';
+import { EditorVideo } from './video-pane.ts';
 
 /** One frame as the editor saw it (kept for the read-outs and for tests). */
 export interface FrameRecord {
@@ -50,6 +52,8 @@ export class Editor {
   readonly world: Engine;
   readonly slots: EngineSlots;
   readonly pane: EditorPane;
+  /** The video the video scene plays, and its pane folder. */
+  readonly video: EditorVideo;
   readonly settings: EditorSettings;
   /** The last frames, oldest first. */
   readonly frames: FrameRecord[] = [];
@@ -77,6 +81,7 @@ export class Editor {
       exportPng: () => void this.exportPng(),
     });
     this.pane.say(start.messages.length ? start.messages.join('\n') : DROP_HINT);
+    this.video = new EditorVideo(this.world, this.pane.addFolder('video'), sharedOf(this.settings), (message) => this.pane.say(message));
     this.scene = this.makeScene();
     setTextureListener(this.world, (eid, texture, change) => {
       if (change === 'created') this.scene.setTexture(eid, texture);
@@ -125,6 +130,7 @@ export class Editor {
         break;
       default:
         this.slots.setShared(sharedOf(this.settings));
+        this.video.setShared(sharedOf(this.settings));
     }
     return undefined;
   }
@@ -154,6 +160,7 @@ export class Editor {
       const previous = this.loaded;
       this.loaded = { id: addModel(this.world, model), model, name };
       this.slots.setModel(this.loaded.id);
+      this.video.setModel(this.loaded.id);
       if (previous) {
         removeModel(this.world, previous.id);
         this.retired.push(previous.model);
@@ -196,8 +203,8 @@ export class Editor {
       return;
     }
     try {
-      const s = getGenerationSettings(this.world, slot);
-      download(await texturePng(this.gpu.device, texture), `nextscale-class${s.classLabel}-seed${s.seed}.png`);
+      const s = this.video.has(slot) ? undefined : getGenerationSettings(this.world, slot);
+      download(await texturePng(this.gpu.device, texture), s ? `nextscale-class${s.classLabel}-seed${s.seed}.png` : this.video.pngName(slot));
     } catch (e) {
       this.pane.say(`export failed: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -212,6 +219,7 @@ export class Editor {
   dispose(): void {
     cancelAnimationFrame(this.raf);
     this.scene.dispose();
+    this.video.dispose();
     disposeEngine(this.world);
     this.loaded?.model.dispose();
     for (const m of this.retired) m.dispose();
@@ -252,12 +260,13 @@ export class Editor {
 
   private focusTexture(): GPUTexture | undefined {
     const slot = this.scene.focusSlot;
-    return slot !== undefined && this.slots.has(slot) ? getTexture(this.world, slot) : undefined;
+    return slot !== undefined && (this.slots.has(slot) || this.video.has(slot)) ? getTexture(this.world, slot) : undefined;
   }
 
   private makeScene(): GeneratedScene {
     const s = this.settings;
-    const scene = createScene(s.scene, { renderer: this.renderer, slots: this.slots }, { studio: { mesh: s.mesh, tiling: s.tiling } });
+    const ctx: VideoSceneContext = { renderer: this.renderer, slots: this.slots, video: this.video };
+    const scene = createScene(s.scene, ctx, { studio: { mesh: s.mesh, tiling: s.tiling } });
     const size = this.renderer.domElement;
     scene.resize(size.clientWidth || size.width, size.clientHeight || size.height);
     this.pane.showStudio(s.scene === 'studio');

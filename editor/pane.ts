@@ -10,17 +10,17 @@ import { SCENE_NAMES, STUDIO_MESHES } from '../scenes/index.ts';
 import type { EditorSettings } from './settings.ts';
 
 /** The part of Tweakpane's API used here (its declarations need a package that is not installed). */
-interface TpBinding<T> {
+export interface TpBinding<T> {
   readonly element: HTMLElement;
   hidden: boolean;
   refresh(): void;
   on(event: 'change', handler: (ev: { value: T }) => void): TpBinding<T>;
 }
-interface TpButton {
+export interface TpButton {
   readonly element: HTMLElement;
   on(event: 'click', handler: () => void): TpButton;
 }
-interface TpFolder {
+export interface TpFolder {
   readonly element: HTMLElement;
   hidden: boolean;
   addBinding<O extends object, K extends keyof O & string>(object: O, key: K, params?: Record<string, unknown>): TpBinding<O[K]>;
@@ -103,6 +103,11 @@ export class EditorPane {
   show<K extends keyof EditorSettings>(key: K): void {
     this.draft[key] = this.current[key];
     this.inputs.get(key)?.refresh();
+  }
+
+  /** A new folder at the end of the pane, for controls kept apart (the video's). */
+  addFolder(title: string): TpFolder {
+    return this.pane.addFolder({ title });
   }
 
   /** Shows the studio's controls only while the studio is the scene. */

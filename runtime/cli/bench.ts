@@ -6,8 +6,11 @@
  * Prints one table, then one JSON line.
  *
  *   npm run bench [-- --model DIR | --random] [--dtype f16] [--batch 1] [--depth 16]
+ *   npm run bench -- --video [--frames 48] [--keyframe-every 8] [--video-fps 12] [--video-budget 8]
+ *       [--video-seconds 60] [--video-costs condition=0.2,blocks=0.5,sample=0.3,decode=3]
  *
  * --random forces the random-weights VAR-d{depth} configuration (the default on a real GPU).
+ * --video measures video playback instead (video-bench.ts).
  */
 import { parseArgs } from 'node:util';
 import { Gpu } from '../gpu/index.ts';
@@ -17,6 +20,7 @@ import type { VarModelConfig } from '../models/var/config.ts';
 import { loadVarFolder } from '../models/var/load.ts';
 import { VarModel } from '../models/var/model.ts';
 import { parseDType } from './model-args.ts';
+import { benchVideo, VIDEO_OPTIONS, videoOptions } from './video-bench.ts';
 
 const FIXTURE = new URL('../../../shared/fixtures/var-tiny', import.meta.url).pathname;
 
@@ -32,7 +36,10 @@ function publicConfig(depth: number): VarModelConfig {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { model: { type: 'string' }, random: { type: 'boolean' }, dtype: { type: 'string', default: 'f32' }, batch: { type: 'string', default: '1' }, depth: { type: 'string', default: '16' } },
+    options: {
+      model: { type: 'string' }, random: { type: 'boolean' }, dtype: { type: 'string', default: 'f32' }, batch: { type: 'string', default: '1' }, depth: { type: 'string', default: '16' },
+      ...VIDEO_OPTIONS,
+    },
   });
   const dtype = parseDType(values.dtype);
   const gpu = await Gpu.create();
@@ -42,6 +49,12 @@ async function main(): Promise<void> {
     ? await loadVarFolder(gpu, values.model ?? FIXTURE, { dtype, encoder: false })
     : await VarModel.load(gpu, publicConfig(Number(values.depth)), { vae: new RandomWeights(1), vaePrefix: '', var: new RandomWeights(2), varPrefix: '', name: 'random weights' }, { dtype, encoder: false });
   const name = random ? `VAR-d${values.depth} (random weights)` : values.model ?? 'var-tiny fixture';
+  if (values.video) {
+    await benchVideo(gpu, model, name, videoOptions(values, real));
+    model.dispose();
+    gpu.destroy();
+    return;
+  }
   const labels = Array.from({ length: Number(values.batch) }, (_, i) => i % model.config.var.numClasses);
   const settings = { labels, seed: 0, cfg: 1.5, topK: 900, topP: 0.96 };
 

@@ -62,14 +62,71 @@ export interface GenerationComponent {
   imageDirty: Uint8Array;
 }
 
-/** A video stream's playback state (a placeholder for video generation: no system reads it yet). */
+/** Playback state of a video, stored in `VideoStream.state`. */
+export const VideoState = {
+  /** The frame at the playhead is not ready: playback waits for it. */
+  buffering: 0,
+  playing: 1,
+  paused: 2,
+  /** Its settings were refused (or its model is gone); the message is in `world.errors`. */
+  error: 3,
+} as const;
+
+export type VideoStateName = keyof typeof VideoState;
+
+/** Names of the video states by their stored value. */
+export const VIDEO_STATE_NAMES: readonly VideoStateName[] = ['buffering', 'playing', 'paused', 'error'];
+
+/** Bits of `VideoStream.dirty`: what the video system must apply before the next frame. */
+export const VideoDirty = {
+  /** Model or ring size: new keyframe source, feature path and textures. */
+  rebuild: 1,
+  /** Clip length, keyframe spacing or looping: stored keyframes and frames are dropped. */
+  timeline: 2,
+  /** Class, prompt, seed or sampling: used from the next keyframe that starts. */
+  keyframes: 4,
+  /** Speed, frame rate or previews: checked, nothing dropped. */
+  playback: 8,
+} as const;
+
+/** A video being played: its settings, its playhead, and how far generation is ahead of it. */
 export interface VideoStreamComponent {
-  /** Position in seconds. */
-  playhead: Float64Array;
-  /** Playback rate (1: real time, negative: backwards). */
-  speed: Float32Array;
+  /** Model id from `addModel` (0: none). */
+  model: Float64Array;
+  classLabel: Float64Array;
+  seed: Float64Array;
+  cfg: Float64Array;
+  topK: Float64Array;
+  topP: Float64Array;
+  temperature: Float64Array;
+  /** Frames in the clip. */
+  frames: Float64Array;
+  /** A keyframe every this many frames. */
+  keyframeEvery: Float64Array;
+  /** Frames per second of the clip at speed 1. */
+  fps: Float64Array;
+  /** Playback rate (1: real time, 0.5: half, negative: backwards). */
+  speed: Float64Array;
+  /** Frames the ring holds ahead of the playhead. */
+  ring: Float64Array;
   loop: Uint8Array;
   playing: Uint8Array;
+  /** 1: show a preview of a frame that is not ready instead of waiting for it. */
+  showPreviews: Uint8Array;
+  /** Playhead in frames (frame i spans [i, i + 1)). */
+  position: Float64Array;
+  /** A `VideoState` value. */
+  state: Uint8Array;
+  /** 1 while the frame at the playhead is not ready. */
+  waiting: Uint8Array;
+  /** Times playback reached a frame that was not ready. */
+  stalls: Uint32Array;
+  /** Frames ready from the playhead on without a gap. */
+  buffered: Uint32Array;
+  /** `VideoDirty` bits. */
+  dirty: Uint8Array;
+  /** What the preview in the display was made from (a new one is decoded when this changes). */
+  previewKey: Float64Array;
 }
 
 /** A Generation component for entity ids 0..maxEntities. */
@@ -103,7 +160,32 @@ export function createGenerationComponent(maxEntities: number): GenerationCompon
 /** A VideoStream component for entity ids 0..maxEntities. */
 export function createVideoStreamComponent(maxEntities: number): VideoStreamComponent {
   const n = maxEntities + 1;
-  return { playhead: new Float64Array(n), speed: new Float32Array(n), loop: new Uint8Array(n), playing: new Uint8Array(n) };
+  const f64 = () => new Float64Array(n);
+  const u8 = () => new Uint8Array(n);
+  return {
+    model: f64(),
+    classLabel: f64(),
+    seed: f64(),
+    cfg: f64(),
+    topK: f64(),
+    topP: f64(),
+    temperature: f64(),
+    frames: f64(),
+    keyframeEvery: f64(),
+    fps: f64(),
+    speed: f64(),
+    ring: f64(),
+    loop: u8(),
+    playing: u8(),
+    showPreviews: u8(),
+    position: f64(),
+    state: u8(),
+    waiting: u8(),
+    stalls: new Uint32Array(n),
+    buffered: new Uint32Array(n),
+    dirty: u8(),
+    previewKey: f64(),
+  };
 }
 
 /** Zeroes every field of one entity (ids are recycled, so a new entity must not inherit old values). */

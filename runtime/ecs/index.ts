@@ -1,6 +1,6 @@
 /**
- * nextscale's engine: generations as bitECS entities, scheduled into each frame's GPU budget by plain
- * systems. Everything public is a free function on the world.
+ * nextscale's engine: generations and videos as bitECS entities, scheduled into each frame's GPU budget
+ * by plain systems. Everything public is a free function on the world.
  *
  * @example
  *   const world = createEngine(gpu, { budgetMs: 4 });
@@ -10,12 +10,19 @@
  *   const loop = (t: number) => { runFrame(world, t); renderer.render(scene, camera); requestAnimationFrame(loop); };
  *   requestAnimationFrame(loop);
  *   getProgress(world, eid); // { state: 'running', scale: 2, scales: 10, unit: 40, units: 172 }
+ *
+ *   const video = addVideo(world, { model, classLabel: 3, seed: 7, frames: 48, keyframeEvery: 8 });
+ *   getVideoStatus(world, video); // { state: 'playing', frame: 5, buffered: 8, stalls: 0, frames: 48, preview: false }
  */
 export {
   GenerationState,
   STATE_NAMES,
+  VIDEO_STATE_NAMES,
+  VideoDirty,
+  VideoState,
   type GenerationComponent,
   type GenerationStateName,
+  type VideoStateName,
   type VideoStreamComponent,
 } from './components.ts';
 export { createCostModel, estimateCost, observeCost, type CostModel } from './cost-model.ts';
@@ -32,6 +39,21 @@ export {
   type Progress,
 } from './generations.ts';
 export { previewSystem, runFrame, scheduleSystem, settingsSystem, stepSystem, SYSTEMS, textureSystem } from './systems.ts';
+export { videoSystem } from './video-system.ts';
+export {
+  addVideo,
+  getVideoPlayback,
+  getVideoSettings,
+  getVideoStatus,
+  pauseVideo,
+  playVideo,
+  removeVideo,
+  seekVideo,
+  setVideoSettings,
+  type VideoPlayback,
+  type VideoSettings,
+  type VideoStatus,
+} from './videos.ts';
 export {
   addModel,
   createEngine,

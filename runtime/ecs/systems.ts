@@ -1,13 +1,14 @@
 /**
  * The engine's systems, run in this order by `runFrame`:
  *
- *   settings → texture → schedule → step → preview
+ *   settings → texture → schedule → step → preview → video
  *
  * settings restarts generations whose settings changed; texture gives each generation its GPUTexture;
  * schedule orders the runnable generations (selected, then visible, then by priority) and fills the
  * frame's GPU budget with their next units, priced by the cost model; step submits the session steps
- * the schedule chose; preview decodes finished scales and writes images into textures. No system waits
- * on the GPU: work is submitted, and its cost is learned when the GPU reports it done.
+ * the schedule chose; preview decodes finished scales and writes images into textures; video plays the
+ * videos with what is left of the budget (video-system.ts). No system waits on the GPU: work is
+ * submitted, and its cost is learned when the GPU reports it done.
  */
 import { query } from 'bitecs';
 import { VarSession } from '../generate/var-session.ts';
@@ -17,6 +18,7 @@ import { GenerationState, type GenerationComponent } from './components.ts';
 import { estimateCost } from './cost-model.ts';
 import { stopSession } from './generations.ts';
 import { trackUnit, unitKind, unitScale, type UnitPlan } from './units.ts';
+import { videoSystem } from './video-system.ts';
 import type { Engine, System } from './world.ts';
 
 /** Floor of a unit's estimated cost, so a frame holds finitely many units whatever was measured. */
@@ -213,7 +215,7 @@ export function previewSystem(world: Engine): void {
 }
 
 /** The default systems, in the order `runFrame` runs them. */
-export const SYSTEMS: readonly System[] = [settingsSystem, textureSystem, scheduleSystem, stepSystem, previewSystem];
+export const SYSTEMS: readonly System[] = [settingsSystem, textureSystem, scheduleSystem, stepSystem, previewSystem, videoSystem];
 
 function planOf(world: Engine, eid: number): UnitPlan {
   const session = world.sessions.get(eid)!;

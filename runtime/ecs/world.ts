@@ -1,15 +1,18 @@
 /**
  * The engine's world: a bitECS world whose context carries the GPU, the frame clock, the frame budget,
- * the components, and the world-side maps for what typed arrays cannot hold (models, sessions, prompts,
- * error messages, textures). Systems read and write only this object.
+ * the components, and the world-side maps for what typed arrays cannot hold (models, sessions, videos'
+ * GPU side, prompts, error messages, textures). Systems read and write only this object.
  */
 import { createWorld, deleteWorld, query, type World } from 'bitecs';
 import type { VarSession } from '../generate/var-session.ts';
 import type { Gpu } from '../gpu/index.ts';
 import type { VarModel } from '../models/var/model.ts';
-import { createGenerationComponent, createVideoStreamComponent, type GenerationComponent, type VideoStreamComponent } from './components.ts';
+import type { KeyframeSource } from '../video/keyframes.ts';
+import { varKeyframeSource, type VarKeyframeOptions } from '../video/var-keyframes.ts';
+import { createGenerationComponent, createVideoStreamComponent, VideoDirty, type GenerationComponent, type VideoStreamComponent } from './components.ts';
 import { createCostModel, forgetModelCosts, type CostModel } from './cost-model.ts';
 import { SYSTEMS } from './systems.ts';
+import { disposePlayback, type VideoPlayback } from './videos.ts';
 
 export interface EngineOptions {
   /** Most entities the world holds (sizes the component arrays). Default 1024. */
@@ -29,6 +32,11 @@ export interface EngineOptions {
   mipmaps?: boolean;
   /** The systems run each frame, in order. Default `SYSTEMS`. */
   systems?: readonly System[];
+  /**
+   * Makes a video's keyframe source for a model (how a model family plugs into video playback).
+   * Default: VAR's (`varKeyframeSource`).
+   */
+  keyframeSource?: (model: VarModel, options: VarKeyframeOptions) => KeyframeSource;
 }
 
 /** Engine options as resolved (the systems live on the world). */
@@ -72,10 +80,13 @@ export interface EngineContext {
   /** Loaded models by id. */
   readonly models: Map<number, VarModel>;
   readonly sessions: Map<number, VarSession>;
+  /** Videos' GPU side (keyframe source, feature path, frame ring), by entity, once built. */
+  readonly videos: Map<number, VideoPlayback>;
   /** Text prompts by entity (kept for prompt-conditioned families; VAR uses the class label). */
   readonly prompts: Map<number, string>;
-  /** Why a generation is in the error state, by entity. */
+  /** Why a generation or a video is in the error state, by entity. */
   readonly errors: Map<number, string>;
+  /** Generations' textures and videos' displays, by entity. */
   readonly textures: Map<number, GPUTexture>;
   /** Level-0 views of the textures, written by the preview system. */
   readonly textureViews: Map<number, GPUTextureView>;
@@ -113,6 +124,7 @@ export function createEngine(gpu: Gpu, options: EngineOptions = {}): Engine {
     timing: options.timing ?? true,
     priorUnitMs: options.priorUnitMs ?? 1,
     mipmaps: options.mipmaps ?? false,
+    keyframeSource: options.keyframeSource ?? varKeyframeSource,
   };
   if (!Number.isInteger(opts.maxEntities) || opts.maxEntities < 1) throw new Error(`maxEntities must be a whole number >= 1, found ${opts.maxEntities}`);
   if (!Number.isInteger(opts.blocksPerUnit) || opts.blocksPerUnit < 1) throw new Error(`blocksPerUnit must be a whole number >= 1, found ${opts.blocksPerUnit}`);
@@ -126,6 +138,7 @@ export function createEngine(gpu: Gpu, options: EngineOptions = {}): Engine {
     options: opts,
     models: new Map(),
     sessions: new Map(),
+    videos: new Map(),
     prompts: new Map(),
     errors: new Map(),
     textures: new Map(),
@@ -142,8 +155,9 @@ export function createEngine(gpu: Gpu, options: EngineOptions = {}): Engine {
   return createWorld(context);
 }
 
-/** Disposes every session and destroys every texture (the models stay: their owner disposes them). */
+/** Disposes every session and video and destroys every texture (the models stay: their owner disposes them). */
 export function disposeEngine(world: Engine): void {
+  for (const eid of [...world.videos.keys()]) disposePlayback(world, eid);
   for (const session of world.sessions.values()) session.dispose();
   for (const [eid, texture] of world.textures) {
     world.onTexture?.(eid, texture, 'removed');
@@ -174,12 +188,17 @@ export function addModel(world: Engine, model: VarModel): number {
   return id;
 }
 
-/** Unregisters a model: generations using it restart next frame, into the error state unless re-pointed. */
+/**
+ * Unregisters a model: generations and videos using it restart next frame, into the error state
+ * unless re-pointed.
+ */
 export function removeModel(world: Engine, id: number): void {
   if (!world.models.delete(id)) return;
   forgetModelCosts(world.costs, id);
   const G = world.Generation;
   for (const eid of query(world, [G])) if (G.model[eid] === id) G.dirty[eid] = 1;
+  const V = world.VideoStream;
+  for (const eid of query(world, [V])) if (V.model[eid] === id) V.dirty[eid] |= VideoDirty.rebuild;
 }
 
 /** This frame's numbers (units, dispatches, estimated GPU ms) and the last completed frame's measured GPU ms. */

@@ -1,0 +1,265 @@
+/**
+ * Videos as entities: adding one, changing its settings, playing, pausing and seeking it, and reading
+ * where it stands. Like generations, these functions only write components and world-side maps; the
+ * video system applies them on the next frame (a refused setting puts the video in the error state,
+ * with a message in its status).
+ *
+ * A video's class, prompt, seed and sampling take effect from the next keyframe that starts: the
+ * frames already made keep playing, so a new class never stalls playback. Clip length, keyframe
+ * spacing and looping change the timeline, so the frames made so far are dropped.
+ */
+import { addComponent, addEntity, entityExists, hasComponent, removeEntity } from 'bitecs';
+import type { FeaturePath } from '../video/feature-path.ts';
+import type { FrameRing } from '../video/frame-ring.ts';
+import type { KeyframeSource } from '../video/keyframes.ts';
+import { clearEntity, VIDEO_STATE_NAMES, VideoDirty, VideoState, type VideoStateName } from './components.ts';
+import type { Engine } from './world.ts';
+
+/** What a video shows and how it plays. */
+export interface VideoSettings {
+  /** Model id from `addModel`. */
+  model: number;
+  /** Class label of the keyframes (class-conditional models such as VAR). Default 0. */
+  classLabel?: number;
+  /** Text prompt of the keyframes (prompt-conditioned families; stored, not used by VAR). */
+  prompt?: string;
+  /** Keyframe k samples with `keyframeSeed(seed, k)`. Default 0. */
+  seed?: number;
+  /** Default 1.5. */
+  cfg?: number;
+  /** Default 900. */
+  topK?: number;
+  /** Default 0.96. */
+  topP?: number;
+  /** Default 1. */
+  temperature?: number;
+  /** Frames in the clip. Default 48. */
+  frames?: number;
+  /** A keyframe every this many frames. Default 8. */
+  keyframeEvery?: number;
+  /** Frames per second at speed 1. Default 12. */
+  fps?: number;
+  /** Playback rate (0.5: half speed, 2: double, negative: backwards), in [-16, 16]. Default 1. */
+  speed?: number;
+  /** Wrap from the last frame to the first (and the last keyframe blends into the first). Default true. */
+  loop?: boolean;
+  /** Frames held on the GPU ahead of the playhead, in [2, 64]. Default 8. */
+  ring?: number;
+  /** Show a preview of a frame that is not ready (playback goes on) instead of waiting. Default false. */
+  showPreviews?: boolean;
+  /** Start playing on the first frame. Default true. */
+  playing?: boolean;
+}
+
+/** Where a video stands. */
+export interface VideoStatus {
+  state: VideoStateName;
+  /** The frame at the playhead (on screen unless `state` is 'buffering'). */
+  frame: number;
+  /** Frames ready from the playhead on, in the play direction, without a gap (at most the ring's size). */
+  buffered: number;
+  /** Times playback reached a frame that was not ready (and waited, or showed a preview). */
+  stalls: number;
+  /** Frames in the clip. */
+  frames: number;
+  /** The picture on screen is a preview (of this frame or one before it in its segment), not a finished frame. */
+  preview: boolean;
+  /** Why the video is in the error state. */
+  error?: string;
+}
+
+/** A video's GPU side, kept in `world.videos`: its keyframe source, feature path and frame ring. */
+export interface VideoPlayback {
+  /** The model object the source was made from (a new object rebuilds). */
+  readonly model: object;
+  readonly source: KeyframeSource;
+  readonly path: FeaturePath;
+  readonly ring: FrameRing;
+  /** The first frame of this frame's window and the play direction (for `distance`). */
+  anchor: number;
+  direction: 1 | -1;
+  /** Steps from the anchor to a frame in the play direction (Infinity: behind, clip not looping). */
+  readonly distance: (frame: number) => number;
+  /** Whether a frame can be shown now (in the ring, or the finished frame already on screen). */
+  readonly ready: (frame: number) => boolean;
+}
+
+/** Stored values of the settings a video starts with when not given. */
+const DEFAULTS = { cfg: 1.5, topK: 900, topP: 0.96, temperature: 1, frames: 48, keyframeEvery: 8, fps: 12, speed: 1, ring: 8, loop: 1, playing: 1 };
+
+/** The numeric settings and what a change of each one makes the video system do. */
+const FIELDS = {
+  model: VideoDirty.rebuild,
+  ring: VideoDirty.rebuild,
+  frames: VideoDirty.timeline,
+  keyframeEvery: VideoDirty.timeline,
+  classLabel: VideoDirty.keyframes,
+  seed: VideoDirty.keyframes,
+  cfg: VideoDirty.keyframes,
+  topK: VideoDirty.keyframes,
+  topP: VideoDirty.keyframes,
+  temperature: VideoDirty.keyframes,
+  fps: VideoDirty.playback,
+  speed: VideoDirty.playback,
+} as const;
+
+/**
+ * Adds a video; it starts on the next frame. Returns its entity id.
+ *
+ * @example
+ *   const eid = addVideo(world, { model, classLabel: 3, seed: 7, frames: 48, keyframeEvery: 8 });
+ *   runFrame(world, performance.now());
+ *   getVideoStatus(world, eid); // { state: 'buffering', frame: 0, buffered: 0, stalls: 0, frames: 48, preview: false }
+ */
+export function addVideo(world: Engine, settings: VideoSettings): number {
+  const V = world.VideoStream;
+  const eid = addEntity(world);
+  if (eid > world.options.maxEntities) {
+    removeEntity(world, eid);
+    throw new Error(`addVideo: the world holds at most ${world.options.maxEntities} entities (createEngine's maxEntities)`);
+  }
+  clearEntity(V, eid);
+  addComponent(world, eid, V);
+  for (const [key, value] of Object.entries(DEFAULTS)) V[key as keyof typeof DEFAULTS][eid] = value;
+  V.state[eid] = VideoState.buffering;
+  setVideoSettings(world, eid, settings);
+  V.dirty[eid] = VideoDirty.rebuild;
+  return eid;
+}
+
+/**
+ * Changes some settings (see the file header for when each takes effect). Invalid values put the video
+ * in the error state on the next frame, with a message in `getVideoStatus`.
+ */
+export function setVideoSettings(world: Engine, eid: number, settings: Partial<VideoSettings>): void {
+  checkVideo(world, eid, 'setVideoSettings');
+  const V = world.VideoStream;
+  for (const [key, bit] of Object.entries(FIELDS) as [keyof typeof FIELDS, number][]) {
+    const value = settings[key];
+    if (value === undefined) continue;
+    const before = V[key][eid];
+    V[key][eid] = value;
+    if (!Object.is(before, V[key][eid])) V.dirty[eid] |= bit;
+  }
+  if (settings.prompt !== undefined && settings.prompt !== world.prompts.get(eid)) {
+    world.prompts.set(eid, settings.prompt);
+    V.dirty[eid] |= VideoDirty.keyframes;
+  }
+  if (settings.loop !== undefined && (settings.loop ? 1 : 0) !== V.loop[eid]) {
+    V.loop[eid] = settings.loop ? 1 : 0;
+    V.dirty[eid] |= VideoDirty.timeline;
+  }
+  if (settings.showPreviews !== undefined) {
+    V.showPreviews[eid] = settings.showPreviews ? 1 : 0;
+    V.previewKey[eid] = -1;
+  }
+  if (settings.playing !== undefined) (settings.playing ? playVideo : pauseVideo)(world, eid);
+}
+
+/** The settings as stored (after defaults). */
+export function getVideoSettings(world: Engine, eid: number): Required<Omit<VideoSettings, 'prompt'>> & { prompt?: string } {
+  checkVideo(world, eid, 'getVideoSettings');
+  const V = world.VideoStream;
+  return {
+    model: V.model[eid],
+    classLabel: V.classLabel[eid],
+    prompt: world.prompts.get(eid),
+    seed: V.seed[eid],
+    cfg: V.cfg[eid],
+    topK: V.topK[eid],
+    topP: V.topP[eid],
+    temperature: V.temperature[eid],
+    frames: V.frames[eid],
+    keyframeEvery: V.keyframeEvery[eid],
+    fps: V.fps[eid],
+    speed: V.speed[eid],
+    loop: V.loop[eid] === 1,
+    ring: V.ring[eid],
+    showPreviews: V.showPreviews[eid] === 1,
+    playing: V.playing[eid] === 1,
+  };
+}
+
+/** Plays from the playhead; a clip that does not loop and stands at its end plays again from its start. */
+export function playVideo(world: Engine, eid: number): void {
+  checkVideo(world, eid, 'playVideo');
+  const V = world.VideoStream;
+  const F = V.frames[eid];
+  if (!V.loop[eid] && Number.isInteger(F) && F >= 1) {
+    const at = Math.floor(V.position[eid]);
+    if (V.speed[eid] >= 0 && at >= F - 1) V.position[eid] = 0;
+    else if (V.speed[eid] < 0 && at <= 0) V.position[eid] = F - 1;
+  }
+  V.playing[eid] = 1;
+}
+
+/** Stops the playhead where it is (generation keeps filling the ring ahead of it). */
+export function pauseVideo(world: Engine, eid: number): void {
+  checkVideo(world, eid, 'pauseVideo');
+  world.VideoStream.playing[eid] = 0;
+}
+
+/**
+ * Moves the playhead to the start of `frame`. A frame outside the ring is generated again (the same
+ * frame as before while the settings are unchanged: the path is deterministic per seed).
+ */
+export function seekVideo(world: Engine, eid: number, frame: number): void {
+  checkVideo(world, eid, 'seekVideo');
+  const V = world.VideoStream;
+  const F = V.frames[eid];
+  if (!Number.isInteger(frame) || frame < 0 || frame >= F) throw new Error(`seekVideo: frame must be a whole number in [0, ${F - 1}], found ${frame}`);
+  V.position[eid] = frame;
+  // A seek to a frame that is not ready waits for it, but is no stall of playback.
+  V.waiting[eid] = 1;
+}
+
+/** Where the video stands. */
+export function getVideoStatus(world: Engine, eid: number): VideoStatus {
+  checkVideo(world, eid, 'getVideoStatus');
+  const V = world.VideoStream;
+  const ring = world.videos.get(eid)?.ring;
+  const frame = Math.floor(V.position[eid]);
+  const status: VideoStatus = {
+    state: VIDEO_STATE_NAMES[V.state[eid]],
+    frame,
+    buffered: V.buffered[eid],
+    stalls: V.stalls[eid],
+    frames: V.frames[eid],
+    preview: ring?.displayedPreview ?? false,
+  };
+  const error = world.errors.get(eid);
+  if (error !== undefined) status.error = error;
+  return status;
+}
+
+/** The video's GPU side (its feature path and frame ring), once the video system has built it. */
+export function getVideoPlayback(world: Engine, eid: number): VideoPlayback | undefined {
+  return world.videos.get(eid);
+}
+
+/** Removes a video: ends its keyframe session, frees its frames, destroys its display (the listener hears 'removed'). */
+export function removeVideo(world: Engine, eid: number): void {
+  checkVideo(world, eid, 'removeVideo');
+  disposePlayback(world, eid);
+  world.prompts.delete(eid);
+  world.errors.delete(eid);
+  clearEntity(world.VideoStream, eid);
+  removeEntity(world, eid);
+}
+
+/** Frees a video's GPU side (the listener hears its display 'removed'). */
+export function disposePlayback(world: Engine, eid: number): void {
+  const playback = world.videos.get(eid);
+  if (!playback) return;
+  world.videos.delete(eid);
+  world.textures.delete(eid);
+  world.onTexture?.(eid, playback.ring.display, 'removed');
+  playback.path.dispose();
+  playback.ring.destroy();
+}
+
+function checkVideo(world: Engine, eid: number, fn: string): void {
+  if (!entityExists(world, eid) || !hasComponent(world, eid, world.VideoStream)) {
+    throw new Error(`${fn}: entity ${eid} is not a video of this world`);
+  }
+}
