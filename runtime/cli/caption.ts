@@ -1,7 +1,7 @@
 /**
  * Image to text with a unified model, headless in Node: the caption goes to stdout.
  *
- *   npm run caption -- --model DIR --image in.png [--max-tokens 32] [--top-k 1] [--top-p 0]
+ *   npm run caption -- [--model DIR] --image in.png [--max-tokens 32] [--top-k 1] [--top-p 0]
  *       [--temperature 1] [--seed 0] [--dtype f32|f16]
  *
  * The image is resized to the model's size (with a warning) when it differs.
@@ -11,16 +11,17 @@ import { parseArgs } from 'node:util';
 import { Gpu } from '../gpu/index.ts';
 import { caption } from '../generate/unified-tasks.ts';
 import { loadUnifiedFolder } from '../models/unified/load.ts';
+import { BUILTIN_MODEL } from './builtin.ts';
 import { parseDType, usageError } from './model-args.ts';
 import { decodePng } from './png.ts';
 
-const USAGE = `usage: npm run caption -- --model DIR --image in.png [--max-tokens 32] [--top-k 1] [--top-p 0]
+const USAGE = `usage: npm run caption -- [--model DIR] --image in.png [--max-tokens 32] [--top-k 1] [--top-p 0]
        [--temperature 1] [--seed 0] [--dtype f32|f16]`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      model: { type: 'string' },
+      model: { type: 'string', default: BUILTIN_MODEL },
       image: { type: 'string' },
       'max-tokens': { type: 'string', default: '32' },
       'top-k': { type: 'string', default: '1' },
@@ -32,7 +33,6 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) return void console.log(USAGE);
-  if (!values.model) throw usageError('--model DIR is required (a unified model folder)', USAGE);
   if (!values.image) throw usageError('--image is required (a PNG)', USAGE);
   const png = decodePng(new Uint8Array(await readFile(values.image)), values.image);
 

@@ -4,7 +4,8 @@
  *   VAR:      npm run generate -- --model DIR | --vae VAE.pth --var VAR.pth  --class 3,7 --seed 0 --cfg 1.5
  *                 --top-k 1 [--top-p P] [--temperature T] [--dtype f16] [--patch-nums 1,2,3] --out out.png
  *                 [--dump tensors.safetensors]
- *   unified:  npm run generate -- --model DIR --prompt "red and blue checker" [--image in.png] ... --out out.png
+ *   unified:  npm run generate -- [--model DIR] --prompt "red and blue checker" [--image in.png] ... --out out.png
+ *   clip:     either of the above with --frames 48 [--keyframe-every 8] [--loop] --out clip/
  *
  * With a unified model, `--prompt` alone is text to image, and `--image` with `--prompt` edits the
  * image under the prompt as an instruction. The PNG shows the batch side by side; the dump holds
@@ -20,6 +21,8 @@ import { UnifiedSession } from '../generate/unified-session.ts';
 import { VarSession, type SamplingSettings } from '../generate/var-session.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
 import type { VarModel } from '../models/var/model.ts';
+import { unifiedKeyframeSource } from '../video/unified-keyframes.ts';
+import { writeClip } from './clip.ts';
 import { decodePng, encodePng, imagesToRgba } from './png.ts';
 import { loadModelFromArgs, MODEL_OPTIONS, parseNumberList, usageError } from './model-args.ts';
 
@@ -27,7 +30,15 @@ const USAGE = `usage: npm run generate -- (--model DIR | --vae VAE.pth --var VAR
        [--cfg 1.5] [--top-k 900] [--top-p 0.96] [--temperature 1] [--dtype f32|f16] [--patch-nums 1,2,3,4]
        --out out.png [--dump tensors.safetensors]
    or: npm run generate -- --model UNIFIED_DIR --prompt "text" [--image in.png] [--seed 0] [--cfg 1.5]
-       [--top-k 900] [--top-p 0.96] [--temperature 1] [--dtype f32|f16] --out out.png [--dump tensors.safetensors]`;
+       [--top-k 900] [--top-p 0.96] [--temperature 1] [--dtype f32|f16] --out out.png [--dump tensors.safetensors]
+   clip: add --frames 48 [--keyframe-every 8] [--loop] with --out DIR/ (numbered PNGs)
+   --model defaults to the built-in model (models/builtin) when no model is given`;
+
+interface ClipValues {
+  frames?: string;
+  'keyframe-every'?: string;
+  loop?: boolean;
+}
 
 interface Values {
   class?: string;
@@ -62,6 +73,9 @@ async function main(): Promise<void> {
       temperature: { type: 'string', default: '1' },
       out: { type: 'string' },
       dump: { type: 'string' },
+      frames: { type: 'string' },
+      'keyframe-every': { type: 'string', default: '8' },
+      loop: { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -74,6 +88,11 @@ async function main(): Promise<void> {
   const gpu = await Gpu.create();
   try {
     const model = await loadModelFromArgs(gpu, values, USAGE);
+    if (values.frames !== undefined) {
+      await runClip(gpu, model, values, settings);
+      model.dispose();
+      return;
+    }
     const out = model.config.family === 'unified' ? await runUnified(model as UnifiedModel, values, settings) : await runVar(model as VarModel, values, settings);
     const { image, batch: B, size } = out;
     await mkdir(dirname(values.out), { recursive: true });
@@ -134,6 +153,22 @@ async function runUnified(model: UnifiedModel, values: Values, settings: Samplin
   process.stderr.write(`decoded an image of ${model.imageSize}x${model.imageSize} in ${(performance.now() - started).toFixed(0)} ms\n`);
   session.dispose();
   return { image, batch: 1, size: model.imageSize, tokens, patchNums: pns, metadata: { prompt: values.prompt, image: values.image ?? '', seed: String(values.seed) } };
+}
+
+/** `--frames N --out DIR/`: a clip along the feature path, one keyframe every `--keyframe-every` frames. */
+async function runClip(gpu: Gpu, model: VarModel | UnifiedModel, values: Values & ClipValues, settings: SamplingSettings): Promise<void> {
+  const frames = Number(values.frames);
+  if (!Number.isInteger(frames) || frames < 1) throw usageError(`--frames: expected a whole number >= 1, found '${values.frames}'`, USAGE);
+  const out = values.out!;
+  const common = { frames, keyframeEvery: Number(values['keyframe-every']), loop: values.loop, ...settings, out };
+  const onFrame = (f: number, file: string) => process.stderr.write(`frame ${f + 1}/${frames}: ${file}\n`);
+  if (model.config.family === 'unified') {
+    if (values.prompt === undefined) throw usageError('--frames with a unified model needs --prompt', USAGE);
+    await writeClip(gpu, unifiedKeyframeSource(model as UnifiedModel), { ...common, prompt: values.prompt, onFrame });
+  } else {
+    if (!values.class) throw usageError('--frames with a VAR model needs --class (one label per keyframe, in turn)', USAGE);
+    await writeClip(gpu, model as VarModel, { ...common, labels: parseNumberList('--class', values.class), onFrame });
+  }
 }
 
 async function progress(gpuDone: Promise<unknown>, scale: number, pns: number[], started: number): Promise<void> {

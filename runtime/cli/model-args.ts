@@ -1,8 +1,10 @@
 /** Command-line options that choose a model, shared by the tools. */
+import { existsSync } from 'node:fs';
 import type { Gpu } from '../gpu/index.ts';
 import { loadModelFolder, type AnyModel } from '../models/load.ts';
 import type { WeightDType } from '../models/loader.ts';
 import { loadVarCheckpoints } from '../models/var/load.ts';
+import { BUILTIN_MODEL } from './builtin.ts';
 
 export const MODEL_OPTIONS = {
   model: { type: 'string' },
@@ -39,7 +41,7 @@ export function parseDType(text: string | undefined): WeightDType {
   throw new Error(`--dtype: expected f32 or f16, found '${text}'`);
 }
 
-/** A model folder of either family (--model DIR), or the public VAR checkpoints (--vae, --var). */
+/** A model folder of either family (--model DIR), the public VAR checkpoints (--vae, --var), or else the built-in model. */
 export async function loadModelFromArgs(gpu: Gpu, a: ModelArgs, usage: string): Promise<AnyModel> {
   const dtype = parseDType(a.dtype);
   const patchNums = a['patch-nums'] ? parseNumberList('--patch-nums', a['patch-nums']) : undefined;
@@ -48,5 +50,7 @@ export async function loadModelFromArgs(gpu: Gpu, a: ModelArgs, usage: string): 
     return loadModelFolder(gpu, a.model, { dtype });
   }
   if (a.vae && a.var) return loadVarCheckpoints(gpu, a.vae, a.var, { dtype, patchNums });
-  throw usageError('a model is required: --model DIR, or --vae VAE.pth with --var VAR.pth', usage);
+  if (a.vae || a.var) throw usageError('--vae and --var go together (the two public checkpoints)', usage);
+  if (!existsSync(`${BUILTIN_MODEL}/config.json`)) throw usageError(`no model given and the built-in model is missing (expected ${BUILTIN_MODEL})`, usage);
+  return loadModelFolder(gpu, BUILTIN_MODEL, { dtype });
 }

@@ -8,4 +8,5 @@ export { FrameRing, type FrameRingOptions } from './frame-ring.ts';
 export { keyframeSeed, type KeyframeSession, type KeyframeSettings, type KeyframeSource, type KeyframeUnit } from './keyframes.ts';
 export { advance, checkTimeline, frameAfter, readyAhead, segmentOf, stepsAhead, wrapPosition, type Advance, type Segment, type Timeline } from './timeline.ts';
 export { varKeyframeSource, type VarKeyframeOptions } from './var-keyframes.ts';
+export { unifiedKeyframeSource, type UnifiedKeyframeOptions } from './unified-keyframes.ts';
 export { BLEND_MODES, type BlendMode } from '../kernels/feature-slerp.ts';
