@@ -15,3 +15,6 @@ export { UnifiedTokenizer, SPECIAL_TOKENS, type SpecialIds } from './models/unif
 export { UnifiedSession, type UnifiedSessionOptions, type ImageSettings, type UnifiedStepInfo, type UnifiedStepKind } from './generate/unified-session.ts';
 export { ImageJob, TextJob, type ImageInput, type TextSettings } from './generate/unified-jobs.ts';
 export { textToImage, caption, edit, type GeneratedImage, type TaskOptions } from './generate/unified-tasks.ts';
+export * from './video/index.ts';
+export * as world from './world/index.ts';
+export { evaluateWorld, formatWorldReport, WORLD_TARGETS, type WorldEvalOptions, type WorldEvalReport } from './eval/world-eval.ts';
