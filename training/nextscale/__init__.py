@@ -1,0 +1,1 @@
+"""Training-side models of nextscale (PyTorch): the multi-scale VQVAE and the unified transformer."""

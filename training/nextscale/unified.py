@@ -1,0 +1,413 @@
+"""The unified family in PyTorch: one decoder-only transformer over text tokens and multi-scale image tokens.
+
+This is the reference of `runtime/models/unified/README.md` (the spec): Qwen2 blocks (RMSNorm, rotate-half RoPE,
+grouped-query attention with a fused biased qkv, SwiGLU), text tokens embedded by id, image tokens embedded from
+the VQVAE's accumulated features (VAR's `word_embed`), and one head over text ids then image codes.
+
+A sequence is described by plain segments (`Text`, `Image`) and laid out by `build_sequence` into per-token
+fields (ids, features, levels, rotary positions, block-causal groups, targets) that do not depend on the weights;
+`collate` pads a list of them into a `Batch`, and `Unified.forward` runs a whole batch at once under the spec's
+block-causal mask. The generation loops at the bottom re-run the whole prefix at every step (no KV cache): the
+mask makes that equal to cached inference, so they are an independent reference for the runtime's cached loop.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import MISSING, dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+IGNORE = -100  # target of positions that predict nothing
+
+
+@dataclass
+class UnifiedConfig:
+    """The "unified" section of config.json (example values: the conformance fixture)."""
+
+    text_vocab_size: int  # T = 443
+    depth: int  # 2
+    embed_dim: int  # C = 64
+    num_heads: int  # H = 4
+    num_kv_heads: int  # Hkv = 2
+    intermediate_size: int  # F = 160
+    patch_nums: tuple[int, ...]  # (1, 2, 3, 4)
+    rms_norm_eps: float = 1e-6
+    rope_theta: float = 10000.0
+    context_length: int = 256
+
+    def __post_init__(self) -> None:
+        self.patch_nums = tuple(int(p) for p in self.patch_nums)
+        if self.embed_dim % self.num_heads or (self.embed_dim // self.num_heads) % 2:
+            raise ValueError(f"unified: embed_dim {self.embed_dim} must split into {self.num_heads} heads of even size")
+        if self.num_heads % self.num_kv_heads:
+            raise ValueError(f"unified: num_kv_heads {self.num_kv_heads} must divide num_heads {self.num_heads}")
+        if self.patch_nums[0] != 1 or any(b <= a for a, b in zip(self.patch_nums, self.patch_nums[1:])):
+            raise ValueError(f"unified: patch_nums must start at 1 and increase, found {list(self.patch_nums)}")
+
+    def to_dict(self) -> dict:
+        keys = ("text_vocab_size", "depth", "embed_dim", "num_heads", "num_kv_heads", "intermediate_size",
+                "rms_norm_eps", "rope_theta", "patch_nums", "context_length")
+        out = {k: getattr(self, k) for k in keys}
+        out["patch_nums"] = list(self.patch_nums)
+        return out
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x32 = x.float()
+        return (x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype) * self.weight
+
+
+def rotate(x_BhLd: Tensor, cos_B1Ld: Tensor, sin_B1Ld: Tensor) -> Tensor:
+    """Rotary embedding, rotate-half form: the pair (d, d + hd/2) turns by pos * theta^(-2d/hd)."""
+    half = x_BhLd.shape[-1] // 2
+    x1, x2 = x_BhLd[..., :half], x_BhLd[..., half:]
+    return torch.cat([x1 * cos_B1Ld - x2 * sin_B1Ld, x2 * cos_B1Ld + x1 * sin_B1Ld], dim=-1)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: UnifiedConfig):
+        super().__init__()
+        self.h, self.hkv, self.hd = cfg.num_heads, cfg.num_kv_heads, cfg.embed_dim // cfg.num_heads
+        self.qkv = nn.Linear(cfg.embed_dim, (self.h + 2 * self.hkv) * self.hd, bias=True)  # [(H+2Hkv)hd, C]
+        self.o = nn.Linear(self.h * self.hd, cfg.embed_dim, bias=False)  # [C, H hd]
+
+    def forward(self, y_BLC: Tensor, cos: Tensor, sin: Tensor, allowed_B1LL: Tensor) -> Tensor:
+        B, L, _ = y_BLC.shape
+        q, k, v = self.qkv(y_BLC).split([self.h * self.hd, self.hkv * self.hd, self.hkv * self.hd], dim=-1)
+        q = rotate(q.view(B, L, self.h, self.hd).transpose(1, 2), cos, sin)
+        k = rotate(k.view(B, L, self.hkv, self.hd).transpose(1, 2), cos, sin)
+        v = v.view(B, L, self.hkv, self.hd).transpose(1, 2)
+        k = k.repeat_interleave(self.h // self.hkv, dim=1)  # query head h reads kv head h * Hkv // H
+        v = v.repeat_interleave(self.h // self.hkv, dim=1)
+        scores = (q * self.hd**-0.5) @ k.transpose(-1, -2)
+        attn = scores.masked_fill(~allowed_B1LL, float("-inf")).softmax(dim=-1)
+        return self.o((attn @ v).transpose(1, 2).reshape(B, L, self.h * self.hd))
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: UnifiedConfig):
+        super().__init__()
+        self.gate = nn.Linear(cfg.embed_dim, cfg.intermediate_size, bias=False)  # [F, C]
+        self.up = nn.Linear(cfg.embed_dim, cfg.intermediate_size, bias=False)  # [F, C]
+        self.down = nn.Linear(cfg.intermediate_size, cfg.embed_dim, bias=False)  # [C, F]
+
+    def forward(self, y: Tensor) -> Tensor:
+        return self.down(F.silu(self.gate(y)) * self.up(y))
+
+
+class Layer(nn.Module):
+    def __init__(self, cfg: UnifiedConfig):
+        super().__init__()
+        self.input_norm = RMSNorm(cfg.embed_dim, cfg.rms_norm_eps)
+        self.attn = Attention(cfg)
+        self.post_attn_norm = RMSNorm(cfg.embed_dim, cfg.rms_norm_eps)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, allowed: Tensor) -> Tensor:
+        h = x + self.attn(self.input_norm(x), cos, sin, allowed)
+        return h + self.mlp(self.post_attn_norm(h))
+
+
+@dataclass
+class Batch:
+    """Per-token fields of B padded sequences of length L (what `collate` builds)."""
+
+    ids: Tensor  # long [B, L]: text id (`<pad>` at image-block and padding positions)
+    is_block: Tensor  # bool [B, L]: token of an image block Bs (embedded from features, not by id)
+    level: Tensor  # long [B, L]: level_embed row (0 for `<image>`, s for block Bs), -1 for none
+    row: Tensor  # long [B, L]: pos_row row r(i, pn_s) of block tokens
+    col: Tensor  # long [B, L]: pos_col row r(j, pn_s) of block tokens
+    feats: Tensor  # float [B, L, Cvae]: area(Fs, pn_s) at block tokens, 0 elsewhere
+    pos: Tensor  # long [B, L]: rotary position
+    group: Tensor  # long [B, L]: non-decreasing; a token sees keys whose group is <= its own
+    key_valid: Tensor  # bool [B, L]: false for padding and hidden prompt tokens
+    target: Tensor  # long [B, L]: next text id, or T + image code, or IGNORE
+
+
+class Unified(nn.Module):
+    """The transformer of the spec; state-dict names are the spec's without the `unified.` prefix."""
+
+    def __init__(self, cfg: UnifiedConfig, vae_vocab_size: int, vae_channels: int):
+        super().__init__()
+        self.cfg, self.V, self.Cvae = cfg, vae_vocab_size, vae_channels
+        T, C, S, P = cfg.text_vocab_size, cfg.embed_dim, len(cfg.patch_nums), cfg.patch_nums[-1]
+        self.tok_embed = nn.Embedding(T, C)  # [T, C]
+        self.word_embed = nn.Linear(vae_channels, C)  # [C, Cvae]
+        self.level_embed = nn.Embedding(S + 1, C)  # [S+1, C]
+        self.pos_row = nn.Embedding(P, C)  # [P, C]
+        self.pos_col = nn.Embedding(P, C)  # [P, C]
+        self.layers = nn.ModuleList(Layer(cfg) for _ in range(cfg.depth))
+        self.norm = RMSNorm(C, cfg.rms_norm_eps)
+        self.head = nn.Linear(C, T + vae_vocab_size, bias=False)  # [T+V, C]
+        self.reset_parameters()
+
+    @staticmethod
+    def from_config(unified: dict, vae: dict) -> "Unified":
+        """Builds the model from config.json's "unified" and "vae" sections."""
+        known = set(UnifiedConfig.__dataclass_fields__)
+        required = {k for k, f in UnifiedConfig.__dataclass_fields__.items() if f.default is MISSING}
+        if set(unified) - known or required - set(unified):
+            raise ValueError(f'"unified" config: unknown keys {sorted(set(unified) - known)}, missing {sorted(required - set(unified))}')
+        cfg = UnifiedConfig(**unified)
+        vae_pn = list(vae.get("v_patch_nums", cfg.patch_nums))
+        if vae_pn != list(cfg.patch_nums):
+            raise ValueError(f"unified patch_nums {list(cfg.patch_nums)} differ from the VQVAE's v_patch_nums {vae_pn}")
+        return Unified(cfg, int(vae["vocab_size"]), int(vae["z_channels"]))
+
+    def config(self) -> dict:
+        """config.json's "unified" section."""
+        return self.cfg.to_dict()
+
+    def reset_parameters(self, std: float = 0.02) -> None:
+        """GPT-style init: normal(std) weights, zero biases, unit norms, residual outputs scaled by depth."""
+        for name, p in self.named_parameters():
+            if name.endswith("norm.weight"):
+                nn.init.ones_(p)
+            elif name.endswith("bias"):
+                nn.init.zeros_(p)
+            else:
+                scale = 1 / math.sqrt(2 * self.cfg.depth) if name.endswith(("attn.o.weight", "mlp.down.weight")) else 1.0
+                nn.init.normal_(p, std=std * scale)
+
+    def rope(self, pos_BL: Tensor) -> tuple[Tensor, Tensor]:
+        hd = self.cfg.embed_dim // self.cfg.num_heads
+        inv_freq = self.cfg.rope_theta ** (-torch.arange(0, hd // 2, dtype=torch.float64) * 2 / hd)
+        angle = pos_BL.to(torch.float64)[..., None] * inv_freq  # [B, L, hd/2]
+        return angle.cos().float()[:, None], angle.sin().float()[:, None]
+
+    def embed(self, b: Batch) -> Tensor:
+        """Input embeddings [B, L, C]: tok_embed by id, or word_embed(features) + pos_row + pos_col; + level_embed."""
+        text = self.tok_embed(b.ids)
+        block = self.word_embed(b.feats) + self.pos_row(b.row) + self.pos_col(b.col)
+        x = torch.where(b.is_block[..., None], block, text)
+        return x + self.level_embed(b.level.clamp(min=0)) * (b.level >= 0)[..., None]
+
+    def forward(self, b: Batch) -> Tensor:
+        """Final-normed hidden states [B, L, C] under the block-causal mask and the key mask."""
+        allowed = (b.group[:, None, :] <= b.group[:, :, None]) & b.key_valid[:, None, :]
+        cos, sin = self.rope(b.pos)
+        x = self.embed(b)
+        for layer in self.layers:
+            x = layer(x, cos, sin, allowed[:, None])
+        return self.norm(x)
+
+    def text_logits(self, h: Tensor) -> Tensor:
+        """Logits over the T text ids (the head's first T rows)."""
+        return h @ self.head.weight[: self.cfg.text_vocab_size].T
+
+    def image_logits(self, h: Tensor) -> Tensor:
+        """Logits over the V image codes (the head's last V rows)."""
+        return h @ self.head.weight[self.cfg.text_vocab_size :].T
+
+
+# ---- sequences --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Specials:
+    """Ids of the special tokens, looked up by name in the tokenizer."""
+
+    pad: int
+    eos: int
+    text: int
+    image: int
+    end_image: int
+
+    @staticmethod
+    def of(tokenizer) -> "Specials":
+        t = tokenizer.token_id
+        return Specials(t("<pad>"), t("<eos>"), t("<text>"), t("<image>"), t("</image>"))
+
+
+@dataclass
+class Text:
+    """Plain text tokens; `prompt` marks the text that guidance and prompt dropout hide."""
+
+    ids: list[int]
+    prompt: bool = False
+
+
+@dataclass
+class Image:
+    """An image: `codes[s]` long [pn_s²] for the scales known so far; `feats[s-1]` [pn_s², Cvae] = area(Fs, pn_s)
+    for each block fed. Open images feed blocks 1..min(known, S-1); closed ones feed all S blocks and `</image>`."""
+
+    codes: list[Tensor]
+    feats: list[Tensor] = field(default_factory=list)
+    closed: bool = False
+
+
+def block_features(vae, codes: list[Tensor], patch_nums: tuple[int, ...], blocks: int) -> tuple[list[Tensor], list[Tensor]]:
+    """Inputs of blocks 1..blocks from the codes of a batch of images (`codes[s]` long [B, pn_s²]).
+
+    Returns (feats, f_hats): feats[s-1] [B, pn_s², Cvae] = area(Fs, pn_s) row-major; f_hats[s] = F(s+1), the
+    accumulated features after scales 0..s, [B, Cvae, P, P], for every scale whose codes are given."""
+    P = patch_nums[-1]
+    B = codes[0].shape[0]
+    f = torch.zeros(B, vae.config()["z_channels"], P, P)
+    feats, f_hats = [], []
+    for s, idx in enumerate(codes):
+        f = vae.add_scale(f, idx, s)
+        f_hats.append(f)
+        if s + 1 <= blocks:
+            pn = patch_nums[s + 1] if s + 1 < len(patch_nums) else P
+            feats.append(F.adaptive_avg_pool2d(f, pn).flatten(2).transpose(1, 2))
+    return feats, f_hats
+
+
+_FIELDS = ("ids", "is_block", "level", "row", "col", "pos", "group", "key_valid", "target")
+
+
+def build_sequence(segments: list, sp: Specials, model: Unified, drop_prompt: bool = False) -> dict[str, Tensor]:
+    """Lays out `<text>` + segments into the per-token fields of `Batch` (unbatched, length L).
+
+    Text tokens predict the next text token, `<image>` and blocks B1..B(S-1) the codes of their scale (where
+    known), BS nothing. With `drop_prompt` the prompt tokens become `<pad>`, are masked as keys and are neither
+    predicted nor predicting."""
+    cfg, T = model.cfg, model.cfg.text_vocab_size
+    S, P, pns = len(cfg.patch_nums), cfg.patch_nums[-1], cfg.patch_nums
+    cols: dict[str, list] = {k: [] for k in _FIELDS}
+    hidden: list[bool] = []
+    feats: list[Tensor] = []
+    group = pos = 0
+
+    def add(ids: int, pos: int, is_block=False, level=-1, row=0, col=0, hide=False, target=IGNORE) -> None:
+        for k, v in zip(_FIELDS, (sp.pad if hide else ids, is_block, level, row, col, pos, group, not hide, target)):
+            cols[k].append(v)
+        hidden.append(hide)
+
+    add(sp.text, pos)
+    group, pos = group + 1, pos + 1
+    for seg in segments:
+        if isinstance(seg, Text):
+            for tid in seg.ids:
+                add(tid, pos, hide=drop_prompt and seg.prompt)
+                group, pos = group + 1, pos + 1
+            continue
+        known = len(seg.codes)
+        if seg.closed and known != S:
+            raise ValueError(f"a closed image needs the codes of all {S} scales, found {known}")
+        blocks = S if seg.closed else min(known, S - 1)
+        if len(seg.feats) < blocks:
+            raise ValueError(f"an image feeding {blocks} blocks needs {blocks} feature maps, found {len(seg.feats)}")
+        add(sp.image, pos, level=0, target=T + int(seg.codes[0].reshape(-1)[0]) if known else IGNORE)
+        group += 1
+        for s in range(1, blocks + 1):
+            pn = pns[s] if s < S else P
+            r = [(2 * i + 1) * P // (2 * pn) for i in range(pn)]
+            tgt = (T + seg.codes[s].reshape(-1)).tolist() if s < min(known, S) else [IGNORE] * (pn * pn)
+            for n in range(pn * pn):
+                add(sp.pad, pos + s, is_block=True, level=s, row=r[n // pn], col=r[n % pn], target=tgt[n])
+            feats.append(seg.feats[s - 1].reshape(pn * pn, model.Cvae).float())
+            group += 1
+        pos += S + 1
+        if seg.closed:
+            add(sp.end_image, pos)
+            group, pos = group + 1, pos + 1
+    L = len(cols["ids"])
+    if L > cfg.context_length:
+        raise ValueError(f"sequence of {L} tokens exceeds context_length {cfg.context_length}")
+    for i in range(L - 1):
+        is_text = not cols["is_block"][i] and cols["level"][i] != 0
+        if is_text and not cols["is_block"][i + 1] and not (hidden[i] or hidden[i + 1]):
+            cols["target"][i] = cols["ids"][i + 1]
+    out = {k: torch.tensor(v, dtype=torch.bool if k in ("is_block", "key_valid") else torch.long) for k, v in cols.items()}
+    out["feats"] = torch.zeros(L, model.Cvae)
+    if feats:
+        out["feats"][out["is_block"]] = torch.cat(feats)
+    return out
+
+
+def collate(seqs: list[dict[str, Tensor]], pad_id: int) -> Batch:
+    """Pads sequences at the end into one Batch; padding is masked as keys and predicts nothing."""
+    L = max(len(s["ids"]) for s in seqs)
+    fill = {"ids": pad_id, "is_block": False, "level": -1, "row": 0, "col": 0, "pos": 0, "key_valid": False, "target": IGNORE}
+    out: dict[str, Tensor] = {}
+    for k, v in fill.items():
+        out[k] = torch.stack([torch.cat([s[k], torch.full((L - len(s[k]),), v, dtype=s[k].dtype)]) for s in seqs])
+    out["group"] = torch.stack([torch.cat([s["group"], s["group"][-1] + 1 + torch.arange(L - len(s["group"]))]) for s in seqs])
+    out["feats"] = torch.stack([F.pad(s["feats"], (0, 0, 0, L - len(s["ids"]))) for s in seqs])
+    return Batch(**out)
+
+
+# ---- generation (whole prefix re-run at every step: an independent reference for cached inference) --------------
+
+
+def choose(logits_NK: Tensor, top_k: int = 1, top_p: float = 0.0, temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
+    """One id per row: argmax when top_k is 1, else top-k / top-p filtering (VAR's rules) and a softmax draw."""
+    if top_k == 1:
+        return logits_NK.argmax(-1)
+    x = logits_NK / max(temperature, 1e-6)
+    if top_k > 0:
+        x = x.masked_fill(x < x.topk(min(top_k, x.shape[-1]), dim=-1).values[:, -1:], float("-inf"))
+    if top_p > 0:
+        sorted_x, order = x.sort(dim=-1)
+        drop = sorted_x.softmax(-1).cumsum(-1) <= 1 - top_p
+        drop[:, -1] = False
+        x = x.masked_fill(drop.scatter(-1, order, drop), float("-inf"))
+    return torch.multinomial(x.softmax(-1), 1, generator=generator)[:, 0]
+
+
+def top2_gap(logits_NK: Tensor) -> float:
+    """The smallest gap between the best and the second-best logit over the rows: how close greedy came to a tie."""
+    top = logits_NK.topk(2, dim=-1).values
+    return float((top[:, 0] - top[:, 1]).min())
+
+
+@torch.no_grad()
+def encode_image(vae, img01_B3HW: Tensor, patch_nums: tuple[int, ...]) -> Image:
+    """A closed Image (codes and block features of all scales) of one image in [0, 1]."""
+    codes = vae.encode_idx(img01_B3HW * 2 - 1)
+    feats, _ = block_features(vae, codes, patch_nums, len(patch_nums))
+    return Image(codes=codes, feats=feats, closed=True)
+
+
+@torch.no_grad()
+def generate_image(model: Unified, vae, sp: Specials, prefix: list, cfg_scale: float, top_k: int = 1, top_p: float = 0.0,
+                   temperature: float = 1.0, generator: torch.Generator | None = None) -> dict:
+    """Generates the image that follows `prefix` (whose last Text should be the prompt), scale by scale, with guidance.
+
+    Returns lists over scales of guided image logits [1, pn², V], codes [1, pn²], f_hat [1, Cvae, P, P] and top-2
+    gaps, and the decoded image [1, 3, H, W] in [0, 1]."""
+    pns = model.cfg.patch_nums
+    out: dict = {"logits": [], "idx": [], "f_hat": [], "gap": []}
+    f = torch.zeros(1, model.Cvae, pns[-1], pns[-1])
+    img = Image(codes=[], feats=[])
+    for s, pn in enumerate(pns):
+        rows = [build_sequence(prefix + [img], sp, model, drop_prompt=drop) for drop in (False, True)]
+        lg = model.image_logits(model(collate(rows, sp.pad))[:, -pn * pn :])
+        guided = (1 + cfg_scale) * lg[0] - cfg_scale * lg[1]
+        idx = choose(guided, top_k, top_p, temperature, generator)[None]
+        f = vae.add_scale(f, idx, s)
+        img.codes.append(idx)
+        if s + 1 < len(pns):
+            img.feats.append(F.adaptive_avg_pool2d(f, pns[s + 1]).flatten(2).transpose(1, 2))
+        for k, v in (("logits", guided[None]), ("idx", idx), ("f_hat", f), ("gap", top2_gap(guided))):
+            out[k].append(v)
+    out["image"] = (vae.decode(f).clamp(-1, 1) + 1) / 2
+    return out
+
+
+@torch.no_grad()
+def generate_text(model: Unified, sp: Specials, prefix: list, n_tokens: int, stop_at_eos: bool = False) -> dict:
+    """Greedy text after `prefix` (e.g. a closed Image, for a caption): ids [N], text logits [N, T], top-2 gaps."""
+    ids: list[int] = []
+    logits, gaps = [], []
+    for _ in range(n_tokens):
+        h = model(collate([build_sequence(prefix + [Text(ids)], sp, model)], sp.pad))
+        lg = model.text_logits(h[0, -1:])
+        ids.append(int(choose(lg)[0]))
+        logits.append(lg[0])
+        gaps.append(top2_gap(lg))
+        if stop_at_eos and ids[-1] == sp.eos:
+            break
+    return {"ids": ids, "logits": torch.stack(logits), "gap": gaps}

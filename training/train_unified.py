@@ -1,0 +1,400 @@
+"""Trains the built-in unified model (text to image, image to text, editing) on the procedural world, on the CPU.
+
+    /usr/bin/python3 training/train_unified.py --data out/world --vae out/vqvae --work out/unified-work \\
+        --minutes 60 --export out/models/unified --f16
+    /usr/bin/python3 training/train_unified.py --work out/unified-work --resume --minutes 0 \\
+        --sample "red and blue checker, fine" --sample-out out/sample.png
+
+Inputs: the world folder (images.npy, captions.jsonl, words.json; optional edit_src.npy, edit_dst.npy, edits.jsonl)
+and a trained VQVAE (DIR/vae.safetensors + vae.json from train_vqvae.py --export). Every image is tokenised once
+with the VQVAE (plus --rolls randomly rolled copies, the same roll for both images of an edit pair) and cached in
+WORK/tokens.pt. Images and edit pairs marked "heldout" are never trained on; the held-out images give the eval
+losses (a world written without them gets --eval-images of its own images set aside instead).
+
+Each training sequence is one of: caption then image (`<text> caption <image> B1..B(S-1)`), image then caption
+(`<text> <image> B1..BS </image> caption <eos>`), or, when edit pairs exist, an edit (`<text> <image> src
+</image> instruction <image> dst`); the prompt (caption or instruction before a generated image) is hidden as the
+spec's guidance rule says (`<pad>`, masked as keys) for --prompt-drop of the sequences. Loss: the mean text
+cross-entropy plus the image cross-entropy, where each scale's mean token loss is weighted by pn_s^--scale-power,
+normalised over the scales (power 1: a scale's weight grows like its side, so the 64 tokens of an 8x8 scale count
+8 times the single token of scale 0 rather than 64 times; power 2 is the plain per-token mean, 0 equal scales).
+
+AdamW with linear warmup and a cosine to 10% over --steps; --minutes caps one invocation. WORK/unified.ckpt (model,
+VQVAE, tokenizer, optimizer, step, RNG states) is written every --ckpt-minutes and at the end; --resume continues
+from it. WORK/unified_log.jsonl gets a line per --log-every steps, and eval lines with greedy captions of held-out
+images. --export DIR writes a model folder the runtime loads (config.json, tokenizer.json, weights.safetensors with
+vae.* and unified.*, f16 with --f16). --sample writes a PNG of --sample-n images generated from a prompt.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import struct
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nextscale import safetensors_io  # noqa: E402
+from nextscale.data import load_captions, load_edits, load_images, load_words, to_m11  # noqa: E402
+from nextscale.tokenizer import Tokenizer  # noqa: E402
+from nextscale.unified import (Batch, Image, Specials, Text, Unified, block_features, build_sequence,  # noqa: E402
+                               collate, generate_image, generate_text)
+from nextscale.vqvae import VQVAE  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, help="world folder; needed to train")
+    p.add_argument("--vae", type=Path, help="folder with vae.safetensors and vae.json; needed for a fresh start")
+    p.add_argument("--work", type=Path, required=True, help="folder for unified.ckpt, tokens.pt, logs")
+    p.add_argument("--resume", action="store_true", help="continue from WORK/unified.ckpt")
+    p.add_argument("--export", type=Path, help="write a runtime model folder here when done")
+    p.add_argument("--f16", action="store_true", help="export weights as float16")
+    p.add_argument("--steps", type=int, default=1000, help="total optimizer steps (the cosine schedule spans them)")
+    p.add_argument("--minutes", type=float, default=60.0, help="wall-time budget of this invocation (0: no training)")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--prompt-drop", type=float, default=0.1, help="share of sequences whose prompt is hidden")
+    p.add_argument("--mix", type=float, nargs=3, default=[0.55, 0.3, 0.15], metavar=("T2I", "I2T", "EDIT"),
+                   help="shares of the three kinds of sequence (edits only when edit pairs exist)")
+    p.add_argument("--scale-power", type=float, default=1.0, help="scale s's mean image loss is weighted by pn_s^power")
+    p.add_argument("--rolls", type=int, default=0, help="extra randomly rolled copies of each image to tokenise")
+    p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--eval-seqs", type=int, default=48)
+    p.add_argument("--eval-images", type=int, default=64, help="images set aside when the world marks fewer as heldout")
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--ckpt-minutes", type=float, default=5.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    m = p.add_argument_group("model (ignored with --resume: the checkpoint's configuration is used)")
+    m.add_argument("--depth", type=int, default=6)
+    m.add_argument("--embed", type=int, default=256)
+    m.add_argument("--heads", type=int, default=4)
+    m.add_argument("--kv-heads", type=int, default=2)
+    m.add_argument("--intermediate", type=int, default=688)
+    m.add_argument("--context", type=int, default=512)
+    s = p.add_argument_group("sampling")
+    s.add_argument("--sample", help="prompt to generate from at the end")
+    s.add_argument("--sample-out", type=Path, help="PNG to write (default WORK/sample.png)")
+    s.add_argument("--sample-n", type=int, default=4)
+    s.add_argument("--cfg", type=float, default=3.0)
+    s.add_argument("--top-k", type=int, default=0)
+    s.add_argument("--top-p", type=float, default=0.0)
+    s.add_argument("--temperature", type=float, default=1.0)
+    return p.parse_args()
+
+
+# ---- data -------------------------------------------------------------------------------------------------------
+
+
+def build_tokenizer(data: Path) -> Tokenizer:
+    """One token per word of the world: words.json (when present), every caption and every instruction."""
+    words: list[str] = load_words(data) if (data / "words.json").exists() else []
+    words += [w for c in load_captions(data) for w in c["caption"].split()]
+    if (data / "edits.jsonl").exists():
+        words += [w for e in load_edits(data)[2] for w in e["instruction"].split()]
+    return Tokenizer.from_words(w.strip(".,;:!?\"'()") or w for w in words)
+
+
+@torch.no_grad()
+def tokenise_images(vae: VQVAE, images_u8: torch.Tensor, shifts: torch.Tensor, batch: int = 64) -> list[torch.Tensor]:
+    """Codes int16 [R, N, pn²] per scale of the images rolled by each of the R (dy, dx) shifts."""
+    out: list[list[torch.Tensor]] = [[] for _ in vae.v_patch_nums]
+    for dy, dx in shifts.tolist():
+        rolled = torch.roll(images_u8, shifts=(dy, dx), dims=(1, 2))
+        per_scale: list[list[torch.Tensor]] = [[] for _ in vae.v_patch_nums]
+        for i in range(0, rolled.shape[0], batch):
+            for s, idx in enumerate(vae.encode_idx(to_m11(rolled[i : i + batch]))):
+                per_scale[s].append(idx.to(torch.int16))
+        for s in range(len(out)):
+            out[s].append(torch.cat(per_scale[s]))
+    return [torch.stack(x) for x in out]
+
+
+def load_tokens(args: argparse.Namespace, vae: VQVAE, vae_digest: str, gen: torch.Generator) -> dict:
+    """WORK/tokens.pt, made once per (VQVAE, world, --rolls): codes of the images and of the edit pairs."""
+    path = args.work / "tokens.pt"
+    images = load_images(args.data)
+    key = {"vae": vae_digest, "images": list(images.shape), "rolls": args.rolls, "edits": (args.data / "edits.jsonl").exists()}
+    if path.exists():
+        cached = torch.load(path)
+        if cached["key"] == key:
+            return cached
+        print(f"{path}: made for another VQVAE or world; tokenising again")
+    H = images.shape[1]
+    shifts = torch.cat([torch.zeros(1, 2, dtype=torch.long), torch.randint(H, (args.rolls, 2), generator=gen)])
+    t0 = time.time()
+    tokens = {"key": key, "images": tokenise_images(vae, images, shifts)}
+    if key["edits"]:
+        src, dst, _ = load_edits(args.data)
+        tokens["edit_src"], tokens["edit_dst"] = tokenise_images(vae, src, shifts), tokenise_images(vae, dst, shifts)
+    torch.save(tokens, path)
+    print(f"tokenised {images.shape[0]} images x {args.rolls + 1} rolls in {time.time() - t0:.0f} s -> {path}")
+    return tokens
+
+
+class Sequences:
+    """Draws training sequences (segments whose images still lack features) and turns them into Batches."""
+
+    def __init__(self, data: Path, tokens: dict, tok: Tokenizer, model: Unified, vae: VQVAE, mix: list[float],
+                 eval_images: int, seed: int):
+        self.tokens, self.model, self.vae, self.sp = tokens, model, vae, Specials.of(tok)
+        captions = load_captions(data)
+        self.caption_ids = [tok.encode(c["caption"]) for c in captions]
+        held = torch.tensor([bool(c.get("heldout")) for c in captions])
+        if int(held.sum()) < eval_images:
+            held[torch.randperm(len(captions), generator=torch.Generator().manual_seed(seed + 1))[:eval_images]] = True
+        self.train_idx, self.held_idx = (~held).nonzero().squeeze(1), held.nonzero().squeeze(1)
+        edits = load_edits(data)[2] if "edit_src" in tokens else []
+        self.instr_ids = [tok.encode(e["instruction"]) for e in edits]
+        self.edit_idx = [i for i, e in enumerate(edits) if not e.get("heldout")]
+        self.mix = torch.tensor(mix if self.edit_idx else [mix[0], mix[1], 0.0])
+
+    def image(self, name: str, roll: int, i: int, closed: bool) -> Image:
+        return Image(codes=[c[roll, i].long() for c in self.tokens[name]], closed=closed)
+
+    def kind(self, gen: torch.Generator) -> int:
+        """0: caption then image, 1: image then caption, 2: edit; drawn by --mix. A batch holds one kind, so
+        that its sequences have about the same length and little of it is padding."""
+        return int(torch.multinomial(self.mix, 1, generator=gen))
+
+    def draw(self, gen: torch.Generator, kind: int, prompt_drop: float, held: bool = False) -> tuple[list, bool]:
+        """(segments, drop_prompt) of one random sequence of a kind; held-out images only when `held`."""
+        roll = 0 if held else int(torch.randint(self.tokens["images"][0].shape[0], (1,), generator=gen))
+        drop = not held and float(torch.rand(1, generator=gen)) < prompt_drop
+        if kind == 2:
+            i = self.edit_idx[int(torch.randint(len(self.edit_idx), (1,), generator=gen))]
+            return [self.image("edit_src", roll, i, True), Text(self.instr_ids[i], prompt=True), self.image("edit_dst", roll, i, False)], drop
+        pool = self.held_idx if held else self.train_idx
+        i = int(pool[torch.randint(len(pool), (1,), generator=gen)])
+        if kind == 0:
+            return [Text(self.caption_ids[i], prompt=True), self.image("images", roll, i, False)], drop
+        return [self.image("images", roll, i, True), Text(self.caption_ids[i] + [self.sp.eos])], False
+
+    @torch.no_grad()
+    def batch(self, drawn: list[tuple[list, bool]]) -> Batch:
+        """Fills in every image's block features (one batched pass over the VQVAE's quantizer) and collates."""
+        images = [seg for segs, _ in drawn for seg in segs if isinstance(seg, Image)]
+        pns = self.model.cfg.patch_nums
+        codes = [torch.stack([img.codes[s] for img in images]) for s in range(len(pns))]
+        feats, _ = block_features(self.vae, codes, pns, len(pns))
+        for m, img in enumerate(images):
+            img.feats = [f[m] for f in feats]
+        return collate([build_sequence(segs, self.sp, self.model, drop) for segs, drop in drawn], self.sp.pad)
+
+
+# ---- loss, schedule, checkpoints ---------------------------------------------------------------------------------
+
+
+def loss_fn(model: Unified, b: Batch, scale_power: float) -> tuple[torch.Tensor, dict]:
+    """Text CE (over the T text columns) + scale-weighted image CE (over the V image columns)."""
+    T, pns = model.cfg.text_vocab_size, model.cfg.patch_nums
+    h = model(b)
+    is_text, is_img = (b.target >= 0) & (b.target < T), b.target >= T
+    text = F.cross_entropy(model.text_logits(h[is_text]), b.target[is_text]) if is_text.any() else h.new_zeros(())
+    tok_loss = F.cross_entropy(model.image_logits(h[is_img]), b.target[is_img] - T, reduction="none")
+    scale = b.level[is_img]  # `<image>` (level 0) predicts scale 0, block Bs scale s
+    per_scale, weights = [], []
+    for s, pn in enumerate(pns):
+        sel = scale == s
+        if sel.any():
+            per_scale.append(tok_loss[sel].mean())
+            weights.append(pn**scale_power)
+    w = torch.tensor(weights) / sum(weights)
+    image = (torch.stack(per_scale) * w).sum()
+    stats = {"text": float(text), "image": float(image), "scales": [round(float(x), 4) for x in per_scale]}
+    return text + image, stats
+
+
+def lr_at(step: int, args: argparse.Namespace) -> float:
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    t = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
+    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def make_optimizer(model: Unified, args: argparse.Namespace) -> torch.optim.Optimizer:
+    decay = [p for n, p in model.named_parameters() if p.dim() == 2 and "embed" not in n and "pos_" not in n]
+    rest = [p for n, p in model.named_parameters() if not (p.dim() == 2 and "embed" not in n and "pos_" not in n)]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay}, {"params": rest, "weight_decay": 0.0}],
+                             lr=args.lr, betas=(0.9, 0.95))
+
+
+def save_checkpoint(path: Path, model: Unified, vae: VQVAE, tok: Tokenizer, opt, step: int, gen: torch.Generator) -> None:
+    state = {"unified": model.config(), "vae_config": vae.config(), "model": model.state_dict(), "vae": vae.state_dict(),
+             "tokenizer": tok.spec, "optimizer": opt.state_dict(), "step": step, "torch_rng": torch.get_rng_state(),
+             "data_rng": gen.get_state()}
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def export(model: Unified, vae: VQVAE, tok: Tokenizer, out: Path, f16: bool) -> None:
+    """A model folder the runtime loads: config.json, tokenizer.json, weights.safetensors (vae.* + unified.*)."""
+    out.mkdir(parents=True, exist_ok=True)
+    dtype = torch.float16 if f16 else torch.float32
+    tensors = {f"vae.{k}": v for k, v in vae.state_dict().items()}
+    tensors.update({f"unified.{k}": v for k, v in model.state_dict().items()})
+    safetensors_io.save({k: v.detach().to(dtype).contiguous() for k, v in tensors.items()}, out / "weights.safetensors", {"format": "pt"})
+    config = {"family": "unified", "vae": vae.config(), "unified": model.config()}
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    tok.save(out / "tokenizer.json")
+    size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
+    print(f"exported {out}: {len(tensors)} tensors ({'f16' if f16 else 'f32'}), {size / 1e6:.1f} MB in all")
+
+
+def png_chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+
+def write_png(path: Path, rgb_u8: np.ndarray) -> None:
+    """A minimal 8-bit RGB PNG writer (no filtering)."""
+    h, w, _ = rgb_u8.shape
+    raw = b"".join(b"\x00" + rgb_u8[y].tobytes() for y in range(h))
+    chunk = png_chunk
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+@torch.no_grad()
+def sample(model: Unified, vae: VQVAE, tok: Tokenizer, args: argparse.Namespace) -> None:
+    """--sample-n images from --sample in a row, each shown 4x larger, written as a PNG."""
+    model.eval()
+    gen = torch.Generator().manual_seed(args.seed)
+    prefix = [Text(tok.encode(args.sample), prompt=True)]
+    tiles = []
+    for _ in range(args.sample_n):
+        out = generate_image(model, vae, Specials.of(tok), prefix, args.cfg, args.top_k, args.top_p, args.temperature, gen)
+        tiles.append(F.interpolate(out["image"], scale_factor=4, mode="nearest")[0])
+    row = (torch.cat(tiles, dim=2).permute(1, 2, 0) * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+    path = args.sample_out or args.work / "sample.png"
+    write_png(path, row)
+    print(f"wrote {path}: {args.sample_n} samples of {args.sample!r} (cfg {args.cfg}, top-k {args.top_k}, top-p {args.top_p})")
+    model.train()
+
+
+# ---- training ---------------------------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def evaluate(model: Unified, seqs: Sequences, fixed: list, tok: Tokenizer, args: argparse.Namespace) -> dict:
+    """Losses on a fixed set of held-out sequences (half text to image, half image to text), and a greedy caption of
+    a held-out image."""
+    model.eval()
+    stats = [loss_fn(model, seqs.batch(fixed[i : i + args.batch]), args.scale_power)[1] for i in range(0, len(fixed), args.batch)]
+    out = {k: sum(s[k] for s in stats) / len(stats) for k in ("text", "image")}
+    out["captions"] = []
+    for i in seqs.held_idx[:1].tolist():
+        img = seqs.image("images", 0, i, True)
+        img.feats, _ = block_features(seqs.vae, [c[None] for c in img.codes], model.cfg.patch_nums, len(img.codes))
+        ids = generate_text(model, seqs.sp, [img], 16, stop_at_eos=True)["ids"]
+        out["captions"].append({"truth": tok.decode(seqs.caption_ids[i]), "greedy": tok.decode(ids, skip_special_tokens=True)})
+    model.train()
+    return out
+
+
+def train(model, vae, tok, opt, step: int, gen: torch.Generator, args: argparse.Namespace) -> int:
+    digest = hashlib.sha1(b"".join(v.numpy().tobytes() for v in vae.state_dict().values())).hexdigest()
+    tokens = load_tokens(args, vae, digest, gen)
+    seqs = Sequences(args.data, tokens, tok, model, vae, args.mix, args.eval_images, args.seed)
+    eval_gen = torch.Generator().manual_seed(args.seed + 1)
+    fixed = [seqs.draw(eval_gen, kind, 0.0, held=True) for kind in (0, 1) for _ in range(args.eval_seqs // 2)] if len(seqs.held_idx) else []
+    print(f"{len(seqs.train_idx)} training images, {len(seqs.held_idx)} held out, {len(seqs.edit_idx)} edit pairs; "
+          f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters; T = {tok.vocab_size}; {json.dumps(model.config())}")
+    ckpt_path, log_path = args.work / "unified.ckpt", args.work / "unified_log.jsonl"
+    start = last_ckpt = time.time()
+    model.train()
+    bar = tqdm(total=args.steps, initial=step, dynamic_ncols=True, desc="unified")
+    with log_path.open("a") as log:
+        while step < args.steps and time.time() - start < args.minutes * 60:
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step, args)
+            t0 = time.time()
+            kind = seqs.kind(gen)
+            b = seqs.batch([seqs.draw(gen, kind, args.prompt_drop) for _ in range(args.batch)])
+            loss, stats = loss_fn(model, b, args.scale_power)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0))
+            opt.step()
+            step += 1
+            bar.update(1)
+            bar.set_postfix(text=f"{stats['text']:.3f}", image=f"{stats['image']:.3f}")
+            if step % args.log_every == 0:
+                log.write(json.dumps({"step": step, "kind": kind, "lr": lr_at(step - 1, args), "loss": float(loss), **stats, "grad_norm": round(norm, 3),
+                                      "tokens": int(b.key_valid.sum()), "sec_per_step": round(time.time() - t0, 3)}) + "\n")
+                log.flush()
+            if fixed and (step % args.eval_every == 0 or step == args.steps):
+                ev = evaluate(model, seqs, fixed, tok, args)
+                log.write(json.dumps({"step": step, "eval": ev}) + "\n")
+                log.flush()
+                bar.write(f"step {step}: held-out text {ev['text']:.3f} image {ev['image']:.3f}; {ev['captions'][0]}")
+            if time.time() - last_ckpt > args.ckpt_minutes * 60:
+                save_checkpoint(ckpt_path, model, vae, tok, opt, step, gen)
+                last_ckpt = time.time()
+    bar.close()
+    save_checkpoint(ckpt_path, model, vae, tok, opt, step, gen)
+    print(f"step {step} of {args.steps}, checkpoint {ckpt_path}")
+    return step
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    args.work.mkdir(parents=True, exist_ok=True)
+    gen = torch.Generator().manual_seed(args.seed)
+    ckpt_path = args.work / "unified.ckpt"
+    if args.resume:
+        if not ckpt_path.exists():
+            raise FileNotFoundError(f"--resume: {ckpt_path} does not exist (start without --resume)")
+        ckpt = torch.load(ckpt_path, map_location="cpu")
+        vae = VQVAE.from_config(ckpt["vae_config"])
+        vae.load_state_dict(ckpt["vae"])
+        tok = Tokenizer(ckpt["tokenizer"])
+        model = Unified.from_config(ckpt["unified"], ckpt["vae_config"])
+        model.load_state_dict(ckpt["model"])
+        opt = make_optimizer(model, args)
+        opt.load_state_dict(ckpt["optimizer"])
+        step = ckpt["step"]
+        torch.set_rng_state(ckpt["torch_rng"])
+        gen.set_state(ckpt["data_rng"])
+        print(f"resumed from {ckpt_path} at step {step}")
+    else:
+        if args.data is None or args.vae is None:
+            raise ValueError("a fresh start needs --data (the world folder) and --vae (the VQVAE export)")
+        vae = VQVAE.from_config(json.loads((args.vae / "vae.json").read_text()))
+        state = {k.removeprefix("vae."): v for k, v in safetensors_io.load(args.vae / "vae.safetensors").items()}
+        vae.load_state_dict(state)
+        tok = build_tokenizer(args.data)
+        unified = dict(text_vocab_size=tok.vocab_size, depth=args.depth, embed_dim=args.embed, num_heads=args.heads,
+                       num_kv_heads=args.kv_heads, intermediate_size=args.intermediate, rms_norm_eps=1e-6, rope_theta=10000.0,
+                       patch_nums=list(vae.v_patch_nums), context_length=args.context)
+        model = Unified.from_config(unified, vae.config())
+        opt = make_optimizer(model, args)
+        step = 0
+    vae.eval().requires_grad_(False)
+    if step < args.steps and args.minutes > 0:
+        if args.data is None:
+            raise ValueError("--data is needed to train (use --minutes 0 to only export or sample)")
+        step = train(model, vae, tok, opt, step, gen, args)
+    if args.export:
+        export(model, vae, tok, args.export, args.f16)
+    if args.sample:
+        sample(model, vae, tok, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""Trains the built-in multi-scale VQVAE (the tokenizer of the built-in models) on the procedural world, on the CPU.
+
+    /usr/bin/python3 training/train_vqvae.py --data out/world --work out/vqvae-work --minutes 38 --export out/vqvae
+    /usr/bin/python3 training/train_vqvae.py --data out/world --work out/vqvae-work --resume --export out/vqvae
+
+The model is VAR's VQVAE (training/nextscale/vqvae.py) sized so that training fits in about 35 minutes on two
+cores: 64x64 textures, 8x downsampling to an 8x8 token map, scales (1, 2, 3, 4, 6, 8). Losses: L1 + L2
+reconstruction, an L1 loss on (periodic) image gradients for crisp edges, and VAR's VQ losses. The learning rate
+warms up and then follows a cosine over --steps; --minutes caps the wall time of one invocation. A checkpoint
+(model, optimizer, step, RNG states) is written to WORK/vqvae.ckpt every few minutes and at the end; --resume
+continues from it with the checkpoint's model configuration. WORK/vqvae_log.jsonl gets one line per --log-every
+steps. The PSNR is measured with the inference path (tokens, then decode) on held-out images: those captioned
+"heldout" when there are enough, else a fixed random subset, never trained on.
+
+--export DIR writes DIR/vae.safetensors (the state dict, keys `vae.*`, VAR's names) and DIR/vae.json (the
+config.json "vae" section) for the next stage.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nextscale import safetensors_io  # noqa: E402
+from nextscale.data import augment, load_captions, load_images, to_m11  # noqa: E402
+from nextscale.vqvae import VQVAE  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, help="world folder (images.npy, captions.jsonl); not needed for a pure export")
+    p.add_argument("--work", type=Path, required=True, help="folder for vqvae.ckpt and vqvae_log.jsonl")
+    p.add_argument("--resume", action="store_true", help="continue from WORK/vqvae.ckpt")
+    p.add_argument("--export", type=Path, help="write vae.safetensors and vae.json here when done")
+    p.add_argument("--steps", type=int, default=4000, help="total optimizer steps (the cosine schedule spans them)")
+    p.add_argument("--minutes", type=float, default=38.0, help="wall-time budget of this invocation")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--edge-weight", type=float, default=0.5, help="weight of the image-gradient L1 loss")
+    p.add_argument("--vq-weight", type=float, default=1.0)
+    p.add_argument("--revive-every", type=int, default=50, help="steps between dead-code re-seeding (0: never)")
+    p.add_argument("--eval-every", type=int, default=200)
+    p.add_argument("--eval-images", type=int, default=64)
+    p.add_argument("--log-every", type=int, default=20)
+    p.add_argument("--ckpt-minutes", type=float, default=3.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    m = p.add_argument_group("model (ignored with --resume: the checkpoint's configuration is used)")
+    m.add_argument("--vocab", type=int, default=512)
+    m.add_argument("--z-channels", type=int, default=16)
+    m.add_argument("--ch", type=int, default=32)
+    m.add_argument("--ch-mult", type=int, nargs="+", default=[1, 2, 2, 4])
+    m.add_argument("--num-res-blocks", type=int, default=1)
+    m.add_argument("--using-sa", action=argparse.BooleanOptionalAction, default=False)
+    m.add_argument("--using-mid-sa", action=argparse.BooleanOptionalAction, default=True)
+    m.add_argument("--patch-nums", type=int, nargs="+", default=[1, 2, 3, 4, 6, 8])
+    return p.parse_args()
+
+
+def model_config(args: argparse.Namespace) -> dict:
+    return dict(vocab_size=args.vocab, z_channels=args.z_channels, ch=args.ch, ch_mult=args.ch_mult,
+                num_res_blocks=args.num_res_blocks, using_sa=args.using_sa, using_mid_sa=args.using_mid_sa,
+                quant_conv_ks=3, quant_resi=0.5, share_quant_resi=4, v_patch_nums=args.patch_nums)
+
+
+def split(data: Path, n_images: int, n_eval: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train indices, eval indices): eval prefers images captioned "heldout"; the two never overlap."""
+    heldout: list[int] = []
+    if (data / "captions.jsonl").exists():
+        captions = load_captions(data)
+        if len(captions) != n_images:
+            raise ValueError(f"{data}: {n_images} images but {len(captions)} captions")
+        heldout = [i for i, c in enumerate(captions) if c.get("heldout")]
+    g = torch.Generator().manual_seed(seed + 1)
+    if len(heldout) >= n_eval:
+        eval_idx = torch.tensor(heldout)[torch.randperm(len(heldout), generator=g)[:n_eval]]
+        exclude = torch.tensor(heldout)
+    else:
+        eval_idx = torch.randperm(n_images, generator=g)[:n_eval]
+        exclude = eval_idx
+    keep = torch.ones(n_images, dtype=torch.bool)
+    keep[exclude] = False
+    return keep.nonzero().squeeze(1), eval_idx.sort().values
+
+
+def lr_at(step: int, args: argparse.Namespace) -> float:
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    t = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
+    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def edge_loss(recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 between periodic finite differences (the textures tile, so the wrap-around difference is real)."""
+    loss = recon.new_zeros(())
+    for dim in (2, 3):
+        loss = loss + (recon - recon.roll(1, dim) - (target - target.roll(1, dim))).abs().mean()
+    return loss
+
+
+@torch.no_grad()
+def evaluate(model: VQVAE, images: torch.Tensor, batch: int = 32) -> tuple[float, float]:
+    """(mean PSNR in dB over images in [0, 1], percentage of the codebook the tokens use) on the inference path."""
+    model.eval()
+    psnrs: list[torch.Tensor] = []
+    used = torch.zeros(model.quantize.vocab_size, dtype=torch.bool)
+    for i in range(0, images.shape[0], batch):
+        x = to_m11(images[i : i + batch])
+        idx = model.encode_idx(x)
+        for t in idx:
+            used[t.flatten()] = True
+        recon = model.decode(model.fhat_sequence(idx)[-1])
+        mse = ((recon - x) / 2).square().flatten(1).mean(1).clamp_min(1e-10)
+        psnrs.append(-10 * torch.log10(mse))
+    model.train()
+    return float(torch.cat(psnrs).mean()), float(used.float().mean()) * 100
+
+
+def save_checkpoint(path: Path, model: VQVAE, opt: torch.optim.Optimizer, step: int, gen: torch.Generator, extra: dict) -> None:
+    state = {"config": model.config(), "model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+             "torch_rng": torch.get_rng_state(), "data_rng": gen.get_state(), **extra}
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def export(model: VQVAE, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {f"vae.{k}": v.detach().float().contiguous() for k, v in model.state_dict().items()}
+    safetensors_io.save(tensors, out / "vae.safetensors", metadata={"format": "pt"})
+    (out / "vae.json").write_text(json.dumps(model.config(), indent=2) + "\n")
+    print(f"exported {len(tensors)} tensors to {out / 'vae.safetensors'} and the config to {out / 'vae.json'}")
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    args.work.mkdir(parents=True, exist_ok=True)
+    ckpt_path, log_path = args.work / "vqvae.ckpt", args.work / "vqvae_log.jsonl"
+    gen = torch.Generator().manual_seed(args.seed)
+
+    ckpt = None
+    if args.resume:
+        if not ckpt_path.exists():
+            raise FileNotFoundError(f"--resume: {ckpt_path} does not exist (start without --resume)")
+        ckpt = torch.load(ckpt_path, map_location="cpu")
+    model = VQVAE.from_config(ckpt["config"] if ckpt else model_config(args))
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.0)
+    step = 0
+    if ckpt:
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        step = ckpt["step"]
+        torch.set_rng_state(ckpt["torch_rng"])
+        gen.set_state(ckpt["data_rng"])
+        print(f"resumed from {ckpt_path} at step {step}")
+
+    if step < args.steps:
+        if args.data is None:
+            raise ValueError("--data is needed to train (only a pure export with --resume at the last step goes without)")
+        train(model, opt, step, gen, args, ckpt_path, log_path)
+    if args.export:
+        export(model, args.export)
+
+
+def train(model: VQVAE, opt: torch.optim.Optimizer, step: int, gen: torch.Generator, args: argparse.Namespace,
+          ckpt_path: Path, log_path: Path) -> None:
+    images = load_images(args.data)
+    size = model.v_patch_nums[-1] * model.downsample
+    if images.shape[1] != size:
+        raise ValueError(f"{args.data}/images.npy holds {images.shape[1]}x{images.shape[2]} images, the model expects {size}x{size}")
+    train_idx, eval_idx = split(args.data, images.shape[0], args.eval_images, args.seed)
+    eval_images = images[eval_idx]
+    print(f"{len(train_idx)} training images, {len(eval_idx)} held out; "
+          f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters; config {json.dumps(model.config())}")
+
+    start = time.time()
+    last_ckpt = start
+    psnr, usage = float("nan"), float("nan")
+    model.train()
+    bar = tqdm(total=args.steps, initial=step, dynamic_ncols=True, desc="vqvae")
+    with log_path.open("a") as log:
+        while step < args.steps and time.time() - start < args.minutes * 60:
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step, args)
+            pick = train_idx[torch.randint(len(train_idx), (args.batch,), generator=gen)]
+            x = to_m11(augment(images[pick], gen))
+            recon, vq, stats = model(x)
+            l1, l2 = (recon - x).abs().mean(), (recon - x).square().mean()
+            edge = edge_loss(recon, x)
+            loss = l1 + l2 + args.edge_weight * edge + args.vq_weight * vq
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            bar.update(1)
+
+            if args.revive_every and (step == 1 or step % args.revive_every == 0):
+                model.quantize.revive_dead_codes(min_hits=0.03, generator=gen)
+            if step % args.eval_every == 0 or step == args.steps:
+                psnr, usage = evaluate(model, eval_images)
+            if step % args.log_every == 0 or step == args.steps:
+                row = {"step": step, "loss": float(loss), "recon": float(l1 + l2), "edge": float(edge), "vq": float(vq),
+                       "psnr": None if math.isnan(psnr) else round(psnr, 3), "usage": None if math.isnan(usage) else round(usage, 2),
+                       "batch_usage": round(stats["usage"], 2), "lr": lr_at(step - 1, args),
+                       "seconds": round(time.time() - start, 1)}
+                log.write(json.dumps(row) + "\n")
+                log.flush()
+                bar.set_postfix(loss=f"{float(loss):.4f}", psnr=f"{psnr:.2f}", usage=f"{usage:.0f}%")
+            if time.time() - last_ckpt > args.ckpt_minutes * 60:
+                save_checkpoint(ckpt_path, model, opt, step, gen, {"psnr": psnr})
+                last_ckpt = time.time()
+    bar.close()
+    psnr, usage = evaluate(model, eval_images)
+    save_checkpoint(ckpt_path, model, opt, step, gen, {"psnr": psnr})
+    elapsed = time.time() - start
+    print(f"step {step}: held-out PSNR {psnr:.2f} dB, codebook usage {usage:.1f}% on held-out tokens; "
+          f"{elapsed:.0f} s this run; checkpoint {ckpt_path}")
+
+
+if __name__ == "__main__":
+    main()
