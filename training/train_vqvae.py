@@ -1,19 +1,24 @@
 """Trains the built-in multi-scale VQVAE (the tokenizer of the built-in models) on the procedural world, on the CPU.
 
-    /usr/bin/python3 training/train_vqvae.py --data out/world --work out/vqvae-work --minutes 38 --export out/vqvae
-    /usr/bin/python3 training/train_vqvae.py --data out/world --work out/vqvae-work --resume --export out/vqvae
+    /usr/bin/python3 training/train_vqvae.py --data out/world --work out/vqvae-work --minutes 35 --export out/vqvae
+    /usr/bin/python3 training/train_vqvae.py --data out/world --work out/vqvae-work --minutes 35 --resume --export out/vqvae
 
-The model is VAR's VQVAE (training/nextscale/vqvae.py) sized so that training fits in about 35 minutes on two
-cores: 64x64 textures, 8x downsampling to an 8x8 token map, scales (1, 2, 3, 4, 6, 8). Losses: L1 + L2
-reconstruction, an L1 loss on (periodic) image gradients for crisp edges, and VAR's VQ losses. The learning rate
-warms up and then follows a cosine over --steps; --minutes caps the wall time of one invocation. A checkpoint
-(model, optimizer, step, RNG states) is written to WORK/vqvae.ckpt every few minutes and at the end; --resume
-continues from it with the checkpoint's model configuration. WORK/vqvae_log.jsonl gets one line per --log-every
-steps. The PSNR is measured with the inference path (tokens, then decode) on held-out images: those captioned
-"heldout" when there are enough, else a fixed random subset, never trained on.
+The model is VAR's VQVAE (training/nextscale/vqvae.py), kept small because a step's cost is what limits the
+result within the budget: 64x64 textures, ch 32, ch_mult (1, 2, 2, 4) (8x downsampling to an 8x8 token map),
+one resblock per level, scales (1, 2, 3, 4, 6, 8), 512 codes of 16 channels. Losses: L1 + L2 reconstruction, an
+L1 loss on (periodic) image gradients for crisp edges, and VAR's VQ losses.
+
+Budgets: --minutes and --steps count the whole training, across resumed runs (the checkpoint keeps the seconds
+spent); training stops at whichever ends first, and the learning rate (warmup, then a cosine to a tenth) follows
+the same progress, so a time-bound run still ends on a low learning rate. A checkpoint (model, optimizer, step,
+seconds, RNG states) is written to WORK/vqvae.ckpt every --ckpt-minutes and at the end; --resume continues from
+it with the checkpoint's model configuration. WORK/vqvae_log.jsonl gets one line per --log-every steps (step,
+loss, recon, edge, vq, psnr, usage, lr, seconds). The PSNR (dB, images in [0, 1]) and the codebook usage (% of
+codes the tokens use) are measured every --eval-every steps through the inference path (tokens, then decode) on
+held-out images: those captioned "heldout" when there are enough, else a fixed random subset, never trained on.
 
 --export DIR writes DIR/vae.safetensors (the state dict, keys `vae.*`, VAR's names) and DIR/vae.json (the
-config.json "vae" section) for the next stage.
+config.json "vae" section) for the next stage. With --resume and a finished checkpoint it only exports.
 """
 from __future__ import annotations
 
@@ -40,8 +45,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--work", type=Path, required=True, help="folder for vqvae.ckpt and vqvae_log.jsonl")
     p.add_argument("--resume", action="store_true", help="continue from WORK/vqvae.ckpt")
     p.add_argument("--export", type=Path, help="write vae.safetensors and vae.json here when done")
-    p.add_argument("--steps", type=int, default=4000, help="total optimizer steps (the cosine schedule spans them)")
-    p.add_argument("--minutes", type=float, default=38.0, help="wall-time budget of this invocation")
+    p.add_argument("--steps", type=int, default=10000, help="step budget, over all runs of a resumed training")
+    p.add_argument("--minutes", type=float, default=35.0, help="time budget of the training, over all runs of a resumed training")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--warmup", type=int, default=100)
@@ -92,11 +97,15 @@ def split(data: Path, n_images: int, n_eval: int, seed: int) -> tuple[torch.Tens
     return keep.nonzero().squeeze(1), eval_idx.sort().values
 
 
-def lr_at(step: int, args: argparse.Namespace) -> float:
-    if step < args.warmup:
-        return args.lr * (step + 1) / args.warmup
-    t = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
-    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
+def progress(step: int, seconds: float, args: argparse.Namespace) -> float:
+    """How far training is, 0 to 1: whichever of the step budget and the time budget is nearer its end."""
+    return max(step / args.steps, seconds / (args.minutes * 60))
+
+
+def lr_at(step: int, done: float, args: argparse.Namespace) -> float:
+    """Linear warmup over --warmup steps, then a cosine from --lr down to a tenth of it as `done` goes 0 -> 1."""
+    warm = min(1.0, (step + 1) / args.warmup)
+    return args.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, done))))
 
 
 def edge_loss(recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -125,9 +134,11 @@ def evaluate(model: VQVAE, images: torch.Tensor, batch: int = 32) -> tuple[float
     return float(torch.cat(psnrs).mean()), float(used.float().mean()) * 100
 
 
-def save_checkpoint(path: Path, model: VQVAE, opt: torch.optim.Optimizer, step: int, gen: torch.Generator, extra: dict) -> None:
+def save_checkpoint(path: Path, model: VQVAE, opt: torch.optim.Optimizer, step: int, seconds: float,
+                    gen: torch.Generator, psnr: float) -> None:
+    """Model, optimizer, step, training seconds so far and RNG states, written atomically."""
     state = {"config": model.config(), "model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-             "torch_rng": torch.get_rng_state(), "data_rng": gen.get_state(), **extra}
+             "seconds": seconds, "torch_rng": torch.get_rng_state(), "data_rng": gen.get_state(), "psnr": psnr}
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     tmp.replace(path)
@@ -146,7 +157,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     args.work.mkdir(parents=True, exist_ok=True)
-    ckpt_path, log_path = args.work / "vqvae.ckpt", args.work / "vqvae_log.jsonl"
+    ckpt_path = args.work / "vqvae.ckpt"
     gen = torch.Generator().manual_seed(args.seed)
 
     ckpt = None
@@ -156,25 +167,26 @@ def main() -> None:
         ckpt = torch.load(ckpt_path, map_location="cpu")
     model = VQVAE.from_config(ckpt["config"] if ckpt else model_config(args))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.0)
-    step = 0
+    step, seconds = 0, 0.0
     if ckpt:
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
-        step = ckpt["step"]
+        step, seconds = ckpt["step"], ckpt["seconds"]
         torch.set_rng_state(ckpt["torch_rng"])
         gen.set_state(ckpt["data_rng"])
-        print(f"resumed from {ckpt_path} at step {step}")
+        print(f"resumed from {ckpt_path} at step {step} after {seconds / 60:.1f} minutes of training")
 
-    if step < args.steps:
+    if progress(step, seconds, args) < 1:
         if args.data is None:
-            raise ValueError("--data is needed to train (only a pure export with --resume at the last step goes without)")
-        train(model, opt, step, gen, args, ckpt_path, log_path)
+            raise ValueError("--data is needed to train (a run without it can only export a finished checkpoint)")
+        train(model, opt, step, seconds, gen, args, ckpt_path)
     if args.export:
         export(model, args.export)
 
 
-def train(model: VQVAE, opt: torch.optim.Optimizer, step: int, gen: torch.Generator, args: argparse.Namespace,
-          ckpt_path: Path, log_path: Path) -> None:
+def train(model: VQVAE, opt: torch.optim.Optimizer, step: int, seconds: float, gen: torch.Generator,
+          args: argparse.Namespace, ckpt_path: Path) -> None:
+    """Trains until the step or time budget is spent, logging, evaluating and checkpointing along the way."""
     images = load_images(args.data)
     size = model.v_patch_nums[-1] * model.downsample
     if images.shape[1] != size:
@@ -184,15 +196,16 @@ def train(model: VQVAE, opt: torch.optim.Optimizer, step: int, gen: torch.Genera
     print(f"{len(train_idx)} training images, {len(eval_idx)} held out; "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters; config {json.dumps(model.config())}")
 
-    start = time.time()
-    last_ckpt = start
+    start = time.time() - seconds  # so that time.time() - start counts every run's training time
+    last_ckpt = time.time()
     psnr, usage = float("nan"), float("nan")
     model.train()
     bar = tqdm(total=args.steps, initial=step, dynamic_ncols=True, desc="vqvae")
-    with log_path.open("a") as log:
-        while step < args.steps and time.time() - start < args.minutes * 60:
+    with (args.work / "vqvae_log.jsonl").open("a") as log:
+        while (done := progress(step, time.time() - start, args)) < 1:
+            lr = lr_at(step, done, args)
             for group in opt.param_groups:
-                group["lr"] = lr_at(step, args)
+                group["lr"] = lr
             pick = train_idx[torch.randint(len(train_idx), (args.batch,), generator=gen)]
             x = to_m11(augment(images[pick], gen))
             recon, vq, stats = model(x)
@@ -208,25 +221,26 @@ def train(model: VQVAE, opt: torch.optim.Optimizer, step: int, gen: torch.Genera
 
             if args.revive_every and (step == 1 or step % args.revive_every == 0):
                 model.quantize.revive_dead_codes(min_hits=0.03, generator=gen)
-            if step % args.eval_every == 0 or step == args.steps:
+            if step % args.eval_every == 0:
                 psnr, usage = evaluate(model, eval_images)
-            if step % args.log_every == 0 or step == args.steps:
+            if step % args.log_every == 0:
                 row = {"step": step, "loss": float(loss), "recon": float(l1 + l2), "edge": float(edge), "vq": float(vq),
-                       "psnr": None if math.isnan(psnr) else round(psnr, 3), "usage": None if math.isnan(usage) else round(usage, 2),
-                       "batch_usage": round(stats["usage"], 2), "lr": lr_at(step - 1, args),
-                       "seconds": round(time.time() - start, 1)}
+                       "psnr": None if math.isnan(psnr) else round(psnr, 3),
+                       "usage": None if math.isnan(usage) else round(usage, 2), "batch_usage": round(stats["usage"], 2),
+                       "lr": lr, "seconds": round(time.time() - start, 1)}
                 log.write(json.dumps(row) + "\n")
                 log.flush()
                 bar.set_postfix(loss=f"{float(loss):.4f}", psnr=f"{psnr:.2f}", usage=f"{usage:.0f}%")
             if time.time() - last_ckpt > args.ckpt_minutes * 60:
-                save_checkpoint(ckpt_path, model, opt, step, gen, {"psnr": psnr})
+                save_checkpoint(ckpt_path, model, opt, step, time.time() - start, gen, psnr)
                 last_ckpt = time.time()
-    bar.close()
-    psnr, usage = evaluate(model, eval_images)
-    save_checkpoint(ckpt_path, model, opt, step, gen, {"psnr": psnr})
-    elapsed = time.time() - start
+        bar.close()
+        seconds = time.time() - start
+        psnr, usage = evaluate(model, eval_images)
+        log.write(json.dumps({"step": step, "psnr": round(psnr, 3), "usage": round(usage, 2), "seconds": round(seconds, 1), "final": True}) + "\n")
+    save_checkpoint(ckpt_path, model, opt, step, seconds, gen, psnr)
     print(f"step {step}: held-out PSNR {psnr:.2f} dB, codebook usage {usage:.1f}% on held-out tokens; "
-          f"{elapsed:.0f} s this run; checkpoint {ckpt_path}")
+          f"{seconds / 60:.1f} minutes of training in all; checkpoint {ckpt_path}")
 
 
 if __name__ == "__main__":

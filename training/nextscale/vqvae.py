@@ -312,22 +312,17 @@ class VQVAE(nn.Module):
     def __init__(self, vocab_size: int, z_channels: int, ch: int, ch_mult: tuple[int, ...] = (1, 1, 2, 2, 4),
                  num_res_blocks: int = 2, using_sa: bool = True, using_mid_sa: bool = True, quant_conv_ks: int = 3,
                  quant_resi: float = 0.5, share_quant_resi: int = 4, v_patch_nums: tuple[int, ...] = (1, 2, 3, 4)):
+        cfg = {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in locals().items() if k in _CONFIG_KEYS}
         super().__init__()
+        self._config = cfg
         pns = tuple(int(p) for p in v_patch_nums)
-        if ch % GROUPS != 0:
-            raise ValueError(f"ch must be a multiple of {GROUPS} (GroupNorm with {GROUPS} groups), found {ch}")
-        if len(pns) < 2 or any(b <= a for a, b in zip(pns, pns[1:])):
-            raise ValueError(f"v_patch_nums must be at least 2 increasing sizes, found {list(pns)}")
-        if share_quant_resi < 1:
-            raise ValueError(f"share_quant_resi must be >= 1 (the runtime shares phi convolutions), found {share_quant_resi}")
-        if abs(quant_resi) <= 1e-6:
-            raise ValueError(f"quant_resi must be non-zero (the runtime always loads phi convolutions), found {quant_resi}")
-        if quant_conv_ks % 2 != 1:
-            raise ValueError(f"quant_conv_ks must be odd, found {quant_conv_ks}")
-        self._config = dict(vocab_size=vocab_size, z_channels=z_channels, ch=ch, ch_mult=list(ch_mult),
-                            num_res_blocks=num_res_blocks, using_sa=using_sa, using_mid_sa=using_mid_sa,
-                            quant_conv_ks=quant_conv_ks, quant_resi=quant_resi, share_quant_resi=share_quant_resi,
-                            v_patch_nums=list(pns))
+        for bad, what in ((ch % GROUPS != 0, f"ch must be a multiple of {GROUPS} (GroupNorm with {GROUPS} groups), found {ch}"),
+                          (len(pns) < 2 or any(b <= a for a, b in zip(pns, pns[1:])), f"v_patch_nums must be at least 2 increasing sizes, found {list(pns)}"),
+                          (share_quant_resi < 1, f"share_quant_resi must be >= 1 (the runtime shares phi convolutions), found {share_quant_resi}"),
+                          (abs(quant_resi) <= 1e-6, f"quant_resi must be non-zero (the runtime always loads phi convolutions), found {quant_resi}"),
+                          (quant_conv_ks % 2 != 1, f"quant_conv_ks must be odd, found {quant_conv_ks}")):
+            if bad:
+                raise ValueError(what)
         self.v_patch_nums = pns
         self.downsample = 2 ** (len(ch_mult) - 1)
         arch = dict(ch=ch, ch_mult=tuple(ch_mult), num_res_blocks=num_res_blocks, z_channels=z_channels,
@@ -337,6 +332,36 @@ class VQVAE(nn.Module):
         self.quantize = VectorQuantizer(vocab_size, z_channels, pns, quant_resi, share_quant_resi)
         self.quant_conv = nn.Conv2d(z_channels, z_channels, quant_conv_ks, padding=quant_conv_ks // 2)
         self.post_quant_conv = nn.Conv2d(z_channels, z_channels, quant_conv_ks, padding=quant_conv_ks // 2)
+        self._init_identity()
+
+    @torch.no_grad()
+    def _init_identity(self) -> None:
+        """Starts training from a shallow network: every residual branch and attention output at zero, the
+        resampling convs as 2x2 averaging / nearest upsampling, the 1x1 shortcuts and quant convs as identities.
+        With PyTorch's default init this deep stack sat for hundreds of steps at a flat grey output."""
+        def identity(conv: nn.Conv2d, taps: tuple[slice, slice], value: float) -> None:
+            conv.weight.zero_()
+            conv.bias.zero_()
+            cout, cin = conv.weight.shape[:2]
+            for o in range(cout):  # a channel map that tiles (widening) or averages (narrowing) channels
+                for i in range(o % cin, cin, cout) if cout < cin else (o % cin,):
+                    conv.weight[o, i, taps[0], taps[1]] = value * min(1.0, cout / cin)
+        centre = slice(self.quant_conv.kernel_size[0] // 2, self.quant_conv.kernel_size[0] // 2 + 1)
+        for m in self.modules():
+            if isinstance(m, ResnetBlock):
+                nn.init.zeros_(m.conv2.weight)
+                nn.init.zeros_(m.conv2.bias)
+                if isinstance(m.nin_shortcut, nn.Conv2d):
+                    identity(m.nin_shortcut, (slice(0, 1), slice(0, 1)), 1.0)
+            elif isinstance(m, AttnBlock):
+                nn.init.zeros_(m.proj_out.weight)
+                nn.init.zeros_(m.proj_out.bias)
+            elif isinstance(m, Upsample2x):
+                identity(m.conv, (slice(1, 2), slice(1, 2)), 1.0)
+            elif isinstance(m, Downsample2x):
+                identity(m.conv, (slice(0, 2), slice(0, 2)), 0.25)
+        identity(self.quant_conv, (centre, centre), 1.0)
+        identity(self.post_quant_conv, (centre, centre), 1.0)
 
     @staticmethod
     def from_config(vae: dict) -> "VQVAE":
@@ -347,24 +372,17 @@ class VQVAE(nn.Module):
         missing = [k for k in ("vocab_size", "z_channels", "ch") if k not in vae]
         if missing:
             raise ValueError(f'"vae" config: missing {missing}, found keys {sorted(vae)}')
-        args = dict(vae)
-        for k in ("ch_mult", "v_patch_nums"):
-            if k in args:
-                args[k] = tuple(args[k])
-        return VQVAE(**args)
+        return VQVAE(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in vae.items()})
 
     def config(self) -> dict:
         """The config.json "vae" section of this network (inverse of from_config)."""
         return {k: (list(v) if isinstance(v, list) else v) for k, v in self._config.items()}
 
-    def _check_image(self, img: Tensor) -> None:
-        size = self.v_patch_nums[-1] * self.downsample
-        if img.dim() != 4 or img.shape[1] != 3 or img.shape[2] != size or img.shape[3] != size:
-            raise ValueError(f"expected images [B, 3, {size}, {size}] in [-1, 1], found {list(img.shape)}")
-
     def encode_features(self, img_m11: Tensor) -> Tensor:
         """Encoder then quant_conv: [B, 3, H, W] in [-1, 1] -> f [B, Cvae, P, P]."""
-        self._check_image(img_m11)
+        size = self.v_patch_nums[-1] * self.downsample
+        if img_m11.dim() != 4 or tuple(img_m11.shape[1:]) != (3, size, size):
+            raise ValueError(f"expected images [B, 3, {size}, {size}] in [-1, 1], found {list(img_m11.shape)}")
         return self.quant_conv(self.encoder(img_m11))
 
     @torch.no_grad()
