@@ -188,6 +188,32 @@ export function createVideoStreamComponent(maxEntities: number): VideoStreamComp
   };
 }
 
+/** The conditioning and sampling fields a Generation and a VideoStream both store. */
+export interface SamplingFields {
+  classLabel: Float64Array;
+  seed: Float64Array;
+  cfg: Float64Array;
+  topK: Float64Array;
+  topP: Float64Array;
+  temperature: Float64Array;
+}
+
+/** What an entity is conditioned on and how it samples, as stored (the prompt lives in the world's map). */
+export interface StoredSampling {
+  classLabel: number;
+  prompt?: string;
+  seed: number;
+  cfg: number;
+  topK: number;
+  topP: number;
+  temperature: number;
+}
+
+/** Reads one entity's conditioning and sampling settings. */
+export function samplingOf(c: SamplingFields, prompts: ReadonlyMap<number, string>, eid: number): StoredSampling {
+  return { classLabel: c.classLabel[eid], prompt: prompts.get(eid), seed: c.seed[eid], cfg: c.cfg[eid], topK: c.topK[eid], topP: c.topP[eid], temperature: c.temperature[eid] };
+}
+
 /** Zeroes every field of one entity (ids are recycled, so a new entity must not inherit old values). */
 export function clearEntity(component: object, eid: number): void {
   for (const field of Object.values(component) as Float64Array[]) field[eid] = 0;

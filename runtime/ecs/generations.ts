@@ -5,7 +5,7 @@
  */
 import { addComponent, addEntity, entityExists, hasComponent, removeEntity } from 'bitecs';
 import type { VarSession } from '../generate/var-session.ts';
-import { clearEntity, GenerationState, STATE_NAMES, type GenerationStateName } from './components.ts';
+import { clearEntity, GenerationState, samplingOf, STATE_NAMES, type GenerationStateName } from './components.ts';
 import type { Engine } from './world.ts';
 
 /** What a generation makes and how it is scheduled. */
@@ -111,13 +111,7 @@ export function getGenerationSettings(world: Engine, eid: number): Required<Omit
   const G = world.Generation;
   return {
     model: G.model[eid],
-    classLabel: G.classLabel[eid],
-    prompt: world.prompts.get(eid),
-    seed: G.seed[eid],
-    cfg: G.cfg[eid],
-    topK: G.topK[eid],
-    topP: G.topP[eid],
-    temperature: G.temperature[eid],
+    ...samplingOf(G, world.prompts, eid),
     priority: G.priority[eid],
     visible: G.visible[eid] === 1,
     selected: G.selected[eid] === 1,

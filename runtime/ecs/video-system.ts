@@ -19,7 +19,7 @@ import { FeaturePath, keyframeSlots } from '../video/feature-path.ts';
 import { FrameRing } from '../video/frame-ring.ts';
 import type { KeyframeSettings } from '../video/keyframes.ts';
 import { advance, checkTimeline, frameAfter, readyAhead, segmentOf, stepsAhead, type Advance, type Timeline } from '../video/timeline.ts';
-import { VideoDirty, VideoState } from './components.ts';
+import { samplingOf, VideoDirty, VideoState } from './components.ts';
 import { estimateCost } from './cost-model.ts';
 import { trackUnit } from './units.ts';
 import { disposePlayback, type VideoPlayback } from './videos.ts';
@@ -50,19 +50,6 @@ function timelineOf(world: Engine, eid: number): Timeline {
   return { frames: V.frames[eid], keyframeEvery: V.keyframeEvery[eid], loop: V.loop[eid] === 1 };
 }
 
-function keyframeSettingsOf(world: Engine, eid: number): KeyframeSettings {
-  const V = world.VideoStream;
-  return {
-    classLabel: V.classLabel[eid],
-    prompt: world.prompts.get(eid),
-    seed: V.seed[eid],
-    cfg: V.cfg[eid],
-    topK: V.topK[eid],
-    topP: V.topP[eid],
-    temperature: V.temperature[eid],
-  };
-}
-
 /** Checks the stored settings and applies the changed ones; a refusal becomes the error state. */
 function apply(world: Engine, eid: number): void {
   const V = world.VideoStream;
@@ -79,7 +66,7 @@ function apply(world: Engine, eid: number): void {
     if (!Number.isInteger(K) || K < 2 || K > MAX_RING) throw new Error(`ring must be a whole number in [2, ${MAX_RING}], found ${K}`);
     const model = world.models.get(V.model[eid]);
     if (!model) throw new Error(`model ${V.model[eid]} is not loaded (loaded model ids: ${[...world.models.keys()].join(', ') || 'none'})`);
-    const settings = keyframeSettingsOf(world, eid);
+    const settings: KeyframeSettings = samplingOf(world.VideoStream, world.prompts, eid);
     let playback = world.videos.get(eid);
     if (playback && (dirty & VideoDirty.rebuild || playback.model !== model)) {
       disposePlayback(world, eid);

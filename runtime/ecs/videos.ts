@@ -12,7 +12,7 @@ import { addComponent, addEntity, entityExists, hasComponent, removeEntity } fro
 import type { FeaturePath } from '../video/feature-path.ts';
 import type { FrameRing } from '../video/frame-ring.ts';
 import type { KeyframeSource } from '../video/keyframes.ts';
-import { clearEntity, VIDEO_STATE_NAMES, VideoDirty, VideoState, type VideoStateName } from './components.ts';
+import { clearEntity, samplingOf, VIDEO_STATE_NAMES, VideoDirty, VideoState, type VideoStateName } from './components.ts';
 import type { Engine } from './world.ts';
 
 /** What a video shows and how it plays. */
@@ -162,13 +162,7 @@ export function getVideoSettings(world: Engine, eid: number): Required<Omit<Vide
   const V = world.VideoStream;
   return {
     model: V.model[eid],
-    classLabel: V.classLabel[eid],
-    prompt: world.prompts.get(eid),
-    seed: V.seed[eid],
-    cfg: V.cfg[eid],
-    topK: V.topK[eid],
-    topP: V.topP[eid],
-    temperature: V.temperature[eid],
+    ...samplingOf(V, world.prompts, eid),
     frames: V.frames[eid],
     keyframeEvery: V.keyframeEvery[eid],
     fps: V.fps[eid],

@@ -12,6 +12,7 @@ import type { UnifiedModel } from '../models/unified/model.ts';
 import type { UnifiedTokenizer } from '../models/unified/tokenizer.ts';
 import { quantize, type QuantizerScratch } from '../models/var/quantizer.ts';
 import { encode } from '../models/var/vqvae.ts';
+import { checkSampling } from './var-session.ts';
 
 /** What a unit of work was (a session step's kind). */
 export type UnifiedStepKind = 'prefill' | 'blocks' | 'sample' | 'decode' | 'encode' | 'text' | 'wait';
@@ -124,15 +125,11 @@ export interface TextSettings {
 }
 
 export function checkTextSettings(s: TextSettings, vocab: number): Required<Omit<TextSettings, 'onTokens'>> {
-  const out = { maxTokens: s.maxTokens ?? 32, topK: s.topK ?? 1, topP: s.topP ?? 0, temperature: s.temperature ?? 1, seed: s.seed ?? 0, stopAtEos: s.stopAtEos ?? true };
-  const bad = (what: string, range: string, v: number) => new Error(`${what} must be ${range}, found ${v}`);
-  if (!Number.isInteger(out.maxTokens) || out.maxTokens < 1) throw bad('maxTokens', 'a whole number >= 1', out.maxTokens);
-  if (!Number.isInteger(out.topK) || out.topK < 0) throw bad('top-k', 'a whole number >= 0', out.topK);
-  if (!(out.topP >= 0 && out.topP <= 1)) throw bad('top-p', 'in [0, 1]', out.topP);
-  if (!(out.temperature > 0 && out.temperature <= 100)) throw bad('temperature', 'in (0, 100]', out.temperature);
-  if (!Number.isInteger(out.seed) || out.seed < 0 || out.seed > 0xffffffff) throw bad('seed', 'a whole number in [0, 2^32)', out.seed);
-  out.topK = Math.min(out.topK, vocab);
-  return out;
+  const maxTokens = s.maxTokens ?? 32;
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new Error(`maxTokens must be a whole number >= 1, found ${maxTokens}`);
+  // Text has no guidance; the filters, temperature and seed are checked as for images.
+  const { topK, topP, temperature, seed } = checkSampling({ cfg: 0, topK: s.topK ?? 1, topP: s.topP ?? 0, temperature: s.temperature, seed: s.seed }, vocab);
+  return { maxTokens, topK, topP, temperature, seed, stopAtEos: s.stopAtEos ?? true };
 }
 
 /** Text generated token by token. The ids live on the GPU and come back in chunks, never inside a step. */

@@ -2,7 +2,7 @@
  * Moves a checkpoint's tensors onto the GPU by name, checking each one's shape, so a model file reads
  * as a list of `await w.tensor('blocks.0.attn.proj.weight', [C, C])` lines.
  */
-import type { Gpu, Tensor } from '../gpu/index.ts';
+import { Tensor, type Gpu } from '../gpu/index.ts';
 
 /** What the loader needs of a tensor file (safetensors or .pth). */
 export interface TensorSource {
@@ -110,4 +110,16 @@ export class WeightLoader {
         (near.length ? `, e.g. ${near.map((n) => `'${n}'`).join(', ')})` : ')'),
     );
   }
+}
+
+/** Returns every weight tensor found in `roots` (objects and arrays of tensors, nested) to the pool. */
+export function disposeWeights(gpu: Gpu, roots: unknown[]): void {
+  const visit = (x: unknown): void => {
+    if (x instanceof Tensor) {
+      gpu.weights.delete(x.buffer);
+      x.dispose();
+    } else if (Array.isArray(x)) x.forEach(visit);
+    else if (x && typeof x === 'object') Object.values(x).forEach(visit);
+  };
+  roots.forEach(visit);
 }

@@ -3,8 +3,8 @@
  * quantizer and the VQVAE (encoder included: images are inputs too). The VQVAE's tensors are VAR's,
  * prefixed `vae.`; the transformer's are prefixed `unified.`.
  */
-import { Tensor, type Gpu } from '../../gpu/index.ts';
-import { WeightLoader, type TensorSource, type WeightDType } from '../loader.ts';
+import type { Gpu, Tensor } from '../../gpu/index.ts';
+import { disposeWeights, WeightLoader, type TensorSource, type WeightDType } from '../loader.ts';
 import { loadQuantizerWeights, type QuantizerWeights } from '../var/quantizer.ts';
 import { loadDecoderWeights, loadEncoderWeights, type DecoderWeights, type EncoderWeights } from '../var/vqvae.ts';
 import { imageSize, type UnifiedModelConfig } from './config.ts';
@@ -67,15 +67,6 @@ export class UnifiedModel {
 
   /** Returns every weight buffer to the pool. */
   dispose(): void {
-    forEachTensor([this.transformer, this.quantizer, this.decoder, this.encoder], (t) => {
-      this.gpu.weights.delete(t.buffer);
-      t.dispose();
-    });
+    disposeWeights(this.gpu, [this.transformer, this.quantizer, this.decoder, this.encoder]);
   }
-}
-
-function forEachTensor(root: unknown, fn: (t: Tensor) => void): void {
-  if (root instanceof Tensor) fn(root);
-  else if (Array.isArray(root)) for (const x of root) forEachTensor(x, fn);
-  else if (root && typeof root === 'object') for (const x of Object.values(root)) forEachTensor(x, fn);
 }

@@ -3,8 +3,8 @@
  * VQVAE. Loads from a model folder (one safetensors file, names prefixed `vae.` and `var.`) or from the
  * two public `.pth` checkpoints (bare names).
  */
-import { Tensor, type Gpu } from '../../gpu/index.ts';
-import { WeightLoader, type TensorSource, type WeightDType } from '../loader.ts';
+import type { Gpu, Tensor } from '../../gpu/index.ts';
+import { disposeWeights, WeightLoader, type TensorSource, type WeightDType } from '../loader.ts';
 import { imageSize, tokenCount, type VarModelConfig } from './config.ts';
 import { loadQuantizerWeights, type QuantizerWeights } from './quantizer.ts';
 import { loadVarWeights, type VarWeights } from './transformer.ts';
@@ -59,10 +59,7 @@ export class VarModel {
 
   /** Returns every weight buffer to the pool. */
   dispose(): void {
-    forEachTensor([this.transformer, this.quantizer, this.decoder, this.encoder], (t) => {
-      this.gpu.weights.delete(t.buffer);
-      t.dispose();
-    });
+    disposeWeights(this.gpu, [this.transformer, this.quantizer, this.decoder, this.encoder]);
   }
 
   get imageSize(): number {
@@ -72,10 +69,4 @@ export class VarModel {
   get tokens(): number {
     return tokenCount(this.config.var.patchNums);
   }
-}
-
-function forEachTensor(root: unknown, fn: (t: Tensor) => void): void {
-  if (root instanceof Tensor) fn(root);
-  else if (Array.isArray(root)) for (const x of root) forEachTensor(x, fn);
-  else if (root && typeof root === 'object') for (const x of Object.values(root)) forEachTensor(x, fn);
 }
