@@ -19,8 +19,9 @@ cross-entropy plus the image cross-entropy, where each scale's mean token loss i
 normalised over the scales (power 1: a scale's weight grows like its side, so the 64 tokens of an 8x8 scale count
 8 times the single token of scale 0 rather than 64 times; power 2 is the plain per-token mean, 0 equal scales).
 
-AdamW with linear warmup and a cosine to 10% over --steps; --minutes caps one invocation. WORK/unified.ckpt (model,
-VQVAE, tokenizer, optimizer, step, RNG states) is written every --ckpt-minutes and at the end; --resume continues
+AdamW with linear warmup and a cosine to 10% over the budget: --steps and --minutes count the whole training across
+resumed runs, and the learning rate follows whichever is nearer its end, so a time-bound run still ends on a low rate.
+WORK/unified.ckpt (model, VQVAE, tokenizer, optimizer, step, training seconds, RNG states) is written every --ckpt-minutes and at the end; --resume continues
 from it. WORK/unified_log.jsonl gets a line per --log-every steps, and eval lines with greedy captions of held-out
 images. --export DIR writes a model folder the runtime loads (config.json, tokenizer.json, weights.safetensors with
 vae.* and unified.*, f16 with --f16). --sample writes a PNG of --sample-n images generated from a prompt.
@@ -59,8 +60,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--resume", action="store_true", help="continue from WORK/unified.ckpt")
     p.add_argument("--export", type=Path, help="write a runtime model folder here when done")
     p.add_argument("--f16", action="store_true", help="export weights as float16")
-    p.add_argument("--steps", type=int, default=1000, help="total optimizer steps (the cosine schedule spans them)")
-    p.add_argument("--minutes", type=float, default=60.0, help="wall-time budget of this invocation (0: no training)")
+    p.add_argument("--steps", type=int, default=20000, help="step budget, over all runs of a resumed training")
+    p.add_argument("--minutes", type=float, default=75.0,
+                   help="time budget of the training, over all runs of a resumed training (0: no training); the "
+                        "learning rate follows whichever budget is nearer its end")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--warmup", type=int, default=100)
@@ -78,12 +81,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     m = p.add_argument_group("model (ignored with --resume: the checkpoint's configuration is used)")
-    m.add_argument("--depth", type=int, default=6)
-    m.add_argument("--embed", type=int, default=256)
+    m.add_argument("--depth", type=int, default=4)
+    m.add_argument("--embed", type=int, default=192)
     m.add_argument("--heads", type=int, default=4)
     m.add_argument("--kv-heads", type=int, default=2)
-    m.add_argument("--intermediate", type=int, default=688)
-    m.add_argument("--context", type=int, default=512)
+    m.add_argument("--intermediate", type=int, default=512)
+    m.add_argument("--context", type=int, default=640)
     s = p.add_argument_group("sampling")
     s.add_argument("--sample", help="prompt to generate from at the end")
     s.add_argument("--sample-out", type=Path, help="PNG to write (default WORK/sample.png)")
@@ -217,11 +220,15 @@ def loss_fn(model: Unified, b: Batch, scale_power: float) -> tuple[torch.Tensor,
     return text + image, stats
 
 
-def lr_at(step: int, args: argparse.Namespace) -> float:
-    if step < args.warmup:
-        return args.lr * (step + 1) / args.warmup
-    t = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
-    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
+def progress(step: int, seconds: float, args: argparse.Namespace) -> float:
+    """How far training is, 0 to 1: whichever of the step budget and the time budget is nearer its end."""
+    return max(step / args.steps, seconds / (args.minutes * 60)) if args.minutes > 0 else 1.0
+
+
+def lr_at(step: int, done: float, args: argparse.Namespace) -> float:
+    """Linear warmup over --warmup steps, then a cosine from --lr down to a tenth of it as `done` goes 0 -> 1."""
+    warm = min(1.0, (step + 1) / args.warmup)
+    return args.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, done))))
 
 
 def make_optimizer(model: Unified, args: argparse.Namespace) -> torch.optim.Optimizer:
@@ -231,9 +238,10 @@ def make_optimizer(model: Unified, args: argparse.Namespace) -> torch.optim.Opti
                              lr=args.lr, betas=(0.9, 0.95))
 
 
-def save_checkpoint(path: Path, model: Unified, vae: VQVAE, tok: Tokenizer, opt, step: int, gen: torch.Generator) -> None:
+def save_checkpoint(path: Path, model: Unified, vae: VQVAE, tok: Tokenizer, opt, step: int, seconds: float,
+                    gen: torch.Generator) -> None:
     state = {"unified": model.config(), "vae_config": vae.config(), "model": model.state_dict(), "vae": vae.state_dict(),
-             "tokenizer": tok.spec, "optimizer": opt.state_dict(), "step": step, "torch_rng": torch.get_rng_state(),
+             "tokenizer": tok.spec, "optimizer": opt.state_dict(), "step": step, "seconds": seconds, "torch_rng": torch.get_rng_state(),
              "data_rng": gen.get_state()}
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
@@ -305,7 +313,7 @@ def evaluate(model: Unified, seqs: Sequences, fixed: list, tok: Tokenizer, args:
     return out
 
 
-def train(model, vae, tok, opt, step: int, gen: torch.Generator, args: argparse.Namespace) -> int:
+def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator, args: argparse.Namespace) -> int:
     digest = hashlib.sha1(b"".join(v.numpy().tobytes() for v in vae.state_dict().values())).hexdigest()
     tokens = load_tokens(args, vae, digest, gen)
     seqs = Sequences(args.data, tokens, tok, model, vae, args.mix, args.eval_images, args.seed)
@@ -314,13 +322,15 @@ def train(model, vae, tok, opt, step: int, gen: torch.Generator, args: argparse.
     print(f"{len(seqs.train_idx)} training images, {len(seqs.held_idx)} held out, {len(seqs.edit_idx)} edit pairs; "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters; T = {tok.vocab_size}; {json.dumps(model.config())}")
     ckpt_path, log_path = args.work / "unified.ckpt", args.work / "unified_log.jsonl"
-    start = last_ckpt = time.time()
+    start = time.time() - seconds  # so that time.time() - start counts every run's training time
+    last_ckpt = time.time()
     model.train()
     bar = tqdm(total=args.steps, initial=step, dynamic_ncols=True, desc="unified")
     with log_path.open("a") as log:
-        while step < args.steps and time.time() - start < args.minutes * 60:
+        while (done := progress(step, time.time() - start, args)) < 1:
+            lr = lr_at(step, done, args)
             for group in opt.param_groups:
-                group["lr"] = lr_at(step, args)
+                group["lr"] = lr
             t0 = time.time()
             kind = seqs.kind(gen)
             b = seqs.batch([seqs.draw(gen, kind, args.prompt_drop) for _ in range(args.batch)])
@@ -333,7 +343,7 @@ def train(model, vae, tok, opt, step: int, gen: torch.Generator, args: argparse.
             bar.update(1)
             bar.set_postfix(text=f"{stats['text']:.3f}", image=f"{stats['image']:.3f}")
             if step % args.log_every == 0:
-                log.write(json.dumps({"step": step, "kind": kind, "lr": lr_at(step - 1, args), "loss": float(loss), **stats, "grad_norm": round(norm, 3),
+                log.write(json.dumps({"step": step, "kind": kind, "lr": lr, "loss": float(loss), **stats, "grad_norm": round(norm, 3),
                                       "tokens": int(b.key_valid.sum()), "sec_per_step": round(time.time() - t0, 3)}) + "\n")
                 log.flush()
             if fixed and (step % args.eval_every == 0 or step == args.steps):
@@ -342,11 +352,12 @@ def train(model, vae, tok, opt, step: int, gen: torch.Generator, args: argparse.
                 log.flush()
                 bar.write(f"step {step}: held-out text {ev['text']:.3f} image {ev['image']:.3f}; {ev['captions'][0]}")
             if time.time() - last_ckpt > args.ckpt_minutes * 60:
-                save_checkpoint(ckpt_path, model, vae, tok, opt, step, gen)
+                save_checkpoint(ckpt_path, model, vae, tok, opt, step, time.time() - start, gen)
                 last_ckpt = time.time()
     bar.close()
-    save_checkpoint(ckpt_path, model, vae, tok, opt, step, gen)
-    print(f"step {step} of {args.steps}, checkpoint {ckpt_path}")
+    seconds = time.time() - start
+    save_checkpoint(ckpt_path, model, vae, tok, opt, step, seconds, gen)
+    print(f"step {step}, {seconds / 60:.1f} minutes of training in all; checkpoint {ckpt_path}")
     return step
 
 
@@ -368,7 +379,7 @@ def main() -> None:
         model.load_state_dict(ckpt["model"])
         opt = make_optimizer(model, args)
         opt.load_state_dict(ckpt["optimizer"])
-        step = ckpt["step"]
+        step, seconds = ckpt["step"], ckpt.get("seconds", 0.0)
         torch.set_rng_state(ckpt["torch_rng"])
         gen.set_state(ckpt["data_rng"])
         print(f"resumed from {ckpt_path} at step {step}")
@@ -384,12 +395,12 @@ def main() -> None:
                        patch_nums=list(vae.v_patch_nums), context_length=args.context)
         model = Unified.from_config(unified, vae.config())
         opt = make_optimizer(model, args)
-        step = 0
+        step, seconds = 0, 0.0
     vae.eval().requires_grad_(False)
-    if step < args.steps and args.minutes > 0:
+    if progress(step, seconds, args) < 1:
         if args.data is None:
             raise ValueError("--data is needed to train (use --minutes 0 to only export or sample)")
-        step = train(model, vae, tok, opt, step, gen, args)
+        step = train(model, vae, tok, opt, step, seconds, gen, args)
     if args.export:
         export(model, vae, tok, args.export, args.f16)
     if args.sample:

@@ -46,12 +46,16 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--resume", action="store_true", help="continue from WORK/vqvae.ckpt")
     p.add_argument("--export", type=Path, help="write vae.safetensors and vae.json here when done")
     p.add_argument("--steps", type=int, default=10000, help="step budget, over all runs of a resumed training")
-    p.add_argument("--minutes", type=float, default=35.0, help="time budget of the training, over all runs of a resumed training")
+    p.add_argument("--minutes", type=float, default=36.0, help="time budget of the training, over all runs of a resumed training")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--edge-weight", type=float, default=0.5, help="weight of the image-gradient L1 loss")
     p.add_argument("--vq-weight", type=float, default=1.0)
+    p.add_argument("--crop", type=int, default=32,
+                   help="train on random crops of this size (a multiple of the downsampling) for the first --crop-share "
+                        "of the budget; 0: whole images throughout")
+    p.add_argument("--crop-share", type=float, default=0.75, help="share of the budget trained on crops")
     p.add_argument("--revive-every", type=int, default=50, help="steps between dead-code re-seeding (0: never)")
     p.add_argument("--eval-every", type=int, default=200)
     p.add_argument("--eval-images", type=int, default=64)
@@ -60,14 +64,14 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     m = p.add_argument_group("model (ignored with --resume: the checkpoint's configuration is used)")
-    m.add_argument("--vocab", type=int, default=512)
+    m.add_argument("--vocab", type=int, default=1024)
     m.add_argument("--z-channels", type=int, default=16)
-    m.add_argument("--ch", type=int, default=32)
-    m.add_argument("--ch-mult", type=int, nargs="+", default=[1, 2, 2, 4])
+    m.add_argument("--ch", type=int, default=64)
+    m.add_argument("--ch-mult", type=int, nargs="+", default=[1, 1, 2])
     m.add_argument("--num-res-blocks", type=int, default=1)
     m.add_argument("--using-sa", action=argparse.BooleanOptionalAction, default=False)
     m.add_argument("--using-mid-sa", action=argparse.BooleanOptionalAction, default=True)
-    m.add_argument("--patch-nums", type=int, nargs="+", default=[1, 2, 3, 4, 6, 8])
+    m.add_argument("--patch-nums", type=int, nargs="+", default=[1, 2, 4, 8, 16])
     return p.parse_args()
 
 
@@ -106,6 +110,20 @@ def lr_at(step: int, done: float, args: argparse.Namespace) -> float:
     """Linear warmup over --warmup steps, then a cosine from --lr down to a tenth of it as `done` goes 0 -> 1."""
     warm = min(1.0, (step + 1) / args.warmup)
     return args.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, done))))
+
+
+def crop_patch_nums(model: VQVAE, crop: int) -> tuple[int, ...]:
+    """The scales of a crop: the model's scales that fit in the crop's token map, ending on the full map.
+
+    Training on crops is a cheap way to many more steps: the networks are convolutional (and the middle attention
+    indifferent to the map's size), so only the quantizer's scale list has to shrink with the image."""
+    side = crop // model.downsample
+    if crop % model.downsample or side < 2:
+        raise ValueError(f"--crop must be a multiple of the downsampling {model.downsample} and give at least 2x2 tokens, found {crop}")
+    pns = tuple(p for p in model.v_patch_nums if p < side) + (side,)
+    if len(pns) < 2:
+        raise ValueError(f"--crop {crop}: {side}x{side} tokens leave fewer than two scales of {list(model.v_patch_nums)}")
+    return pns
 
 
 def edge_loss(recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -196,6 +214,9 @@ def train(model: VQVAE, opt: torch.optim.Optimizer, step: int, seconds: float, g
     print(f"{len(train_idx)} training images, {len(eval_idx)} held out; "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters; config {json.dumps(model.config())}")
 
+    crop_scales = crop_patch_nums(model, args.crop) if args.crop else None
+    if crop_scales:
+        print(f"{args.crop}x{args.crop} crops with scales {list(crop_scales)} for the first {args.crop_share:.0%} of the budget")
     start = time.time() - seconds  # so that time.time() - start counts every run's training time
     last_ckpt = time.time()
     psnr, usage = float("nan"), float("nan")
@@ -208,7 +229,11 @@ def train(model: VQVAE, opt: torch.optim.Optimizer, step: int, seconds: float, g
                 group["lr"] = lr
             pick = train_idx[torch.randint(len(train_idx), (args.batch,), generator=gen)]
             x = to_m11(augment(images[pick], gen))
-            recon, vq, stats = model(x)
+            on_crops = crop_scales is not None and done < args.crop_share
+            if on_crops:
+                x = x[:, :, : args.crop, : args.crop]
+            with model.quantize.scales(crop_scales if on_crops else model.v_patch_nums):
+                recon, vq, stats = model(x, check_size=not on_crops)
             l1, l2 = (recon - x).abs().mean(), (recon - x).square().mean()
             edge = edge_loss(recon, x)
             loss = l1 + l2 + args.edge_weight * edge + args.vq_weight * vq

@@ -2,7 +2,7 @@
  * The world exporter: writes the procedural texture world as a training set for the Python trainer.
  *
  *   npm run world -- --out DIR --count N [--size 64] [--seed S] [--edits M] [--heldout]
- *       [--preview sheet.png] [--list-heldout] [--check N]
+ *       [--preview sheet.png] [--list-heldout] [--check N] [--grade DIR]
  *
  * DIR/images.npy      uint8 [N, size, size, 3]
  * DIR/captions.jsonl  {"caption", "pattern", "colors": [a, b], "scale", "rotation", "heldout"} per line
@@ -15,8 +15,14 @@
  * held-out combinations, --check N grades N fresh images with the checker and prints its accuracy
  * (clean and degraded, at 64 and 128). Images stream to disk in chunks, so the memory use does not
  * grow with N. `runWorld` is the same command as a function.
+ *
+ * --grade DIR grades what another program made in the export's format (training/sample_world.py writes
+ * it from a PyTorch checkpoint): each record of DIR/captions.jsonl with a "predicted" caption is a
+ * captioning answer, graded against its "caption"; every other record's image in DIR/images.npy is a
+ * generated texture, graded by the checker against its "caption" (the prompt). Seen and held-out
+ * combinations are counted apart; a table, then one JSON line.
  */
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -26,11 +32,14 @@ import {
   Rng,
   SCALES,
   caption,
+  compareToCaption,
   evaluateChecker,
   hash32,
   heldOutCombinations,
   isHeldOut,
   npyHeader,
+  parseCaption,
+  parseNpyHeader,
   render,
   sampleEdit,
   sampleSpec,
@@ -41,7 +50,7 @@ import {
 import { encodePng } from './png.ts';
 
 const USAGE = `usage: npm run world -- --out DIR --count N [--size 64] [--seed 0] [--edits M] [--heldout]
-       [--preview sheet.png] [--list-heldout] [--check N]`;
+       [--preview sheet.png] [--list-heldout] [--check N] [--grade DIR]`;
 
 /** Images per write: bounds memory whatever the count. */
 const CHUNK = 512;
@@ -146,6 +155,65 @@ function printCheck(count: number, seed: number, log: Log): void {
   }
 }
 
+interface Graded {
+  count: number;
+  colours: number;
+  pattern: number;
+}
+
+/** The share of `items` for which each test holds. */
+function tally<T>(items: T[], colours: (t: T) => boolean, pattern: (t: T) => boolean): Graded {
+  const share = (f: (t: T) => boolean) => (items.length ? items.filter(f).length / items.length : 0);
+  return { count: items.length, colours: share(colours), pattern: share(pattern) };
+}
+
+function tryParseCaption(text: string): TextureSpec | undefined {
+  try {
+    return parseCaption(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Grades generated textures and captions written in the export's format (see the header). */
+function gradeExported(dir: string, print: Log): void {
+  const records = readFileSync(join(dir, 'captions.jsonl'), 'utf8').split('\n').filter((l) => l.trim())
+    .map((l, i) => {
+      const r = JSON.parse(l) as { caption?: unknown; predicted?: unknown; heldout?: unknown };
+      if (typeof r.caption !== 'string') throw new Error(`${dir}/captions.jsonl line ${i + 1}: expected a "caption" string, found ${JSON.stringify(r.caption)}`);
+      return { caption: r.caption, predicted: typeof r.predicted === 'string' ? r.predicted : undefined, heldout: r.heldout === true, index: i };
+    });
+  const bytes = new Uint8Array(readFileSync(join(dir, 'images.npy')));
+  const h = parseNpyHeader(bytes);
+  const [n, size] = h.shape;
+  if (h.descr !== '|u1' || h.shape.length !== 4 || h.shape[2] !== size || h.shape[3] !== 3 || n !== records.length) {
+    throw new Error(`${dir}/images.npy: expected uint8 [${records.length}, S, S, 3] (one image per caption record), found ${h.descr} [${h.shape.join(', ')}]`);
+  }
+  const image = (i: number) => bytes.subarray(h.dataOffset + i * size * size * 3, h.dataOffset + (i + 1) * size * size * 3);
+  const generated = records.filter((r) => r.predicted === undefined).map((r) => ({ heldout: r.heldout, match: compareToCaption(image(r.index), size, r.caption) }));
+  const captioned = records.filter((r) => r.predicted !== undefined).map((r) => {
+    const truth = parseCaption(r.caption);
+    const got = tryParseCaption(r.predicted!);
+    const [a, b] = truth.colours;
+    const colours = !!got && ((got.colours[0] === a && got.colours[1] === b) || (got.colours[0] === b && got.colours[1] === a));
+    return { colours, pattern: got?.pattern === truth.pattern };
+  });
+  type G = (typeof generated)[number];
+  const grade = (items: G[]) => tally(items, (g) => g.match.coloursOk, (g) => g.match.patternOk);
+  const report = {
+    size,
+    generation: { all: grade(generated), seen: grade(generated.filter((g) => !g.heldout)), heldOut: grade(generated.filter((g) => g.heldout)) },
+    captioning: { ...tally(captioned, (c) => c.colours, (c) => c.pattern), right: captioned.length ? captioned.filter((c) => c.colours && c.pattern).length / captioned.length : 0 },
+  };
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const g = report.generation;
+  print(`generated textures (${g.all.count}): colours ${pct(g.all.colours)}, pattern ${pct(g.all.pattern)}`);
+  print(`  seen combinations (${g.seen.count}): colours ${pct(g.seen.colours)}, pattern ${pct(g.seen.pattern)}`);
+  print(`  held-out combinations (${g.heldOut.count}): colours ${pct(g.heldOut.colours)}, pattern ${pct(g.heldOut.pattern)}`);
+  print(`captions (${report.captioning.count}): right ${pct(report.captioning.right)} (pattern ${pct(report.captioning.pattern)}, colours ${pct(report.captioning.colours)})`);
+  print(JSON.stringify({ graded: dir, ...report }));
+}
+
 /**
  * Runs the command line `args` (as after `npm run world --`); throws on bad arguments. Progress and
  * reports go to `log`, the held-out list to `print`.
@@ -163,6 +231,7 @@ export function runWorld(args: string[], log: Log = (line) => process.stderr.wri
       preview: { type: 'string' },
       'list-heldout': { type: 'boolean' },
       check: { type: 'string' },
+      grade: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -172,11 +241,12 @@ export function runWorld(args: string[], log: Log = (line) => process.stderr.wri
   if (values['list-heldout']) print(heldOutCombinations().map((c) => `${c.pattern}: ${c.colours[0]} and ${c.colours[1]}`).join('\n'));
   if (values.preview) writePreview(values.preview, size, seed, log);
   if (values.check) printCheck(wholeNumber('--check', values.check, 0, 1), seed, print);
+  if (values.grade) gradeExported(values.grade, print);
   if (values.out) {
     if (values.count === undefined) throw usageError('--count is required with --out');
     exportWorld(values.out, wholeNumber('--count', values.count, 0, 1), size, seed, wholeNumber('--edits', values.edits, 0), values.heldout ?? false, log);
-  } else if (!values.preview && !values['list-heldout'] && !values.check) {
-    throw usageError('nothing to do: give --out DIR --count N, --preview PNG, --list-heldout or --check N');
+  } else if (!values.preview && !values['list-heldout'] && !values.check && !values.grade) {
+    throw usageError('nothing to do: give --out DIR --count N, --preview PNG, --list-heldout, --check N or --grade DIR');
   }
 }
 

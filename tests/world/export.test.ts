@@ -1,5 +1,5 @@
-/** The .npy header, and the exporter end to end: files, shapes, captions, the held-out split, edits. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+/** The .npy header, the exporter end to end (files, shapes, captions, the held-out split, edits), and grading. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -81,6 +81,35 @@ describe('world exporter', () => {
       expect(() => run([])).toThrow(/nothing to do/);
       run(['--list-heldout']);
       expect(logged.at(-1)?.split('\n').length).toBe(70);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--grade grades textures against their prompts and predicted captions against the truth', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'world-'));
+    try {
+      run(['--out', dir, '--count', '6', '--size', '64', '--seed', '3']);
+      const lines = readFileSync(join(dir, 'captions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const other = lines.find((l) => l.pattern !== lines[0].pattern);
+      // Records 0-1: the world's own images against their own captions (the checker knows them); record 2:
+      // an image against another texture's caption; records 3-5: captions, right, wrong pattern, unreadable.
+      const records = [
+        { caption: lines[0].caption, heldout: false },
+        { caption: lines[1].caption, heldout: true },
+        { caption: other.caption, heldout: false },
+        { caption: lines[3].caption, predicted: lines[3].caption },
+        { caption: lines[4].caption, predicted: lines[4].caption.replace(lines[4].pattern, lines[4].pattern === 'dots' ? 'checker' : 'dots') },
+        { caption: lines[5].caption, predicted: 'and and' },
+      ];
+      writeFileSync(join(dir, 'captions.jsonl'), records.map((r) => JSON.stringify(r) + '\n').join(''));
+      run(['--grade', dir]);
+      const report = JSON.parse(logged.at(-1)!);
+      expect(report.generation.seen).toEqual({ count: 2, colours: 0.5, pattern: 0.5 });
+      expect(report.generation.heldOut).toEqual({ count: 1, colours: 1, pattern: 1 });
+      expect(report.captioning).toEqual({ count: 3, colours: 2 / 3, pattern: 1 / 3, right: 1 / 3 });
+      writeFileSync(join(dir, 'captions.jsonl'), records.slice(0, 2).map((r) => JSON.stringify(r) + '\n').join(''));
+      expect(() => run(['--grade', dir])).toThrow(/expected uint8 \[2, S, S, 3\] \(one image per caption record\), found \|u1 \[6, 64, 64, 3\]/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

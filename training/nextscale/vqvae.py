@@ -13,6 +13,8 @@ codebook and never the inference rule.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -215,6 +217,17 @@ class VectorQuantizer(nn.Module):
         self.register_buffer("ema_vocab_hit_SV", torch.zeros(len(v_patch_nums), vocab_size))
         self.recent_rest_NC: Tensor | None = None  # residuals seen by the last training forward, for revive_dead_codes
 
+    @contextlib.contextmanager
+    def scales(self, v_patch_nums: tuple[int, ...]):
+        """Quantises with another list of scales inside the block (training on crops), then restores the model's.
+        Hit counts of a shorter list go to the model's last scales."""
+        saved = self.v_patch_nums
+        self.v_patch_nums = tuple(v_patch_nums)
+        try:
+            yield
+        finally:
+            self.v_patch_nums = saved
+
     def nearest(self, z_NC: Tensor) -> Tensor:
         """Index of the nearest code by squared distance |z|^2 + |e|^2 - 2 z.e (the reference's rounding)."""
         e_VC = self.embedding.weight.detach()
@@ -276,6 +289,8 @@ class VectorQuantizer(nn.Module):
 
     @torch.no_grad()
     def _record_hits(self, hits_SV: Tensor) -> None:
+        if hits_SV.shape[0] < self.ema_vocab_hit_SV.shape[0]:
+            hits_SV = torch.cat([hits_SV.new_zeros(self.ema_vocab_hit_SV.shape[0] - hits_SV.shape[0], hits_SV.shape[1]), hits_SV])
         if self.ema_vocab_hit_SV.sum() == 0:
             self.ema_vocab_hit_SV.copy_(hits_SV)
         else:
@@ -378,10 +393,10 @@ class VQVAE(nn.Module):
         """The config.json "vae" section of this network (inverse of from_config)."""
         return {k: (list(v) if isinstance(v, list) else v) for k, v in self._config.items()}
 
-    def encode_features(self, img_m11: Tensor) -> Tensor:
+    def encode_features(self, img_m11: Tensor, check_size: bool = True) -> Tensor:
         """Encoder then quant_conv: [B, 3, H, W] in [-1, 1] -> f [B, Cvae, P, P]."""
         size = self.v_patch_nums[-1] * self.downsample
-        if img_m11.dim() != 4 or tuple(img_m11.shape[1:]) != (3, size, size):
+        if img_m11.dim() != 4 or (check_size and tuple(img_m11.shape[1:]) != (3, size, size)):
             raise ValueError(f"expected images [B, 3, {size}, {size}] in [-1, 1], found {list(img_m11.shape)}")
         return self.quant_conv(self.encoder(img_m11))
 
@@ -410,12 +425,13 @@ class VQVAE(nn.Module):
         """post_quant_conv then decoder: f_hat [B, Cvae, P, P] -> image [B, 3, H, W] clamped to [-1, 1]."""
         return self.decoder(self.post_quant_conv(f_hat)).clamp(-1, 1)
 
-    def forward(self, img_m11: Tensor) -> tuple[Tensor, Tensor, dict]:
-        """Training forward: (unclamped reconstruction, VQ loss, stats).
+    def forward(self, img_m11: Tensor, check_size: bool = True) -> tuple[Tensor, Tensor, dict]:
+        """Training forward: (unclamped reconstruction, VQ loss, stats); check_size=False accepts crops (with
+        `quantize.scales` set to the crop's token map).
 
         stats: "hits" [S, V] code hits of this batch, "usage" the percentage of codes this batch used.
         """
-        f_hat, vq_loss, hits_SV = self.quantize(self.encode_features(img_m11))
+        f_hat, vq_loss, hits_SV = self.quantize(self.encode_features(img_m11, check_size))
         recon = self.decoder(self.post_quant_conv(f_hat))
         usage = float((hits_SV.sum(0) > 0).float().mean()) * 100
         return recon, vq_loss, {"hits": hits_SV, "usage": usage}

@@ -1,0 +1,107 @@
+"""Samples a trained unified checkpoint on world prompts and images, for grading by the runtime's checker.
+
+    npm run world -- --out out/eval-seen --count 100 --seed 7
+    npm run world -- --out out/eval-heldout --count 100 --seed 7 --heldout
+    /usr/bin/python3 training/sample_world.py --work out/unified-work --prompts out/eval-seen out/eval-heldout \\
+        --caption out/eval-seen --caption-count 100 --recon out/eval-seen --out out/eval-torch
+    npm run world -- --grade out/eval-torch
+
+`npm run eval` measures the runtime itself, but on a software adapter it costs about a minute per image; this is
+the same model in PyTorch (which the runtime reproduces number for number, see tests/fixtures/unified-tiny), fast
+enough on the CPU for the full counts. It writes OUT in the world export's format: one record per generated texture
+(its prompt as "caption", "heldout" as the prompt's folder says) and one per captioned world image (the image, its
+true "caption" and the greedy "predicted" one), which `npm run world -- --grade OUT` grades. With --recon it prints
+the VQVAE's reconstruction PSNR over those images (the PSNR of the mean squared error, as `npm run eval` does).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nextscale.data import load_captions, load_images, to_m11  # noqa: E402
+from nextscale.tokenizer import Tokenizer  # noqa: E402
+from nextscale.unified import Specials, Text, Unified, encode_image, generate_image, generate_text  # noqa: E402
+from nextscale.vqvae import VQVAE  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--work", type=Path, required=True, help="training folder holding unified.ckpt")
+    p.add_argument("--out", type=Path, required=True, help="folder to write images.npy and captions.jsonl")
+    p.add_argument("--prompts", type=Path, nargs="*", default=[], help="world folders whose captions are the prompts")
+    p.add_argument("--count", type=int, default=100, help="prompts taken from each --prompts folder")
+    p.add_argument("--caption", type=Path, help="world folder whose images are captioned")
+    p.add_argument("--caption-count", type=int, default=100)
+    p.add_argument("--recon", type=Path, help="world folder whose images measure the reconstruction PSNR")
+    p.add_argument("--recon-count", type=int, default=50)
+    p.add_argument("--cfg", type=float, default=3.0)
+    p.add_argument("--top-k", type=int, default=16)
+    p.add_argument("--top-p", type=float, default=0.9)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    return p.parse_args()
+
+
+def load(work: Path) -> tuple[Unified, VQVAE, Tokenizer]:
+    ckpt = torch.load(work / "unified.ckpt", map_location="cpu")
+    vae = VQVAE.from_config(ckpt["vae_config"])
+    vae.load_state_dict(ckpt["vae"])
+    model = Unified.from_config(ckpt["unified"], ckpt["vae_config"])
+    model.load_state_dict(ckpt["model"])
+    print(f"{work / 'unified.ckpt'}: step {ckpt['step']}")
+    return model.eval(), vae.eval(), Tokenizer(ckpt["tokenizer"])
+
+
+def to_u8(img01_13HW: torch.Tensor) -> np.ndarray:
+    return (img01_13HW[0].permute(1, 2, 0) * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+@torch.no_grad()
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    model, vae, tok = load(args.work)
+    sp = Specials.of(tok)
+    gen = torch.Generator().manual_seed(args.seed)
+    images: list[np.ndarray] = []
+    records: list[dict] = []
+
+    for folder in args.prompts:
+        prompts = load_captions(folder)[: args.count]
+        for rec in tqdm(prompts, desc=f"generate {folder.name}"):
+            out = generate_image(model, vae, sp, [Text(tok.encode(rec["caption"]), prompt=True)], args.cfg, args.top_k,
+                                 args.top_p, 1.0, gen)
+            images.append(to_u8(out["image"]))
+            records.append({"caption": rec["caption"], "heldout": bool(rec.get("heldout"))})
+
+    if args.caption:
+        world, truth = load_images(args.caption)[: args.caption_count], load_captions(args.caption)[: args.caption_count]
+        for img_u8, rec in tqdm(list(zip(world, truth)), desc="caption"):
+            img = encode_image(vae, img_u8.permute(2, 0, 1)[None].float() / 255, model.cfg.patch_nums)
+            ids = generate_text(model, sp, [img], 24, stop_at_eos=True)["ids"]
+            images.append(img_u8.numpy())
+            records.append({"caption": rec["caption"], "predicted": tok.decode(ids, skip_special_tokens=True),
+                            "heldout": bool(rec.get("heldout"))})
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    if images:
+        np.save(args.out / "images.npy", np.stack(images))
+    (args.out / "captions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    print(f"wrote {len(records)} records to {args.out}; grade them with: npm run world -- --grade {args.out}")
+
+    if args.recon:
+        x = to_m11(load_images(args.recon)[: args.recon_count])
+        mse = sum(float(((vae.decode(vae.fhat_sequence(vae.encode_idx(x[i : i + 16]))[-1]) - x[i : i + 16]) / 2)
+                        .square().sum()) for i in range(0, x.shape[0], 16)) / x.numel()
+        print(f"reconstruction PSNR over {x.shape[0]} images: {-10 * np.log10(mse):.2f} dB")
+
+
+if __name__ == "__main__":
+    main()
