@@ -4,17 +4,17 @@
  * world-side maps; no GPU work happens outside `runFrame`.
  */
 import { addComponent, addEntity, entityExists, hasComponent, removeEntity } from 'bitecs';
-import type { VarSession } from '../generate/var-session.ts';
 import { clearEntity, GenerationState, samplingOf, STATE_NAMES, type GenerationStateName } from './components.ts';
+import type { EngineSession } from './sessions.ts';
 import type { Engine } from './world.ts';
 
 /** What a generation makes and how it is scheduled. */
 export interface GenerationSettings {
   /** Model id from `addModel`. */
   model: number;
-  /** Class label (class-conditional models such as VAR). Default 0. */
+  /** Class label (class-conditional models such as VAR; unified models ignore it). Default 0. */
   classLabel?: number;
-  /** Text prompt (prompt-conditioned families; stored, not used by VAR). */
+  /** Text prompt: what a unified model generates (required for one; stored, not used by VAR). */
   prompt?: string;
   /** Default 0. */
   seed?: number;
@@ -152,7 +152,7 @@ export function getProgress(world: Engine, eid: number): Progress {
 }
 
 /** The generation's session (its tokens and image), if it has one. */
-export function getSession(world: Engine, eid: number): VarSession | undefined {
+export function getSession(world: Engine, eid: number): EngineSession | undefined {
   return world.sessions.get(eid);
 }
 

@@ -11,12 +11,12 @@
  * submitted, and its cost is learned when the GPU reports it done.
  */
 import { query } from 'bitecs';
-import { VarSession } from '../generate/var-session.ts';
 import type { Recorder } from '../gpu/index.ts';
 import { writeImageTexture } from '../kernels/image-texture.ts';
-import { GenerationState, type GenerationComponent } from './components.ts';
+import { GenerationState, samplingOf, type GenerationComponent } from './components.ts';
 import { estimateCost } from './cost-model.ts';
 import { stopSession } from './generations.ts';
+import { createSession } from './sessions.ts';
 import { trackUnit, unitKind, unitScale, type UnitPlan } from './units.ts';
 import { videoSystem } from './video-system.ts';
 import type { Engine, System } from './world.ts';
@@ -55,15 +55,8 @@ export function settingsSystem(world: Engine): void {
     try {
       const model = world.models.get(G.model[eid]);
       if (!model) throw new Error(`model ${G.model[eid]} is not loaded (loaded model ids: ${[...world.models.keys()].join(', ') || 'none'})`);
-      const session = new VarSession(model, {
-        labels: [G.classLabel[eid]],
-        seed: G.seed[eid],
-        cfg: G.cfg[eid],
-        topK: G.topK[eid],
-        topP: G.topP[eid],
-        temperature: G.temperature[eid],
-        blocksPerStep: Math.min(world.options.blocksPerUnit, model.config.var.depth),
-      });
+      const { classLabel, prompt, ...sampling } = samplingOf(G, world.prompts, eid);
+      const session = createSession(model, { classLabel, prompt }, sampling, world.options.blocksPerUnit);
       world.sessions.set(eid, session);
       G.scales[eid] = session.scales;
       G.units[eid] = session.totalSteps;
@@ -218,9 +211,7 @@ export function previewSystem(world: Engine): void {
 export const SYSTEMS: readonly System[] = [settingsSystem, textureSystem, scheduleSystem, stepSystem, previewSystem, videoSystem];
 
 function planOf(world: Engine, eid: number): UnitPlan {
-  const session = world.sessions.get(eid)!;
-  const depth = session.model.config.var.depth;
-  return { blocksUnits: Math.ceil(depth / Math.min(world.options.blocksPerUnit, depth)), scales: session.scales };
+  return world.sessions.get(eid)!.plan;
 }
 
 function unitCost(world: Engine, eid: number, kind: ReturnType<typeof unitKind>, scale: number): number {

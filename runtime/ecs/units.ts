@@ -13,8 +13,12 @@ import type { StepInfo, StepKind } from '../generate/var-session.ts';
 import { observeCost } from './cost-model.ts';
 import type { Engine } from './world.ts';
 
-/** The unit sequence of a session: condition, then per scale ⌈depth / perUnit⌉ blocks units and a sample, then decode. */
+/**
+ * The unit sequence of a session: conditioning units (VAR's one; a unified model's passes over its
+ * prompt), then per scale ⌈depth / perUnit⌉ blocks units and a sample, then decode.
+ */
 export interface UnitPlan {
+  conditionUnits: number;
   /** Blocks units per scale. */
   blocksUnits: number;
   scales: number;
@@ -22,16 +26,16 @@ export interface UnitPlan {
 
 /** Kind of the session's unit number `i` (0-based). */
 export function unitKind(plan: UnitPlan, i: number): StepKind {
-  if (i === 0) return 'condition';
-  const j = i - 1;
+  if (i < plan.conditionUnits) return 'condition';
+  const j = i - plan.conditionUnits;
   if (j >= plan.scales * (plan.blocksUnits + 1)) return 'decode';
   return j % (plan.blocksUnits + 1) < plan.blocksUnits ? 'blocks' : 'sample';
 }
 
 /** Scale of the session's unit number `i`, numbered as `StepInfo.scale` (-1: condition, S: decode). */
 export function unitScale(plan: UnitPlan, i: number): number {
-  if (i === 0) return -1;
-  return Math.min(Math.floor((i - 1) / (plan.blocksUnits + 1)), plan.scales);
+  if (i < plan.conditionUnits) return -1;
+  return Math.min(Math.floor((i - plan.conditionUnits) / (plan.blocksUnits + 1)), plan.scales);
 }
 
 /**

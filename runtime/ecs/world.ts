@@ -4,13 +4,14 @@
  * GPU side, prompts, error messages, textures). Systems read and write only this object.
  */
 import { createWorld, deleteWorld, query, type World } from 'bitecs';
-import type { VarSession } from '../generate/var-session.ts';
 import type { Gpu } from '../gpu/index.ts';
-import type { VarModel } from '../models/var/model.ts';
+import { UnifiedModel } from '../models/unified/model.ts';
 import type { KeyframeSource } from '../video/keyframes.ts';
+import { unifiedKeyframeSource } from '../video/unified-keyframes.ts';
 import { varKeyframeSource, type VarKeyframeOptions } from '../video/var-keyframes.ts';
 import { createGenerationComponent, createVideoStreamComponent, VideoDirty, type GenerationComponent, type VideoStreamComponent } from './components.ts';
 import { createCostModel, forgetModelCosts, type CostModel } from './cost-model.ts';
+import type { EngineModel, EngineSession } from './sessions.ts';
 import { SYSTEMS } from './systems.ts';
 import { disposePlayback, type VideoPlayback } from './videos.ts';
 
@@ -34,9 +35,9 @@ export interface EngineOptions {
   systems?: readonly System[];
   /**
    * Makes a video's keyframe source for a model (how a model family plugs into video playback).
-   * Default: VAR's (`varKeyframeSource`).
+   * Default: the model family's (`varKeyframeSource`, `unifiedKeyframeSource`).
    */
-  keyframeSource?: (model: VarModel, options: VarKeyframeOptions) => KeyframeSource;
+  keyframeSource?: (model: EngineModel, options: VarKeyframeOptions) => KeyframeSource;
 }
 
 /** Engine options as resolved (the systems live on the world). */
@@ -78,11 +79,11 @@ export interface EngineContext {
   readonly VideoStream: VideoStreamComponent;
   readonly options: ResolvedEngineOptions;
   /** Loaded models by id. */
-  readonly models: Map<number, VarModel>;
-  readonly sessions: Map<number, VarSession>;
+  readonly models: Map<number, EngineModel>;
+  readonly sessions: Map<number, EngineSession>;
   /** Videos' GPU side (keyframe source, feature path, frame ring), by entity, once built. */
   readonly videos: Map<number, VideoPlayback>;
-  /** Text prompts by entity (kept for prompt-conditioned families; VAR uses the class label). */
+  /** Text prompts by entity (what unified models generate from; VAR uses the class label). */
   readonly prompts: Map<number, string>;
   /** Why a generation or a video is in the error state, by entity. */
   readonly errors: Map<number, string>;
@@ -124,7 +125,7 @@ export function createEngine(gpu: Gpu, options: EngineOptions = {}): Engine {
     timing: options.timing ?? true,
     priorUnitMs: options.priorUnitMs ?? 1,
     mipmaps: options.mipmaps ?? false,
-    keyframeSource: options.keyframeSource ?? varKeyframeSource,
+    keyframeSource: options.keyframeSource ?? familyKeyframeSource,
   };
   if (!Number.isInteger(opts.maxEntities) || opts.maxEntities < 1) throw new Error(`maxEntities must be a whole number >= 1, found ${opts.maxEntities}`);
   if (!Number.isInteger(opts.blocksPerUnit) || opts.blocksPerUnit < 1) throw new Error(`blocksPerUnit must be a whole number >= 1, found ${opts.blocksPerUnit}`);
@@ -180,8 +181,8 @@ export function setTextureListener(world: Engine, listener: TextureListener | un
   world.onTexture = listener;
 }
 
-/** Registers a loaded model; returns its id for `GenerationSettings.model`. The caller keeps ownership. */
-export function addModel(world: Engine, model: VarModel): number {
+/** Registers a loaded model of either family; returns its id for `GenerationSettings.model`. The caller keeps ownership. */
+export function addModel(world: Engine, model: EngineModel): number {
   if (model.gpu !== world.gpu) throw new Error('addModel: the model was loaded on another GPU context than the engine');
   const id = world.nextModelId++;
   world.models.set(id, model);
@@ -204,6 +205,11 @@ export function removeModel(world: Engine, id: number): void {
 /** This frame's numbers (units, dispatches, estimated GPU ms) and the last completed frame's measured GPU ms. */
 export function getFrameStats(world: Engine): Readonly<FrameStats> {
   return world.stats;
+}
+
+/** The keyframe source of the model's family. */
+function familyKeyframeSource(model: EngineModel, options: VarKeyframeOptions): KeyframeSource {
+  return model instanceof UnifiedModel ? unifiedKeyframeSource(model, options) : varKeyframeSource(model, options);
 }
 
 function checkBudget(ms: number): void {

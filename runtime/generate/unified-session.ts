@@ -103,6 +103,11 @@ export class UnifiedSession {
     return this.tokens;
   }
 
+  /** Most new tokens one pass feeds: longer text is prefilled in several passes. */
+  get passTokens(): number {
+    return this.acts.maxTokens;
+  }
+
   /** No work is waiting: everything asked for is recorded, submitted and (for text) read back. */
   get idle(): boolean {
     return !this.current && this.queue.length === 0;

@@ -69,7 +69,7 @@ async function frames(world: Engine, until: () => boolean, max = 400): Promise<n
 /** Units each generation has run. */
 const units = (world: Engine, eids: number[]) => eids.map((eid) => getProgress(world, eid).unit);
 
-async function tokens(session: VarSession | undefined): Promise<number[][]> {
+async function tokens(session: { readTokens(): Promise<Int32Array[]> } | undefined): Promise<number[][]> {
   return (await session!.readTokens()).map((t) => Array.from(t));
 }
 

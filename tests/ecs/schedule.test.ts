@@ -3,7 +3,6 @@
  * the shape the scheduler reads (depth and scales), and costs are fed by hand.
  */
 import { describe, expect, it } from 'vitest';
-import type { VarSession } from '../../runtime/generate/var-session.ts';
 import type { Gpu } from '../../runtime/gpu/index.ts';
 import {
   addGeneration,
@@ -16,6 +15,7 @@ import {
   setBudget,
   type Engine,
 } from '../../runtime/ecs/index.ts';
+import type { EngineSession } from '../../runtime/ecs/sessions.ts';
 import { unitKind, unitScale } from '../../runtime/ecs/units.ts';
 
 const DEPTH = 2;
@@ -27,7 +27,7 @@ function fakeWorld(count: number): { world: Engine; eids: number[] } {
   const world = createEngine({} as Gpu, { systems: [scheduleSystem] });
   const eids = Array.from({ length: count }, () => addGeneration(world, { model: 1 }));
   for (const eid of eids) {
-    world.sessions.set(eid, { model: { config: { var: { depth: DEPTH } } }, scales: SCALES } as unknown as VarSession);
+    world.sessions.set(eid, { plan: { conditionUnits: 1, blocksUnits: DEPTH, scales: SCALES }, scales: SCALES } as unknown as EngineSession);
     world.Generation.state[eid] = GenerationState.running;
     world.Generation.units[eid] = UNITS;
     world.Generation.dirty[eid] = 0;
@@ -37,7 +37,7 @@ function fakeWorld(count: number): { world: Engine; eids: number[] } {
 
 describe('unit sequence', () => {
   it('mirrors the session: condition, (blocks × n, sample) per scale, decode', () => {
-    const plan = { blocksUnits: 2, scales: 3 };
+    const plan = { conditionUnits: 1, blocksUnits: 2, scales: 3 };
     const seq = Array.from({ length: 1 + 3 * 3 + 1 }, (_, i) => `${unitKind(plan, i)}@${unitScale(plan, i)}`);
     expect(seq).toEqual([
       'condition@-1',
@@ -45,6 +45,17 @@ describe('unit sequence', () => {
       'blocks@1', 'blocks@1', 'sample@1',
       'blocks@2', 'blocks@2', 'sample@2',
       'decode@3',
+    ]);
+  });
+
+  it('gives a prompt-conditioned session several conditioning units', () => {
+    const plan = { conditionUnits: 4, blocksUnits: 2, scales: 2 };
+    const seq = Array.from({ length: 4 + 2 * 3 + 1 }, (_, i) => `${unitKind(plan, i)}@${unitScale(plan, i)}`);
+    expect(seq).toEqual([
+      'condition@-1', 'condition@-1', 'condition@-1', 'condition@-1',
+      'blocks@0', 'blocks@0', 'sample@0',
+      'blocks@1', 'blocks@1', 'sample@1',
+      'decode@2',
     ]);
   });
 });
