@@ -5,8 +5,16 @@ import { modelFiles } from './editor/model-files.ts';
 
 const repo = fileURLToPath(new URL('.', import.meta.url));
 
-/** The editor's built-in model: the conformance fixture until real checkpoints are hosted. */
-const BUILTIN_MODEL = process.env.NEXTSCALE_BUILTIN_MODEL ?? fileURLToPath(new URL('../shared/fixtures/var-tiny', import.meta.url));
+/**
+ * The model folders served beside the editor (and copied into the built site): the built-in model (the
+ * editor's default), and the two conformance models. NEXTSCALE_BUILTIN_MODEL points the built-in route
+ * at another folder.
+ */
+const MODELS = [
+  { route: 'models/builtin', dir: process.env.NEXTSCALE_BUILTIN_MODEL ?? fileURLToPath(new URL('./models/builtin', import.meta.url)), files: ['config.json', 'tokenizer.json', 'weights.safetensors'] },
+  { route: 'models/unified-tiny', dir: fileURLToPath(new URL('./tests/fixtures/unified-tiny', import.meta.url)), files: ['config.json', 'tokenizer.json', 'weights.safetensors'] },
+  { route: 'models/var-tiny', dir: fileURLToPath(new URL('../shared/fixtures/var-tiny', import.meta.url)), files: ['config.json', 'weights.safetensors'] },
+];
 
 /**
  * Gives the page an empty module for what only Node runs: the runtime imports Dawn's `webgpu` package
@@ -30,7 +38,7 @@ export default defineConfig({
   // A static site: an unknown path is a 404 (a mistyped model URL fails clearly), never the page.
   appType: 'mpa',
   publicDir: false,
-  plugins: [nodeOnly(['webgpu', 'node:fs']), modelFiles({ route: 'models/var-tiny', dir: BUILTIN_MODEL, files: ['config.json', 'weights.safetensors'] })],
+  plugins: [nodeOnly(['webgpu', 'node:fs']), ...MODELS.map(modelFiles)],
   server: { host: '127.0.0.1' },
   preview: { host: '127.0.0.1' },
   build: { outDir: '../dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 2048 },

@@ -20,7 +20,7 @@ import {
   type Engine,
   type Progress,
 } from '../runtime/ecs/index.ts';
-import type { Gpu, VarModel } from '../runtime/index.ts';
+import type { AnyModel, Gpu } from '../runtime/index.ts';
 import { createScene, StudioScene, type GeneratedScene } from '../scenes/index.ts';
 import type { VideoSceneContext } from '../scenes/video.ts';
 import { download, readTexturePixels, texturePng } from './export-png.ts';
@@ -58,9 +58,9 @@ export class Editor {
   /** The last frames, oldest first. */
   readonly frames: FrameRecord[] = [];
   scene: GeneratedScene;
-  private loaded: { id: number; model: VarModel; name: string } | undefined;
+  private loaded: { id: number; model: AnyModel; name: string } | undefined;
   /** Models replaced by another, disposed once a frame has moved every generation off them. */
-  private retired: VarModel[] = [];
+  private retired: AnyModel[] = [];
   private loads = 0;
   private raf = 0;
   private lastTime: number | undefined;
@@ -103,7 +103,7 @@ export class Editor {
    *   editor.change('classLabel', 12); // 'class must be a whole number in [0, 9], found 12' (a 10-class model)
    */
   change<K extends keyof EditorSettings>(key: K, value: EditorSettings[K]): string | undefined {
-    const refusal = checkSetting(key, value, { numClasses: this.loaded?.model.config.var.numClasses });
+    const refusal = checkSetting(key, value, { numClasses: numClassesOf(this.loaded?.model) });
     if (refusal) return refusal;
     this.pane.say('');
     if (key === 'model') {
@@ -170,9 +170,10 @@ export class Editor {
         saveSettings(this.settings, this.storage);
       }
       this.pane.show('model');
+      this.pane.showConditioning(model.config.family === 'unified' ? 'prompt' : 'class');
       status(describeModel(name, model));
-      const refusal = checkSetting('classLabel', this.settings.classLabel, { numClasses: model.config.var.numClasses });
-      if (refusal) this.pane.say(`${refusal}: choose a class this model has`);
+      const refusal = checkSetting('classLabel', this.settings.classLabel, { numClasses: numClassesOf(model) });
+      if (model.config.family === 'var' && refusal) this.pane.say(`${refusal}: choose a class this model has`);
     } catch (e) {
       if (load !== this.loads) return;
       const message = e instanceof Error ? e.message : String(e);
@@ -204,7 +205,7 @@ export class Editor {
     }
     try {
       const s = this.video.has(slot) ? undefined : getGenerationSettings(this.world, slot);
-      download(await texturePng(this.gpu.device, texture), s ? `nextscale-class${s.classLabel}-seed${s.seed}.png` : this.video.pngName(slot));
+      download(await texturePng(this.gpu.device, texture), s ? pngName(this.loaded?.model, s) : this.video.pngName(slot));
     } catch (e) {
       this.pane.say(`export failed: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -279,7 +280,19 @@ export class Editor {
 }
 
 function sharedOf(s: EditorSettings): SharedSettings {
-  return { classLabel: s.classLabel, seed: s.seed, cfg: s.cfg, topK: s.topK, topP: s.topP, temperature: s.temperature };
+  return { classLabel: s.classLabel, prompt: s.prompt, seed: s.seed, cfg: s.cfg, topK: s.topK, topP: s.topP, temperature: s.temperature };
+}
+
+/** The class count of a class-conditional model (undefined for other families, or before one has loaded). */
+function numClassesOf(model: AnyModel | undefined): number | undefined {
+  return model?.config.family === 'var' ? model.config.var.numClasses : undefined;
+}
+
+/** 'nextscale-class3-seed7.png', or 'nextscale-red-and-blue-checker-seed7.png' for a prompt. */
+function pngName(model: AnyModel | undefined, s: { classLabel: number; prompt?: string; seed: number }): string {
+  if (model?.config.family !== 'unified') return `nextscale-class${s.classLabel}-seed${s.seed}.png`;
+  const words = (s.prompt ?? '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 48);
+  return `nextscale-${words || 'prompt'}-seed${s.seed}.png`;
 }
 
 /** 'scale 2 of 4', 'done: scale 4 of 4', or why there is no progress. */

@@ -2,7 +2,7 @@
  * A Vite plugin that makes the built-in model part of the editor: the dev and preview servers serve
  * the model folder's files under `models/<name>/` (with byte ranges, as the model loader asks for
  * them), and `vite build` copies them into the static site at the same path, so the editor's default
- * model URL (`./models/var-tiny`) resolves wherever the site is served from.
+ * model URL (`./models/builtin`) resolves wherever the site is served from.
  *
  * Runs in Node (imported by vite.config.ts), never in the page.
  */

@@ -1,24 +1,30 @@
 /**
  * Models as the editor sees them: a folder URL (relative to the page, so the built-in model resolves
- * wherever the site is served from, or on another origin that allows it) loaded with progress; files
- * dropped on the page (a model folder, or the two public checkpoints), read in place from the Blobs;
- * and a one-line description for the pane. Only the generation half is loaded (no VQVAE encoder).
+ * wherever the site is served from, or on another origin that allows it) of either family, loaded with
+ * progress; files dropped on the page (a model folder, or VAR's two public checkpoints), read in place
+ * from the Blobs; and a one-line description for the pane. VAR models load only their generation half
+ * (no VQVAE encoder); unified models load whole (images are inputs too).
  */
 import {
   inferVarConfig,
+  loadUnifiedFolder,
   loadVarFolder,
   openPth,
   openSafetensors,
   openSource,
+  parseUnifiedConfig,
   parseVarConfig,
+  UnifiedModel,
+  UnifiedTokenizer,
   VarModel,
+  type AnyModel,
   type Gpu,
   type ProgressFn,
   type TensorFile,
 } from '../runtime/index.ts';
 
-/** Loads the model folder at `url` (resolved against the page). */
-export async function loadModelFolder(gpu: Gpu, url: string, onProgress: ProgressFn): Promise<VarModel> {
+/** Loads the model folder at `url` (resolved against the page), of whichever family its config.json names. */
+export async function loadModelFolder(gpu: Gpu, url: string, onProgress: ProgressFn): Promise<AnyModel> {
   let absolute: URL;
   try {
     absolute = new URL(url, document.baseURI);
@@ -26,18 +32,23 @@ export async function loadModelFolder(gpu: Gpu, url: string, onProgress: Progres
     throw new Error(`'${url}' is not a URL`);
   }
   if (!/^https?:$/.test(absolute.protocol)) throw new Error(`expected an http(s) URL of a model folder, found '${url}'`);
+  const response = await fetch(new URL('config.json', absolute.href.replace(/\/*$/, '/')));
+  if (!response.ok) throw new Error(`${absolute.href}/config.json: HTTP ${response.status}`);
+  const family = ((await response.json().catch(() => ({}))) as { family?: unknown }).family;
+  if (family === 'unified') return loadUnifiedFolder(gpu, absolute.href, { onProgress });
   return loadVarFolder(gpu, absolute.href, { encoder: false, onProgress });
 }
 
 /**
- * Loads dropped files: a model folder (`config.json` and one `.safetensors` with `vae.`/`var.` names)
- * or the two public checkpoints (`.pth` or `.safetensors`, told apart by 'vae' in one file's name).
+ * Loads dropped files: a model folder (`config.json` and one `.safetensors` with `vae.`/`var.` names, or
+ * a unified one with `tokenizer.json` and `vae.`/`unified.` names) or the two public checkpoints (`.pth`
+ * or `.safetensors`, told apart by 'vae' in one file's name).
  *
  * @example
  *   await loadDroppedModel(gpu, [configJson, weightsSafetensors]);
  *   await loadDroppedModel(gpu, [vaeCh160v4096z32Pth, varD16Pth]); // configuration inferred from the tensors
  */
-export async function loadDroppedModel(gpu: Gpu, files: readonly File[]): Promise<VarModel> {
+export async function loadDroppedModel(gpu: Gpu, files: readonly File[]): Promise<AnyModel> {
   const config = files.find((f) => f.name === 'config.json');
   const tensors = files.filter((f) => /\.(safetensors|pth)$/i.test(f.name));
   if (config && tensors.length === 1 && /\.safetensors$/i.test(tensors[0].name)) {
@@ -48,6 +59,13 @@ export async function loadDroppedModel(gpu: Gpu, files: readonly File[]): Promis
       throw new Error(`config.json: not valid JSON (${(e as Error).message})`);
     }
     const weights = await open(tensors[0]);
+    if ((json as { family?: unknown } | null)?.family === 'unified') {
+      const tokenizer = files.find((f) => f.name === 'tokenizer.json');
+      if (!tokenizer) throw new Error(`a unified model folder needs tokenizer.json beside config.json, found ${files.map((f) => f.name).join(', ')}`);
+      const cfg = parseUnifiedConfig(json, config.name);
+      const tok = UnifiedTokenizer.fromJson(JSON.parse(await tokenizer.text()), tokenizer.name, cfg.unified.textVocabSize);
+      return UnifiedModel.load(gpu, cfg, tok, { weights, vaePrefix: 'vae.', unifiedPrefix: 'unified.', name: tensors[0].name });
+    }
     return VarModel.load(gpu, parseVarConfig(json, config.name), { vae: weights, vaePrefix: 'vae.', var: weights, varPrefix: 'var.', name: tensors[0].name }, { encoder: false });
   }
   const vae = tensors.find((f) => /vae/i.test(f.name));
@@ -64,12 +82,13 @@ export async function loadDroppedModel(gpu: Gpu, files: readonly File[]): Promis
 }
 
 /**
- * 'var-tiny: 10 classes, 64 px, 4 scales, 17.3 MB'.
+ * 'var-tiny: 10 classes, 64 px, 4 scales, 17.3 MB' or 'builtin: text to image, 64 px, 5 scales, 9.6 MB'.
  */
-export function describeModel(name: string, model: VarModel): string {
+export function describeModel(name: string, model: AnyModel): string {
   const short = name.replace(/\/+$/, '').split('/').pop() || name;
-  const v = model.config.var;
   const mb = (model.weightBytes.total / 1e6).toFixed(1);
+  if (model.config.family === 'unified') return `${short}: text to image, ${model.imageSize} px, ${model.config.unified.patchNums.length} scales, ${mb} MB`;
+  const v = model.config.var;
   return `${short}: ${v.numClasses} classes, ${model.imageSize} px, ${v.patchNums.length} scales, ${mb} MB`;
 }
 

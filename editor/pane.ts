@@ -69,6 +69,7 @@ export class EditorPane {
     this.readout(model, 'model', 'status', { multiline: true, rows: 2 });
 
     const gen = p.addFolder({ title: 'generation' });
+    this.input(gen, 'prompt', { label: 'prompt' });
     this.input(gen, 'classLabel', { label: 'class', step: 1, format: whole });
     this.input(gen, 'seed', { step: 1, format: whole });
     gen.addButton({ title: 'roll the dice', label: '' }).on('click', () => handlers.rollSeed()).element.dataset.action = 'dice';
@@ -108,6 +109,12 @@ export class EditorPane {
   /** A new folder at the end of the pane, for controls kept apart (the video's). */
   addFolder(title: string): TpFolder {
     return this.pane.addFolder({ title });
+  }
+
+  /** Shows the prompt for prompt-conditioned models and the class for class-conditional ones. */
+  showConditioning(by: 'prompt' | 'class'): void {
+    this.inputs.get('prompt')!.hidden = by !== 'prompt';
+    this.inputs.get('classLabel')!.hidden = by !== 'class';
   }
 
   /** Shows the studio's controls only while the studio is the scene. */

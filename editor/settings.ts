@@ -9,6 +9,8 @@ import { SCENE_NAMES, STUDIO_MESHES, type SceneName, type StudioMesh } from '../
 export interface EditorSettings {
   /** URL of a model folder (config.json + weights.safetensors), absolute or relative to the page. */
   model: string;
+  /** What a unified model generates (class-conditional models read the class instead). */
+  prompt: string;
   classLabel: number;
   seed: number;
   /** Classifier-free guidance at the last scale. */
@@ -24,13 +26,21 @@ export interface EditorSettings {
   tiling: number;
 }
 
+/** The built-in model's folder, served beside the editor (vite.config.ts): the model of a first start. */
+export const BUILTIN_MODEL_URL = './models/builtin';
+/** The prompt on first start. */
+export const DEFAULT_PROMPT = 'red and blue checker, fine';
+/** Longest prompt the pane takes, in characters (the model's context refuses long ones in tokens). */
+export const PROMPT_LIMIT = 1000;
+
 export const DEFAULT_SETTINGS: Readonly<EditorSettings> = {
-  model: './models/var-tiny',
+  model: BUILTIN_MODEL_URL,
+  prompt: DEFAULT_PROMPT,
   classLabel: 3,
   seed: 0,
-  cfg: 1.5,
-  topK: 900,
-  topP: 0.96,
+  cfg: 3,
+  topK: 16,
+  topP: 0.9,
   temperature: 1,
   budgetMs: 8,
   scene: 'studio',
@@ -49,6 +59,7 @@ const STORAGE_KEY = 'nextscale.editor.settings';
 /** URL parameter names of the settings. */
 const URL_PARAMS: Record<string, keyof EditorSettings> = {
   model: 'model',
+  prompt: 'prompt',
   class: 'classLabel',
   seed: 'seed',
   cfg: 'cfg',
@@ -76,6 +87,9 @@ export function checkSetting<K extends keyof EditorSettings>(key: K, value: Edit
   switch (key) {
     case 'model':
       return typeof v === 'string' && v.trim() !== '' ? undefined : `model must be the URL of a model folder, found ${show(v)}`;
+    case 'prompt':
+      if (typeof v !== 'string' || v.trim() === '') return `prompt must be some text, found ${show(v)}`;
+      return v.length <= PROMPT_LIMIT ? undefined : `prompt must be at most ${PROMPT_LIMIT} characters, found ${v.length}`;
     case 'classLabel':
       return whole('class', 0, limits.numClasses !== undefined ? limits.numClasses - 1 : Number.MAX_SAFE_INTEGER);
     case 'seed':
@@ -129,8 +143,7 @@ export function startSettings(search: string, storage: Storage | undefined): Sta
   for (const [name, raw] of params) {
     const key = URL_PARAMS[name.toLowerCase()];
     if (!key) {
-      if (name === 'prompt') messages.push('prompt: this model is class-conditional; set its class instead');
-      else messages.push(`URL parameter '${name}' is not a setting (known: ${Object.keys(URL_PARAMS).join(', ')})`);
+      messages.push(`URL parameter '${name}' is not a setting (known: ${Object.keys(URL_PARAMS).join(', ')})`);
       continue;
     }
     const value = typeof DEFAULT_SETTINGS[key] === 'number' ? (raw.trim() === '' ? NaN : Number(raw)) : raw;

@@ -1,7 +1,7 @@
 /**
  * The scenes' generation slots as engine entities: each slot is one generation of the editor's
  * settings with the seed moved by the slot's variant, so the gallery's panels differ from each other
- * and from the studio's mesh while sharing class, guidance and sampling. Changing a setting updates
+ * and from the studio's mesh while sharing class or prompt, guidance and sampling. Changing a setting updates
  * every slot; the engine restarts those whose settings changed.
  */
 import {
@@ -16,7 +16,7 @@ import type { GenerationSlots, SlotHints } from '../scenes/index.ts';
 import { SEED_LIMIT } from './settings.ts';
 
 /** The settings every slot shares; the seed is the variant 0 seed. */
-export type SharedSettings = Required<Pick<GenerationSettings, 'classLabel' | 'seed' | 'cfg' | 'topK' | 'topP' | 'temperature'>>;
+export type SharedSettings = Required<Pick<GenerationSettings, 'classLabel' | 'prompt' | 'seed' | 'cfg' | 'topK' | 'topP' | 'temperature'>>;
 
 export class EngineSlots implements GenerationSlots {
   private readonly variants = new Map<number, number>();

@@ -39,6 +39,7 @@ export {
   type Progress,
 } from './generations.ts';
 export { previewSystem, runFrame, scheduleSystem, settingsSystem, stepSystem, SYSTEMS, textureSystem } from './systems.ts';
+export { createSession, type Conditioning, type EngineSession } from './sessions.ts';
 export { videoSystem } from './video-system.ts';
 export {
   addVideo,

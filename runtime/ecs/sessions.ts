@@ -9,12 +9,10 @@ import type { ImageJob } from '../generate/unified-jobs.ts';
 import { UnifiedSession } from '../generate/unified-session.ts';
 import { VarSession, type SamplingSettings, type StepInfo } from '../generate/var-session.ts';
 import type { Tensor } from '../gpu/index.ts';
+import type { AnyModel } from '../models/load.ts';
 import { UnifiedModel } from '../models/unified/model.ts';
 import type { VarModel } from '../models/var/model.ts';
 import { unitKind, unitScale, type UnitPlan } from './units.ts';
-
-/** A model the engine can run. */
-export type EngineModel = VarModel | UnifiedModel;
 
 /** The conditioning of a generation: VAR reads the class label, unified models the prompt. */
 export interface Conditioning {
@@ -24,7 +22,7 @@ export interface Conditioning {
 
 /** One generation's session as the engine's systems see it. */
 export interface EngineSession {
-  readonly model: EngineModel;
+  readonly model: AnyModel;
   readonly scales: number;
   /** The units of the whole generation, in order (see units.ts). */
   readonly plan: UnitPlan;
@@ -47,17 +45,17 @@ export interface EngineSession {
  * The session of a generation of `model`: validates the settings (errors name what was expected and
  * what was found) and asks for all the work; nothing is recorded until the first `step`.
  */
-export function createSession(model: EngineModel, cond: Conditioning, sampling: Required<SamplingSettings>, blocksPerUnit: number): EngineSession {
+export function createSession(model: AnyModel, cond: Conditioning, sampling: Required<SamplingSettings>, blocksPerUnit: number): EngineSession {
   if (model instanceof UnifiedModel) return new UnifiedGeneration(model, cond.prompt, sampling, blocksPerUnit);
   return new VarGeneration(model, cond.classLabel, sampling, blocksPerUnit);
 }
 
 /** The transformer depth of a model of either family. */
-function depthOf(model: EngineModel): number {
+function depthOf(model: AnyModel): number {
   return model instanceof UnifiedModel ? model.config.unified.depth : model.config.var.depth;
 }
 
-function blocksUnits(model: EngineModel, blocksPerUnit: number): number {
+function blocksUnits(model: AnyModel, blocksPerUnit: number): number {
   const depth = depthOf(model);
   return Math.ceil(depth / Math.min(blocksPerUnit, depth));
 }

@@ -5,13 +5,14 @@
  */
 import { createWorld, deleteWorld, query, type World } from 'bitecs';
 import type { Gpu } from '../gpu/index.ts';
+import type { AnyModel } from '../models/load.ts';
 import { UnifiedModel } from '../models/unified/model.ts';
 import type { KeyframeSource } from '../video/keyframes.ts';
 import { unifiedKeyframeSource } from '../video/unified-keyframes.ts';
 import { varKeyframeSource, type VarKeyframeOptions } from '../video/var-keyframes.ts';
 import { createGenerationComponent, createVideoStreamComponent, VideoDirty, type GenerationComponent, type VideoStreamComponent } from './components.ts';
 import { createCostModel, forgetModelCosts, type CostModel } from './cost-model.ts';
-import type { EngineModel, EngineSession } from './sessions.ts';
+import type { EngineSession } from './sessions.ts';
 import { SYSTEMS } from './systems.ts';
 import { disposePlayback, type VideoPlayback } from './videos.ts';
 
@@ -37,7 +38,7 @@ export interface EngineOptions {
    * Makes a video's keyframe source for a model (how a model family plugs into video playback).
    * Default: the model family's (`varKeyframeSource`, `unifiedKeyframeSource`).
    */
-  keyframeSource?: (model: EngineModel, options: VarKeyframeOptions) => KeyframeSource;
+  keyframeSource?: (model: AnyModel, options: VarKeyframeOptions) => KeyframeSource;
 }
 
 /** Engine options as resolved (the systems live on the world). */
@@ -79,7 +80,7 @@ export interface EngineContext {
   readonly VideoStream: VideoStreamComponent;
   readonly options: ResolvedEngineOptions;
   /** Loaded models by id. */
-  readonly models: Map<number, EngineModel>;
+  readonly models: Map<number, AnyModel>;
   readonly sessions: Map<number, EngineSession>;
   /** Videos' GPU side (keyframe source, feature path, frame ring), by entity, once built. */
   readonly videos: Map<number, VideoPlayback>;
@@ -182,7 +183,7 @@ export function setTextureListener(world: Engine, listener: TextureListener | un
 }
 
 /** Registers a loaded model of either family; returns its id for `GenerationSettings.model`. The caller keeps ownership. */
-export function addModel(world: Engine, model: EngineModel): number {
+export function addModel(world: Engine, model: AnyModel): number {
   if (model.gpu !== world.gpu) throw new Error('addModel: the model was loaded on another GPU context than the engine');
   const id = world.nextModelId++;
   world.models.set(id, model);
@@ -208,7 +209,7 @@ export function getFrameStats(world: Engine): Readonly<FrameStats> {
 }
 
 /** The keyframe source of the model's family. */
-function familyKeyframeSource(model: EngineModel, options: VarKeyframeOptions): KeyframeSource {
+function familyKeyframeSource(model: AnyModel, options: VarKeyframeOptions): KeyframeSource {
   return model instanceof UnifiedModel ? unifiedKeyframeSource(model, options) : varKeyframeSource(model, options);
 }
 

@@ -5,7 +5,8 @@
  * over a blank render); a new seed restarts it into a different texture while the frame loop keeps
  * ticking within the budget; bad input is refused in the pane; the image exports as PNG; the gallery
  * runs and the video screen plays its first frame; dropped model files load; settings survive a
- * reload and URL parameters override them; the built site runs from a nested path.
+ * reload and URL parameters override them; the built site runs from a nested path, where a first start
+ * opens the built-in model with its prompt filled in.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,7 +54,7 @@ describe('editor in headless Chromium', () => {
   });
 
   it('generates on the mesh, restarts on a new seed, refuses bad input, exports, and remembers', async () => {
-    const e = await EditorPage.open(h, '?class=3&seed=0&budget=2&scene=studio&mesh=cube');
+    const e = await EditorPage.open(h, '?model=./models/var-tiny&class=3&seed=0&budget=2&scene=studio&mesh=cube');
     await e.ready();
     expect(await e.readout('model')).toMatch(/^var-tiny: 10 classes, 64 px, 4 scales/);
     await e.generated();
@@ -131,7 +132,9 @@ describe('editor in headless Chromium', () => {
     try {
       const e = await EditorPage.open(h, '', {}, `${site.url}?budget=4&seed=3`);
       await e.ready();
-      expect(await e.readout('model')).toMatch(/^var-tiny: 10 classes/);
+      // A first start: the built-in model, its prompt filled in, generating.
+      expect(await e.readout('model')).toMatch(/^builtin: text to image, 64 px, 5 scales/);
+      expect(await e.shown('prompt')).toBe('red and blue checker, fine');
       await e.page.waitForFunction(() => (window.nextscale!.focusProgress()?.unit ?? 0) > 0);
       expect(e.errors).toEqual([]);
       await e.close();
