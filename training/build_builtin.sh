@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK="${WORK:-out/builtin-work}"
 VQVAE_MINUTES="${VQVAE_MINUTES:-36}"
-UNIFIED_MINUTES="${UNIFIED_MINUTES:-72}"
+UNIFIED_MINUTES="${UNIFIED_MINUTES:-55}"
 PY=/usr/bin/python3
 mkdir -p "$WORK"
 
@@ -28,7 +28,7 @@ fi
 
 resume=(); [ -f "$WORK/unified-work/unified.ckpt" ] && resume=(--resume)
 $PY training/train_unified.py --data "$WORK/world" --vae "$WORK/vqvae" --work "$WORK/unified-work" "${resume[@]}" \
-  --minutes "$UNIFIED_MINUTES" --mix 0.6 0.4 0 --export models/builtin --f16
+  --minutes "$UNIFIED_MINUTES" --mix 0.6 0.4 0 --images 12000 --export models/builtin --f16
 
 du -sh models/builtin
 npm run -s eval -- --model models/builtin

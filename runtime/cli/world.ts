@@ -34,6 +34,7 @@ import {
   caption,
   compareToCaption,
   evaluateChecker,
+  gradeCaption,
   hash32,
   heldOutCombinations,
   isHeldOut,
@@ -167,14 +168,6 @@ function tally<T>(items: T[], colours: (t: T) => boolean, pattern: (t: T) => boo
   return { count: items.length, colours: share(colours), pattern: share(pattern) };
 }
 
-function tryParseCaption(text: string): TextureSpec | undefined {
-  try {
-    return parseCaption(text);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Grades generated textures and captions written in the export's format (see the header). */
 function gradeExported(dir: string, print: Log): void {
   const records = readFileSync(join(dir, 'captions.jsonl'), 'utf8').split('\n').filter((l) => l.trim())
@@ -191,13 +184,7 @@ function gradeExported(dir: string, print: Log): void {
   }
   const image = (i: number) => bytes.subarray(h.dataOffset + i * size * size * 3, h.dataOffset + (i + 1) * size * size * 3);
   const generated = records.filter((r) => r.predicted === undefined).map((r) => ({ heldout: r.heldout, match: compareToCaption(image(r.index), size, r.caption) }));
-  const captioned = records.filter((r) => r.predicted !== undefined).map((r) => {
-    const truth = parseCaption(r.caption);
-    const got = tryParseCaption(r.predicted!);
-    const [a, b] = truth.colours;
-    const colours = !!got && ((got.colours[0] === a && got.colours[1] === b) || (got.colours[0] === b && got.colours[1] === a));
-    return { colours, pattern: got?.pattern === truth.pattern };
-  });
+  const captioned = records.filter((r) => r.predicted !== undefined).map((r) => gradeCaption(r.predicted!, parseCaption(r.caption)));
   type G = (typeof generated)[number];
   const grade = (items: G[]) => tally(items, (g) => g.match.coloursOk, (g) => g.match.patternOk);
   const report = {

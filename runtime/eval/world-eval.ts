@@ -12,7 +12,7 @@ import { caption as captionImage, textToImage } from '../generate/unified-tasks.
 import type { UnifiedModel } from '../models/unified/model.ts';
 import { QuantizerScratch, quantize } from '../models/var/quantizer.ts';
 import { decode, encode } from '../models/var/vqvae.ts';
-import { caption, compareToCaption, hash32, parseCaption, render, rgbToRgba, Rng, sampleSpec, type Split, type TextureSpec } from '../world/index.ts';
+import { caption, compareToCaption, gradeCaption, hash32, render, rgbToRgba, Rng, sampleSpec, type Split } from '../world/index.ts';
 
 export interface WorldEvalOptions {
   /** Text-to-image prompts; half from held-out combinations. Default 200. */
@@ -77,12 +77,10 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
     const spec = sampleSpec(rng, 'all');
     const rgb = render(spec, size, hash32(seed + 1, i));
     const { text } = await captionImage(model, { data: rgbToRgba(rgb), width: size, height: size }, { maxTokens: 24, topK: 1 });
-    const got = tryParse(text);
-    const pattern = got?.pattern === spec.pattern;
-    const colours = !!got && sameColours(got, spec);
+    const { pattern, colours, scale } = gradeCaption(text, spec);
     cap.pattern += +pattern;
     cap.colours += +colours;
-    cap.scale += +(got?.scale === spec.scale);
+    cap.scale += +scale;
     cap.right += +(pattern && colours);
     progress(`caption "${caption(spec)}" → "${text}"`);
   }
@@ -180,18 +178,4 @@ function share(k: number, n: number): number {
 
 function ok(b: boolean): string {
   return b ? 'ok' : 'wrong';
-}
-
-function tryParse(text: string): TextureSpec | undefined {
-  try {
-    return parseCaption(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function sameColours(a: TextureSpec, b: TextureSpec): boolean {
-  const [x, y] = a.colours;
-  const [u, v] = b.colours;
-  return (x === u && y === v) || (x === v && y === u);
 }

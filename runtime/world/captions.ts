@@ -65,6 +65,26 @@ export function parseCaption(text: string): TextureSpec {
   return spec;
 }
 
+/** What a caption got right about a texture: its pattern, its two colours (in either order), its scale. */
+export interface CaptionGrade {
+  pattern: boolean;
+  colours: boolean;
+  scale: boolean;
+}
+
+/** Grades a predicted caption against the true spec; a caption outside the grammar gets nothing right. */
+export function gradeCaption(predicted: string, truth: TextureSpec): CaptionGrade {
+  let got: TextureSpec;
+  try {
+    got = parseCaption(predicted);
+  } catch {
+    return { pattern: false, colours: false, scale: false };
+  }
+  const [a, b] = truth.colours;
+  const [x, y] = got.colours;
+  return { pattern: got.pattern === truth.pattern, colours: (x === a && y === b) || (x === b && y === a), scale: got.scale === truth.scale };
+}
+
 function parseSpecWords(tokens: string[], text: string): { spec: TextureSpec; rest: string[] } {
   const colours: ColourName[] = [];
   let pattern: Pattern | undefined;

@@ -40,6 +40,8 @@ export {
   vocabulary,
   type Edit,
   type Instruction,
+  gradeCaption,
+  type CaptionGrade,
 } from './captions.ts';
 export { render, rgbToRgba, variation, type ImageVariation } from './render.ts';
 export { renderFrame, roll, type Motion } from './motion.ts';

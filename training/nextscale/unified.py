@@ -86,11 +86,13 @@ class Attention(nn.Module):
         q = rotate(q.view(B, L, self.h, self.hd).transpose(1, 2), cos, sin)
         k = rotate(k.view(B, L, self.hkv, self.hd).transpose(1, 2), cos, sin)
         v = v.view(B, L, self.hkv, self.hd).transpose(1, 2)
-        k = k.repeat_interleave(self.h // self.hkv, dim=1)  # query head h reads kv head h * Hkv // H
-        v = v.repeat_interleave(self.h // self.hkv, dim=1)
-        scores = (q * self.hd**-0.5) @ k.transpose(-1, -2)
-        attn = scores.masked_fill(~allowed_B1LL, float("-inf")).softmax(dim=-1)
-        return self.o((attn @ v).transpose(1, 2).reshape(B, L, self.h * self.hd))
+        # Query head h reads kv head h * Hkv // H: the G = H / Hkv query heads of a kv head are stacked along the
+        # rows, [B, Hkv, G*L, hd], so that k and v are used as they are rather than copied G times.
+        G = self.h // self.hkv
+        scores = (q * self.hd**-0.5).reshape(B, self.hkv, G * L, self.hd) @ k.transpose(-1, -2)
+        scores = scores.view(B, self.hkv, G, L, L).masked_fill(~allowed_B1LL[:, :, None], float("-inf"))
+        out = scores.softmax(dim=-1).view(B, self.hkv, G * L, L) @ v  # [B, Hkv, G*L, hd]
+        return self.o(out.view(B, self.h, L, self.hd).transpose(1, 2).reshape(B, L, self.h * self.hd))
 
 
 class MLP(nn.Module):
