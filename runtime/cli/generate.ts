@@ -29,8 +29,8 @@ import { loadModelFromArgs, MODEL_OPTIONS, parseNumberList, usageError } from '.
 const USAGE = `usage: npm run generate -- (--model DIR | --vae VAE.pth --var VAR.pth) --class 3,7 [--seed 0]
        [--cfg 1.5] [--top-k 900] [--top-p 0.96] [--temperature 1] [--dtype f32|f16] [--patch-nums 1,2,3,4]
        --out out.png [--dump tensors.safetensors]
-   or: npm run generate -- --model UNIFIED_DIR --prompt "text" [--image in.png] [--seed 0] [--cfg 1.5]
-       [--top-k 900] [--top-p 0.96] [--temperature 1] [--dtype f32|f16] --out out.png [--dump tensors.safetensors]
+   or: npm run generate -- [--model UNIFIED_DIR] --prompt "text" [--image in.png] [--seed 0] [--cfg 3]
+       [--top-k 16] [--top-p 0.9] [--temperature 1] [--dtype f32|f16] --out out.png [--dump tensors.safetensors]
    clip: add --frames 48 [--keyframe-every 8] [--loop] with --out DIR/ (numbered PNGs)
    --model defaults to the built-in model (models/builtin) when no model is given`;
 
@@ -59,6 +59,15 @@ interface Generated {
   metadata: Record<string, string>;
 }
 
+/**
+ * Sampling defaults per family: VAR's reference settings; for unified models those the built-in model
+ * is evaluated with (`npm run eval`), which keep its textures clean at 16x16 tokens.
+ */
+const SAMPLING_DEFAULTS = {
+  var: { cfg: '1.5', topK: '900', topP: '0.96' },
+  unified: { cfg: '3', topK: '16', topP: '0.9' },
+} as const;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -67,9 +76,9 @@ async function main(): Promise<void> {
       prompt: { type: 'string' },
       image: { type: 'string' },
       seed: { type: 'string', default: '0' },
-      cfg: { type: 'string', default: '1.5' },
-      'top-k': { type: 'string', default: '900' },
-      'top-p': { type: 'string', default: '0.96' },
+      cfg: { type: 'string' },
+      'top-k': { type: 'string' },
+      'top-p': { type: 'string' },
       temperature: { type: 'string', default: '1' },
       out: { type: 'string' },
       dump: { type: 'string' },
@@ -81,13 +90,13 @@ async function main(): Promise<void> {
   });
   if (values.help) return void console.log(USAGE);
   if (!values.out) throw usageError('--out is required', USAGE);
-  const settings: SamplingSettings = {
-    seed: Number(values.seed), cfg: Number(values.cfg), topK: Number(values['top-k']), topP: Number(values['top-p']), temperature: Number(values.temperature),
-  };
-
   const gpu = await Gpu.create();
   try {
     const model = await loadModelFromArgs(gpu, values, USAGE);
+    const d = SAMPLING_DEFAULTS[model.config.family];
+    const settings: SamplingSettings = {
+      seed: Number(values.seed), cfg: Number(values.cfg ?? d.cfg), topK: Number(values['top-k'] ?? d.topK), topP: Number(values['top-p'] ?? d.topP), temperature: Number(values.temperature),
+    };
     if (values.frames !== undefined) {
       await runClip(gpu, model, values, settings);
       model.dispose();
