@@ -7,6 +7,7 @@
  * User settings are kept as float64 exactly as given, so that a bad value (a negative top-k, a
  * fractional seed) reaches validation and becomes an error state instead of wrapping silently.
  */
+import type { KeyframeSettings } from '../video/keyframes.ts';
 
 /** Lifecycle of a generation, stored in `Generation.state`. */
 export const GenerationState = {
@@ -90,15 +91,9 @@ export const VideoDirty = {
 } as const;
 
 /** A video being played: its settings, its playhead, and how far generation is ahead of it. */
-export interface VideoStreamComponent {
+export interface VideoStreamComponent extends SamplingFields {
   /** Model id from `addModel` (0: none). */
   model: Float64Array;
-  classLabel: Float64Array;
-  seed: Float64Array;
-  cfg: Float64Array;
-  topK: Float64Array;
-  topP: Float64Array;
-  temperature: Float64Array;
   /** Frames in the clip. */
   frames: Float64Array;
   /** A keyframe every this many frames. */
@@ -199,15 +194,7 @@ export interface SamplingFields {
 }
 
 /** What an entity is conditioned on and how it samples, as stored (the prompt lives in the world's map). */
-export interface StoredSampling {
-  classLabel: number;
-  prompt?: string;
-  seed: number;
-  cfg: number;
-  topK: number;
-  topP: number;
-  temperature: number;
-}
+export type StoredSampling = KeyframeSettings;
 
 /** Reads one entity's conditioning and sampling settings. */
 export function samplingOf(c: SamplingFields, prompts: ReadonlyMap<number, string>, eid: number): StoredSampling {
