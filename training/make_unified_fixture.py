@@ -2,7 +2,8 @@
 
 The folder is a model folder the runtime loads (config.json, tokenizer.json, weights.safetensors) plus
 expected.safetensors with the keys `runtime/models/unified/README.md` lists: text to image with guidance, a greedy
-caption of a synthetic image, and an instruction edit of that image. The weights are drawn larger than a training
+caption of a synthetic image, an instruction edit of that image, and two frames of a clip that continue the text to
+image result (each conditioned on the frame before by its full view). The weights are drawn larger than a training
 init so that greedy choices are far from ties; a seed whose smallest top-2 gap is under --min-gap, or whose caption
 holds a special token, is skipped for the next one, and the seed used is recorded in config.json.
 
@@ -97,8 +98,13 @@ def check_teacher_forced(model: Unified, sp: Specials, prefix: list, res: dict, 
     return diff
 
 
+def frame_view(f_hat: torch.Tensor) -> Image:
+    """A clip's previous frame as context (`<image> BS </image>`) from its final features [1, Cvae, P, P]."""
+    return Image(codes=[], feats=[f_hat.flatten(2).transpose(1, 2)[0]], closed=True, view=True)
+
+
 def run(seed: int, tok: Tokenizer, prompt: str, instruction: str, cfg_scale: float, n_caption: int) -> dict:
-    """Builds the random model of one seed and runs the three cases."""
+    """Builds the random model of one seed and runs the four cases."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     vae = VQVAE.from_config(VAE).eval()
@@ -114,6 +120,12 @@ def run(seed: int, tok: Tokenizer, prompt: str, instruction: str, cfg_scale: flo
     cap = generate_text(model, sp, [source], n_caption)
     edit_prefix = [source, Text(instr_ids, prompt=True)]
     edit = generate_image(model, vae, sp, edit_prefix, cfg_scale)
+    clip, previous = [], t2i
+    for k in (1, 2):
+        prefix = [Text(prompt_ids, prompt=True), frame_view(previous["f_hat"][-1])]
+        previous = generate_image(model, vae, sp, prefix, cfg_scale)
+        check_teacher_forced(model, sp, prefix, previous, cfg_scale, f"clip frame {k}")
+        clip.append(previous)
     tf_diff = max(check_teacher_forced(model, sp, t2i_prefix, t2i, cfg_scale, "t2i"),
                   check_teacher_forced(model, sp, edit_prefix, edit, cfg_scale, "edit"))
     full = model.text_logits(model(collate([build_sequence([source, Text(cap["ids"])], sp, model)], sp.pad)))[0]
@@ -121,7 +133,7 @@ def run(seed: int, tok: Tokenizer, prompt: str, instruction: str, cfg_scale: flo
     if cap_diff > 1e-4:
         raise RuntimeError(f"caption: teacher-forced logits differ from step-by-step ones by {cap_diff}")
     return dict(vae=vae, model=model, prompt_ids=prompt_ids, instr_ids=instr_ids, t2i=t2i, cap_input=cap_input,
-                source=source, cap=cap, edit=edit, tf_diff=max(tf_diff, cap_diff), codes_gap=quantizer_gaps(vae, cap_input))
+                source=source, cap=cap, edit=edit, clip=clip, tf_diff=max(tf_diff, cap_diff), codes_gap=quantizer_gaps(vae, cap_input))
 
 
 def i32(t) -> torch.Tensor:
@@ -146,6 +158,11 @@ def expected_tensors(r: dict) -> dict[str, torch.Tensor]:
         out[f"edit.scale{s}.logits"] = r["edit"]["logits"][s]
         out[f"edit.scale{s}.idx"] = i32(r["edit"]["idx"][s])
     out["edit.image"] = r["edit"]["image"]
+    for k, frame in enumerate(r["clip"], 1):
+        for s in range(len(frame["idx"])):
+            out[f"clip.frame{k}.scale{s}.logits"] = frame["logits"][s]
+            out[f"clip.frame{k}.scale{s}.idx"] = i32(frame["idx"][s])
+        out[f"clip.frame{k}.image"] = frame["image"]
     return {k: v.detach().contiguous() for k, v in out.items()}
 
 
@@ -157,7 +174,7 @@ def main() -> None:
     ap.add_argument("--instruction", default="make it green")
     ap.add_argument("--cfg", type=float, default=1.5, help="guidance scale")
     ap.add_argument("--caption-tokens", type=int, default=8)
-    ap.add_argument("--min-gap", type=float, default=1e-2, help="smallest top-2 logit gap accepted")
+    ap.add_argument("--min-gap", type=float, default=5e-3, help="smallest top-2 gap accepted (five times the logits' tolerance)")
     ap.add_argument("--tries", type=int, default=50)
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -166,7 +183,8 @@ def main() -> None:
     special_ids = {tok.token_id(s) for s in SPECIALS}
     for seed in range(args.seed, args.seed + args.tries):
         r = run(seed, tok, args.prompt, args.instruction, args.cfg, args.caption_tokens)
-        gaps = {"t2i": r["t2i"]["gap"], "cap": r["cap"]["gap"], "edit": r["edit"]["gap"], "cap_codes": r["codes_gap"]}
+        gaps = {"t2i": r["t2i"]["gap"], "cap": r["cap"]["gap"], "edit": r["edit"]["gap"], "cap_codes": r["codes_gap"],
+                **{f"clip_frame{k}": f["gap"] for k, f in enumerate(r["clip"], 1)}}
         smallest = min(min(g) for g in gaps.values())
         if smallest >= args.min_gap and not special_ids & set(r["cap"]["ids"]):
             break

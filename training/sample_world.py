@@ -5,6 +5,9 @@
     /usr/bin/python3 training/sample_world.py --work out/unified-work --prompts out/eval-seen out/eval-heldout \\
         --caption out/eval-seen --caption-count 100 --recon out/eval-seen --out out/eval-torch
     npm run world -- --grade out/eval-torch
+    npm run world -- --out out/eval-clips --count 1 --clips 40 --clip-frames 6 --seed 7
+    /usr/bin/python3 training/sample_world.py --work out/clip-work --clips out/eval-clips --out out/eval-torch-clips
+    npm run world -- --grade out/eval-torch-clips
 
 `npm run eval` measures the runtime itself, but on a software adapter it costs about a minute per image; this is
 the same model in PyTorch (which the runtime reproduces number for number, see tests/fixtures/unified-tiny), fast
@@ -12,6 +15,11 @@ enough on the CPU for the full counts. It writes OUT in the world export's forma
 (its prompt as "caption", "heldout" as the prompt's folder says) and one per captioned world image (the image, its
 true "caption" and the greedy "predicted" one), which `npm run world -- --grade OUT` grades. With --recon it prints
 the VQVAE's reconstruction PSNR over those images (the PSNR of the mean squared error, as `npm run eval` does).
+
+With --clips (a model trained on clips), OUT/clips.npy [M, F, size, size, 3] and OUT/clips.jsonl get, per clip caption,
+the clip generated frame by frame (frame 0 from the caption, frame t + 1 after the full view of frame t: "conditioned")
+and, for the first --clip-baseline captions, every frame from the caption alone with its own sample ("independent"),
+the flicker that frame conditioning removes. `npm run world -- --grade OUT` grades them against the world's motion.
 """
 from __future__ import annotations
 
@@ -27,7 +35,8 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nextscale.data import load_captions, load_images, to_m11  # noqa: E402
 from nextscale.tokenizer import Tokenizer  # noqa: E402
-from nextscale.unified import Specials, Text, Unified, encode_image, generate_image, generate_text  # noqa: E402
+from nextscale.data import load_clips  # noqa: E402
+from nextscale.unified import Image, Specials, Text, Unified, encode_image, generate_image, generate_text  # noqa: E402
 from nextscale.vqvae import VQVAE  # noqa: E402
 
 
@@ -41,6 +50,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--caption-count", type=int, default=100)
     p.add_argument("--recon", type=Path, help="world folder whose images measure the reconstruction PSNR")
     p.add_argument("--recon-count", type=int, default=50)
+    p.add_argument("--clips", type=Path, help="world folder whose clip captions are the prompts of clips")
+    p.add_argument("--clip-count", type=int, default=40)
+    p.add_argument("--clip-frames", type=int, default=6)
+    p.add_argument("--clip-baseline", type=int, default=20, help="captions also generated as independent frames")
     p.add_argument("--cfg", type=float, default=3.0)
     p.add_argument("--top-k", type=int, default=16)
     p.add_argument("--top-p", type=float, default=0.9)
@@ -91,6 +104,23 @@ def main() -> None:
                             "heldout": bool(rec.get("heldout"))})
 
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.clips:
+        clips, clip_records = [], []
+        captions = [c["caption"] for c in load_clips(args.clips)[1][: args.clip_count]]
+        runs = [(c, True) for c in captions] + [(c, False) for c in captions[: args.clip_baseline]]
+        for caption, conditioned in tqdm(runs, desc="clips"):
+            prompt = Text(tok.encode(caption), prompt=True)
+            frames, previous = [], None
+            for _ in range(args.clip_frames):
+                view = [Image(codes=[], feats=[previous.flatten(2).transpose(1, 2)[0]], closed=True, view=True)] if previous is not None else []
+                out = generate_image(model, vae, sp, [prompt] + view, args.cfg, args.top_k, args.top_p, 1.0, gen)
+                frames.append(to_u8(out["image"]))
+                previous = out["f_hat"][-1] if conditioned else None
+            clips.append(np.stack(frames))
+            clip_records.append({"caption": caption, "mode": "conditioned" if conditioned else "independent"})
+        np.save(args.out / "clips.npy", np.stack(clips))
+        (args.out / "clips.jsonl").write_text("".join(json.dumps(r) + "\n" for r in clip_records))
+        print(f"wrote {len(clips)} clips of {args.clip_frames} frames to {args.out}")
     if images:
         np.save(args.out / "images.npy", np.stack(images))
     (args.out / "captions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))

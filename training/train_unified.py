@@ -12,8 +12,10 @@ WORK/tokens.pt. Images and edit pairs marked "heldout" are never trained on; the
 losses (a world written without them gets --eval-images of its own images set aside instead).
 
 Each training sequence is one of: caption then image (`<text> caption <image> B1..B(S-1)`), image then caption
-(`<text> <image> B1..BS </image> caption <eos>`), or, when edit pairs exist, an edit (`<text> <image> src
-</image> instruction <image> dst`); the prompt (caption or instruction before a generated image) is hidden as the
+(`<text> <image> B1..BS </image> caption <eos>`), when edit pairs exist an edit (`<text> <image> src
+</image> instruction <image> dst`), and when clips exist (`npm run world -- --clips M`) a step of a clip
+(`<text> clip caption <image> BS </image> <image> B1..B(S-1)`: frame t as context, by its full view only, then frame
+t + 1; a quarter of them are the clip's first frame from its caption alone); the prompt (caption or instruction before a generated image) is hidden as the
 spec's guidance rule says (`<pad>`, masked as keys) for --prompt-drop of the sequences. Loss: the mean text
 cross-entropy plus the image cross-entropy, where each scale's mean token loss is weighted by pn_s^--scale-power,
 normalised over the scales (power 1: a scale's weight grows like its side, so the 64 tokens of an 8x8 scale count
@@ -45,7 +47,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nextscale import safetensors_io  # noqa: E402
-from nextscale.data import load_captions, load_edits, load_images, load_words, to_m11  # noqa: E402
+from nextscale.data import load_captions, load_clips, load_edits, load_images, load_words, to_m11  # noqa: E402
 from nextscale.tokenizer import Tokenizer  # noqa: E402
 from nextscale.unified import (Batch, Image, Specials, Text, Unified, block_features, build_sequence,  # noqa: E402
                                collate, generate_image, generate_text)
@@ -58,7 +60,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--vae", type=Path, help="folder with vae.safetensors and vae.json; needed for a fresh start")
     p.add_argument("--work", type=Path, required=True, help="folder for unified.ckpt, tokens.pt, logs")
     p.add_argument("--resume", action="store_true", help="continue from WORK/unified.ckpt")
-    p.add_argument("--export", type=Path, help="write a runtime model folder here when done")
+    p.add_argument("--init", type=Path, help="fine-tune: start from this checkpoint's model (fresh optimizer and budgets)")
+    p.add_argument("--export", type=Path, help="write a runtime model folder here when done (a --mix with clips marks it "
+                                                 "frame_conditioned)")
     p.add_argument("--f16", action="store_true", help="export weights as float16")
     p.add_argument("--steps", type=int, default=20000, help="step budget, over all runs of a resumed training")
     p.add_argument("--minutes", type=float, default=75.0,
@@ -69,8 +73,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--prompt-drop", type=float, default=0.1, help="share of sequences whose prompt is hidden")
-    p.add_argument("--mix", type=float, nargs=3, default=[0.55, 0.3, 0.15], metavar=("T2I", "I2T", "EDIT"),
-                   help="shares of the three kinds of sequence (edits only when edit pairs exist)")
+    p.add_argument("--mix", type=float, nargs="+", default=[0.55, 0.3, 0.15, 0.0], metavar="SHARE",
+                   help="shares of the kinds of sequence: T2I I2T [EDIT [CLIP]] (edits and clips only when the world has them)")
+    p.add_argument("--clips", type=int, default=0, help="tokenise and train on the world's first N clips only (0: all)")
     p.add_argument("--scale-power", type=float, default=1.0, help="scale s's mean image loss is weighted by pn_s^power")
     p.add_argument("--rolls", type=int, default=0, help="extra randomly rolled copies of each image to tokenise")
     p.add_argument("--images", type=int, default=0,
@@ -110,6 +115,8 @@ def build_tokenizer(data: Path) -> Tokenizer:
     words += [w for c in load_captions(data) for w in c["caption"].split()]
     if (data / "edits.jsonl").exists():
         words += [w for e in load_edits(data)[2] for w in e["instruction"].split()]
+    if (data / "clips.jsonl").exists():
+        words += [w for c in load_clips(data)[1] for w in c["caption"].split()]
     return Tokenizer.from_words(w.strip(".,;:!?\"'()") or w for w in words)
 
 
@@ -129,26 +136,46 @@ def tokenise_images(vae: VQVAE, images_u8: torch.Tensor, shifts: torch.Tensor, b
 
 
 def load_tokens(args: argparse.Namespace, vae: VQVAE, vae_digest: str, gen: torch.Generator) -> dict:
-    """WORK/tokens.pt, made once per (VQVAE, world, --rolls): codes of the images and of the edit pairs."""
+    """WORK/tokens.pt, made once per (VQVAE, world, --rolls, --clips): codes of the images, of the edit pairs and of
+    the clips' frames (these never rolled: a roll would move with the motion). A cache holding more than is asked
+    for (edits or clips the --mix leaves out) serves."""
     path = args.work / "tokens.pt"
     images = load_images(args.data)
     if args.images:
         images = images[: args.images]
-    key = {"vae": vae_digest, "images": list(images.shape), "rolls": args.rolls, "edits": (args.data / "edits.jsonl").exists() and args.mix[2] > 0}
+    clips = None
+    if (args.data / "clips.jsonl").exists() and args.mix[3] > 0:
+        clips = load_clips(args.data)[0]
+        clips = clips[: args.clips] if args.clips else clips
+    key = {"vae": vae_digest, "images": list(images.shape), "rolls": args.rolls, "edits": (args.data / "edits.jsonl").exists() and args.mix[2] > 0,
+           "clips": list(clips.shape) if clips is not None else None}
+    tokens = None
     if path.exists():
         cached = torch.load(path)
-        if cached["key"] == key:
-            return cached
-        print(f"{path}: made for another VQVAE or world; tokenising again")
-    H = images.shape[1]
-    shifts = torch.cat([torch.zeros(1, 2, dtype=torch.long), torch.randint(H, (args.rolls, 2), generator=gen)])
+        have = cached["key"]
+        if all(have.get(k) == key[k] for k in ("vae", "images", "rolls")) and (have.get("edits") or not key["edits"]):
+            if key["clips"] is None or have.get("clips") == key["clips"]:
+                return cached
+            tokens = cached  # the images serve; the clips are tokenised below
+            tokens.pop("clips", None)
+        else:
+            print(f"{path}: made for another VQVAE or world; tokenising again")
     t0 = time.time()
-    tokens = {"key": key, "images": tokenise_images(vae, images, shifts)}
-    if key["edits"]:
-        src, dst, _ = load_edits(args.data)
-        tokens["edit_src"], tokens["edit_dst"] = tokenise_images(vae, src, shifts), tokenise_images(vae, dst, shifts)
+    if tokens is None:
+        H = images.shape[1]
+        shifts = torch.cat([torch.zeros(1, 2, dtype=torch.long), torch.randint(H, (args.rolls, 2), generator=gen)])
+        tokens = {"images": tokenise_images(vae, images, shifts)}
+        if key["edits"]:
+            src, dst, _ = load_edits(args.data)
+            tokens["edit_src"], tokens["edit_dst"] = tokenise_images(vae, src, shifts), tokenise_images(vae, dst, shifts)
+        print(f"tokenised {images.shape[0]} images x {args.rolls + 1} rolls in {time.time() - t0:.0f} s")
+    if clips is not None:
+        M, Fr = clips.shape[:2]
+        flat = tokenise_images(vae, clips.flatten(0, 1), torch.zeros(1, 2, dtype=torch.long))
+        tokens["clips"] = [c[0].reshape(M, Fr, -1) for c in flat]  # per scale int16 [M, F, pn²]
+        print(f"tokenised {M} clips of {Fr} frames in {time.time() - t0:.0f} s")
+    tokens["key"] = {**key, "edits": key["edits"] or tokens["key"]["edits"]} if "key" in tokens else key
     torch.save(tokens, path)
-    print(f"tokenised {images.shape[0]} images x {args.rolls + 1} rolls in {time.time() - t0:.0f} s -> {path}")
     return tokens
 
 
@@ -164,23 +191,38 @@ class Sequences:
         if int(held.sum()) < eval_images:
             held[torch.randperm(len(captions), generator=torch.Generator().manual_seed(seed + 1))[:eval_images]] = True
         self.train_idx, self.held_idx = (~held).nonzero().squeeze(1), held.nonzero().squeeze(1)
-        edits = load_edits(data)[2] if "edit_src" in tokens else []
+        edits = load_edits(data)[2] if "edit_src" in tokens and mix[2] > 0 else []
         self.instr_ids = [tok.encode(e["instruction"]) for e in edits]
         self.edit_idx = [i for i, e in enumerate(edits) if not e.get("heldout")]
-        self.mix = torch.tensor(mix if self.edit_idx else [mix[0], mix[1], 0.0])
+        clips = load_clips(data)[1][: tokens["clips"][0].shape[0]] if "clips" in tokens else []
+        self.clip_ids = [tok.encode(c["caption"]) for c in clips]
+        self.clip_idx = [i for i, c in enumerate(clips) if not c.get("heldout")]
+        self.mix = torch.tensor([mix[0], mix[1], mix[2] if self.edit_idx else 0.0, mix[3] if self.clip_idx else 0.0])
 
     def image(self, name: str, roll: int, i: int, closed: bool) -> Image:
         return Image(codes=[c[roll, i].long() for c in self.tokens[name]], closed=closed)
 
+    def frame(self, m: int, t: int, view: bool) -> Image:
+        """Frame t of clip m: the previous frame as context (`view`) or the frame to predict."""
+        return Image(codes=[c[m, t].long() for c in self.tokens["clips"]], closed=view, view=view)
+
     def kind(self, gen: torch.Generator) -> int:
-        """0: caption then image, 1: image then caption, 2: edit; drawn by --mix. A batch holds one kind, so
-        that its sequences have about the same length and little of it is padding."""
+        """0: caption then image, 1: image then caption, 2: edit, 3: clip step; drawn by --mix. A batch holds one
+        kind, so that its sequences have about the same length and little of it is padding."""
         return int(torch.multinomial(self.mix, 1, generator=gen))
 
     def draw(self, gen: torch.Generator, kind: int, prompt_drop: float, held: bool = False) -> tuple[list, bool]:
         """(segments, drop_prompt) of one random sequence of a kind; held-out images only when `held`."""
         roll = 0 if held else int(torch.randint(self.tokens["images"][0].shape[0], (1,), generator=gen))
         drop = not held and float(torch.rand(1, generator=gen)) < prompt_drop
+        if kind == 3:
+            m = self.clip_idx[int(torch.randint(len(self.clip_idx), (1,), generator=gen))]
+            frames = self.tokens["clips"][0].shape[1]
+            prompt = Text(self.clip_ids[m], prompt=True)
+            if float(torch.rand(1, generator=gen)) < 0.25:
+                return [prompt, self.frame(m, 0, False)], drop
+            t = int(torch.randint(frames - 1, (1,), generator=gen))
+            return [prompt, self.frame(m, t, True), self.frame(m, t + 1, False)], drop
         if kind == 2:
             i = self.edit_idx[int(torch.randint(len(self.edit_idx), (1,), generator=gen))]
             return [self.image("edit_src", roll, i, True), Text(self.instr_ids[i], prompt=True), self.image("edit_dst", roll, i, False)], drop
@@ -253,14 +295,17 @@ def save_checkpoint(path: Path, model: Unified, vae: VQVAE, tok: Tokenizer, opt,
     tmp.replace(path)
 
 
-def export(model: Unified, vae: VQVAE, tok: Tokenizer, out: Path, f16: bool) -> None:
-    """A model folder the runtime loads: config.json, tokenizer.json, weights.safetensors (vae.* + unified.*)."""
+def export(model: Unified, vae: VQVAE, tok: Tokenizer, out: Path, f16: bool, frame_conditioned: bool = False) -> None:
+    """A model folder the runtime loads: config.json, tokenizer.json, weights.safetensors (vae.* + unified.*);
+    `frame_conditioned` marks a model trained on clips (the runtime then plays videos frame by frame)."""
     out.mkdir(parents=True, exist_ok=True)
     dtype = torch.float16 if f16 else torch.float32
     tensors = {f"vae.{k}": v for k, v in vae.state_dict().items()}
     tensors.update({f"unified.{k}": v for k, v in model.state_dict().items()})
     safetensors_io.save({k: v.detach().to(dtype).contiguous() for k, v in tensors.items()}, out / "weights.safetensors", {"format": "pt"})
     config = {"family": "unified", "vae": vae.config(), "unified": model.config()}
+    if frame_conditioned:
+        config["unified"]["frame_conditioned"] = True
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     tok.save(out / "tokenizer.json")
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
@@ -373,7 +418,20 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     gen = torch.Generator().manual_seed(args.seed)
     ckpt_path = args.work / "unified.ckpt"
-    if args.resume:
+    args.mix = (list(args.mix) + [0.0] * 4)[:4]
+    if args.init and args.resume:
+        raise ValueError("--init starts a fine-tune and --resume continues one: give one of them")
+    if args.init:
+        ckpt = torch.load(args.init, map_location="cpu")
+        vae = VQVAE.from_config(ckpt["vae_config"])
+        vae.load_state_dict(ckpt["vae"])
+        tok = Tokenizer(ckpt["tokenizer"])
+        model = Unified.from_config(ckpt["unified"], ckpt["vae_config"])
+        model.load_state_dict(ckpt["model"])
+        opt = make_optimizer(model, args)
+        step, seconds = 0, 0.0
+        print(f"fine-tuning the model of {args.init} (trained {ckpt['step']} steps, {ckpt.get('seconds', 0) / 60:.1f} minutes)")
+    elif args.resume:
         if not ckpt_path.exists():
             raise FileNotFoundError(f"--resume: {ckpt_path} does not exist (start without --resume)")
         ckpt = torch.load(ckpt_path, map_location="cpu")
@@ -407,7 +465,7 @@ def main() -> None:
             raise ValueError("--data is needed to train (use --minutes 0 to only export or sample)")
         step = train(model, vae, tok, opt, step, seconds, gen, args)
     if args.export:
-        export(model, vae, tok, args.export, args.f16)
+        export(model, vae, tok, args.export, args.f16, frame_conditioned=args.mix[3] > 0)
     if args.sample:
         sample(model, vae, tok, args)
 

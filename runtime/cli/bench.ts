@@ -10,13 +10,15 @@
  *       [--video-seconds 60] [--video-costs condition=0.2,blocks=0.5,sample=0.3,decode=3]
  *
  * --random forces the random-weights VAR-d{depth} configuration (the default on a real GPU).
- * --video measures video playback instead (video-bench.ts).
+ * --video measures video playback instead (video-bench.ts), with any model folder: `--video --model
+ * models/builtin` plays the built-in model frame by frame (it was trained on clips).
  */
 import { parseArgs } from 'node:util';
 import { Gpu } from '../gpu/index.ts';
 import { VarSession, type StepInfo } from '../generate/var-session.ts';
 import { RandomWeights } from '../models/loader.ts';
 import type { VarModelConfig } from '../models/var/config.ts';
+import { loadModelFolder } from '../models/load.ts';
 import { loadVarFolder } from '../models/var/load.ts';
 import { VarModel } from '../models/var/model.ts';
 import { parseDType } from './model-args.ts';
@@ -45,16 +47,16 @@ async function main(): Promise<void> {
   const gpu = await Gpu.create();
   const real = !gpu.isSoftware;
   const random = values.random ?? (real && !values.model);
-  const model = !random
-    ? await loadVarFolder(gpu, values.model ?? FIXTURE, { dtype, encoder: false })
-    : await VarModel.load(gpu, publicConfig(Number(values.depth)), { vae: new RandomWeights(1), vaePrefix: '', var: new RandomWeights(2), varPrefix: '', name: 'random weights' }, { dtype, encoder: false });
+  const randomVar = () => VarModel.load(gpu, publicConfig(Number(values.depth)), { vae: new RandomWeights(1), vaePrefix: '', var: new RandomWeights(2), varPrefix: '', name: 'random weights' }, { dtype, encoder: false });
   const name = random ? `VAR-d${values.depth} (random weights)` : values.model ?? 'var-tiny fixture';
   if (values.video) {
-    await benchVideo(gpu, model, name, videoOptions(values, real));
-    model.dispose();
+    const played = random ? await randomVar() : await loadModelFolder(gpu, values.model ?? FIXTURE, { dtype });
+    await benchVideo(gpu, played, name, videoOptions(values, real));
+    played.dispose();
     gpu.destroy();
     return;
   }
+  const model = random ? await randomVar() : await loadVarFolder(gpu, values.model ?? FIXTURE, { dtype, encoder: false });
   const labels = Array.from({ length: Number(values.batch) }, (_, i) => i % model.config.var.numClasses);
   const settings = { labels, seed: 0, cfg: 1.5, topK: 900, topP: 0.96 };
 

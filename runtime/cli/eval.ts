@@ -4,7 +4,11 @@
  * image. Prints a table, then the report as one JSON line.
  *
  *   npm run eval -- [--model models/builtin] [--prompts 200] [--captions 100] [--recon 50]
- *       [--seed 0] [--cfg 3] [--top-k 16] [--top-p 0.9] [--dtype f32|f16] [--quiet]
+ *       [--clips 0] [--clip-frames 6] [--seed 0] [--cfg 3] [--top-k 16] [--top-p 0.9] [--dtype f32|f16] [--quiet]
+ *
+ * --clips N plays N clip prompts (a texture and a motion) through the model's keyframe source (frame
+ * by frame for a model trained on clips, else the feature path) and grades how they move against the
+ * world's motion (runtime/eval/clip-grade.ts).
  */
 import { parseArgs } from 'node:util';
 import { Gpu } from '../gpu/index.ts';
@@ -20,6 +24,8 @@ async function main(): Promise<void> {
       prompts: { type: 'string', default: '200' },
       captions: { type: 'string', default: '100' },
       recon: { type: 'string', default: '50' },
+      clips: { type: 'string', default: '0' },
+      'clip-frames': { type: 'string', default: '6' },
       seed: { type: 'string', default: '0' },
       cfg: { type: 'string', default: '3' },
       'top-k': { type: 'string', default: '16' },
@@ -40,6 +46,8 @@ async function main(): Promise<void> {
       prompts: count('prompts', values.prompts),
       captions: count('captions', values.captions),
       reconstructions: count('recon', values.recon),
+      clips: count('clips', values.clips),
+      clipFrames: count('clip-frames', values['clip-frames']),
       seed: count('seed', values.seed),
       cfg: Number(values.cfg),
       topK: count('top-k', values['top-k']),

@@ -5,7 +5,10 @@
  *                 --top-k 1 [--top-p P] [--temperature T] [--dtype f16] [--patch-nums 1,2,3] --out out.png
  *                 [--dump tensors.safetensors]
  *   unified:  npm run generate -- [--model DIR] --prompt "red and blue checker" [--image in.png] ... --out out.png
- *   clip:     either of the above with --frames 48 [--keyframe-every 8] [--loop] --out clip/
+ *   clip:     either of the above with --frames 48 [--keyframe-every N] [--loop] --out clip/
+ *
+ * A clip from a unified model trained on clips generates every frame from the one before (the default
+ * --keyframe-every 1 there); other models blend between keyframes, one every 8 frames by default.
  *
  * With a unified model, `--prompt` alone is text to image, and `--image` with `--prompt` edits the
  * image under the prompt as an instruction. The PNG shows the batch side by side; the dump holds
@@ -21,7 +24,7 @@ import { UnifiedSession } from '../generate/unified-session.ts';
 import { VarSession, type SamplingSettings } from '../generate/var-session.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
 import type { VarModel } from '../models/var/model.ts';
-import { unifiedKeyframeSource } from '../video/unified-keyframes.ts';
+import { defaultKeyframeEvery, familyKeyframeSource } from '../video/sources.ts';
 import { writeClip } from './clip.ts';
 import { decodePng, encodePng, imagesToRgba } from './png.ts';
 import { loadModelFromArgs, MODEL_OPTIONS, parseNumberList, usageError } from './model-args.ts';
@@ -31,7 +34,8 @@ const USAGE = `usage: npm run generate -- (--model DIR | --vae VAE.pth --var VAR
        --out out.png [--dump tensors.safetensors]
    or: npm run generate -- [--model UNIFIED_DIR] --prompt "text" [--image in.png] [--seed 0] [--cfg 3]
        [--top-k 16] [--top-p 0.9] [--temperature 1] [--dtype f32|f16] --out out.png [--dump tensors.safetensors]
-   clip: add --frames 48 [--keyframe-every 8] [--loop] with --out DIR/ (numbered PNGs)
+   clip: add --frames 48 [--keyframe-every N] [--loop] with --out DIR/ (numbered PNGs; N defaults to 1 for a
+       model trained on clips, else 8)
    --model defaults to the built-in model (models/builtin) when no model is given`;
 
 interface ClipValues {
@@ -83,7 +87,7 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       dump: { type: 'string' },
       frames: { type: 'string' },
-      'keyframe-every': { type: 'string', default: '8' },
+      'keyframe-every': { type: 'string' },
       loop: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -169,11 +173,17 @@ async function runClip(gpu: Gpu, model: VarModel | UnifiedModel, values: Values 
   const frames = Number(values.frames);
   if (!Number.isInteger(frames) || frames < 1) throw usageError(`--frames: expected a whole number >= 1, found '${values.frames}'`, USAGE);
   const out = values.out!;
-  const common = { frames, keyframeEvery: Number(values['keyframe-every']), loop: values.loop, ...settings, out };
+  const keyframeEvery = values['keyframe-every'] === undefined ? defaultKeyframeEvery(model) : Number(values['keyframe-every']);
+  const common = { frames, keyframeEvery, loop: values.loop, ...settings, out };
   const onFrame = (f: number, file: string) => process.stderr.write(`frame ${f + 1}/${frames}: ${file}\n`);
   if (model.config.family === 'unified') {
     if (values.prompt === undefined) throw usageError('--frames with a unified model needs --prompt', USAGE);
-    await writeClip(gpu, unifiedKeyframeSource(model as UnifiedModel), { ...common, prompt: values.prompt, onFrame });
+    const source = familyKeyframeSource(model);
+    try {
+      await writeClip(gpu, source, { ...common, prompt: values.prompt, onFrame });
+    } finally {
+      source.dispose?.();
+    }
   } else {
     if (!values.class) throw usageError('--frames with a VAR model needs --class (one label per keyframe, in turn)', USAGE);
     await writeClip(gpu, model as VarModel, { ...common, labels: parseNumberList('--class', values.class), onFrame });

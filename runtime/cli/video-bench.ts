@@ -16,11 +16,11 @@ import type { Gpu, Tensor } from '../gpu/index.ts';
 import { addModel, addVideo, createEngine, disposeEngine, getVideoStatus, observeCost, runFrame } from '../ecs/index.ts';
 import type { StepKind } from '../generate/var-session.ts';
 import { featureSlerp, type BlendMode } from '../kernels/feature-slerp.ts';
-import type { VarModel } from '../models/var/model.ts';
+import type { AnyModel } from '../models/load.ts';
 import { FeaturePath } from '../video/feature-path.ts';
 import type { KeyframeSettings } from '../video/keyframes.ts';
 import type { Timeline } from '../video/timeline.ts';
-import { varKeyframeSource } from '../video/var-keyframes.ts';
+import { familyKeyframeSource } from '../video/sources.ts';
 
 /** The bench's video flags (merged into bench.ts's options). */
 export const VIDEO_OPTIONS = {
@@ -78,8 +78,9 @@ interface Clip {
 }
 
 /** Makes every frame of the clip, submitting without waiting, then reads the frames back. */
-async function makeClip(gpu: Gpu, model: VarModel, tl: Timeline, settings: KeyframeSettings, blend: BlendMode): Promise<Clip> {
-  const path = new FeaturePath(varKeyframeSource(model), { timeline: tl, settings, slots: 3, blend });
+async function makeClip(gpu: Gpu, model: AnyModel, tl: Timeline, settings: KeyframeSettings, blend: BlendMode): Promise<Clip> {
+  const source = familyKeyframeSource(model);
+  const path = new FeaturePath(source, { timeline: tl, settings, slots: 3, blend });
   const pending: { kind: StepKind; dispatches: number; done: Promise<{ ms?: number }[]> }[] = [];
   const copies: Tensor[] = [];
   const t0 = performance.now();
@@ -104,6 +105,7 @@ async function makeClip(gpu: Gpu, model: VarModel, tl: Timeline, settings: Keyfr
   const images = await Promise.all(copies.map(async (t) => (await gpu.read(t)) as Float32Array));
   for (const t of copies) t.dispose();
   path.dispose();
+  source.dispose?.();
   const units = pending.map((p, i) => ({
     kind: p.kind,
     dispatches: p.dispatches,
@@ -140,9 +142,10 @@ function consistency(images: Float32Array[], N: number, size: number): { ratio: 
  * per-position length of the channel vectors), for lerp and slerp, and how alike the keyframes are
  * (mean per-position cosine): the feature-space reason for the blend chosen.
  */
-async function halfwayNorms(gpu: Gpu, model: VarModel, settings: KeyframeSettings): Promise<{ cosine: number; lerp: number; slerp: number }> {
+async function halfwayNorms(gpu: Gpu, model: AnyModel, settings: KeyframeSettings): Promise<{ cosine: number; lerp: number; slerp: number }> {
   // Frame 1 of a clip with a keyframe every 2 frames lies halfway between keyframes 0 and 1.
-  const path = new FeaturePath(varKeyframeSource(model), { timeline: { frames: 2, keyframeEvery: 2, loop: false }, settings, slots: 2 });
+  const source = familyKeyframeSource(model);
+  const path = new FeaturePath(source, { timeline: { frames: 2, keyframeEvery: 2, loop: false }, settings, slots: 2 });
   path.setWindow(0, 1, 2);
   for (let k = path.keyframeToStep(1); k >= 0; k = path.keyframeToStep(1)) path.stepKeyframe(k);
   const [a, b] = [path.keyframeFeatures(0)!, path.keyframeFeatures(1)!];
@@ -161,13 +164,15 @@ async function halfwayNorms(gpu: Gpu, model: VarModel, settings: KeyframeSetting
   const result = { cosine, lerp: mean((q) => norm(vl, q)) / ends, slerp: mean((q) => norm(vs, q)) / ends };
   for (const t of [lerp, slerp]) t.dispose();
   path.dispose();
+  source.dispose?.();
   return result;
 }
 
 /** Unit costs by kind: given ones, else the mean GPU ms (or wall ms of units run one at a time) measured here. */
-async function calibrate(gpu: Gpu, model: VarModel, settings: KeyframeSettings, given: Partial<Record<StepKind, number>> | undefined): Promise<Record<StepKind, number>> {
+async function calibrate(gpu: Gpu, model: AnyModel, settings: KeyframeSettings, given: Partial<Record<StepKind, number>> | undefined): Promise<Record<StepKind, number>> {
   const samples: Record<StepKind, number[]> = { condition: [], blocks: [], sample: [], decode: [] };
-  const path = new FeaturePath(varKeyframeSource(model, { blocksPerStep: 1 }), { timeline: { frames: 2, keyframeEvery: 4, loop: true }, settings, slots: 2 });
+  const source = familyKeyframeSource(model, { blocksPerStep: 1 });
+  const path = new FeaturePath(source, { timeline: { frames: 2, keyframeEvery: 4, loop: true }, settings, slots: 2 });
   path.setWindow(0, 1, 2);
   const timed = async (kind: StepKind, run: () => Promise<{ ms?: number }[]>) => {
     const t0 = performance.now();
@@ -190,6 +195,7 @@ async function calibrate(gpu: Gpu, model: VarModel, settings: KeyframeSettings, 
     });
   }
   path.dispose();
+  source.dispose?.();
   const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
   return {
     condition: given?.condition ?? mean(samples.condition),
@@ -200,10 +206,10 @@ async function calibrate(gpu: Gpu, model: VarModel, settings: KeyframeSettings, 
 }
 
 /** Plays the clip in the engine at 60 Hz for `seconds` with frozen costs; counts stalls and buffering frames. */
-async function simulate(gpu: Gpu, model: VarModel, o: VideoBenchOptions, settings: KeyframeSettings, costs: Record<StepKind, number>) {
+async function simulate(gpu: Gpu, model: AnyModel, o: VideoBenchOptions, settings: KeyframeSettings, costs: Record<StepKind, number>) {
   const world = createEngine(gpu, { budgetMs: o.budgetMs, timing: false });
   const id = addModel(world, model);
-  const S = model.config.var.patchNums.length;
+  const S = (model.config.family === 'var' ? model.config.var : model.config.unified).patchNums.length;
   for (let s = -1; s <= S; s++) for (const kind of Object.keys(costs) as StepKind[]) observeCost(world.costs, id, kind, s, costs[kind]);
   world.costs.alpha = 0;
   const eid = addVideo(world, { model: id, ...settings, frames: o.frames, keyframeEvery: o.keyframeEvery, fps: o.fps, loop: true });
@@ -224,9 +230,15 @@ async function simulate(gpu: Gpu, model: VarModel, o: VideoBenchOptions, setting
   return { ticks, stalls, stallsPerMinute: stalls / (o.seconds / 60), bufferingTicks: buffering, startupTicks: startup, unitsPerTick: units / ticks };
 }
 
+/** The prompt a unified model's clip is benched with. */
+const CLIP_PROMPT = 'red and blue checker, medium, scrolling left';
+
 /** Runs the three measures; prints a summary and one JSON line. */
-export async function benchVideo(gpu: Gpu, model: VarModel, name: string, o: VideoBenchOptions): Promise<void> {
-  const settings: KeyframeSettings = { classLabel: 0, seed: 0, cfg: 1.5, topK: 900, topP: 0.96, temperature: 1 };
+export async function benchVideo(gpu: Gpu, model: AnyModel, name: string, o: VideoBenchOptions): Promise<void> {
+  // VAR: class 0 with the reference's sampling; unified: a moving texture with the built-in model's.
+  const settings: KeyframeSettings = model.config.family === 'var'
+    ? { classLabel: 0, seed: 0, cfg: 1.5, topK: 900, topP: 0.96, temperature: 1 }
+    : { classLabel: 0, prompt: CLIP_PROMPT, seed: 0, cfg: 3, topK: 16, topP: 0.9, temperature: 1 };
   const tl: Timeline = { frames: o.frames, keyframeEvery: o.keyframeEvery, loop: false };
   const size = model.imageSize;
   // Warm-up: compiles every pipeline and fills the buffer pool.

@@ -1,14 +1,17 @@
 /**
  * The world exporter: writes the procedural texture world as a training set for the Python trainer.
  *
- *   npm run world -- --out DIR --count N [--size 64] [--seed S] [--edits M] [--heldout]
- *       [--preview sheet.png] [--list-heldout] [--check N] [--grade DIR]
+ *   npm run world -- --out DIR --count N [--size 64] [--seed S] [--edits M] [--clips M] [--clip-frames 8]
+ *       [--heldout] [--preview sheet.png] [--list-heldout] [--check N] [--grade DIR]
  *
  * DIR/images.npy      uint8 [N, size, size, 3]
  * DIR/captions.jsonl  {"caption", "pattern", "colors": [a, b], "scale", "rotation", "heldout"} per line
  * DIR/words.json      {"words": [...]}: every word of every caption, instruction and motion phrase
  * with --edits M:     DIR/edit_src.npy, DIR/edit_dst.npy uint8 [M, size, size, 3] and DIR/edits.jsonl
  *                     {"instruction", "src_caption", "dst_caption", "heldout"}
+ * with --clips M:     DIR/clips.npy uint8 [M, F, size, size, 3] (F = --clip-frames) and DIR/clips.jsonl
+ *                     {"caption", "texture", "motion", "heldout"}: clip m's frames under one motion at the
+ *                     speeds its caption implies (parseClipCaption), e.g. "red and blue stripes, medium, scrolling left"
  *
  * Training sets never contain a held-out (pattern, colour pair); --heldout writes only those (the
  * evaluation set). --preview writes a contact sheet (a row per pattern), --list-heldout prints the
@@ -20,9 +23,11 @@
  * it from a PyTorch checkpoint): each record of DIR/captions.jsonl with a "predicted" caption is a
  * captioning answer, graded against its "caption"; every other record's image in DIR/images.npy is a
  * generated texture, graded by the checker against its "caption" (the prompt). Seen and held-out
- * combinations are counted apart; a table, then one JSON line.
+ * combinations are counted apart; a table, then one JSON line. DIR/clips.npy [M, F, S, S, 3] with
+ * DIR/clips.jsonl ({"caption", "mode"}) are graded as clips against their captions' motion, per mode
+ * (runtime/eval/clip-grade.ts).
  */
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -42,16 +47,19 @@ import {
   parseCaption,
   parseNpyHeader,
   render,
+  renderFrame,
+  sampleClip,
   sampleEdit,
   sampleSpec,
   vocabulary,
   type Degradation,
   type TextureSpec,
 } from '../world/index.ts';
+import { gradeClip, summarizeClips } from '../eval/clip-grade.ts';
 import { encodePng } from './png.ts';
 
-const USAGE = `usage: npm run world -- --out DIR --count N [--size 64] [--seed 0] [--edits M] [--heldout]
-       [--preview sheet.png] [--list-heldout] [--check N] [--grade DIR]`;
+const USAGE = `usage: npm run world -- --out DIR --count N [--size 64] [--seed 0] [--edits M] [--clips M] [--clip-frames 8]
+       [--heldout] [--preview sheet.png] [--list-heldout] [--check N] [--grade DIR]`;
 
 /** Images per write: bounds memory whatever the count. */
 const CHUNK = 512;
@@ -67,11 +75,11 @@ function wholeNumber(flag: string, text: string | undefined, fallback: number, m
   return n;
 }
 
-/** Writes `count` images made by `make(i)` to an .npy file, CHUNK at a time. */
-function writeImages(path: string, count: number, size: number, make: (i: number) => Uint8ClampedArray): void {
+/** Writes `count` images made by `make(i)` to an .npy file of shape [...lead, size, size, 3] (lead's product is count), CHUNK at a time. */
+function writeImages(path: string, count: number, size: number, make: (i: number) => Uint8ClampedArray, lead: number[] = [count]): void {
   const fd = openSync(path, 'w');
   try {
-    writeSync(fd, npyHeader([count, size, size, 3]));
+    writeSync(fd, npyHeader([...lead, size, size, 3]));
     const bytes = size * size * 3;
     const buffer = new Uint8Array(Math.min(count, CHUNK) * bytes);
     for (let start = 0; start < count; start += CHUNK) {
@@ -109,6 +117,27 @@ function exportWorld(out: string, count: number, size: number, seed: number, edi
   const lines = pairs.map((e) => JSON.stringify({ instruction: e.instruction, src_caption: caption(e.src), dst_caption: caption(e.dst), heldout: isHeldOut(e.src) || isHeldOut(e.dst) }) + '\n');
   writeFileSync(join(out, 'edits.jsonl'), lines.join(''));
   log(`wrote ${edits} edit pairs to ${out}`);
+}
+
+/** What --clips writes beside the images (see the header). */
+export interface ClipExport {
+  clips: number;
+  frames: number;
+}
+
+/** Clips of `frames` frames: a texture and a motion phrase drawn at random, the motion at its caption's speeds. */
+function exportClips(out: string, size: number, seed: number, heldout: boolean, { clips, frames }: ClipExport, log: Log): void {
+  const rng = new Rng(hash32(seed, 0xc11b));
+  const split = heldout ? 'heldout' : 'train';
+  const drawn = Array.from({ length: clips }, () => sampleClip(rng, split));
+  const clipSeed = (m: number) => hash32(hash32(seed, 0xc11b), m);
+  writeImages(join(out, 'clips.npy'), clips * frames, size, (i) => {
+    const c = drawn[Math.floor(i / frames)];
+    return renderFrame(c.spec, c.motion, i % frames, size, clipSeed(Math.floor(i / frames)));
+  }, [clips, frames]);
+  const lines = drawn.map((c) => JSON.stringify({ caption: c.text, texture: caption(c.spec), motion: c.text.slice(caption(c.spec).length + 2), heldout: isHeldOut(c.spec) }) + '\n');
+  writeFileSync(join(out, 'clips.jsonl'), lines.join(''));
+  log(`wrote ${clips} clips of ${frames} frames to ${out}`);
 }
 
 /** A contact sheet: one row per pattern, `columns` random textures of it across scales and rotations. */
@@ -168,8 +197,11 @@ function tally<T>(items: T[], colours: (t: T) => boolean, pattern: (t: T) => boo
   return { count: items.length, colours: share(colours), pattern: share(pattern) };
 }
 
-/** Grades generated textures and captions written in the export's format (see the header). */
+/** Grades generated textures, captions and clips written in the export's format (see the header). */
 function gradeExported(dir: string, print: Log): void {
+  const clips = existsSync(join(dir, 'clips.npy'));
+  if (clips) gradeClips(dir, print);
+  if (clips && !existsSync(join(dir, 'images.npy'))) return;
   const records = readFileSync(join(dir, 'captions.jsonl'), 'utf8').split('\n').filter((l) => l.trim())
     .map((l, i) => {
       const r = JSON.parse(l) as { caption?: unknown; predicted?: unknown; heldout?: unknown };
@@ -201,6 +233,38 @@ function gradeExported(dir: string, print: Log): void {
   print(JSON.stringify({ graded: dir, ...report }));
 }
 
+/** Grades the clips of DIR/clips.npy against their captions' motion, by the records' "mode" (see runtime/eval/clip-grade.ts). */
+function gradeClips(dir: string, print: Log): void {
+  const lines = readFileSync(join(dir, 'clips.jsonl'), 'utf8').split('\n').filter((l) => l.trim());
+  const records = lines.map((l, i) => {
+    const r = JSON.parse(l) as { caption?: unknown; mode?: unknown };
+    if (typeof r.caption !== 'string') throw new Error(`${dir}/clips.jsonl line ${i + 1}: expected a "caption" string, found ${JSON.stringify(r.caption)}`);
+    return { caption: r.caption, mode: typeof r.mode === 'string' ? r.mode : 'clip' };
+  });
+  const bytes = new Uint8Array(readFileSync(join(dir, 'clips.npy')));
+  const h = parseNpyHeader(bytes);
+  const [m, frames, size] = h.shape;
+  if (h.descr !== '|u1' || h.shape.length !== 5 || h.shape[3] !== size || h.shape[4] !== 3 || m !== records.length) {
+    throw new Error(`${dir}/clips.npy: expected uint8 [${records.length}, F, S, S, 3] (one clip per record), found ${h.descr} [${h.shape.join(', ')}]`);
+  }
+  const frameBytes = size * size * 3;
+  const clipFrames = (i: number) => Array.from({ length: frames }, (_, t) => {
+    const at = h.dataOffset + (i * frames + t) * frameBytes;
+    return new Uint8ClampedArray(bytes.buffer, bytes.byteOffset + at, frameBytes);
+  });
+  const grades = records.map((r, i) => ({ mode: r.mode, grade: gradeClip(clipFrames(i), size, r.caption, hash32(7, i)) }));
+  const report: Record<string, ReturnType<typeof summarizeClips>> = {};
+  for (const mode of [...new Set(records.map((r) => r.mode))]) report[mode] = summarizeClips(grades.filter((g) => g.mode === mode).map((g) => g.grade));
+  const db = (x: number) => `${x.toFixed(1)} dB`;
+  for (const [mode, s] of Object.entries(report)) {
+    print(`clips ${mode} (${s.clips} of ${frames} frames): follow ${db(s.followPsnr)} vs still ${db(s.stillPsnr)} (scroll and hue clips), change ${s.change.toFixed(2)}x the world's, colours kept ${(100 * s.colours).toFixed(0)}%, pattern kept ${(100 * s.pattern).toFixed(0)}%`);
+    for (const [kind, k] of Object.entries(s.byMotion)) {
+      print(`  ${kind.padEnd(7)} (${k.clips}): follow ${Number.isNaN(k.followPsnr) ? '-' : db(k.followPsnr)}, still ${Number.isNaN(k.stillPsnr) ? '-' : db(k.stillPsnr)}, change ${k.change.toFixed(2)}x`);
+    }
+  }
+  print(JSON.stringify({ graded: dir, clips: report }));
+}
+
 /**
  * Runs the command line `args` (as after `npm run world --`); throws on bad arguments. Progress and
  * reports go to `log`, the held-out list to `print`.
@@ -214,6 +278,8 @@ export function runWorld(args: string[], log: Log = (line) => process.stderr.wri
       size: { type: 'string' },
       seed: { type: 'string' },
       edits: { type: 'string' },
+      clips: { type: 'string' },
+      'clip-frames': { type: 'string' },
       heldout: { type: 'boolean' },
       preview: { type: 'string' },
       'list-heldout': { type: 'boolean' },
@@ -231,7 +297,9 @@ export function runWorld(args: string[], log: Log = (line) => process.stderr.wri
   if (values.grade) gradeExported(values.grade, print);
   if (values.out) {
     if (values.count === undefined) throw usageError('--count is required with --out');
+    const clips = { clips: wholeNumber('--clips', values.clips, 0), frames: wholeNumber('--clip-frames', values['clip-frames'], 8, 2) };
     exportWorld(values.out, wholeNumber('--count', values.count, 0, 1), size, seed, wholeNumber('--edits', values.edits, 0), values.heldout ?? false, log);
+    if (clips.clips > 0) exportClips(values.out, size, seed, values.heldout ?? false, clips, log);
   } else if (!values.preview && !values['list-heldout'] && !values.check && !values.grade) {
     throw usageError('nothing to do: give --out DIR --count N, --preview PNG, --list-heldout, --check N or --grade DIR');
   }

@@ -249,6 +249,7 @@ export function disposePlayback(world: Engine, eid: number): void {
   world.textures.delete(eid);
   world.onTexture?.(eid, playback.ring.display, 'removed');
   playback.path.dispose();
+  playback.source.dispose?.();
   playback.ring.destroy();
 }
 

@@ -8,8 +8,8 @@ import type { Gpu } from '../gpu/index.ts';
 import type { AnyModel } from '../models/load.ts';
 import { UnifiedModel } from '../models/unified/model.ts';
 import type { KeyframeSource } from '../video/keyframes.ts';
-import { unifiedKeyframeSource } from '../video/unified-keyframes.ts';
-import { varKeyframeSource, type VarKeyframeOptions } from '../video/var-keyframes.ts';
+import { familyKeyframeSource } from '../video/sources.ts';
+import type { VarKeyframeOptions } from '../video/var-keyframes.ts';
 import { createGenerationComponent, createVideoStreamComponent, VideoDirty, type GenerationComponent, type VideoStreamComponent } from './components.ts';
 import { createCostModel, forgetModelCosts, type CostModel } from './cost-model.ts';
 import type { EngineSession } from './sessions.ts';
@@ -36,7 +36,8 @@ export interface EngineOptions {
   systems?: readonly System[];
   /**
    * Makes a video's keyframe source for a model (how a model family plugs into video playback).
-   * Default: the model family's (`varKeyframeSource`, `unifiedKeyframeSource`).
+   * Default: the model family's (`familyKeyframeSource`: VAR's, a unified model's, or frame by frame
+   * for a unified model trained on clips).
    */
   keyframeSource?: (model: AnyModel, options: VarKeyframeOptions) => KeyframeSource;
 }
@@ -209,9 +210,6 @@ export function getFrameStats(world: Engine): Readonly<FrameStats> {
 }
 
 /** The keyframe source of the model's family. */
-function familyKeyframeSource(model: AnyModel, options: VarKeyframeOptions): KeyframeSource {
-  return model instanceof UnifiedModel ? unifiedKeyframeSource(model, options) : varKeyframeSource(model, options);
-}
 
 function checkBudget(ms: number): void {
   if (!(ms >= 0)) throw new Error(`budget must be a number of milliseconds >= 0 (or Infinity), found ${ms}`);

@@ -12,7 +12,10 @@ import { caption as captionImage, textToImage } from '../generate/unified-tasks.
 import type { UnifiedModel } from '../models/unified/model.ts';
 import { QuantizerScratch, quantize } from '../models/var/quantizer.ts';
 import { decode, encode } from '../models/var/vqvae.ts';
-import { caption, compareToCaption, gradeCaption, hash32, render, rgbToRgba, Rng, sampleSpec, type Split } from '../world/index.ts';
+import { clipFrames } from '../video/clip-frames.ts';
+import { defaultKeyframeEvery, familyKeyframeSource } from '../video/sources.ts';
+import { caption, compareToCaption, gradeCaption, hash32, render, rgbToRgba, Rng, sampleClip, sampleSpec, type Split } from '../world/index.ts';
+import { gradeClip, summarizeClips, type ClipGrade, type ClipSummary } from './clip-grade.ts';
 
 export interface WorldEvalOptions {
   /** Text-to-image prompts; half from held-out combinations. Default 200. */
@@ -21,6 +24,10 @@ export interface WorldEvalOptions {
   captions?: number;
   /** World images for the reconstruction PSNR. Default 50. */
   reconstructions?: number;
+  /** Clip prompts (a texture and a motion) played through the model's keyframe source and graded against the world's motion. Default 0. */
+  clips?: number;
+  /** Frames per clip. Default 6. */
+  clipFrames?: number;
   seed?: number;
   /** Image sampling settings. Defaults: cfg 3, top-k 16, top-p 0.9, seeded per prompt. */
   cfg?: number;
@@ -42,6 +49,8 @@ export interface WorldEvalReport {
   generation: { seen: PromptScores; heldOut: PromptScores; all: PromptScores; msPerImage: number };
   captioning: { count: number; right: number; pattern: number; colours: number; scale: number };
   reconstruction: { count: number; psnrDb: number };
+  /** With clips: how they move (runtime/eval/clip-grade.ts), frames per keyframe, and wall time per frame. */
+  video?: ClipSummary & { byMotion: Record<string, ClipSummary>; frames: number; keyframeEvery: number; msPerFrame: number };
 }
 
 /** The targets a built-in model must reach (see the eval table). */
@@ -53,7 +62,10 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
   const recons = opts.reconstructions ?? 50;
   const seed = opts.seed ?? 0;
   const size = model.imageSize;
-  const total = prompts + captions + recons;
+  const clips = opts.clips ?? 0;
+  const frames = opts.clipFrames ?? 6;
+  if (!Number.isInteger(frames) || frames < 2) throw new Error(`clipFrames must be a whole number >= 2, found ${frames}`);
+  const total = prompts + captions + recons + clips;
   let done = 0;
   const progress = (what: string) => opts.onProgress?.(++done, total, what);
 
@@ -96,7 +108,31 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
     progress(`reconstruct "${caption(spec)}"`);
   }
 
+  let video: WorldEvalReport['video'];
+  if (clips > 0) {
+    const keyframeEvery = defaultKeyframeEvery(model);
+    const source = familyKeyframeSource(model);
+    const clipRng = new Rng(hash32(seed, 0xc11b));
+    const grades: ClipGrade[] = [];
+    const started = performance.now();
+    try {
+      for (let i = 0; i < clips; i++) {
+        const clip = sampleClip(clipRng, 'train');
+        const rgb: Uint8ClampedArray[] = [];
+        const play = { prompt: clip.text, frames, keyframeEvery, seed: hash32(seed + 3, i), cfg: opts.cfg ?? 3, topK: opts.topK ?? 16, topP: opts.topP ?? 0.9 };
+        for await (const { image } of clipFrames(model.gpu, source, play)) rgb.push(planesToRgb(image, size));
+        const g = gradeClip(rgb, size, clip.text);
+        grades.push(g);
+        progress(`clip "${clip.text}": still ${psnrText(g.stillMse)}, follow ${g.followMse === undefined ? '-' : psnrText(g.followMse)}, change ${g.change.toFixed(2)}x`);
+      }
+    } finally {
+      source.dispose?.();
+    }
+    video = { ...summarizeClips(grades), frames, keyframeEvery, msPerFrame: (performance.now() - started) / (clips * frames) };
+  }
+
   return {
+    video,
     generation: { seen: score(seen), heldOut: score(heldOut), all: score([...seen, ...heldOut]), msPerImage: prompts ? genMs / prompts : 0 },
     captioning: { count: captions, right: share(cap.right, captions), pattern: share(cap.pattern, captions), colours: share(cap.colours, captions), scale: share(cap.scale, captions) },
     reconstruction: { count: recons, psnrDb: recons ? 10 * Math.log10(1 / Math.max(mse / recons, 1e-12)) : 0 },
@@ -118,9 +154,23 @@ export function formatWorldReport(r: WorldEvalReport): string {
     [`tokenizer reconstruction PSNR (${r.reconstruction.count})`, `${r.reconstruction.psnrDb.toFixed(2)} dB`, `>= ${WORLD_TARGETS.psnrDb} dB ${mark(r.reconstruction.psnrDb, WORLD_TARGETS.psnrDb)}`],
     ['generation time per image', `${g.msPerImage.toFixed(0)} ms`, 'wall clock, this device'],
   ];
+  const v = r.video;
+  if (v) {
+    const db = (x: number) => (Number.isNaN(x) ? '-' : `${x.toFixed(1)} dB`);
+    rows.push(
+      [`clips: follow / still PSNR (${v.clips} of ${v.frames} frames, a keyframe every ${v.keyframeEvery})`, `${db(v.followPsnr)} / ${db(v.stillPsnr)}`, 'follow > still: moves like the world'],
+      ['  change between frames / the world\'s', `${v.change.toFixed(2)}x`, '0 frozen, 1 as the world'],
+      ['  texture kept: colours / pattern', `${pct(v.colours)} / ${pct(v.pattern)}`, ''],
+      ['generation time per frame', `${v.msPerFrame.toFixed(0)} ms`, 'wall clock, this device'],
+    );
+  }
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
   return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd()).join('\n');
+}
+
+function psnrText(mse: number): string {
+  return mse === 0 ? 'inf' : `${(10 * Math.log10((255 * 255) / mse)).toFixed(1)} dB`;
 }
 
 /** VQVAE encode, multi-scale quantise, decode: RGB bytes [size, size, 3] → planes [3, size, size] in [0, 1]. */

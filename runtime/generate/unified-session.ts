@@ -37,6 +37,23 @@ export interface UnifiedSessionOptions {
 /** Settings of `generateImage`: VAR's, with `cfg` the guidance scale of every scale. */
 export type ImageSettings = SamplingSettings;
 
+/** Options of `generateImage`. */
+export interface ImageOptions {
+  /** Decode the finished features into the job's image. Default true; a caller that decodes `fHat` itself skips it. */
+  decode?: boolean;
+}
+
+/** A place in the sequence that `rewind` returns to (taken by `mark()`). */
+export interface SequenceMark {
+  readonly tokens: number;
+  readonly position: number;
+  readonly promptStart: number;
+  readonly frames: readonly (readonly [number, number])[];
+  readonly started: boolean;
+  /** Jobs asked for before the mark. */
+  readonly jobs: number;
+}
+
 /** Lazily fed content: the opening `<text>`, a generated image's close, a sampled token. */
 type Pending = { kind: 'start' } | { kind: 'close'; at: number } | { kind: 'token'; job: TextJob; index: number };
 
@@ -72,6 +89,8 @@ export class UnifiedSession {
   private waitingOn: TextJob | undefined;
   /** Cache row where the prompt starts: after the last `</image>`, or after `<text>`. */
   private promptStart = 1;
+  /** Cache rows [from, to) of clip frames fed since the prompt started: guidance never hides them. */
+  private frames: [number, number][] = [];
   /** Tokens the sequence will hold once the work asked for is done (text jobs counted at their most). */
   private planned = 1;
 
@@ -126,15 +145,70 @@ export class UnifiedSession {
     this.queue.push(() => this.prefillText(ids));
   }
 
+  /**
+   * Appends a clip's previous frame as context, `<image> BS </image>`: only the full view, fed from the
+   * frame's final accumulated features [1, Cvae, P, P] (read when the unit runs). The prompt before it
+   * stays the prompt of the next image, and guidance never hides the frame. README.md, "Clips".
+   */
+  appendFrame(features: Tensor): void {
+    const { unified: u, vae } = this.model.config;
+    const P = u.patchNums[u.patchNums.length - 1];
+    const want = [1, vae.zChannels, P, P];
+    if (features.shape.length !== 4 || features.shape.some((d, i) => d !== want[i])) {
+      throw new Error(`appendFrame: expected the previous frame's features [${want.join(', ')}], found [${features.shape.join(', ')}]`);
+    }
+    this.reserve('appendFrame', P * P + 2, 0);
+    this.queue.push(() => this.frameUnits(features));
+  }
+
+  /**
+   * Where the sequence stands now, for `rewind`: only when idle and with nothing fed lazily still to
+   * come (mark after appending, not right after generating).
+   */
+  mark(): SequenceMark {
+    if (!this.idle) throw new Error('mark: work is still waiting (step until idle first)');
+    if (this.pending.some((p) => p.kind !== 'start')) {
+      throw new Error('mark: a generated image or text is still to be fed to the sequence; mark after appending, before generating');
+    }
+    return {
+      tokens: this.tokens, position: this.position, promptStart: this.promptStart,
+      frames: this.frames.map((f) => [f[0], f[1]] as const), started: this.pending.length === 0, jobs: this.jobs.length,
+    };
+  }
+
+  /**
+   * Forgets everything after `mark`: the KV caches keep their first `mark.tokens` rows and later work
+   * overwrites the rest, so a clip slides its window of frames past a prompt that is prefilled once.
+   * The jobs asked for after the mark are disposed (read what they hold first), so memory stays flat.
+   */
+  rewind(mark: SequenceMark): void {
+    if (!this.idle) throw new Error('rewind: work is still waiting (step until idle first)');
+    if (!(mark.tokens <= this.tokens)) throw new Error(`rewind: the mark is at ${mark.tokens} tokens, past the sequence's ${this.tokens}`);
+    this.tokens = mark.tokens;
+    this.position = mark.position;
+    this.promptStart = mark.promptStart;
+    this.frames = mark.frames.map((f) => [f[0], f[1]]);
+    for (const job of this.jobs.splice(mark.jobs)) job.dispose();
+    this.pending.length = 0;
+    if (!mark.started) this.pending.push({ kind: 'start' });
+    this.planned = mark.tokens + (mark.started ? 0 : 1);
+    for (const c of this.acts.caches) c.length = mark.tokens;
+    if (this.keyMaskHost && this.acts.keyMask) {
+      const ctx = this.model.config.unified.contextLength;
+      for (let g = 0; g < this.rows; g++) this.keyMaskHost.fill(1, g * ctx + mark.tokens, (g + 1) * ctx);
+      this.gpu.write(this.acts.keyMask, this.keyMaskHost);
+    }
+  }
+
   /** Generates an image after the sequence (its prompt: the text since the last image), with guidance when cfg > 0. */
-  generateImage(settings: ImageSettings = {}): ImageJob {
+  generateImage(settings: ImageSettings = {}, options: ImageOptions = {}): ImageJob {
     const { unified: u, vae } = this.model.config;
     const s = checkSampling(settings, vae.vocabSize);
     if (s.cfg > 0 && this.rows === 1) throw new Error(`generateImage: cfg ${s.cfg} needs the unconditional row; this session was made with guidance: false`);
     const P = u.patchNums[u.patchNums.length - 1];
     this.reserve('generateImage', 1 + generatedBlockTokens(u.patchNums), P * P + 1);
     const job = this.track(new ImageJob(this.gpu, 'generated', u.patchNums, this.model.imageSize));
-    this.queue.push(() => this.imageUnits(job, s));
+    this.queue.push(() => this.imageUnits(job, s, options.decode ?? true));
     return job;
   }
 
@@ -309,6 +383,7 @@ export class UnifiedSession {
         });
         this.position = p.at + S + 2;
         this.promptStart = this.tokens;
+        this.frames = [];
       }
     }
     yield next;
@@ -319,7 +394,26 @@ export class UnifiedSession {
     yield* this.textPass(ids);
   }
 
-  private *imageUnits(job: ImageJob, s: Required<SamplingSettings>): Unit {
+  private *frameUnits(features: Tensor): Unit {
+    const { unified: u, vae } = this.model.config;
+    const w = this.model.transformer;
+    const S = u.patchNums.length;
+    const P = u.patchNums[S - 1];
+    yield* this.flushPending('prefill');
+    const from = this.tokens;
+    const at = this.position;
+    const limits = Uint32Array.from([from + 1, ...Array(P * P).fill(from + 1 + P * P), from + P * P + 2]);
+    const positions = [at, ...Array(P * P).fill(at + S), at + S + 1];
+    yield* this.pass(P * P + 2, positions, limits, (rec, x) => {
+      embedRow(rec, x, 0, w.imageStart);
+      embedBlock(rec, w, this.acts, x, S, downsampleTokens(rec, vae, this.scratch, features, P), 1);
+      embedRow(rec, x, P * P + 1, w.imageEnd);
+    });
+    this.position = at + S + 2;
+    this.frames.push([from, this.tokens]);
+  }
+
+  private *imageUnits(job: ImageJob, s: Required<SamplingSettings>, decodeImage: boolean): Unit {
     const { unified: u, vae } = this.model.config;
     const w = this.model.transformer;
     const tap = this.options.tap;
@@ -331,6 +425,7 @@ export class UnifiedSession {
     // Guidance hides the prompt from the unconditional row (and keeps it hidden from then on).
     if (this.keyMaskHost && this.acts.keyMask) {
       this.keyMaskHost.fill(0, u.contextLength + this.promptStart, u.contextLength + this.tokens);
+      for (const [from, to] of this.frames) this.keyMaskHost.fill(1, u.contextLength + from, u.contextLength + to);
       this.gpu.write(this.acts.keyMask, this.keyMaskHost);
     }
     this.rec!.clear(this.fHat.buffer, 0, this.fHat.byteLength);
@@ -356,9 +451,11 @@ export class UnifiedSession {
       addScale(rec, vae, this.model.quantizer, this.scratch, [{ tensor: this.fHat, sign: 1 }], job.idx[si], si);
       tap?.(rec, `scale${si}.f_hat`, this.fHat);
     }
-    yield 'decode';
-    decode(this.rec!, this.gpu, this.model.decoder, this.fHat, job.image);
-    tap?.(this.rec!, 'image', job.image);
+    if (decodeImage) {
+      yield 'decode';
+      decode(this.rec!, this.gpu, this.model.decoder, this.fHat, job.image);
+      tap?.(this.rec!, 'image', job.image);
+    }
     job.done = true;
     this.imageJob = undefined;
     this.pending.push({ kind: 'close', at });
@@ -392,6 +489,7 @@ export class UnifiedSession {
     });
     this.position = at + S + 2;
     this.promptStart = this.tokens;
+    this.frames = [];
     job.done = true;
   }
 

@@ -209,13 +209,14 @@ export class FeaturePath {
     this.session?.keyframe.dispose();
     this.session = undefined;
     const s = this.settingsOf;
-    const keyframe = this.source.begin(k, typeof s === 'function' ? s(k) : s);
+    const keyframe = this.source.begin(k, typeof s === 'function' ? s(k) : s, this.keyframeFeatures(k - 1));
     this.session = { k, keyframe };
     return keyframe;
   }
 
+  /** The slot holding keyframe k, or -1 (empty slots hold -1, so a negative k is never held). */
   private slotOf(k: number): number {
-    return this.held.indexOf(k);
+    return k < 0 ? -1 : this.held.indexOf(k);
   }
 
   private stored(k: number, frame: number): Tensor {

@@ -9,4 +9,7 @@ export { keyframeSeed, type KeyframeSession, type KeyframeSettings, type Keyfram
 export { advance, checkTimeline, frameAfter, readyAhead, segmentOf, stepsAhead, wrapPosition, type Advance, type Segment, type Timeline } from './timeline.ts';
 export { varKeyframeSource, type VarKeyframeOptions } from './var-keyframes.ts';
 export { unifiedKeyframeSource, type UnifiedKeyframeOptions } from './unified-keyframes.ts';
+export { unifiedFrameSource } from './unified-frames.ts';
+export { defaultKeyframeEvery, familyKeyframeSource } from './sources.ts';
+export { clipFrames, type ClipPlayOptions } from './clip-frames.ts';
 export { BLEND_MODES, type BlendMode } from '../kernels/feature-slerp.ts';

@@ -57,10 +57,16 @@ export interface KeyframeSource {
   readonly scales: number;
   /** Throws a message naming the setting, its range and the value found when the model cannot use `settings`. */
   check(settings: KeyframeSettings): void;
-  /** Starts keyframe `k` with `settings` (its seed derived from `settings.seed` and k). */
-  begin(k: number, settings: KeyframeSettings): KeyframeSession;
+  /**
+   * Starts keyframe `k` with `settings` (its seed derived from `settings.seed` and k). `previous` is
+   * keyframe k - 1's final features when the caller holds them: a frame-conditioned source continues
+   * from them (read when the session runs, so they must stay put until it is done); others ignore it.
+   */
+  begin(k: number, settings: KeyframeSettings, previous?: Tensor): KeyframeSession;
   /** Records the decode of features [1, Cvae, P, P] into an image [1, 3, H, W] in [0, 1]. */
   decode(rec: Recorder, fHat: Tensor, image: Tensor): void;
+  /** Frees what the source keeps between keyframes (a frame-conditioned source keeps its prompt's session). */
+  dispose?(): void;
 }
 
 const GOLDEN = 0x9e3779b9;

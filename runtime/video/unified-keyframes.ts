@@ -55,13 +55,14 @@ export function unifiedKeyframeSource(model: UnifiedModel, options: UnifiedKeyfr
   };
 }
 
-function checkPrompt(prompt: string | undefined): string {
+/** The prompt of keyframe settings, refused when missing. */
+export function checkPrompt(prompt: string | undefined): string {
   if (prompt === undefined || prompt.trim() === '') throw new Error('prompt: a unified model makes keyframes from a text prompt, found none');
   return prompt;
 }
 
 /** Keyframe units in the scheduler's terms: the prompt's prefill prices like VAR's conditioning. */
-const UNIT_KINDS: Record<UnifiedStepKind, StepKind> = { prefill: 'condition', blocks: 'blocks', sample: 'sample', decode: 'decode', encode: 'condition', text: 'blocks', wait: 'blocks' };
+export const UNIT_KINDS: Record<UnifiedStepKind, StepKind> = { prefill: 'condition', blocks: 'blocks', sample: 'sample', decode: 'decode', encode: 'condition', text: 'blocks', wait: 'blocks' };
 
 class UnifiedKeyframe implements KeyframeSession {
   private scales = 0;

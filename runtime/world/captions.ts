@@ -248,6 +248,13 @@ export const MOTION_PHRASES: readonly string[] = [
   'flowing',
 ];
 
+/** A random clip: a texture of the split, one of the motion phrases, its caption, and the motion at the caption's speeds. */
+export function sampleClip(rng: Rng, split: Split = 'train'): { spec: TextureSpec; text: string; motion: Motion } {
+  const spec = sampleSpec(rng, split);
+  const text = `${caption(spec)}, ${MOTION_PHRASES[rng.int(MOTION_PHRASES.length)]}`;
+  return { spec, text, motion: parseClipCaption(text).motion };
+}
+
 /**
  * Every word of every caption, instruction and motion phrase, sorted (the tokenizer's vocabulary):
  * the words of one caption per (pattern, scale, rotation), every colour through its instruction, and

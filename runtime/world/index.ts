@@ -36,6 +36,7 @@ export {
   parseCaption,
   parseClipCaption,
   parseInstruction,
+  sampleClip,
   sampleEdit,
   vocabulary,
   type Edit,

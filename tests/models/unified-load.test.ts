@@ -54,7 +54,7 @@ describe('loading unified models', () => {
   it('parses and serializes the configuration', () => {
     expect(config.unified).toEqual({
       textVocabSize: 438, depth: 2, embedDim: 64, numHeads: 4, numKvHeads: 2, intermediateSize: 160,
-      rmsNormEps: 1e-6, ropeTheta: 10000, patchNums: [1, 2, 3, 4], contextLength: 256,
+      rmsNormEps: 1e-6, ropeTheta: 10000, patchNums: [1, 2, 3, 4], contextLength: 256, frameConditioned: false,
     });
     expect(parseUnifiedConfig(serializeUnifiedConfig(config))).toEqual(config);
   });
@@ -71,6 +71,8 @@ describe('loading unified models', () => {
     expect(() => parseUnifiedConfig(withUnified({ patch_nums: [1, 2, 4] }))).toThrow(/v_patch_nums \[1,2,3,4\] differ from the transformer's patch_nums \[1,2,4\]/);
     expect(() => parseUnifiedConfig(withUnified({ context_length: 40 }))).toThrow(/context_length 40 cannot hold one image .* take 48 tokens/);
     expect(() => parseUnifiedConfig(withUnified({ context_length: 0.5 }))).toThrow(/context_length must be a whole number >= 1, found 0.5/);
+    expect(() => parseUnifiedConfig(withUnified({ frame_conditioned: 'yes' }))).toThrow(/"unified": frame_conditioned must be true or false, found "yes"/);
+    expect(parseUnifiedConfig(withUnified({ frame_conditioned: true })).unified.frameConditioned).toBe(true);
   });
 
   it('refuses a tokenizer without the special tokens or of another vocabulary size', () => {

@@ -91,6 +91,42 @@ describe('unified conformance with unified-tiny', () => {
     expectClose('edit.image', out.image, exp('edit.image').data, IMAGE_TOL);
   });
 
+  it('a clip: each frame continues from the one before (its full view), the prompt prefilled once and the window rewound', async () => {
+    const taps = new TapCollector(gpu, /^(scale\d+\.logits|image)$/);
+    const session = new UnifiedSession(model, { tap: taps.tap });
+    session.appendText(config.generation.prompt);
+    await session.run();
+    const mark = session.mark();
+    const first = session.generateImage(greedy(), { decode: false });
+    expect(() => session.mark()).toThrow(/mark: work is still waiting/);
+    await session.run();
+    expect(() => session.mark()).toThrow(/still to be fed to the sequence/);
+    expect((await first.readTokens()).map((c) => Array.from(c))).toEqual(Array.from({ length: S }, (_, s) => ids(`t2i.scale${s}.idx`)));
+    await taps.collect();
+    const P = 4;
+    for (const k of [1, 2]) {
+      session.rewind(mark);
+      // The next frame's first unit clears fHat; the frame's pass, recorded before it, reads the previous frame's.
+      session.appendFrame(session.fHat);
+      const job = session.generateImage(greedy(), { decode: k === 2 });
+      await session.run();
+      const got = await taps.collect();
+      const codes = await job.readTokens();
+      for (let s = 0; s < S; s++) {
+        expect(Array.from(codes[s]), `clip frame ${k} scale ${s} codes`).toEqual(ids(`clip.frame${k}.scale${s}.idx`));
+        expectClose(`clip.frame${k}.scale${s}.logits`, got.get(`scale${s}.logits`)!.data, exp(`clip.frame${k}.scale${s}.logits`).data, TOL);
+      }
+      if (k === 2) expectClose('clip.frame2.image', got.get('image')!.data, exp('clip.frame2.image').data, IMAGE_TOL);
+      // The window: the prompt, the previous frame (<image> BS </image>) and the new frame's <image> B1..B3.
+      expect(session.length).toBe(mark.tokens + (P * P + 2) + (1 + 4 + 9 + 16));
+    }
+    expect(() => session.appendFrame(gpu.tensor([1, 8, 3, 3], 'f32', 'wrong'))).toThrow(/appendFrame: expected the previous frame's features \[1, 8, 4, 4\], found \[1, 8, 3, 3\]/);
+    const other = new UnifiedSession(model);
+    expect(() => other.rewind(mark)).toThrow(/rewind: the mark is at \d+ tokens, past the sequence's 0/);
+    other.dispose();
+    session.dispose();
+  });
+
   it('captions an image given as RGBA bytes at twice the size (resized with a warning), stops at <eos>, refuses a prompt over the context, continues', async () => {
     // The same weights with '<eos>' renamed to the caption's third token: generation must stop there,
     // undo the steps it ran past it, and continue from it exactly as the reference.

@@ -5,6 +5,7 @@ The exporter writes a folder:
     captions.jsonl  one object per image: caption, pattern, colors, scale, rotation, heldout
     words.json      {"words": [...]}
     edit_src.npy, edit_dst.npy  uint8 [M, size, size, 3]  and  edits.jsonl {"instruction": ...}  (with --edits)
+    clips.npy       uint8 [M, F, size, size, 3]  and  clips.jsonl {"caption", "motion", "heldout"}  (with --clips)
 
 The textures tile seamlessly, so rolling an image by any offset yields another valid texture of the
 same caption: that is the augmentation the captioned models may use freely. Flips also keep textures
@@ -80,6 +81,24 @@ def load_edits(dir: str | Path) -> tuple[Tensor, Tensor, list[dict]]:
         if not isinstance(row.get("instruction"), str):
             raise ValueError(f"{d / 'edits.jsonl'}:{n}: expected a string \"instruction\", found {row.get('instruction')!r}")
     return src, dst, rows
+
+
+def load_clips(dir: str | Path) -> tuple[Tensor, list[dict]]:
+    """(frames, clip records): uint8 [M, F, H, W, 3] and M dicts with a "caption" (texture, then motion)."""
+    d = Path(dir)
+    path = d / "clips.npy"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: missing (expected uint8 [M, F, size, size, 3] from `npm run world -- --clips M`)")
+    arr = np.load(path)
+    if arr.dtype != np.uint8 or arr.ndim != 5 or arr.shape[4] != 3 or arr.shape[2] != arr.shape[3] or arr.shape[1] < 2:
+        raise ValueError(f"{path}: expected uint8 [M, F >= 2, size, size, 3], found {arr.dtype} {list(arr.shape)}")
+    rows = _load_jsonl(d / "clips.jsonl")
+    if len(rows) != arr.shape[0]:
+        raise ValueError(f"{d}: clips.npy holds {arr.shape[0]} clips, clips.jsonl {len(rows)} lines")
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row.get("caption"), str):
+            raise ValueError(f"{d / 'clips.jsonl'}:{n}: expected a string \"caption\", found {row.get('caption')!r}")
+    return torch.from_numpy(np.ascontiguousarray(arr)), rows
 
 
 def to_m11(batch_uint8: Tensor) -> Tensor:

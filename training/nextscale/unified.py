@@ -241,11 +241,14 @@ class Text:
 @dataclass
 class Image:
     """An image: `codes[s]` long [pn_s²] for the scales known so far; `feats[s-1]` [pn_s², Cvae] = area(Fs, pn_s)
-    for each block fed. Open images feed blocks 1..min(known, S-1); closed ones feed all S blocks and `</image>`."""
+    for each block fed. Open images feed blocks 1..min(known, S-1); closed ones feed all S blocks and `</image>`.
+    A `view` is a clip's previous frame as context: `<image> BS </image>`, only the full view, fed from `feats[-1]`
+    (its final features, [P², Cvae]); it predicts nothing."""
 
     codes: list[Tensor]
     feats: list[Tensor] = field(default_factory=list)
     closed: bool = False
+    view: bool = False
 
 
 def block_features(vae, codes: list[Tensor], patch_nums: tuple[int, ...], blocks: int) -> tuple[list[Tensor], list[Tensor]]:
@@ -294,6 +297,18 @@ def build_sequence(segments: list, sp: Specials, model: Unified, drop_prompt: bo
             for tid in seg.ids:
                 add(tid, pos, hide=drop_prompt and seg.prompt)
                 group, pos = group + 1, pos + 1
+            continue
+        if seg.view:
+            # `<image>` at p, BS at p + S, `</image>` at p + S + 1: the positions of a closed image's ends and full view.
+            add(sp.image, pos, level=0)
+            group += 1
+            for n in range(P * P):
+                add(sp.pad, pos + S, is_block=True, level=S, row=n // P, col=n % P)
+            feats.append(seg.feats[-1].reshape(P * P, model.Cvae).float())
+            group += 1
+            pos += S + 1
+            add(sp.end_image, pos)
+            group, pos = group + 1, pos + 1
             continue
         known = len(seg.codes)
         if seg.closed and known != S:

@@ -17,6 +17,8 @@ export interface UnifiedConfig {
   ropeTheta: number; // 10000
   patchNums: number[]; // [1, 2, 3, 4]
   contextLength: number; // 256: the most tokens one sequence holds, text and image together
+  /** Trained on clips: a frame continues from the previous frame's full view (README.md, "Clips"). */
+  frameConditioned: boolean; // false
 }
 
 export interface UnifiedModelConfig {
@@ -70,6 +72,7 @@ export function parseUnifiedConfig(json: unknown, source = 'config.json'): Unifi
       ropeTheta: num(u, 'rope_theta', w, 10000),
       patchNums,
       contextLength: num(u, 'context_length', w),
+      frameConditioned: flag(u, 'frame_conditioned', w),
     },
   };
   checkUnifiedConfig(cfg, source);
@@ -86,6 +89,7 @@ export function serializeUnifiedConfig(cfg: UnifiedModelConfig): Json {
       text_vocab_size: u.textVocabSize, depth: u.depth, embed_dim: u.embedDim, num_heads: u.numHeads,
       num_kv_heads: u.numKvHeads, intermediate_size: u.intermediateSize, rms_norm_eps: u.rmsNormEps,
       rope_theta: u.ropeTheta, patch_nums: u.patchNums, context_length: u.contextLength,
+      ...(u.frameConditioned ? { frame_conditioned: true } : {}),
     },
   };
 }
@@ -115,6 +119,14 @@ export function checkUnifiedConfig(cfg: UnifiedModelConfig, source: string): voi
   if (u.contextLength < least) {
     throw new Error(`${where}: context_length ${u.contextLength} cannot hold one image (<text> and an image of scales [${pns}] take ${least} tokens)`);
   }
+}
+
+/** An optional boolean key (false when missing). */
+function flag(o: Record<string, unknown>, key: string, where: string): boolean {
+  const v = o[key];
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw new Error(`${where}: ${key} must be true or false, found ${JSON.stringify(v)}`);
+  return v;
 }
 
 function snake(k: string): string {

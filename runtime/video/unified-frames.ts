@@ -1,0 +1,148 @@
+/**
+ * Frame-conditioned video for unified models trained on clips (`frame_conditioned` in their config):
+ * keyframe k is generated after `<text> prompt <image> BS(k - 1) </image>`, so it continues the motion
+ * of the keyframe before it rather than starting afresh (models/unified/README.md, "Clips"). With a
+ * keyframe every frame, every frame is generated; with one every N, the feature path blends between
+ * frames that follow each other.
+ *
+ * One `UnifiedSession` serves the keyframes in turn as a sliding window over its KV cache: the prompt is
+ * prefilled once and marked, and each keyframe rewinds to the mark, feeds the previous keyframe's full
+ * view and generates. Memory stays flat however long the clip runs, and nothing is allocated per frame.
+ * A keyframe whose previous one the path does not hold (the first, or after a seek) is text to image.
+ */
+import { checkSampling } from '../generate/var-session.ts';
+import { UnifiedSession, type SequenceMark, type UnifiedStepKind } from '../generate/unified-session.ts';
+import type { Recorder, Tensor } from '../gpu/index.ts';
+import type { UnifiedModel } from '../models/unified/model.ts';
+import { decode } from '../models/var/vqvae.ts';
+import { keyframeSeed, type KeyframeSession, type KeyframeSettings, type KeyframeSource, type KeyframeUnit } from './keyframes.ts';
+import { checkPrompt, UNIT_KINDS, type UnifiedKeyframeOptions } from './unified-keyframes.ts';
+
+/** The session kept between keyframes, with the prompt it has prefilled. */
+interface Window {
+  session: UnifiedSession;
+  prompt: string;
+  guidance: boolean;
+  /** The sequence right after the prompt (set once its prefill has run). */
+  mark?: SequenceMark;
+  /** A keyframe is using the session. */
+  busy: boolean;
+}
+
+/**
+ * Keyframes of a unified model trained on clips, each continuing from the one before.
+ *
+ * @example
+ *   const source = unifiedFrameSource(model); // model.config.unified.frameConditioned
+ *   const path = new FeaturePath(source, { timeline: { frames: 48, keyframeEvery: 1, loop: false }, settings });
+ */
+export function unifiedFrameSource(model: UnifiedModel, options: UnifiedKeyframeOptions = {}): KeyframeSource {
+  const { unified: u, vae } = model.config;
+  if (!u.frameConditioned) throw new Error('unifiedFrameSource: the model was not trained on clips ("frame_conditioned" is not set in its config.json)');
+  const P = u.patchNums[u.patchNums.length - 1];
+  let window: Window | undefined;
+
+  /** The window for these settings: the kept one when its prompt and guidance match and it is free. */
+  const windowFor = (prompt: string, guidance: boolean): Window => {
+    if (window && !window.busy && window.prompt === prompt && window.guidance === guidance && window.mark) {
+      window.session.rewind(window.mark);
+      window.busy = true;
+      return window;
+    }
+    const fresh: Window = { session: new UnifiedSession(model, { guidance, blocksPerStep: options.blocksPerStep }), prompt, guidance, busy: true };
+    fresh.session.appendText(prompt);
+    if (!window?.busy) {
+      window?.session.dispose();
+      window = fresh;
+    }
+    return fresh;
+  };
+
+  /** A keyframe's end: an unfinished session cannot be rewound, so it goes; a finished one waits for the next keyframe. */
+  const release = (w: Window, finished: boolean): void => {
+    w.busy = false;
+    if (finished && w.mark && w === window) return;
+    w.session.dispose();
+    if (w === window) window = undefined;
+  };
+
+  return {
+    gpu: model.gpu,
+    featureShape: [1, vae.zChannels, P, P],
+    imageSize: model.imageSize,
+    scales: u.patchNums.length,
+    check(s: KeyframeSettings): void {
+      checkPrompt(s.prompt);
+      checkSampling(s, vae.vocabSize);
+    },
+    begin(k: number, s: KeyframeSettings, previous?: Tensor): KeyframeSession {
+      const prompt = checkPrompt(s.prompt);
+      const sampling = { seed: keyframeSeed(s.seed, k), cfg: s.cfg, topK: s.topK, topP: s.topP, temperature: s.temperature };
+      checkSampling(sampling, vae.vocabSize);
+      const w = windowFor(prompt, s.cfg > 0);
+      return new FrameKeyframe(w, () => {
+        if (!w.mark) w.mark = w.session.mark();
+        if (previous) w.session.appendFrame(previous);
+        w.session.generateImage(sampling, { decode: false });
+      }, release);
+    },
+    decode(rec: Recorder, fHat: Tensor, image: Tensor): void {
+      decode(rec, model.gpu, model.decoder, fHat, image);
+    },
+    dispose(): void {
+      window?.session.dispose();
+      window = undefined;
+    },
+  };
+}
+
+/** One keyframe on a window: the prompt's prefill first when the window is new, then the frame's work. */
+class FrameKeyframe implements KeyframeSession {
+  private scales = 0;
+  private last: UnifiedStepKind | undefined;
+  private queued = false;
+  private ended = false;
+
+  constructor(private readonly w: Window, private readonly queue: () => void, private readonly release: (w: Window, finished: boolean) => void) {
+    if (w.session.idle) this.start();
+  }
+
+  get fHat(): Tensor {
+    return this.w.session.fHat;
+  }
+
+  get scale(): number {
+    return this.scales;
+  }
+
+  get done(): boolean {
+    return this.queued && this.w.session.idle;
+  }
+
+  /** Conditioning (the prompt, the previous frame) first; then blocks until each scale's sample. */
+  next(): KeyframeUnit {
+    if (this.last === undefined || this.last === 'prefill') return { kind: 'condition', scale: -1 };
+    return { kind: this.last === 'blocks' ? 'sample' : 'blocks', scale: this.scales };
+  }
+
+  step(timing = false) {
+    if (this.done) throw new Error('step: the keyframe is already done');
+    const info = this.w.session.step(timing);
+    const scale = info.kind === 'prefill' ? -1 : this.scales;
+    this.last = info.kind;
+    if (info.kind === 'sample') this.scales++;
+    if (!this.queued && this.w.session.idle) this.start();
+    return { ...info, kind: UNIT_KINDS[info.kind], scale };
+  }
+
+  dispose(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.release(this.w, this.done);
+  }
+
+  private start(): void {
+    this.queue();
+    this.queued = true;
+  }
+}
