@@ -7,12 +7,14 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addModel, addVideo, createEngine, disposeEngine, getTexture, getVideoStatus, runFrame } from '../../runtime/ecs/index.ts';
 import type { Gpu } from '../../runtime/gpu/index.ts';
 import { openSafetensors, openSource } from '../../runtime/io/index.ts';
 import { loadUnifiedFolder } from '../../runtime/models/unified/load.ts';
 import { UnifiedModel } from '../../runtime/models/unified/model.ts';
 import { defaultKeyframeEvery, familyKeyframeSource, FeaturePath, unifiedFrameSource, type KeyframeSettings, type KeyframeSource } from '../../runtime/video/index.ts';
 import { expectClose, testGpu } from '../helpers.ts';
+import { readTexture } from './synthetic-source.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/unified-tiny', import.meta.url));
 const IMAGE_TOL = { atol: 2e-3, rtol: 0 };
@@ -80,6 +82,30 @@ describe('frame-conditioned clips on unified-tiny', () => {
     expect(Math.max(...other.map((v, i) => Math.abs(v - expected.get('clip.frame1.image')![i])))).toBeGreaterThan(0.05);
     path.dispose();
     source.dispose?.();
+  });
+
+  it('is what the engine plays for such a model: frame 1 on screen continues frame 0', async () => {
+    const world = createEngine(gpu, { budgetMs: Infinity });
+    const model = addModel(world, clipModel);
+    const eid = addVideo(world, { model, prompt: settings.prompt, cfg: settings.cfg, topK: 1, topP: 0, frames: 3, keyframeEvery: 1, ring: 3, fps: 10, loop: false });
+    const onScreen = async () => {
+      const texels = await readTexture(gpu, getTexture(world, eid)!);
+      const plane = 32 * 32;
+      return Float32Array.from({ length: 3 * plane }, (_, i) => texels[4 * (i % plane) + Math.floor(i / plane)] / 255);
+    };
+    let clock = 0;
+    const until = async (frame: number) => {
+      for (let i = 0; i < 200 && !(getVideoStatus(world, eid).state === 'playing' && getVideoStatus(world, eid).frame === frame); i++) {
+        runFrame(world, (clock += 20));
+        await gpu.device.queue.onSubmittedWorkDone();
+      }
+      expect(getVideoStatus(world, eid)).toMatchObject({ state: 'playing', frame });
+    };
+    await until(0);
+    expectClose('frame 0 on screen', await onScreen(), expected.get('t2i.image')!, { atol: 0.5 / 255 + 2e-3, rtol: 0 });
+    await until(1);
+    expectClose('frame 1 on screen', await onScreen(), expected.get('clip.frame1.image')!, { atol: 0.5 / 255 + 2e-3, rtol: 0 });
+    disposeEngine(world);
   });
 
   it('refuses a model not trained on clips and settings without a prompt', () => {

@@ -92,16 +92,19 @@ class SyntheticKeyframe implements KeyframeSession {
   }
 }
 
-/** A texture's level 0 as RGBA bytes (rows of 256 bytes: SIZE texels). */
+/** A texture's level 0 as tightly packed RGBA bytes (copied with rows padded to 256 bytes, as copies need). */
 export async function readTexture(gpu: Gpu, texture: GPUTexture): Promise<Uint8Array> {
-  const bytesPerRow = texture.width * 4;
-  if (bytesPerRow % 256 !== 0) throw new Error(`readTexture: rows of ${bytesPerRow} bytes; texture copies need multiples of 256`);
+  const row = texture.width * 4;
+  const bytesPerRow = Math.ceil(row / 256) * 256;
   const buffer = gpu.device.createBuffer({ size: bytesPerRow * texture.height, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   const encoder = gpu.device.createCommandEncoder();
   encoder.copyTextureToBuffer({ texture }, { buffer, bytesPerRow }, [texture.width, texture.height]);
   gpu.device.queue.submit([encoder.finish()]);
   await buffer.mapAsync(GPUMapMode.READ);
-  const out = new Uint8Array(buffer.getMappedRange().slice(0));
+  const padded = new Uint8Array(buffer.getMappedRange());
+  const out = new Uint8Array(row * texture.height);
+  for (let y = 0; y < texture.height; y++) out.set(padded.subarray(y * bytesPerRow, y * bytesPerRow + row), y * row);
+  buffer.unmap();
   buffer.destroy();
   return out;
 }
