@@ -3,7 +3,7 @@
 The folder is a model folder the runtime loads (config.json, tokenizer.json, weights.safetensors) plus
 expected.safetensors with the keys `runtime/models/unified/README.md` lists: text to image with guidance, a greedy
 caption of a synthetic image, an instruction edit of that image, and two frames of a clip that continue the text to
-image result (each conditioned on the frame before by its full view). The weights are drawn larger than a training
+image result (each conditioned on the frame before by its full view, its features starting from that frame's). The weights are drawn larger than a training
 init so that greedy choices are far from ties; a seed whose smallest top-2 gap is under --min-gap, or whose caption
 holds a special token, is skipped for the next one, and the seed used is recorded in config.json.
 
@@ -80,11 +80,12 @@ def quantizer_gaps(vae: VQVAE, img01: torch.Tensor) -> list[float]:
     return gaps
 
 
-def check_teacher_forced(model: Unified, sp: Specials, prefix: list, res: dict, cfg_scale: float, what: str) -> float:
+def check_teacher_forced(model: Unified, sp: Specials, prefix: list, res: dict, cfg_scale: float, what: str,
+                         start: torch.Tensor | None = None) -> float:
     """Max difference between the step-by-step guided logits and one pass over the finished sequence."""
     pns = model.cfg.patch_nums
     img = Image(codes=res["idx"], feats=[torch.nn.functional.adaptive_avg_pool2d(f, pn).flatten(2).transpose(1, 2)
-                                         for f, pn in zip(res["f_hat"], pns[1:])])
+                                         for f, pn in zip(res["f_hat"], pns[1:])], start=start)
     rows = [build_sequence(prefix + [img], sp, model, drop_prompt=d) for d in (False, True)]
     lg = model.image_logits(model(collate(rows, sp.pad)))
     guided = (1 + cfg_scale) * lg[0] - cfg_scale * lg[1]
@@ -122,9 +123,10 @@ def run(seed: int, tok: Tokenizer, prompt: str, instruction: str, cfg_scale: flo
     edit = generate_image(model, vae, sp, edit_prefix, cfg_scale)
     clip, previous = [], t2i
     for k in (1, 2):
-        prefix = [Text(prompt_ids, prompt=True), frame_view(previous["f_hat"][-1])]
-        previous = generate_image(model, vae, sp, prefix, cfg_scale)
-        check_teacher_forced(model, sp, prefix, previous, cfg_scale, f"clip frame {k}")
+        start = previous["f_hat"][-1]
+        prefix = [Text(prompt_ids, prompt=True), frame_view(start)]
+        previous = generate_image(model, vae, sp, prefix, cfg_scale, start=start)
+        check_teacher_forced(model, sp, prefix, previous, cfg_scale, f"clip frame {k}", start)
         clip.append(previous)
     tf_diff = max(check_teacher_forced(model, sp, t2i_prefix, t2i, cfg_scale, "t2i"),
                   check_teacher_forced(model, sp, edit_prefix, edit, cfg_scale, "edit"))

@@ -15,7 +15,8 @@ Each training sequence is one of: caption then image (`<text> caption <image> B1
 (`<text> <image> B1..BS </image> caption <eos>`), when edit pairs exist an edit (`<text> <image> src
 </image> instruction <image> dst`), and when clips exist (`npm run world -- --clips M`) a step of a clip
 (`<text> clip caption <image> BS </image> <image> B1..B(S-1)`: frame t as context, by its full view only, then frame
-t + 1; a quarter of them are the clip's first frame from its caption alone); the prompt (caption or instruction before a generated image) is hidden as the
+t + 1, whose accumulated features start from frame t's so that its codes are the residual between the frames; a
+quarter of them are the clip's first frame from its caption alone); the prompt (caption or instruction before a generated image) is hidden as the
 spec's guidance rule says (`<pad>`, masked as keys) for --prompt-drop of the sequences. Loss: the mean text
 cross-entropy plus the image cross-entropy, where each scale's mean token loss is weighted by pn_s^--scale-power,
 normalised over the scales (power 1: a scale's weight grows like its side, so the 64 tokens of an 8x8 scale count
@@ -135,6 +136,29 @@ def tokenise_images(vae: VQVAE, images_u8: torch.Tensor, shifts: torch.Tensor, b
     return [torch.stack(x) for x in out]
 
 
+@torch.no_grad()
+def tokenise_clips(vae: VQVAE, clips_u8: torch.Tensor, batch: int = 64) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Per scale, int16: the codes [M, F, pn²] of every frame on its own, and the residual codes [M, F - 1, pn²] of frame
+    t + 1 quantised from frame t's f_hat (what the model predicts when a frame continues the one before)."""
+    M, Fr = clips_u8.shape[:2]
+    q = vae.quantize
+    alone: list[list[torch.Tensor]] = [[] for _ in vae.v_patch_nums]
+    following: list[list[torch.Tensor]] = [[] for _ in vae.v_patch_nums]
+    step = max(1, batch // Fr)
+    for m in range(0, M, step):
+        part = clips_u8[m : m + step]
+        n = part.shape[0]
+        f = vae.encode_features(to_m11(part.flatten(0, 1)))
+        codes = q.f_to_idx(f)
+        f_hat = vae.fhat_sequence(codes)[-1].unflatten(0, (n, Fr))
+        f = f.unflatten(0, (n, Fr))
+        residual = q.f_to_idx(f[:, 1:].flatten(0, 1), start=f_hat[:, :-1].flatten(0, 1))
+        for s in range(len(codes)):
+            alone[s].append(codes[s].view(n, Fr, -1).to(torch.int16))
+            following[s].append(residual[s].view(n, Fr - 1, -1).to(torch.int16))
+    return [torch.cat(x) for x in alone], [torch.cat(x) for x in following]
+
+
 def load_tokens(args: argparse.Namespace, vae: VQVAE, vae_digest: str, gen: torch.Generator) -> dict:
     """WORK/tokens.pt, made once per (VQVAE, world, --rolls, --clips): codes of the images, of the edit pairs and of
     the clips' frames (these never rolled: a roll would move with the motion). A cache holding more than is asked
@@ -154,10 +178,11 @@ def load_tokens(args: argparse.Namespace, vae: VQVAE, vae_digest: str, gen: torc
         cached = torch.load(path)
         have = cached["key"]
         if all(have.get(k) == key[k] for k in ("vae", "images", "rolls")) and (have.get("edits") or not key["edits"]):
-            if key["clips"] is None or have.get("clips") == key["clips"]:
+            if key["clips"] is None or (have.get("clips") == key["clips"] and "clip_next" in cached):
                 return cached
             tokens = cached  # the images serve; the clips are tokenised below
             tokens.pop("clips", None)
+            tokens.pop("clip_next", None)
         else:
             print(f"{path}: made for another VQVAE or world; tokenising again")
     t0 = time.time()
@@ -170,10 +195,8 @@ def load_tokens(args: argparse.Namespace, vae: VQVAE, vae_digest: str, gen: torc
             tokens["edit_src"], tokens["edit_dst"] = tokenise_images(vae, src, shifts), tokenise_images(vae, dst, shifts)
         print(f"tokenised {images.shape[0]} images x {args.rolls + 1} rolls in {time.time() - t0:.0f} s")
     if clips is not None:
-        M, Fr = clips.shape[:2]
-        flat = tokenise_images(vae, clips.flatten(0, 1), torch.zeros(1, 2, dtype=torch.long))
-        tokens["clips"] = [c[0].reshape(M, Fr, -1) for c in flat]  # per scale int16 [M, F, pn²]
-        print(f"tokenised {M} clips of {Fr} frames in {time.time() - t0:.0f} s")
+        tokens["clips"], tokens["clip_next"] = tokenise_clips(vae, clips)
+        print(f"tokenised {clips.shape[0]} clips of {clips.shape[1]} frames in {time.time() - t0:.0f} s")
     tokens["key"] = {**key, "edits": key["edits"] or tokens["key"]["edits"]} if "key" in tokens else key
     torch.save(tokens, path)
     return tokens
@@ -202,9 +225,15 @@ class Sequences:
     def image(self, name: str, roll: int, i: int, closed: bool) -> Image:
         return Image(codes=[c[roll, i].long() for c in self.tokens[name]], closed=closed)
 
-    def frame(self, m: int, t: int, view: bool) -> Image:
-        """Frame t of clip m: the previous frame as context (`view`) or the frame to predict."""
-        return Image(codes=[c[m, t].long() for c in self.tokens["clips"]], closed=view, view=view)
+    def frame(self, m: int, t: int) -> Image:
+        """Frame t of clip m on its own: a clip's first frame."""
+        return Image(codes=[c[m, t].long() for c in self.tokens["clips"]])
+
+    def step(self, m: int, t: int) -> list[Image]:
+        """Frame t of clip m as context (its full view) and frame t + 1 continuing from its features (residual codes)."""
+        before = Image(codes=[c[m, t].long() for c in self.tokens["clips"]], closed=True, view=True)
+        start = self.vae.fhat_sequence([c[None] for c in before.codes])[-1][0]
+        return [before, Image(codes=[c[m, t].long() for c in self.tokens["clip_next"]], start=start)]
 
     def kind(self, gen: torch.Generator) -> int:
         """0: caption then image, 1: image then caption, 2: edit, 3: clip step; drawn by --mix. A batch holds one
@@ -220,9 +249,9 @@ class Sequences:
             frames = self.tokens["clips"][0].shape[1]
             prompt = Text(self.clip_ids[m], prompt=True)
             if float(torch.rand(1, generator=gen)) < 0.25:
-                return [prompt, self.frame(m, 0, False)], drop
+                return [prompt, self.frame(m, 0)], drop
             t = int(torch.randint(frames - 1, (1,), generator=gen))
-            return [prompt, self.frame(m, t, True), self.frame(m, t + 1, False)], drop
+            return [prompt, *self.step(m, t)], drop
         if kind == 2:
             i = self.edit_idx[int(torch.randint(len(self.edit_idx), (1,), generator=gen))]
             return [self.image("edit_src", roll, i, True), Text(self.instr_ids[i], prompt=True), self.image("edit_dst", roll, i, False)], drop
@@ -238,7 +267,11 @@ class Sequences:
         images = [seg for segs, _ in drawn for seg in segs if isinstance(seg, Image)]
         pns = self.model.cfg.patch_nums
         codes = [torch.stack([img.codes[s] for img in images]) for s in range(len(pns))]
-        feats, _ = block_features(self.vae, codes, pns, len(pns))
+        start = None
+        if any(img.start is not None for img in images):
+            zero = torch.zeros(self.model.Cvae, pns[-1], pns[-1])
+            start = torch.stack([zero if img.start is None else img.start for img in images])
+        feats, _ = block_features(self.vae, codes, pns, len(pns), start)
         for m, img in enumerate(images):
             img.feats = [f[m] for f in feats]
         return collate([build_sequence(segs, self.sp, self.model, drop) for segs, drop in drawn], self.sp.pad)

@@ -41,6 +41,12 @@ export type ImageSettings = SamplingSettings;
 export interface ImageOptions {
   /** Decode the finished features into the job's image. Default true; a caller that decodes `fHat` itself skips it. */
   decode?: boolean;
+  /**
+   * Accumulated features [1, Cvae, P, P] the image starts from instead of zero (read when its first unit
+   * runs; may be `fHat` itself): a clip's next frame starts from the previous frame's, so its codes are
+   * the residual between the frames (README.md, "Clips").
+   */
+  start?: Tensor;
 }
 
 /** A place in the sequence that `rewind` returns to (taken by `mark()`). */
@@ -151,12 +157,7 @@ export class UnifiedSession {
    * stays the prompt of the next image, and guidance never hides the frame. README.md, "Clips".
    */
   appendFrame(features: Tensor): void {
-    const { unified: u, vae } = this.model.config;
-    const P = u.patchNums[u.patchNums.length - 1];
-    const want = [1, vae.zChannels, P, P];
-    if (features.shape.length !== 4 || features.shape.some((d, i) => d !== want[i])) {
-      throw new Error(`appendFrame: expected the previous frame's features [${want.join(', ')}], found [${features.shape.join(', ')}]`);
-    }
+    const P = this.checkFeatures('appendFrame', features);
     this.reserve('appendFrame', P * P + 2, 0);
     this.queue.push(() => this.frameUnits(features));
   }
@@ -208,7 +209,8 @@ export class UnifiedSession {
     const P = u.patchNums[u.patchNums.length - 1];
     this.reserve('generateImage', 1 + generatedBlockTokens(u.patchNums), P * P + 1);
     const job = this.track(new ImageJob(this.gpu, 'generated', u.patchNums, this.model.imageSize));
-    this.queue.push(() => this.imageUnits(job, s, options.decode ?? true));
+    if (options.start) this.checkFeatures('generateImage: start', options.start);
+    this.queue.push(() => this.imageUnits(job, s, options.decode ?? true, options.start));
     return job;
   }
 
@@ -291,6 +293,17 @@ export class UnifiedSession {
     for (const t of [this.fHat, this.features, this.rest, this.sampled]) t.dispose();
     this.guided?.dispose();
     for (const j of this.jobs) j.dispose();
+  }
+
+  /** Refuses features that are not [1, Cvae, P, P]; returns P. */
+  private checkFeatures(what: string, features: Tensor): number {
+    const { unified: u, vae } = this.model.config;
+    const P = u.patchNums[u.patchNums.length - 1];
+    const want = [1, vae.zChannels, P, P];
+    if (features.shape.length !== 4 || features.shape.some((d, i) => d !== want[i])) {
+      throw new Error(`${what}: expected a frame's features [${want.join(', ')}], found [${features.shape.join(', ')}]`);
+    }
+    return P;
   }
 
   private track<J extends ImageJob | TextJob>(job: J): J {
@@ -413,7 +426,7 @@ export class UnifiedSession {
     this.frames.push([from, this.tokens]);
   }
 
-  private *imageUnits(job: ImageJob, s: Required<SamplingSettings>, decodeImage: boolean): Unit {
+  private *imageUnits(job: ImageJob, s: Required<SamplingSettings>, decodeImage: boolean, start: Tensor | undefined): Unit {
     const { unified: u, vae } = this.model.config;
     const w = this.model.transformer;
     const tap = this.options.tap;
@@ -428,7 +441,8 @@ export class UnifiedSession {
       for (const [from, to] of this.frames) this.keyMaskHost.fill(1, u.contextLength + from, u.contextLength + to);
       this.gpu.write(this.acts.keyMask, this.keyMaskHost);
     }
-    this.rec!.clear(this.fHat.buffer, 0, this.fHat.byteLength);
+    if (!start) this.rec!.clear(this.fHat.buffer, 0, this.fHat.byteLength);
+    else if (start !== this.fHat) this.rec!.copy(start.buffer, 0, this.fHat.buffer, 0, this.fHat.byteLength);
     for (let si = 0; si < S; si++) {
       const pn = u.patchNums[si];
       const l = pn * pn;

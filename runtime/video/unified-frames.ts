@@ -1,7 +1,8 @@
 /**
  * Frame-conditioned video for unified models trained on clips (`frame_conditioned` in their config):
- * keyframe k is generated after `<text> prompt <image> BS(k - 1) </image>`, so it continues the motion
- * of the keyframe before it rather than starting afresh (models/unified/README.md, "Clips"). With a
+ * keyframe k is generated after `<text> prompt <image> BS(k - 1) </image>`, its accumulated features
+ * starting from keyframe k - 1's, so it continues the keyframe before it rather than starting afresh
+ * (models/unified/README.md, "Clips"). With a
  * keyframe every frame, every frame is generated; with one every N, the feature path blends between
  * frames that follow each other.
  *
@@ -83,7 +84,7 @@ export function unifiedFrameSource(model: UnifiedModel, options: UnifiedKeyframe
       return new FrameKeyframe(w, () => {
         if (!w.mark) w.mark = w.session.mark();
         if (previous) w.session.appendFrame(previous);
-        w.session.generateImage(sampling, { decode: false });
+        w.session.generateImage(sampling, { decode: false, start: previous });
       }, release);
     },
     decode(rec: Recorder, fHat: Tensor, image: Tensor): void {

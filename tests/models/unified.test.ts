@@ -106,9 +106,9 @@ describe('unified conformance with unified-tiny', () => {
     const P = 4;
     for (const k of [1, 2]) {
       session.rewind(mark);
-      // The next frame's first unit clears fHat; the frame's pass, recorded before it, reads the previous frame's.
+      // The frame's pass reads the previous frame's features, and the new frame starts from them (fHat itself).
       session.appendFrame(session.fHat);
-      const job = session.generateImage(greedy(), { decode: k === 2 });
+      const job = session.generateImage(greedy(), { decode: k === 2, start: session.fHat });
       await session.run();
       const got = await taps.collect();
       const codes = await job.readTokens();
@@ -120,7 +120,8 @@ describe('unified conformance with unified-tiny', () => {
       // The window: the prompt, the previous frame (<image> BS </image>) and the new frame's <image> B1..B3.
       expect(session.length).toBe(mark.tokens + (P * P + 2) + (1 + 4 + 9 + 16));
     }
-    expect(() => session.appendFrame(gpu.tensor([1, 8, 3, 3], 'f32', 'wrong'))).toThrow(/appendFrame: expected the previous frame's features \[1, 8, 4, 4\], found \[1, 8, 3, 3\]/);
+    expect(() => session.appendFrame(gpu.tensor([1, 8, 3, 3], 'f32', 'wrong'))).toThrow(/appendFrame: expected a frame's features \[1, 8, 4, 4\], found \[1, 8, 3, 3\]/);
+    expect(() => session.generateImage(greedy(), { start: gpu.tensor([1, 8, 16], 'f32', 'wrong') })).toThrow(/generateImage: start: expected a frame's features \[1, 8, 4, 4\], found \[1, 8, 16\]/);
     const other = new UnifiedSession(model);
     expect(() => other.rewind(mark)).toThrow(/rewind: the mark is at \d+ tokens, past the sequence's 0/);
     other.dispose();

@@ -243,22 +243,27 @@ class Image:
     """An image: `codes[s]` long [pn_s²] for the scales known so far; `feats[s-1]` [pn_s², Cvae] = area(Fs, pn_s)
     for each block fed. Open images feed blocks 1..min(known, S-1); closed ones feed all S blocks and `</image>`.
     A `view` is a clip's previous frame as context: `<image> BS </image>`, only the full view, fed from `feats[-1]`
-    (its final features, [P², Cvae]); it predicts nothing."""
+    (its final features, [P², Cvae]); it predicts nothing. `start` [Cvae, P, P] is where the accumulated features
+    begin (zero when None): a clip's next frame starts from the previous frame's final features, so its codes are
+    the residual between the frames."""
 
     codes: list[Tensor]
     feats: list[Tensor] = field(default_factory=list)
     closed: bool = False
     view: bool = False
+    start: Tensor | None = None
 
 
-def block_features(vae, codes: list[Tensor], patch_nums: tuple[int, ...], blocks: int) -> tuple[list[Tensor], list[Tensor]]:
-    """Inputs of blocks 1..blocks from the codes of a batch of images (`codes[s]` long [B, pn_s²]).
+def block_features(vae, codes: list[Tensor], patch_nums: tuple[int, ...], blocks: int,
+                   start: Tensor | None = None) -> tuple[list[Tensor], list[Tensor]]:
+    """Inputs of blocks 1..blocks from the codes of a batch of images (`codes[s]` long [B, pn_s²]), whose accumulated
+    features begin at `start` [B, Cvae, P, P] (zero when None).
 
     Returns (feats, f_hats): feats[s-1] [B, pn_s², Cvae] = area(Fs, pn_s) row-major; f_hats[s] = F(s+1), the
     accumulated features after scales 0..s, [B, Cvae, P, P], for every scale whose codes are given."""
     P = patch_nums[-1]
     B = codes[0].shape[0]
-    f = torch.zeros(B, vae.config()["z_channels"], P, P)
+    f = torch.zeros(B, vae.config()["z_channels"], P, P) if start is None else start.clone()
     feats, f_hats = [], []
     for s, idx in enumerate(codes):
         f = vae.add_scale(f, idx, s)
@@ -390,14 +395,15 @@ def encode_image(vae, img01_B3HW: Tensor, patch_nums: tuple[int, ...]) -> Image:
 
 @torch.no_grad()
 def generate_image(model: Unified, vae, sp: Specials, prefix: list, cfg_scale: float, top_k: int = 1, top_p: float = 0.0,
-                   temperature: float = 1.0, generator: torch.Generator | None = None) -> dict:
-    """Generates the image that follows `prefix` (whose last Text should be the prompt), scale by scale, with guidance.
+                   temperature: float = 1.0, generator: torch.Generator | None = None, start: Tensor | None = None) -> dict:
+    """Generates the image that follows `prefix` (whose last Text should be the prompt), scale by scale, with guidance;
+    its accumulated features begin at `start` [1, Cvae, P, P] (a clip's previous frame) or zero.
 
     Returns lists over scales of guided image logits [1, pn², V], codes [1, pn²], f_hat [1, Cvae, P, P] and top-2
     gaps, and the decoded image [1, 3, H, W] in [0, 1]."""
     pns = model.cfg.patch_nums
     out: dict = {"logits": [], "idx": [], "f_hat": [], "gap": []}
-    f = torch.zeros(1, model.Cvae, pns[-1], pns[-1])
+    f = torch.zeros(1, model.Cvae, pns[-1], pns[-1]) if start is None else start.clone()
     img = Image(codes=[], feats=[])
     for s, pn in enumerate(pns):
         rows = [build_sequence(prefix + [img], sp, model, drop_prompt=drop) for drop in (False, True)]

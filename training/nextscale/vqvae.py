@@ -250,10 +250,11 @@ class VectorQuantizer(nn.Module):
             h_BChw = F.interpolate(h_BChw, size=(P, P), mode="bicubic", align_corners=False)
         return self.quant_resi.at(si, S)(h_BChw)
 
-    def f_to_idx(self, f_BChw: Tensor) -> list[Tensor]:
-        """Token maps, long [B, pn*pn] per scale, of features f (inference)."""
+    def f_to_idx(self, f_BChw: Tensor, start: Tensor | None = None) -> list[Tensor]:
+        """Token maps, long [B, pn*pn] per scale, of features f (inference); with `start` [B, C, P, P] the accumulated
+        features begin there instead of at zero, so the maps code the residual f - start (a clip's next frame)."""
         B = f_BChw.shape[0]
-        f_rest = f_BChw.detach().clone()
+        f_rest = f_BChw.detach().clone() if start is None else f_BChw.detach() - start
         idx_list: list[Tensor] = []
         for si, pn in enumerate(self.v_patch_nums):
             idx_Bl = self.nearest(self.rest_tokens(f_rest, si)).view(B, pn * pn)
