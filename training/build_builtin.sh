@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 WORK="${WORK:-out/builtin-work}"
 VQVAE_MINUTES="${VQVAE_MINUTES:-36}"
 UNIFIED_MINUTES="${UNIFIED_MINUTES:-66}"
-CLIP_MINUTES="${CLIP_MINUTES:-16}"
+CLIP_MINUTES="${CLIP_MINUTES:-18}"
 PY=/usr/bin/python3
 mkdir -p "$WORK"
 

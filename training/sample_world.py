@@ -17,7 +17,8 @@ true "caption" and the greedy "predicted" one), which `npm run world -- --grade 
 the VQVAE's reconstruction PSNR over those images (the PSNR of the mean squared error, as `npm run eval` does).
 
 With --clips (a model trained on clips), OUT/clips.npy [M, F, size, size, 3] and OUT/clips.jsonl get, per clip caption,
-the clip generated frame by frame (frame 0 from the caption, frame t + 1 after the full view of frame t: "conditioned")
+the clip generated frame by frame (frame 0 from the caption, frame t + 1 after the full view of frame t and starting
+from its features: "conditioned")
 and, for the first --clip-baseline captions, every frame from the caption alone with its own sample ("independent"),
 the flicker that frame conditioning removes. `npm run world -- --grade OUT` grades them against the world's motion.
 """
@@ -113,7 +114,7 @@ def main() -> None:
             frames, previous = [], None
             for _ in range(args.clip_frames):
                 view = [Image(codes=[], feats=[previous.flatten(2).transpose(1, 2)[0]], closed=True, view=True)] if previous is not None else []
-                out = generate_image(model, vae, sp, [prompt] + view, args.cfg, args.top_k, args.top_p, 1.0, gen)
+                out = generate_image(model, vae, sp, [prompt] + view, args.cfg, args.top_k, args.top_p, 1.0, gen, start=previous)
                 frames.append(to_u8(out["image"]))
                 previous = out["f_hat"][-1] if conditioned else None
             clips.append(np.stack(frames))
