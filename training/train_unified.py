@@ -444,6 +444,16 @@ def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator,
     return step
 
 
+def load_checkpoint(path: Path) -> tuple[dict, VQVAE, Tokenizer, Unified]:
+    """A checkpoint with its VQVAE, tokenizer and model rebuilt."""
+    ckpt = torch.load(path, map_location="cpu")
+    vae = VQVAE.from_config(ckpt["vae_config"])
+    vae.load_state_dict(ckpt["vae"])
+    model = Unified.from_config(ckpt["unified"], ckpt["vae_config"])
+    model.load_state_dict(ckpt["model"])
+    return ckpt, vae, Tokenizer(ckpt["tokenizer"]), model
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
@@ -455,24 +465,14 @@ def main() -> None:
     if args.init and args.resume:
         raise ValueError("--init starts a fine-tune and --resume continues one: give one of them")
     if args.init:
-        ckpt = torch.load(args.init, map_location="cpu")
-        vae = VQVAE.from_config(ckpt["vae_config"])
-        vae.load_state_dict(ckpt["vae"])
-        tok = Tokenizer(ckpt["tokenizer"])
-        model = Unified.from_config(ckpt["unified"], ckpt["vae_config"])
-        model.load_state_dict(ckpt["model"])
+        ckpt, vae, tok, model = load_checkpoint(args.init)
         opt = make_optimizer(model, args)
         step, seconds = 0, 0.0
         print(f"fine-tuning the model of {args.init} (trained {ckpt['step']} steps, {ckpt.get('seconds', 0) / 60:.1f} minutes)")
     elif args.resume:
         if not ckpt_path.exists():
             raise FileNotFoundError(f"--resume: {ckpt_path} does not exist (start without --resume)")
-        ckpt = torch.load(ckpt_path, map_location="cpu")
-        vae = VQVAE.from_config(ckpt["vae_config"])
-        vae.load_state_dict(ckpt["vae"])
-        tok = Tokenizer(ckpt["tokenizer"])
-        model = Unified.from_config(ckpt["unified"], ckpt["vae_config"])
-        model.load_state_dict(ckpt["model"])
+        ckpt, vae, tok, model = load_checkpoint(ckpt_path)
         opt = make_optimizer(model, args)
         opt.load_state_dict(ckpt["optimizer"])
         step, seconds = ckpt["step"], ckpt.get("seconds", 0.0)

@@ -13,11 +13,10 @@
  */
 import { checkSampling } from '../generate/var-session.ts';
 import { UnifiedSession, type SequenceMark, type UnifiedStepKind } from '../generate/unified-session.ts';
-import type { Recorder, Tensor } from '../gpu/index.ts';
+import type { Tensor } from '../gpu/index.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
-import { decode } from '../models/var/vqvae.ts';
 import { keyframeSeed, type KeyframeSession, type KeyframeSettings, type KeyframeSource, type KeyframeUnit } from './keyframes.ts';
-import { checkPrompt, UNIT_KINDS, type UnifiedKeyframeOptions } from './unified-keyframes.ts';
+import { checkPrompt, UNIT_KINDS, unifiedSourceBase, type UnifiedKeyframeOptions } from './unified-keyframes.ts';
 
 /** The session kept between keyframes, with the prompt it has prefilled. */
 interface Window {
@@ -40,7 +39,6 @@ interface Window {
 export function unifiedFrameSource(model: UnifiedModel, options: UnifiedKeyframeOptions = {}): KeyframeSource {
   const { unified: u, vae } = model.config;
   if (!u.frameConditioned) throw new Error('unifiedFrameSource: the model was not trained on clips ("frame_conditioned" is not set in its config.json)');
-  const P = u.patchNums[u.patchNums.length - 1];
   let window: Window | undefined;
 
   /** The window for these settings: the kept one when its prompt and guidance match and it is free. */
@@ -68,14 +66,7 @@ export function unifiedFrameSource(model: UnifiedModel, options: UnifiedKeyframe
   };
 
   return {
-    gpu: model.gpu,
-    featureShape: [1, vae.zChannels, P, P],
-    imageSize: model.imageSize,
-    scales: u.patchNums.length,
-    check(s: KeyframeSettings): void {
-      checkPrompt(s.prompt);
-      checkSampling(s, vae.vocabSize);
-    },
+    ...unifiedSourceBase(model),
     begin(k: number, s: KeyframeSettings, previous?: Tensor): KeyframeSession {
       const prompt = checkPrompt(s.prompt);
       const sampling = { seed: keyframeSeed(s.seed, k), cfg: s.cfg, topK: s.topK, topP: s.topP, temperature: s.temperature };
@@ -86,9 +77,6 @@ export function unifiedFrameSource(model: UnifiedModel, options: UnifiedKeyframe
         if (previous) w.session.appendFrame(previous);
         w.session.generateImage(sampling, { decode: false, start: previous });
       }, release);
-    },
-    decode(rec: Recorder, fHat: Tensor, image: Tensor): void {
-      decode(rec, model.gpu, model.decoder, fHat, image);
     },
     dispose(): void {
       window?.session.dispose();

@@ -26,17 +26,8 @@ export interface UnifiedKeyframeOptions {
  *   while (!key.done) key.step();
  */
 export function unifiedKeyframeSource(model: UnifiedModel, options: UnifiedKeyframeOptions = {}): KeyframeSource {
-  const { unified: u, vae } = model.config;
-  const P = u.patchNums[u.patchNums.length - 1];
   return {
-    gpu: model.gpu,
-    featureShape: [1, vae.zChannels, P, P],
-    imageSize: model.imageSize,
-    scales: u.patchNums.length,
-    check(s: KeyframeSettings): void {
-      checkPrompt(s.prompt);
-      checkSampling(s, vae.vocabSize);
-    },
+    ...unifiedSourceBase(model),
     begin(k: number, s: KeyframeSettings): KeyframeSession {
       const prompt = checkPrompt(s.prompt);
       const session = new UnifiedSession(model, { guidance: s.cfg > 0, blocksPerStep: options.blocksPerStep });
@@ -48,6 +39,22 @@ export function unifiedKeyframeSource(model: UnifiedModel, options: UnifiedKeyfr
         throw e;
       }
       return new UnifiedKeyframe(session);
+    },
+  };
+}
+
+/** What every unified keyframe source shares: the feature shape, the image size, prompt checks, the decoder. */
+export function unifiedSourceBase(model: UnifiedModel): Omit<KeyframeSource, 'begin'> {
+  const { unified: u, vae } = model.config;
+  const P = u.patchNums[u.patchNums.length - 1];
+  return {
+    gpu: model.gpu,
+    featureShape: [1, vae.zChannels, P, P],
+    imageSize: model.imageSize,
+    scales: u.patchNums.length,
+    check(s: KeyframeSettings): void {
+      checkPrompt(s.prompt);
+      checkSampling(s, vae.vocabSize);
     },
     decode(rec: Recorder, fHat: Tensor, image: Tensor): void {
       decode(rec, model.gpu, model.decoder, fHat, image);
