@@ -22,6 +22,7 @@ import { loadModelFolder } from '../models/load.ts';
 import { loadVarFolder } from '../models/var/load.ts';
 import { VarModel } from '../models/var/model.ts';
 import { parseDType } from './model-args.ts';
+import { defaultKeyframeEvery } from '../video/sources.ts';
 import { benchVideo, VIDEO_OPTIONS, videoOptions } from './video-bench.ts';
 
 const FIXTURE = new URL('../../../shared/fixtures/var-tiny', import.meta.url).pathname;
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   const name = random ? `VAR-d${values.depth} (random weights)` : values.model ?? 'var-tiny fixture';
   if (values.video) {
     const played = random ? await randomVar() : await loadModelFolder(gpu, values.model ?? FIXTURE, { dtype });
-    await benchVideo(gpu, played, name, videoOptions(values, real));
+    await benchVideo(gpu, played, name, videoOptions(values, real, defaultKeyframeEvery(played)));
     played.dispose();
     gpu.destroy();
     return;

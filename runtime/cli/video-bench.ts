@@ -45,8 +45,11 @@ export interface VideoBenchOptions {
 
 type Values = { [K in keyof typeof VIDEO_OPTIONS]?: K extends 'video' ? boolean : string };
 
-/** The options from the command line, with defaults sized for the adapter (small on a software one). */
-export function videoOptions(values: Values, real: boolean): VideoBenchOptions {
+/**
+ * The options from the command line, with defaults sized for the adapter (small on a software one);
+ * `modelEvery` is the frames per keyframe that suit the model (1: it plays frame by frame).
+ */
+export function videoOptions(values: Values, real: boolean, modelEvery = 8): VideoBenchOptions {
   const num = (flag: string, raw: string | undefined, fallback: number) => {
     const v = raw === undefined ? fallback : Number(raw);
     if (!(v > 0) || !Number.isFinite(v)) throw new Error(`--${flag} must be a positive number, found '${raw}'`);
@@ -62,7 +65,7 @@ export function videoOptions(values: Values, real: boolean): VideoBenchOptions {
   }
   return {
     frames: num('frames', values.frames, real ? 48 : 8),
-    keyframeEvery: num('keyframe-every', values['keyframe-every'], real ? 8 : 4),
+    keyframeEvery: num('keyframe-every', values['keyframe-every'], modelEvery === 1 ? 1 : real ? 8 : 4),
     fps: num('video-fps', values['video-fps'], 12),
     budgetMs: num('video-budget', values['video-budget'], 8),
     seconds: num('video-seconds', values['video-seconds'], real ? 60 : 1),
