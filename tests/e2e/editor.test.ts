@@ -124,7 +124,7 @@ describe('editor in headless Chromium', () => {
     expect(await e.page.evaluate(() => window.nextscale!.settings.scene)).toBe('video');
     expect(unexpected(e.errors)).toEqual([]);
     await e.close();
-  });
+  }, 480_000); // generation, reloads, the gallery, the video screen and drops: the suite's longest test
 
   it('builds a static site that runs from a nested path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nextscale-site-'));
