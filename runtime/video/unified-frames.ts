@@ -48,8 +48,14 @@ export function unifiedFrameSource(model: UnifiedModel, options: UnifiedKeyframe
       window.busy = true;
       return window;
     }
-    const fresh: Window = { session: new UnifiedSession(model, { guidance, blocksPerStep: options.blocksPerStep }), prompt, guidance, busy: true };
-    fresh.session.appendText(prompt);
+    const session = new UnifiedSession(model, { guidance, blocksPerStep: options.blocksPerStep });
+    try {
+      session.appendText(prompt);
+    } catch (e) {
+      session.dispose();
+      throw e;
+    }
+    const fresh: Window = { session, prompt, guidance, busy: true };
     if (!window?.busy) {
       window?.session.dispose();
       window = fresh;

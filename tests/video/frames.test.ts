@@ -113,6 +113,10 @@ describe('frame-conditioned clips on unified-tiny', () => {
     const source: KeyframeSource = unifiedFrameSource(clipModel);
     expect(() => source.check({ ...settings, prompt: ' ' })).toThrow(/a unified model makes keyframes from a text prompt, found none/);
     expect(() => source.check({ ...settings, topP: 3 })).toThrow(/top-p must be in \[0, 1\], found 3/);
+    const long = Array(300).fill('red').join(' ');
+    expect(() => source.begin(0, { ...settings, prompt: long })).toThrow(/appendText: the sequence would hold \d+ tokens, more than the model's context_length 256/);
+    // The source stays usable after the refusal.
+    expect(source.begin(0, settings).done).toBe(false);
     source.dispose?.();
   });
 });
