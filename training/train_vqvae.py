@@ -4,9 +4,16 @@
     /usr/bin/python3 training/train_vqvae.py --data out/world --work out/vqvae-work --minutes 35 --resume --export out/vqvae
 
 The model is VAR's VQVAE (training/nextscale/vqvae.py), kept small because a step's cost is what limits the
-result within the budget: 64x64 textures, ch 32, ch_mult (1, 2, 2, 4) (8x downsampling to an 8x8 token map),
-one resblock per level, scales (1, 2, 3, 4, 6, 8), 512 codes of 16 channels. Losses: L1 + L2 reconstruction, an
+result within the budget: 64x64 textures, ch 64, ch_mult (1, 1, 2) (4x downsampling to a 16x16 token map),
+one resblock per level, scales (1, 2, 4, 8, 16), 1024 codes of 16 channels. Losses: L1 + L2 reconstruction, an
 L1 loss on (periodic) image gradients for crisp edges, and VAR's VQ losses.
+
+With --semantic-weight W > 0, a training-only linear head reads the texture's pattern, colours and scale (from
+captions.jsonl) off the mean of its quantised features, and W times its loss reaches the encoder through the
+straight-through features. The mean is what the 1x1 scale quantises, so scale 0 comes to name the texture: the
+transformer then fixes the pattern with its first token and reads it back off any image by averaging, instead of
+having to learn the pattern from the layout of the fine codes. The head is not exported (the model folder is VAR's
+VQVAE as before); its accuracy on held-out images is logged as "semantic".
 
 Budgets: --minutes and --steps count the whole training, across resumed runs (the checkpoint keeps the seconds
 spent); training stops at whichever ends first, and the learning rate (warmup, then a cosine to a tenth) follows
@@ -30,6 +37,7 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
@@ -56,6 +64,8 @@ def parse_args() -> argparse.Namespace:
                    help="train on random crops of this size (a multiple of the downsampling) for the first --crop-share "
                         "of the budget; 0: whole images throughout")
     p.add_argument("--crop-share", type=float, default=0.75, help="share of the budget trained on crops")
+    p.add_argument("--semantic-weight", type=float, default=0.0,
+                   help="weight of the pattern / colours / scale loss read off the mean quantised features (0: none)")
     p.add_argument("--revive-every", type=int, default=50, help="steps between dead-code re-seeding (0: never)")
     p.add_argument("--eval-every", type=int, default=200)
     p.add_argument("--eval-images", type=int, default=64)
@@ -134,29 +144,75 @@ def edge_loss(recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return loss
 
 
+class Semantics(nn.Module):
+    """Training-only: the world's labels of a texture (pattern, the set of its two colours, scale) as one linear map
+    of its mean quantised features [B, Cvae]; the labels come from the world's captions.jsonl."""
+
+    def __init__(self, channels: int, captions: list[dict]):
+        super().__init__()
+        for n, c in enumerate(captions, 1):
+            if not (isinstance(c.get("pattern"), str) and isinstance(c.get("scale"), str) and isinstance(c.get("colors"), list)):
+                raise ValueError(f"captions.jsonl:{n}: --semantic-weight needs \"pattern\", \"colors\" and \"scale\", found {sorted(c)}")
+        self.patterns = sorted({c["pattern"] for c in captions})
+        self.colours = sorted({k for c in captions for k in c["colors"]})
+        self.sizes = sorted({c["scale"] for c in captions})
+        self.pattern = torch.tensor([self.patterns.index(c["pattern"]) for c in captions])
+        self.size = torch.tensor([self.sizes.index(c["scale"]) for c in captions])
+        self.colour = torch.zeros(len(captions), len(self.colours))
+        for i, c in enumerate(captions):
+            self.colour[i, [self.colours.index(k) for k in c["colors"]]] = 1.0
+        self.head = nn.Linear(channels, len(self.patterns) + len(self.colours) + len(self.sizes))
+
+    def split(self, mean_BC: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(pattern, colour, scale) logits."""
+        return self.head(mean_BC).split([len(self.patterns), len(self.colours), len(self.sizes)], dim=-1)
+
+    def loss(self, mean_BC: torch.Tensor, pick: torch.Tensor) -> torch.Tensor:
+        pattern, colour, size = self.split(mean_BC)
+        return (F.cross_entropy(pattern, self.pattern[pick]) + F.cross_entropy(size, self.size[pick])
+                + F.binary_cross_entropy_with_logits(colour, self.colour[pick]) * len(self.colours) / 2)
+
+    @torch.no_grad()
+    def right(self, mean_BC: torch.Tensor, pick: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per image: pattern right, both colours right (the two highest), scale right."""
+        pattern, colour, size = self.split(mean_BC)
+        top2 = torch.zeros_like(colour).scatter_(1, colour.topk(2, dim=1).indices, 1.0)
+        return {"pattern": pattern.argmax(1) == self.pattern[pick], "colours": (top2 == self.colour[pick]).all(1),
+                "scale": size.argmax(1) == self.size[pick]}
+
+
 @torch.no_grad()
-def evaluate(model: VQVAE, images: torch.Tensor, batch: int = 32) -> tuple[float, float]:
-    """(mean PSNR in dB over images in [0, 1], percentage of the codebook the tokens use) on the inference path."""
+def evaluate(model: VQVAE, images: torch.Tensor, batch: int = 32, semantics: Semantics | None = None,
+             pick: torch.Tensor | None = None) -> tuple[float, float, dict | None]:
+    """(mean PSNR in dB over images in [0, 1], percentage of the codebook the tokens use, and with `semantics` the
+    share of images whose pattern / colours / scale its head reads right) on the inference path."""
     model.eval()
     psnrs: list[torch.Tensor] = []
+    right: dict[str, list[torch.Tensor]] = {}
     used = torch.zeros(model.quantize.vocab_size, dtype=torch.bool)
     for i in range(0, images.shape[0], batch):
         x = to_m11(images[i : i + batch])
         idx = model.encode_idx(x)
         for t in idx:
             used[t.flatten()] = True
-        recon = model.decode(model.fhat_sequence(idx)[-1])
+        f_hat = model.fhat_sequence(idx)[-1]
+        recon = model.decode(f_hat)
         mse = ((recon - x) / 2).square().flatten(1).mean(1).clamp_min(1e-10)
         psnrs.append(-10 * torch.log10(mse))
+        if semantics is not None:
+            for k, v in semantics.right(f_hat.mean((2, 3)), pick[i : i + batch]).items():
+                right.setdefault(k, []).append(v)
     model.train()
-    return float(torch.cat(psnrs).mean()), float(used.float().mean()) * 100
+    shares = {k: round(float(torch.cat(v).float().mean()) * 100, 1) for k, v in right.items()} if right else None
+    return float(torch.cat(psnrs).mean()), float(used.float().mean()) * 100, shares
 
 
 def save_checkpoint(path: Path, model: VQVAE, opt: torch.optim.Optimizer, step: int, seconds: float,
-                    gen: torch.Generator, psnr: float) -> None:
-    """Model, optimizer, step, training seconds so far and RNG states, written atomically."""
+                    gen: torch.Generator, psnr: float, semantics: Semantics | None) -> None:
+    """Model, optimizer, step, training seconds so far, RNG states and the semantic head, written atomically."""
     state = {"config": model.config(), "model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-             "seconds": seconds, "torch_rng": torch.get_rng_state(), "data_rng": gen.get_state(), "psnr": psnr}
+             "seconds": seconds, "torch_rng": torch.get_rng_state(), "data_rng": gen.get_state(), "psnr": psnr,
+             "semantics": semantics.state_dict() if semantics is not None else None}
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     tmp.replace(path)
@@ -184,10 +240,21 @@ def main() -> None:
             raise FileNotFoundError(f"--resume: {ckpt_path} does not exist (start without --resume)")
         ckpt = torch.load(ckpt_path, map_location="cpu")
     model = VQVAE.from_config(ckpt["config"] if ckpt else model_config(args))
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.0)
+    if ckpt and (ckpt.get("semantics") is not None) != (args.semantic_weight > 0):
+        raise ValueError(f"--resume: the checkpoint was trained {'with' if ckpt.get('semantics') is not None else 'without'} "
+                         f"a semantic head; give the same --semantic-weight as its first run (found {args.semantic_weight})")
+    semantics = None
+    if args.semantic_weight > 0:
+        if args.data is None:
+            raise ValueError("--semantic-weight needs --data (the labels are the world's captions)")
+        semantics = Semantics(model.quantize.c, load_captions(args.data))
+    params = list(model.parameters()) + (list(semantics.parameters()) if semantics is not None else [])
+    opt = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.95), weight_decay=0.0)
     step, seconds = 0, 0.0
     if ckpt:
         model.load_state_dict(ckpt["model"])
+        if semantics is not None:
+            semantics.load_state_dict(ckpt["semantics"])
         opt.load_state_dict(ckpt["optimizer"])
         step, seconds = ckpt["step"], ckpt["seconds"]
         torch.set_rng_state(ckpt["torch_rng"])
@@ -197,13 +264,13 @@ def main() -> None:
     if progress(step, seconds, args) < 1:
         if args.data is None:
             raise ValueError("--data is needed to train (a run without it can only export a finished checkpoint)")
-        train(model, opt, step, seconds, gen, args, ckpt_path)
+        train(model, semantics, opt, step, seconds, gen, args, ckpt_path)
     if args.export:
         export(model, args.export)
 
 
-def train(model: VQVAE, opt: torch.optim.Optimizer, step: int, seconds: float, gen: torch.Generator,
-          args: argparse.Namespace, ckpt_path: Path) -> None:
+def train(model: VQVAE, semantics: Semantics | None, opt: torch.optim.Optimizer, step: int, seconds: float,
+          gen: torch.Generator, args: argparse.Namespace, ckpt_path: Path) -> None:
     """Trains until the step or time budget is spent, logging, evaluating and checkpointing along the way."""
     images = load_images(args.data)
     size = model.v_patch_nums[-1] * model.downsample
@@ -219,7 +286,7 @@ def train(model: VQVAE, opt: torch.optim.Optimizer, step: int, seconds: float, g
         print(f"{args.crop}x{args.crop} crops with scales {list(crop_scales)} for the first {args.crop_share:.0%} of the budget")
     start = time.time() - seconds  # so that time.time() - start counts every run's training time
     last_ckpt = time.time()
-    psnr, usage = float("nan"), float("nan")
+    psnr, usage, sem = float("nan"), float("nan"), None
     model.train()
     bar = tqdm(total=args.steps, initial=step, dynamic_ncols=True, desc="vqvae")
     with (args.work / "vqvae_log.jsonl").open("a") as log:
@@ -237,6 +304,9 @@ def train(model: VQVAE, opt: torch.optim.Optimizer, step: int, seconds: float, g
             l1, l2 = (recon - x).abs().mean(), (recon - x).square().mean()
             edge = edge_loss(recon, x)
             loss = l1 + l2 + args.edge_weight * edge + args.vq_weight * vq
+            semantic = semantics.loss(stats["f_hat"].mean((2, 3)), pick) if semantics is not None else None
+            if semantic is not None:
+                loss = loss + args.semantic_weight * semantic
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -247,24 +317,28 @@ def train(model: VQVAE, opt: torch.optim.Optimizer, step: int, seconds: float, g
             if args.revive_every and (step == 1 or step % args.revive_every == 0):
                 model.quantize.revive_dead_codes(min_hits=0.03, generator=gen)
             if step % args.eval_every == 0:
-                psnr, usage = evaluate(model, eval_images)
+                psnr, usage, sem = evaluate(model, eval_images, semantics=semantics, pick=eval_idx)
             if step % args.log_every == 0:
                 row = {"step": step, "loss": float(loss), "recon": float(l1 + l2), "edge": float(edge), "vq": float(vq),
                        "psnr": None if math.isnan(psnr) else round(psnr, 3),
                        "usage": None if math.isnan(usage) else round(usage, 2), "batch_usage": round(stats["usage"], 2),
                        "lr": lr, "seconds": round(time.time() - start, 1)}
+                if semantic is not None:
+                    row |= {"semantic_loss": round(float(semantic), 4), "semantic": sem}
                 log.write(json.dumps(row) + "\n")
                 log.flush()
                 bar.set_postfix(loss=f"{float(loss):.4f}", psnr=f"{psnr:.2f}", usage=f"{usage:.0f}%")
             if time.time() - last_ckpt > args.ckpt_minutes * 60:
-                save_checkpoint(ckpt_path, model, opt, step, time.time() - start, gen, psnr)
+                save_checkpoint(ckpt_path, model, opt, step, time.time() - start, gen, psnr, semantics)
                 last_ckpt = time.time()
         bar.close()
         seconds = time.time() - start
-        psnr, usage = evaluate(model, eval_images)
-        log.write(json.dumps({"step": step, "psnr": round(psnr, 3), "usage": round(usage, 2), "seconds": round(seconds, 1), "final": True}) + "\n")
-    save_checkpoint(ckpt_path, model, opt, step, seconds, gen, psnr)
+        psnr, usage, sem = evaluate(model, eval_images, semantics=semantics, pick=eval_idx)
+        log.write(json.dumps({"step": step, "psnr": round(psnr, 3), "usage": round(usage, 2), "semantic": sem,
+                              "seconds": round(seconds, 1), "final": True}) + "\n")
+    save_checkpoint(ckpt_path, model, opt, step, seconds, gen, psnr, semantics)
     print(f"step {step}: held-out PSNR {psnr:.2f} dB, codebook usage {usage:.1f}% on held-out tokens; "
+          + (f"semantic head right on {sem} % of held-out images; " if sem else "") +
           f"{seconds / 60:.1f} minutes of training in all; checkpoint {ckpt_path}")
 
 

@@ -430,9 +430,10 @@ class VQVAE(nn.Module):
         """Training forward: (unclamped reconstruction, VQ loss, stats); check_size=False accepts crops (with
         `quantize.scales` set to the crop's token map).
 
-        stats: "hits" [S, V] code hits of this batch, "usage" the percentage of codes this batch used.
+        stats: "hits" [S, V] code hits of this batch, "usage" the percentage of codes this batch used, "f_hat" the
+        quantised features [B, Cvae, h, w] (their gradient goes straight through to the encoder).
         """
         f_hat, vq_loss, hits_SV = self.quantize(self.encode_features(img_m11, check_size))
         recon = self.decoder(self.post_quant_conv(f_hat))
         usage = float((hits_SV.sum(0) > 0).float().mean()) * 100
-        return recon, vq_loss, {"hits": hits_SV, "usage": usage}
+        return recon, vq_loss, {"hits": hits_SV, "usage": usage, "f_hat": f_hat}
