@@ -18,6 +18,7 @@ import {
   type VideoSettings,
   type VideoStatus,
 } from '../runtime/ecs/index.ts';
+import { defaultKeyframeEvery } from '../runtime/video/sources.ts';
 import type { VideoPlayer } from '../scenes/video.ts';
 import type { TpBinding, TpFolder } from './pane.ts';
 import type { SharedSettings } from './slots.ts';
@@ -40,6 +41,7 @@ export class EditorVideo implements VideoPlayer {
   private model = 0;
   private readonly controls: Controls = { frame: 0, loop: true, speed: 1, keyframeEvery: 8, showPreviews: false };
   private readonly scrub: TpBinding<number>;
+  private readonly bindings = new Map<keyof Controls, { refresh(): void }>();
   private readonly timer: ReturnType<typeof setInterval>;
   /** Set while the slider is moved to follow the playhead, so that move is not taken for a seek. */
   private following = false;
@@ -108,10 +110,18 @@ export class EditorVideo implements VideoPlayer {
     if (this.id !== undefined) setVideoSettings(this.world, this.id, this.settings());
   }
 
-  /** Points the video at another loaded model (its frames are made again). */
+  /**
+   * Points the video at another loaded model (its frames are made again), with the frames per
+   * keyframe that suit it: 1 for a model trained on clips (every frame generated), else 8.
+   */
   setModel(id: number): void {
     this.model = id;
-    if (this.id !== undefined) setVideoSettings(this.world, this.id, { model: id });
+    const model = this.world.models.get(id);
+    if (model) {
+      this.controls.keyframeEvery = defaultKeyframeEvery(model);
+      this.bindings.get('keyframeEvery')?.refresh();
+    }
+    if (this.id !== undefined) setVideoSettings(this.world, this.id, { model: id, keyframeEvery: this.controls.keyframeEvery });
   }
 
   dispose(): void {
@@ -132,6 +142,7 @@ export class EditorVideo implements VideoPlayer {
   private bind<K extends Exclude<keyof Controls, 'frame'>>(key: K, params: Record<string, unknown>, toSettings: (v: Controls[K]) => Partial<VideoSettings> | undefined): void {
     const binding = this.folder.addBinding(this.controls, key, params);
     binding.element.dataset.video = key;
+    this.bindings.set(key, binding);
     let applied = this.controls[key];
     binding.on('change', (ev) => {
       if (Object.is(ev.value, applied)) return;

@@ -57,6 +57,8 @@ describe('editor in headless Chromium', () => {
     const e = await EditorPage.open(h, '?model=./models/var-tiny&class=3&seed=0&budget=2&scene=studio&mesh=cube');
     await e.ready();
     expect(await e.readout('model')).toMatch(/^var-tiny: 10 classes, 64 px, 4 scales/);
+    // A model that knows no clips makes its video from keyframes, one every 8 frames.
+    expect(await e.videoShown('keyframeEvery')).toBe('8');
     await e.generated();
     const first = await e.pixels();
     expect(first.length).toBe(64 * 64 * 4);
@@ -135,6 +137,8 @@ describe('editor in headless Chromium', () => {
       // A first start: the built-in model, its prompt filled in, generating.
       expect(await e.readout('model')).toMatch(/^builtin: text to image, 64 px, 5 scales/);
       expect(await e.shown('prompt')).toBe('red and blue checker, fine');
+      // It was trained on clips: its video is generated frame by frame, each frame continuing the one before.
+      expect(await e.videoShown('keyframeEvery')).toBe('1');
       await e.page.waitForFunction(() => (window.nextscale!.focusProgress()?.unit ?? 0) > 0);
       expect(e.errors).toEqual([]);
       await e.close();

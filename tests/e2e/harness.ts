@@ -179,6 +179,11 @@ export class EditorPage {
     return this.page.locator(`[data-setting="${setting}"] input`).inputValue();
   }
 
+  /** The value shown by one of the video folder's controls (`data-video` name). */
+  async videoShown(control: string): Promise<string> {
+    return this.page.locator(`[data-video="${control}"] input`).inputValue();
+  }
+
   /** The text of a read-out in the pane (as last refreshed). */
   async readout(name: string): Promise<string> {
     return this.page.evaluate((n) => (window.nextscale!.pane.readouts as unknown as Record<string, string>)[n], name);
