@@ -66,6 +66,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--crop-share", type=float, default=0.75, help="share of the budget trained on crops")
     p.add_argument("--semantic-weight", type=float, default=0.0,
                    help="weight of the pattern / colours / scale loss read off the mean quantised features (0: none)")
+    p.add_argument("--semantic-labels", nargs="+", choices=["pattern", "colours", "scale"], default=["pattern", "colours", "scale"],
+                   help="the labels whose loss the semantic head adds")
     p.add_argument("--revive-every", type=int, default=50, help="steps between dead-code re-seeding (0: never)")
     p.add_argument("--eval-every", type=int, default=200)
     p.add_argument("--eval-images", type=int, default=64)
@@ -148,8 +150,9 @@ class Semantics(nn.Module):
     """Training-only: the world's labels of a texture (pattern, the set of its two colours, scale) as one linear map
     of its mean quantised features [B, Cvae]; the labels come from the world's captions.jsonl."""
 
-    def __init__(self, channels: int, captions: list[dict]):
+    def __init__(self, channels: int, captions: list[dict], labels: list[str]):
         super().__init__()
+        self.labels = labels
         for n, c in enumerate(captions, 1):
             if not (isinstance(c.get("pattern"), str) and isinstance(c.get("scale"), str) and isinstance(c.get("colors"), list)):
                 raise ValueError(f"captions.jsonl:{n}: --semantic-weight needs \"pattern\", \"colors\" and \"scale\", found {sorted(c)}")
@@ -169,16 +172,19 @@ class Semantics(nn.Module):
 
     def loss(self, mean_BC: torch.Tensor, pick: torch.Tensor) -> torch.Tensor:
         pattern, colour, size = self.split(mean_BC)
-        return (F.cross_entropy(pattern, self.pattern[pick]) + F.cross_entropy(size, self.size[pick])
-                + F.binary_cross_entropy_with_logits(colour, self.colour[pick]) * len(self.colours) / 2)
+        terms = {"pattern": lambda: F.cross_entropy(pattern, self.pattern[pick]),
+                 "scale": lambda: F.cross_entropy(size, self.size[pick]),
+                 "colours": lambda: F.binary_cross_entropy_with_logits(colour, self.colour[pick]) * len(self.colours) / 2}
+        return sum(terms[k]() for k in self.labels)
 
     @torch.no_grad()
     def right(self, mean_BC: torch.Tensor, pick: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Per image: pattern right, both colours right (the two highest), scale right."""
+        """Per image and trained label: pattern right, both colours right (the two highest), scale right."""
         pattern, colour, size = self.split(mean_BC)
         top2 = torch.zeros_like(colour).scatter_(1, colour.topk(2, dim=1).indices, 1.0)
-        return {"pattern": pattern.argmax(1) == self.pattern[pick], "colours": (top2 == self.colour[pick]).all(1),
-                "scale": size.argmax(1) == self.size[pick]}
+        right = {"pattern": pattern.argmax(1) == self.pattern[pick], "colours": (top2 == self.colour[pick]).all(1),
+                 "scale": size.argmax(1) == self.size[pick]}
+        return {k: right[k] for k in self.labels}
 
 
 @torch.no_grad()
@@ -247,7 +253,7 @@ def main() -> None:
     if args.semantic_weight > 0:
         if args.data is None:
             raise ValueError("--semantic-weight needs --data (the labels are the world's captions)")
-        semantics = Semantics(model.quantize.c, load_captions(args.data))
+        semantics = Semantics(model.quantize.c, load_captions(args.data), args.semantic_labels)
     params = list(model.parameters()) + (list(semantics.parameters()) if semantics is not None else [])
     opt = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.95), weight_decay=0.0)
     step, seconds = 0, 0.0
