@@ -8,11 +8,11 @@ result within the budget: 64x64 textures, ch 64, ch_mult (1, 1, 2) (4x downsampl
 one resblock per level, scales (1, 2, 4, 8, 16), 1024 codes of 16 channels. Losses: L1 + L2 reconstruction, an
 L1 loss on (periodic) image gradients for crisp edges, and VAR's VQ losses.
 
-With --semantic-weight W > 0, a training-only linear head reads the texture's pattern, colours and scale (from
-captions.jsonl) off the mean of its quantised features, and W times its loss reaches the encoder through the
-straight-through features. The mean is what the 1x1 scale quantises, so scale 0 comes to name the texture: the
-transformer then fixes the pattern with its first token and reads it back off any image by averaging, instead of
-having to learn the pattern from the layout of the fine codes. The head is not exported (the model folder is VAR's
+With --semantic-weight W > 0, a training-only linear head reads the texture's pattern, colours and scale
+(from captions.jsonl; --semantic-labels picks which it trains on) off the mean of its quantised features, and W
+times its loss reaches the encoder through the straight-through features. The mean is what the 1x1 scale
+quantises, so scale 0 comes to name the texture and a transformer can read it off an image by averaging
+(captions improve; images did not, see training/README.md). The head is not exported (the model folder is VAR's
 VQVAE as before); its accuracy on held-out images is logged as "semantic".
 
 Budgets: --minutes and --steps count the whole training, across resumed runs (the checkpoint keeps the seconds
@@ -171,11 +171,11 @@ class Semantics(nn.Module):
         return self.head(mean_BC).split([len(self.patterns), len(self.colours), len(self.sizes)], dim=-1)
 
     def loss(self, mean_BC: torch.Tensor, pick: torch.Tensor) -> torch.Tensor:
+        """The summed loss of the trained labels (colours: per-colour BCE, scaled to weigh about as a pattern CE)."""
         pattern, colour, size = self.split(mean_BC)
-        terms = {"pattern": lambda: F.cross_entropy(pattern, self.pattern[pick]),
-                 "scale": lambda: F.cross_entropy(size, self.size[pick]),
-                 "colours": lambda: F.binary_cross_entropy_with_logits(colour, self.colour[pick]) * len(self.colours) / 2}
-        return sum(terms[k]() for k in self.labels)
+        terms = {"pattern": F.cross_entropy(pattern, self.pattern[pick]), "scale": F.cross_entropy(size, self.size[pick]),
+                 "colours": F.binary_cross_entropy_with_logits(colour, self.colour[pick]) * len(self.colours) / 2}
+        return sum(terms[k] for k in self.labels)
 
     @torch.no_grad()
     def right(self, mean_BC: torch.Tensor, pick: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -310,8 +310,9 @@ def train(model: VQVAE, semantics: Semantics | None, opt: torch.optim.Optimizer,
             l1, l2 = (recon - x).abs().mean(), (recon - x).square().mean()
             edge = edge_loss(recon, x)
             loss = l1 + l2 + args.edge_weight * edge + args.vq_weight * vq
-            semantic = semantics.loss(stats["f_hat"].mean((2, 3)), pick) if semantics is not None else None
-            if semantic is not None:
+            semantic = None
+            if semantics is not None:
+                semantic = semantics.loss(stats["f_hat"].mean((2, 3)), pick)
                 loss = loss + args.semantic_weight * semantic
             opt.zero_grad(set_to_none=True)
             loss.backward()
