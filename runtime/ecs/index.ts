@@ -12,7 +12,7 @@
  *   getProgress(world, eid); // { state: 'running', scale: 2, scales: 10, unit: 40, units: 172 }
  *
  *   const video = addVideo(world, { model, classLabel: 3, seed: 7, frames: 48, keyframeEvery: 8 });
- *   getVideoStatus(world, video); // { state: 'playing', frame: 5, buffered: 8, stalls: 0, frames: 48, preview: false }
+ *   getVideoStatus(world, video); // { state: 'playing', frame: 5, shown: 5, buffered: 8, stalls: 0, frames: 48, preview: false }
  */
 export {
   GenerationState,

@@ -7,10 +7,10 @@
  * decodes (priced as decodes); the first unit of a frame that has run none is always taken, so a
  * starved budget slows playback down but never stops it. Frames are made in playback order from the
  * playhead on; a frame whose keyframes are not stored waits for them, nearest keyframe first. When the
- * frame at the playhead is not ready, playback waits there and the video reports 'buffering' (each
- * such wait is a stall), or, with `showPreviews`, playback goes on and the screen shows a decode of
- * what the frame's keyframes have so far. Nothing waits on the GPU; every texture and map is made once
- * per video, when it is built.
+ * frame at the playhead is not ready, playback waits there, showing the last frame it reached, and the
+ * video reports 'buffering' (each such wait is a stall); or, with `showPreviews`, playback goes on and
+ * the screen shows a decode of what the frame's keyframes have so far. Nothing waits on the GPU; every
+ * texture and map is made once per video, when it is built.
  */
 import { query } from 'bitecs';
 import type { StepKind } from '../generate/var-session.ts';
@@ -139,12 +139,15 @@ function play(world: Engine, eid: number, pb: VideoPlayback): void {
     if (!pb.ready(frame)) preview(world, eid, pb, frame);
   }
   fill(world, eid, pb);
+  const from = Math.floor(V.position[eid]);
   if (!previews) move(world, eid, advance(tl, V.position[eid], delta, pb.ready, true));
   const frame = Math.floor(V.position[eid]);
   const late = !pb.ready(frame);
   if (late && !V.waiting[eid] && V.playing[eid]) V.stalls[eid]++;
   V.waiting[eid] = late ? 1 : 0;
-  show(world, eid, pb, frame);
+  // Playback that moved on and now waits shows the last frame it passed: when frames are made more
+  // slowly than the clip plays, each one reaches the screen instead of being skipped over.
+  show(world, eid, pb, late && frame !== from ? frameAfter(tl, frame, -1, direction) : frame);
   V.buffered[eid] = readyAhead(tl, frame, direction, K, pb.ready);
   V.state[eid] = late && !(previews && V.playing[eid]) ? VideoState.buffering : V.playing[eid] ? VideoState.playing : VideoState.paused;
 }

@@ -56,6 +56,8 @@ export interface VideoStatus {
   state: VideoStateName;
   /** The frame at the playhead (on screen unless `state` is 'buffering'). */
   frame: number;
+  /** The frame on screen (a finished frame, or a preview when `preview`), -1 before the first. */
+  shown: number;
   /** Frames ready from the playhead on, in the play direction, without a gap (at most the ring's size). */
   buffered: number;
   /** Times playback reached a frame that was not ready (and waited, or showed a preview). */
@@ -216,6 +218,7 @@ export function getVideoStatus(world: Engine, eid: number): VideoStatus {
   const status: VideoStatus = {
     state: VIDEO_STATE_NAMES[V.state[eid]],
     frame,
+    shown: ring?.displayed ?? -1,
     buffered: V.buffered[eid],
     stalls: V.stalls[eid],
     frames: V.frames[eid],

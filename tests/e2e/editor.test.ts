@@ -110,8 +110,8 @@ describe('editor in headless Chromium', () => {
     await e.previewed();
     expect(await e.readout('generations')).toMatch(/^\d+ of ([6-9]|\d\d) done$/);
     await e.page.locator('[data-setting="scene"] select').selectOption('video');
-    const firstFrame = () => e.page.evaluate(() => window.nextscale!.video.status(window.nextscale!.scene.focusSlot!)?.buffered ?? 0);
-    await expect.poll(firstFrame, { timeout: 120_000 }).toBeGreaterThan(0);
+    const onScreen = () => e.page.evaluate(() => window.nextscale!.video.status(window.nextscale!.scene.focusSlot!)?.shown ?? -1);
+    await expect.poll(onScreen, { timeout: 120_000 }).toBeGreaterThanOrEqual(0);
 
     // Dropped files: what is not a model is refused; a model folder's files load in place of the model.
     await e.drop([{ name: 'notes.txt', text: 'not a model' }]);

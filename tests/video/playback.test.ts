@@ -2,7 +2,7 @@
  * Video playback in the engine on real WebGPU, with a synthetic keyframe source (seeded features,
  * decoding is a clamp) so that frames are cheap and their expected texels can be computed on the CPU:
  * the same frames whatever the frame times and budget, buffering when the budget is starved and
- * playing again once frames arrive, seeks that regenerate identical frames, loops, speeds, a new class
+ * playing again once frames arrive, every frame on screen when they come more slowly than the clip, seeks that regenerate identical frames, loops, speeds, a new class
  * from the next keyframe on, previews, and refused settings.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -148,6 +148,24 @@ describe('video playback in the engine', () => {
       expect(status.buffered).toBeGreaterThanOrEqual(2);
     }
     expect(getVideoStatus(s.world, s.eid).stalls).toBe(stalls);
+    disposeEngine(s.world);
+  });
+
+  it('shows each frame it reaches when frames are made more slowly than the clip plays', async () => {
+    // A second a frame at 10 fps: the playhead would pass ten frames a frame, but frames come one at a time.
+    const tl: Timeline = { frames: 12, keyframeEvery: 4, loop: true };
+    const s = setup({ ...tl, ring: 4, fps: 10 }, TINY);
+    const shown: number[] = [];
+    for (let i = 0; i < 80 && shown.at(-1) !== 5; i++) {
+      await frame(s.world, 1000);
+      const status = getVideoStatus(s.world, s.eid);
+      if (status.shown === shown.at(-1) || status.shown < 0) continue;
+      shown.push(status.shown);
+      // Waiting at the next frame, with the one just made on screen.
+      expect(status).toMatchObject({ state: 'buffering', frame: status.shown + 1, preview: false });
+      expect(maxDiff(await display(s), expectedFrame(tl, status.shown)), `frame ${status.shown}`).toBeLessThanOrEqual(1);
+    }
+    expect(shown).toEqual([0, 1, 2, 3, 4, 5]);
     disposeEngine(s.world);
   });
 
