@@ -7,7 +7,9 @@
  * User settings are kept as float64 exactly as given, so that a bad value (a negative top-k, a
  * fractional seed) reaches validation and becomes an error state instead of wrapping silently.
  */
+import { addComponent, addEntity, removeEntity } from 'bitecs';
 import type { KeyframeSettings } from '../video/keyframes.ts';
+import type { Engine } from './world.ts';
 
 /** Lifecycle of a generation, stored in `Generation.state`. */
 export const GenerationState = {
@@ -201,7 +203,47 @@ export function samplingOf(c: SamplingFields, prompts: ReadonlyMap<number, strin
   return { classLabel: c.classLabel[eid], prompt: prompts.get(eid), seed: c.seed[eid], cfg: c.cfg[eid], topK: c.topK[eid], topP: c.topP[eid], temperature: c.temperature[eid] };
 }
 
-/** Zeroes every field of one entity (ids are recycled, so a new entity must not inherit old values). */
+/** What a generation, or a video's keyframes, are conditioned on and how they sample. */
+export interface SamplingSettings {
+  /** Model id from `addModel`. */
+  model: number;
+  /** Class label (class-conditional models such as VAR; unified models ignore it). Default 0. */
+  classLabel?: number;
+  /** Text prompt (required by prompt-conditioned families; stored, not used by VAR). */
+  prompt?: string;
+  /** Default 0. */
+  seed?: number;
+  /** Classifier-free guidance at the last scale. Default 1.5. */
+  cfg?: number;
+  /** Default 900. */
+  topK?: number;
+  /** Default 0.96. */
+  topP?: number;
+  /** Default 1. */
+  temperature?: number;
+}
+
+/** The stored sampling values of a new entity (the defaults `SamplingSettings` names). */
+export const SAMPLING_DEFAULTS = { classLabel: 0, seed: 0, cfg: 1.5, topK: 900, topP: 0.96, temperature: 1 } as const;
+
+/**
+ * Adds an entity holding `component` with `initial` stored and every other field zero (ids are
+ * recycled, so a new entity must not inherit old values). Past the world's `maxEntities` it throws,
+ * naming `caller`.
+ */
+export function addEntityWith<C extends object>(world: Engine, component: C, initial: Partial<Record<keyof C, number>>, caller: string): number {
+  const eid = addEntity(world);
+  if (eid > world.options.maxEntities) {
+    removeEntity(world, eid);
+    throw new Error(`${caller}: the world holds at most ${world.options.maxEntities} entities (createEngine's maxEntities)`);
+  }
+  clearEntity(component, eid);
+  addComponent(world, eid, component);
+  for (const [key, value] of Object.entries(initial) as [keyof C, number][]) (component[key] as Float64Array)[eid] = value;
+  return eid;
+}
+
+/** Zeroes every field of one entity. */
 export function clearEntity(component: object, eid: number): void {
   for (const field of Object.values(component) as Float64Array[]) field[eid] = 0;
 }

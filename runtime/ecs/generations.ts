@@ -3,29 +3,13 @@
  * next frame), removing it, and reading its progress. These functions only write components and
  * world-side maps; no GPU work happens outside `runFrame`.
  */
-import { addComponent, addEntity, entityExists, hasComponent, removeEntity } from 'bitecs';
-import { clearEntity, GenerationState, samplingOf, STATE_NAMES, type GenerationStateName } from './components.ts';
+import { entityExists, hasComponent, removeEntity } from 'bitecs';
+import { addEntityWith, clearEntity, GenerationState, SAMPLING_DEFAULTS, samplingOf, STATE_NAMES, type GenerationStateName, type SamplingSettings } from './components.ts';
 import type { EngineSession } from './sessions.ts';
 import type { Engine } from './world.ts';
 
 /** What a generation makes and how it is scheduled. */
-export interface GenerationSettings {
-  /** Model id from `addModel`. */
-  model: number;
-  /** Class label (class-conditional models such as VAR; unified models ignore it). Default 0. */
-  classLabel?: number;
-  /** Text prompt: what a unified model generates (required for one; stored, not used by VAR). */
-  prompt?: string;
-  /** Default 0. */
-  seed?: number;
-  /** Classifier-free guidance at the last scale. Default 1.5. */
-  cfg?: number;
-  /** Default 900. */
-  topK?: number;
-  /** Default 0.96. */
-  topP?: number;
-  /** Default 1. */
-  temperature?: number;
+export interface GenerationSettings extends SamplingSettings {
   /** Higher runs first among generations of equal selection and visibility. Default 0. */
   priority?: number;
   /** Shown by a scene: scheduled before hidden generations and previewed at every scale. Default true. */
@@ -60,21 +44,7 @@ export interface Progress {
  */
 export function addGeneration(world: Engine, settings: GenerationSettings): number {
   const G = world.Generation;
-  const eid = addEntity(world);
-  if (eid > world.options.maxEntities) {
-    removeEntity(world, eid);
-    throw new Error(`addGeneration: the world holds at most ${world.options.maxEntities} entities (createEngine's maxEntities)`);
-  }
-  clearEntity(G, eid);
-  addComponent(world, eid, G);
-  G.classLabel[eid] = 0;
-  G.seed[eid] = 0;
-  G.cfg[eid] = 1.5;
-  G.topK[eid] = 900;
-  G.topP[eid] = 0.96;
-  G.temperature[eid] = 1;
-  G.visible[eid] = 1;
-  G.state[eid] = GenerationState.idle;
+  const eid = addEntityWith(world, G, { ...SAMPLING_DEFAULTS, visible: 1, state: GenerationState.idle }, 'addGeneration');
   setGenerationSettings(world, eid, settings);
   G.dirty[eid] = 1;
   return eid;

@@ -22,6 +22,7 @@ export {
   VideoState,
   type GenerationComponent,
   type GenerationStateName,
+  type SamplingSettings,
   type VideoStateName,
   type VideoStreamComponent,
 } from './components.ts';

@@ -8,31 +8,15 @@
  * frames already made keep playing, so a new class never stalls playback. Clip length, keyframe
  * spacing and looping change the timeline, so the frames made so far are dropped.
  */
-import { addComponent, addEntity, entityExists, hasComponent, removeEntity } from 'bitecs';
+import { entityExists, hasComponent, removeEntity } from 'bitecs';
 import type { FeaturePath } from '../video/feature-path.ts';
 import type { FrameRing } from '../video/frame-ring.ts';
 import type { KeyframeSource } from '../video/keyframes.ts';
-import { clearEntity, samplingOf, VIDEO_STATE_NAMES, VideoDirty, VideoState, type VideoStateName } from './components.ts';
+import { addEntityWith, clearEntity, SAMPLING_DEFAULTS, samplingOf, VIDEO_STATE_NAMES, VideoDirty, VideoState, type SamplingSettings, type VideoStateName } from './components.ts';
 import type { Engine } from './world.ts';
 
-/** What a video shows and how it plays. */
-export interface VideoSettings {
-  /** Model id from `addModel`. */
-  model: number;
-  /** Class label of the keyframes (class-conditional models such as VAR). Default 0. */
-  classLabel?: number;
-  /** Text prompt of the keyframes (prompt-conditioned families; stored, not used by VAR). */
-  prompt?: string;
-  /** Keyframe k samples with `keyframeSeed(seed, k)`. Default 0. */
-  seed?: number;
-  /** Default 1.5. */
-  cfg?: number;
-  /** Default 900. */
-  topK?: number;
-  /** Default 0.96. */
-  topP?: number;
-  /** Default 1. */
-  temperature?: number;
+/** What a video shows and how it plays (keyframe k samples with `keyframeSeed(seed, k)`). */
+export interface VideoSettings extends SamplingSettings {
   /** Frames in the clip. Default 48. */
   frames?: number;
   /** A keyframe every this many frames. Default 8. */
@@ -87,7 +71,7 @@ export interface VideoPlayback {
 }
 
 /** Stored values of the settings a video starts with when not given. */
-const DEFAULTS = { cfg: 1.5, topK: 900, topP: 0.96, temperature: 1, frames: 48, keyframeEvery: 8, fps: 12, speed: 1, ring: 8, loop: 1, playing: 1 };
+const DEFAULTS = { ...SAMPLING_DEFAULTS, frames: 48, keyframeEvery: 8, fps: 12, speed: 1, ring: 8, loop: 1, playing: 1 };
 
 /** The numeric settings and what a change of each one makes the video system do. */
 const FIELDS = {
@@ -115,15 +99,7 @@ const FIELDS = {
  */
 export function addVideo(world: Engine, settings: VideoSettings): number {
   const V = world.VideoStream;
-  const eid = addEntity(world);
-  if (eid > world.options.maxEntities) {
-    removeEntity(world, eid);
-    throw new Error(`addVideo: the world holds at most ${world.options.maxEntities} entities (createEngine's maxEntities)`);
-  }
-  clearEntity(V, eid);
-  addComponent(world, eid, V);
-  for (const [key, value] of Object.entries(DEFAULTS)) V[key as keyof typeof DEFAULTS][eid] = value;
-  V.state[eid] = VideoState.buffering;
+  const eid = addEntityWith(world, V, { ...DEFAULTS, state: VideoState.buffering }, 'addVideo');
   setVideoSettings(world, eid, settings);
   V.dirty[eid] = VideoDirty.rebuild;
   return eid;
