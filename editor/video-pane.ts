@@ -161,12 +161,17 @@ export class EditorVideo implements VideoPlayer {
   private follow(): void {
     if (this.id === undefined) return;
     const s = getVideoStatus(this.world, this.id);
-    this.readouts.status =
-      this.model === 0 ? 'waiting for the model' : s.state === 'error' ? `error: ${s.error ?? 'unknown'}` : `${s.state}: frame ${s.frame + 1} of ${s.frames}\n${s.buffered} ready ahead, ${s.stalls} stalls`;
+    this.readouts.status = this.model === 0 ? 'waiting for the model' : s.state === 'error' ? `error: ${s.error ?? 'unknown'}` : statusText(s);
     if (this.controls.frame === s.frame) return;
     this.controls.frame = s.frame;
     this.following = true;
     this.scrub.refresh();
     this.following = false;
   }
+}
+
+/** 'buffering: frame 5 of 48 (showing 4)' over '0 ready ahead, 3 stalls'. */
+function statusText(s: VideoStatus): string {
+  const showing = s.shown >= 0 && s.shown !== s.frame ? ` (showing ${s.shown + 1})` : '';
+  return `${s.state}: frame ${s.frame + 1} of ${s.frames}${showing}\n${s.buffered} ready ahead, ${s.stalls} stalls`;
 }

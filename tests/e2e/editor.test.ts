@@ -112,6 +112,8 @@ describe('editor in headless Chromium', () => {
     await e.page.locator('[data-setting="scene"] select').selectOption('video');
     const onScreen = () => e.page.evaluate(() => window.nextscale!.video.status(window.nextscale!.scene.focusSlot!)?.shown ?? -1);
     await expect.poll(onScreen, { timeout: 120_000 }).toBeGreaterThanOrEqual(0);
+    const status = () => e.page.locator('[data-video="status"] textarea').inputValue();
+    await expect.poll(status).toMatch(/^(playing|buffering|paused): frame \d+ of 48( \(showing \d+\))?\n\d+ ready ahead, \d+ stalls$/);
 
     // Dropped files: what is not a model is refused; a model folder's files load in place of the model.
     await e.drop([{ name: 'notes.txt', text: 'not a model' }]);
