@@ -95,7 +95,7 @@ const FIELDS = {
  * @example
  *   const eid = addVideo(world, { model, classLabel: 3, seed: 7, frames: 48, keyframeEvery: 8 });
  *   runFrame(world, performance.now());
- *   getVideoStatus(world, eid); // { state: 'buffering', frame: 0, buffered: 0, stalls: 0, frames: 48, preview: false }
+ *   getVideoStatus(world, eid); // { state: 'buffering', frame: 0, shown: -1, buffered: 0, stalls: 0, frames: 48, preview: false }
  */
 export function addVideo(world: Engine, settings: VideoSettings): number {
   const V = world.VideoStream;

@@ -2,8 +2,9 @@
  * Video playback in the engine on real WebGPU, with a synthetic keyframe source (seeded features,
  * decoding is a clamp) so that frames are cheap and their expected texels can be computed on the CPU:
  * the same frames whatever the frame times and budget, buffering when the budget is starved and
- * playing again once frames arrive, every frame on screen when they come more slowly than the clip, seeks that regenerate identical frames, loops, speeds, a new class
- * from the next keyframe on, previews, and refused settings.
+ * playing again once frames arrive, every frame on screen when they come more slowly than the clip,
+ * seeks that regenerate identical frames, loops, speeds, a new class from the next keyframe on,
+ * previews, and refused settings.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
