@@ -2,7 +2,7 @@
  * The world exporter: writes the procedural texture world as a training set for the Python trainer.
  *
  *   npm run world -- --out DIR --count N [--size 64] [--seed S] [--edits M] [--clips M] [--clip-frames 8]
- *       [--heldout] [--preview sheet.png] [--list-heldout] [--check N] [--grade DIR]
+ *       [--heldout] [--aligned] [--preview sheet.png] [--list-heldout] [--check N] [--grade DIR]
  *
  * DIR/images.npy      uint8 [N, size, size, 3]
  * DIR/captions.jsonl  {"caption", "pattern", "colors": [a, b], "scale", "rotation", "heldout"} per line
@@ -14,7 +14,9 @@
  *                     speeds its caption implies (parseClipCaption), e.g. "red and blue stripes, medium, scrolling left"
  *
  * Training sets never contain a held-out (pattern, colour pair); --heldout writes only those (the
- * evaluation set). --preview writes a contact sheet (a row per pattern), --list-heldout prints the
+ * evaluation set). --aligned draws every image and clip at phase 0 (render.ts `RenderOptions`): the
+ * same textures, each shifted so that its pattern starts at the origin (what the built-in generator
+ * trains on). --preview writes a contact sheet (a row per pattern), --list-heldout prints the
  * held-out combinations, --check N grades N fresh images with the checker and prints its accuracy
  * (clean and degraded, at 64 and 128). Images stream to disk in chunks, so the memory use does not
  * grow with N. `runWorld` is the same command as a function.
@@ -53,13 +55,14 @@ import {
   sampleSpec,
   vocabulary,
   type Degradation,
+  type RenderOptions,
   type TextureSpec,
 } from '../world/index.ts';
 import { gradeClip, summarizeClips } from '../eval/clip-grade.ts';
 import { encodePng } from './png.ts';
 
 const USAGE = `usage: npm run world -- --out DIR --count N [--size 64] [--seed 0] [--edits M] [--clips M] [--clip-frames 8]
-       [--heldout] [--preview sheet.png] [--list-heldout] [--check N] [--grade DIR]`;
+       [--heldout] [--aligned] [--preview sheet.png] [--list-heldout] [--check N] [--grade DIR]`;
 
 /** Images per write: bounds memory whatever the count. */
 const CHUNK = 512;
@@ -99,12 +102,22 @@ function captionRecord(spec: TextureSpec): string {
 /** Progress lines go here (stderr from the command line). */
 type Log = (line: string) => void;
 
-function exportWorld(out: string, count: number, size: number, seed: number, edits: number, heldout: boolean, log: Log): void {
+/** What an export draws: the image count, size, seed, split, edit pairs, and the render options (--aligned). */
+interface WorldExport {
+  count: number;
+  size: number;
+  seed: number;
+  edits: number;
+  heldout: boolean;
+  render: RenderOptions;
+}
+
+function exportWorld(out: string, { count, size, seed, edits, heldout, render: options }: WorldExport, log: Log): void {
   mkdirSync(out, { recursive: true });
   const split = heldout ? 'heldout' : 'train';
   const rng = new Rng(seed);
   const specs = Array.from({ length: count }, () => sampleSpec(rng, split));
-  writeImages(join(out, 'images.npy'), count, size, (i) => render(specs[i], size, hash32(seed, i)));
+  writeImages(join(out, 'images.npy'), count, size, (i) => render(specs[i], size, hash32(seed, i), options));
   writeFileSync(join(out, 'captions.jsonl'), specs.map((s) => captionRecord(s) + '\n').join(''));
   writeFileSync(join(out, 'words.json'), JSON.stringify({ words: vocabulary() }, null, 1) + '\n');
   log(`wrote ${count} images of ${size}x${size} (${split}) to ${out}`);
@@ -112,8 +125,8 @@ function exportWorld(out: string, count: number, size: number, seed: number, edi
   const editRng = new Rng(hash32(seed, 0xed17));
   const pairs = Array.from({ length: edits }, () => sampleEdit(editRng, split));
   const editSeed = (i: number) => hash32(hash32(seed, 0xed17), i);
-  writeImages(join(out, 'edit_src.npy'), edits, size, (i) => render(pairs[i].src, size, editSeed(i)));
-  writeImages(join(out, 'edit_dst.npy'), edits, size, (i) => render(pairs[i].dst, size, editSeed(i)));
+  writeImages(join(out, 'edit_src.npy'), edits, size, (i) => render(pairs[i].src, size, editSeed(i), options));
+  writeImages(join(out, 'edit_dst.npy'), edits, size, (i) => render(pairs[i].dst, size, editSeed(i), options));
   const lines = pairs.map((e) => JSON.stringify({ instruction: e.instruction, src_caption: caption(e.src), dst_caption: caption(e.dst), heldout: isHeldOut(e.src) || isHeldOut(e.dst) }) + '\n');
   writeFileSync(join(out, 'edits.jsonl'), lines.join(''));
   log(`wrote ${edits} edit pairs to ${out}`);
@@ -126,14 +139,14 @@ export interface ClipExport {
 }
 
 /** Clips of `frames` frames: a texture and a motion phrase drawn at random, the motion at its caption's speeds. */
-function exportClips(out: string, size: number, seed: number, heldout: boolean, { clips, frames }: ClipExport, log: Log): void {
+function exportClips(out: string, size: number, seed: number, heldout: boolean, { clips, frames }: ClipExport, options: RenderOptions, log: Log): void {
   const rng = new Rng(hash32(seed, 0xc11b));
   const split = heldout ? 'heldout' : 'train';
   const drawn = Array.from({ length: clips }, () => sampleClip(rng, split));
   const clipSeed = (m: number) => hash32(hash32(seed, 0xc11b), m);
   writeImages(join(out, 'clips.npy'), clips * frames, size, (i) => {
     const c = drawn[Math.floor(i / frames)];
-    return renderFrame(c.spec, c.motion, i % frames, size, clipSeed(Math.floor(i / frames)));
+    return renderFrame(c.spec, c.motion, i % frames, size, clipSeed(Math.floor(i / frames)), options);
   }, [clips, frames]);
   const lines = drawn.map((c) => JSON.stringify({ caption: c.text, texture: caption(c.spec), motion: c.text.slice(caption(c.spec).length + 2), heldout: isHeldOut(c.spec) }) + '\n');
   writeFileSync(join(out, 'clips.jsonl'), lines.join(''));
@@ -141,7 +154,7 @@ function exportClips(out: string, size: number, seed: number, heldout: boolean, 
 }
 
 /** A contact sheet: one row per pattern, `columns` random textures of it across scales and rotations. */
-function writePreview(path: string, size: number, seed: number, log: Log, columns = 12): void {
+function writePreview(path: string, size: number, seed: number, options: RenderOptions, log: Log, columns = 12): void {
   const gap = 4;
   const width = columns * (size + gap) + gap;
   const height = PATTERNS.length * (size + gap) + gap;
@@ -151,7 +164,7 @@ function writePreview(path: string, size: number, seed: number, log: Log, column
     for (let col = 0; col < columns; col++) {
       const rotations = PATTERN_ROTATIONS[pattern];
       const spec: TextureSpec = { ...sampleSpec(rng, 'all'), pattern, scale: SCALES[col % 3], rotation: rotations[Math.floor(col / 3) % rotations.length] };
-      const img = render(spec, size, hash32(seed, row * columns + col));
+      const img = render(spec, size, hash32(seed, row * columns + col), options);
       const x0 = gap + col * (size + gap);
       const y0 = gap + row * (size + gap);
       for (let y = 0; y < size; y++)
@@ -281,6 +294,7 @@ export function runWorld(args: string[], log: Log = (line) => process.stderr.wri
       clips: { type: 'string' },
       'clip-frames': { type: 'string' },
       heldout: { type: 'boolean' },
+      aligned: { type: 'boolean' },
       preview: { type: 'string' },
       'list-heldout': { type: 'boolean' },
       check: { type: 'string' },
@@ -292,14 +306,16 @@ export function runWorld(args: string[], log: Log = (line) => process.stderr.wri
   const size = wholeNumber('--size', values.size, 64, 8);
   const seed = wholeNumber('--seed', values.seed, 0);
   if (values['list-heldout']) print(heldOutCombinations().map((c) => `${c.pattern}: ${c.colours[0]} and ${c.colours[1]}`).join('\n'));
-  if (values.preview) writePreview(values.preview, size, seed, log);
+  const options: RenderOptions = { aligned: values.aligned ?? false };
+  if (values.preview) writePreview(values.preview, size, seed, options, log);
   if (values.check) printCheck(wholeNumber('--check', values.check, 0, 1), seed, print);
   if (values.grade) gradeExported(values.grade, print);
   if (values.out) {
     if (values.count === undefined) throw usageError('--count is required with --out');
     const clips = { clips: wholeNumber('--clips', values.clips, 0), frames: wholeNumber('--clip-frames', values['clip-frames'], 8, 2) };
-    exportWorld(values.out, wholeNumber('--count', values.count, 0, 1), size, seed, wholeNumber('--edits', values.edits, 0), values.heldout ?? false, log);
-    if (clips.clips > 0) exportClips(values.out, size, seed, values.heldout ?? false, clips, log);
+    const heldout = values.heldout ?? false;
+    exportWorld(values.out, { count: wholeNumber('--count', values.count, 0, 1), size, seed, edits: wholeNumber('--edits', values.edits, 0), heldout, render: options }, log);
+    if (clips.clips > 0) exportClips(values.out, size, seed, heldout, clips, options, log);
   } else if (!values.preview && !values['list-heldout'] && !values.check && !values.grade) {
     throw usageError('nothing to do: give --out DIR --count N, --preview PNG, --list-heldout, --check N or --grade DIR');
   }

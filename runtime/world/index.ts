@@ -44,7 +44,7 @@ export {
   gradeCaption,
   type CaptionGrade,
 } from './captions.ts';
-export { render, rgbToRgba, variation, type ImageVariation } from './render.ts';
+export { render, rgbToRgba, variation, type ImageVariation, type RenderOptions } from './render.ts';
 export { renderFrame, roll, type Motion } from './motion.ts';
 export { CHECKER_TRAINING_PER_CLASS, CHECKER_TRAINING_SEED, checkImage, checkerModel, compareToCaption, degrade, evaluateChecker, type CaptionMatch, type CheckResult, type CheckerReport, type Degradation } from './checker.ts';
 export { npyHeader, parseNpyHeader, type NpyHeader } from './npy.ts';

@@ -10,28 +10,28 @@
  *   other than multiples of 45 keeps a square texture periodic.
  */
 import type { TextureSpec } from './grammar.ts';
-import { renderState } from './render.ts';
+import { renderState, type RenderOptions } from './render.ts';
 
 /** One motion of a clip (speeds per frame; scroll in pixels of the rendered size). */
 export type Motion = { kind: 'scroll'; dx: number; dy: number } | { kind: 'drift'; degrees: number } | { kind: 'grow'; rate: number } | { kind: 'flow'; rate: number };
 
-/** Frame t (0, 1, 2, ...) of a clip: RGB bytes [size, size, 3]; frame 0 is render(spec, size, seed). */
-export function renderFrame(spec: TextureSpec, motion: Motion, t: number, size: number, seed: number): Uint8ClampedArray {
+/** Frame t (0, 1, 2, ...) of a clip: RGB bytes [size, size, 3]; frame 0 is render(spec, size, seed, options). */
+export function renderFrame(spec: TextureSpec, motion: Motion, t: number, size: number, seed: number, options: RenderOptions = {}): Uint8ClampedArray {
   if (!Number.isFinite(t) || t < 0) throw new Error(`renderFrame: t must be a frame number >= 0; found ${t}`);
   switch (motion.kind) {
     case 'scroll': {
       if (!Number.isInteger(motion.dx) || !Number.isInteger(motion.dy)) {
         throw new Error(`renderFrame: scroll speeds must be whole pixels per frame (seamless shifts); found dx ${motion.dx}, dy ${motion.dy}`);
       }
-      const still = renderState(spec, size, seed, { growth: 1, flow: 0, hueDegrees: 0 });
+      const still = renderState(spec, size, seed, { growth: 1, flow: 0, hueDegrees: 0 }, options);
       return roll(still, size, Math.round(motion.dx * t), Math.round(motion.dy * t));
     }
     case 'drift':
-      return renderState(spec, size, seed, { growth: 1, flow: 0, hueDegrees: motion.degrees * t });
+      return renderState(spec, size, seed, { growth: 1, flow: 0, hueDegrees: motion.degrees * t }, options);
     case 'grow':
-      return renderState(spec, size, seed, { growth: Math.min(1.7, Math.max(0.5, Math.exp(motion.rate * t))), flow: 0, hueDegrees: 0 });
+      return renderState(spec, size, seed, { growth: Math.min(1.7, Math.max(0.5, Math.exp(motion.rate * t))), flow: 0, hueDegrees: 0 }, options);
     case 'flow':
-      return renderState(spec, size, seed, { growth: 1, flow: motion.rate * t, hueDegrees: 0 });
+      return renderState(spec, size, seed, { growth: 1, flow: motion.rate * t, hueDegrees: 0 }, options);
     default:
       throw new Error(`renderFrame: motion kind must be scroll, drift, grow or flow; found '${(motion as { kind: string }).kind}'`);
   }

@@ -22,13 +22,26 @@ export interface ImageVariation extends Variation {
   grainSeed: number;
 }
 
+/**
+ * How an image is drawn beyond its spec and seed. `aligned`: the pattern's phase is 0 (its cells,
+ * rings or lattice start at the origin) instead of the seed's random phase; every other draw is the
+ * seed's. A phase is only a wrap-around shift of a seamless texture, so it carries no meaning, and a
+ * generator trained on aligned images learns one layout per caption instead of a phase that its
+ * independently sampled fine tokens must agree on.
+ */
+export interface RenderOptions {
+  aligned?: boolean;
+}
+
 /** The variation drawn from an image seed (independent of the spec). */
-export function variation(seed: number): ImageVariation {
+export function variation(seed: number, { aligned = false }: RenderOptions = {}): ImageVariation {
   const rng = new Rng(hash32(seed, 0x7e27));
   const jitter = (): [number, number, number] => [rng.range(-6, 6), rng.range(-6, 6), rng.range(-6, 6)];
+  const phaseU = rng.next();
+  const phaseV = rng.next();
   return {
-    phaseU: rng.next(),
-    phaseV: rng.next(),
+    phaseU: aligned ? 0 : phaseU,
+    phaseV: aligned ? 0 : phaseV,
     weight: rng.range(0.88, 1.12),
     softness: rng.range(0.75, 1.4),
     waveRatio: rng.range(0.3, 0.55),
@@ -57,15 +70,15 @@ const STILL: FrameState = { growth: 1, flow: 0, hueDegrees: 0 };
  *
  * @example render({ pattern: 'checker', colours: ['red', 'blue'], scale: 'fine', rotation: 45 }, 64, 7)
  */
-export function render(spec: TextureSpec, size: number, seed: number): Uint8ClampedArray {
-  return renderState(spec, size, seed, STILL);
+export function render(spec: TextureSpec, size: number, seed: number, options: RenderOptions = {}): Uint8ClampedArray {
+  return renderState(spec, size, seed, STILL, options);
 }
 
 /** render() with a frame state (used by renderFrame for motion). */
-export function renderState(spec: TextureSpec, size: number, seed: number, state: FrameState): Uint8ClampedArray {
+export function renderState(spec: TextureSpec, size: number, seed: number, state: FrameState, options: RenderOptions = {}): Uint8ClampedArray {
   validateSpec(spec);
   if (!Number.isInteger(size) || size < 8 || size > 4096) throw new Error(`render: size must be an integer in [8, 4096]; found ${size}`);
-  const vars = variation(seed);
+  const vars = variation(seed, options);
   const pixels = size * size;
   const ctx: PatternContext = {
     size,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runWorld } from '../../runtime/cli/world.ts';
-import { applyInstruction, isHeldOut, npyHeader, parseCaption, parseNpyHeader, render, vocabulary } from '../../runtime/world/index.ts';
+import { applyInstruction, hash32, isHeldOut, npyHeader, parseCaption, parseNpyHeader, render, vocabulary } from '../../runtime/world/index.ts';
 
 /** A tiny .npy reader: header, then the uint8 payload, checked for length. */
 function readNpy(path: string): { shape: number[]; data: Uint8Array } {
@@ -62,6 +62,11 @@ describe('world exporter', () => {
       for (const e of edits) expect(applyInstruction(parseCaption(e.src_caption), e.instruction)).toEqual(parseCaption(e.dst_caption));
       run(['--out', dir, '--count', '24', '--size', '32', '--seed', '4']);
       expect(readNpy(join(dir, 'images.npy')).data).toEqual(images.data);
+      run(['--out', dir, '--count', '24', '--size', '32', '--seed', '4', '--aligned']);
+      const aligned = readNpy(join(dir, 'images.npy')).data;
+      expect(readFileSync(join(dir, 'captions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))).toEqual(lines);
+      expect(aligned.subarray(0, first.length)).toEqual(new Uint8Array(render(parseCaption(lines[0].caption), 32, hash32(4, 0), { aligned: true })));
+      expect(aligned).not.toEqual(images.data);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

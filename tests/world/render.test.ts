@@ -88,6 +88,24 @@ describe('world rendering', () => {
     expect(Array.from(rgbToRgba(Uint8ClampedArray.of(1, 2, 3, 4, 5, 6)))).toEqual([1, 2, 3, 255, 4, 5, 6, 255]);
   });
 
+  it('aligned draws one layout per caption: the random phase is all that moves a lattice between seeds', () => {
+    const lattices = ['checker', 'stripes', 'dots', 'bricks', 'hex', 'scales'] as const;
+    for (const pattern of lattices)
+      for (const rotation of PATTERN_ROTATIONS[pattern])
+        for (const scale of SCALES) {
+          const s: TextureSpec = { pattern, colours: ['black', 'yellow'], scale, rotation };
+          const mask = (img: Uint8ClampedArray) => Array.from({ length: 64 * 64 }, (_, i) => img[i * 3] > 128);
+          const agree = (a: boolean[], b: boolean[]) => a.filter((x, i) => x === b[i]).length / a.length;
+          const aligned = [11, 12].map((seed) => mask(render(s, 64, seed, { aligned: true })));
+          expect(agree(aligned[0], aligned[1]), `${pattern} ${scale} rotated ${rotation}: aligned seeds`).toBeGreaterThan(0.85);
+        }
+    // The option changes the phase and nothing else: an aligned image is not the random-phase one, but its colours are.
+    const dots: TextureSpec = { pattern: 'dots', colours: ['black', 'yellow'], scale: 'coarse', rotation: 0 };
+    const [aligned, random] = [render(dots, 64, 11, { aligned: true }), render(dots, 64, 11)];
+    expect(aligned).not.toEqual(random);
+    expect(figureShare(aligned, dots)).toBeCloseTo(figureShare(random, dots), 1);
+  });
+
   it('rejects sizes it cannot render', () => {
     expect(() => render(spec, 4, 0)).toThrow(/size must be an integer in \[8, 4096\]; found 4/);
   });
