@@ -58,6 +58,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--cfg", type=float, default=3.0)
     p.add_argument("--top-k", type=int, default=16)
     p.add_argument("--top-p", type=float, default=0.9)
+    p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     return p.parse_args()
@@ -91,7 +92,7 @@ def main() -> None:
         prompts = load_captions(folder)[: args.count]
         for rec in tqdm(prompts, desc=f"generate {folder.name}"):
             out = generate_image(model, vae, sp, [Text(tok.encode(rec["caption"]), prompt=True)], args.cfg, args.top_k,
-                                 args.top_p, 1.0, gen)
+                                 args.top_p, args.temperature, gen)
             images.append(to_u8(out["image"]))
             records.append({"caption": rec["caption"], "heldout": bool(rec.get("heldout"))})
 
@@ -114,7 +115,7 @@ def main() -> None:
             frames, previous = [], None
             for _ in range(args.clip_frames):
                 view = [Image(codes=[], feats=[previous.flatten(2).transpose(1, 2)[0]], closed=True, view=True)] if previous is not None else []
-                out = generate_image(model, vae, sp, [prompt] + view, args.cfg, args.top_k, args.top_p, 1.0, gen, start=previous)
+                out = generate_image(model, vae, sp, [prompt] + view, args.cfg, args.top_k, args.top_p, args.temperature, gen, start=previous)
                 frames.append(to_u8(out["image"]))
                 previous = out["f_hat"][-1] if conditioned else None
             clips.append(np.stack(frames))
