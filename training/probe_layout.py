@@ -1,0 +1,93 @@
+"""How much of a world's image layout a unified checkpoint has learned, per scale.
+
+    /usr/bin/python3 training/probe_layout.py --work out/unified-work --data out/world
+
+Two numbers per scale, on the held-out images of the world the checkpoint was trained on (caption → image):
+- teacher-forced accuracy: the share of codes where the model's most likely code, given the caption and the
+  true coarser scales, is the true code;
+- caption lookup: the share of codes equal to the most common code at that position among the training
+  images with the same caption. No model and no coarser scales: what position and caption alone give.
+A model far below the lookup has not learned where a caption's figures sit (see training/README.md, the
+phase-aligned world). WORK must hold unified.ckpt and the tokens.pt it was trained on.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nextscale.data import load_captions  # noqa: E402
+from nextscale.tokenizer import Tokenizer  # noqa: E402
+from nextscale.unified import Unified  # noqa: E402
+from nextscale.vqvae import VQVAE  # noqa: E402
+from train_unified import Sequences  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--work", type=Path, required=True, help="training folder holding unified.ckpt and tokens.pt")
+    p.add_argument("--data", type=Path, required=True, help="the world folder it was trained on")
+    p.add_argument("--batches", type=int, default=4, help="batches of 16 held-out sequences for the model's accuracy")
+    p.add_argument("--eval-images", type=int, default=64, help="as train_unified.py: images set aside when none are held out")
+    p.add_argument("--seed", type=int, default=5)
+    p.add_argument("--threads", type=int, default=2)
+    return p.parse_args()
+
+
+@torch.no_grad()
+def teacher_forced(model: Unified, seqs: Sequences, batches: int, gen: torch.Generator) -> list[float]:
+    T, S = model.cfg.text_vocab_size, len(model.cfg.patch_nums)
+    hits, counts = torch.zeros(S), torch.zeros(S)
+    for _ in range(batches):
+        b = seqs.batch([seqs.draw(gen, 0, 0.0, held=True) for _ in range(16)])
+        is_img = b.target >= T
+        right = model.image_logits(model(b)[is_img]).argmax(-1) == b.target[is_img] - T
+        scale = b.level[is_img]  # `<image>` predicts scale 0, block Bs scale s
+        for s in range(S):
+            hits[s] += right[scale == s].sum()
+            counts[s] += (scale == s).sum()
+    return (hits / counts).tolist()
+
+
+def caption_lookup(codes: list[torch.Tensor], captions: list[str], train_idx: list[int], held_idx: list[int]) -> list[float]:
+    by_caption: dict[str, list[int]] = collections.defaultdict(list)
+    for i in train_idx:
+        by_caption[captions[i]].append(i)
+    shares = []
+    for per_scale in codes:
+        c = per_scale[0].long()  # the unrolled copy [N, pn²]
+        hits = total = 0
+        for i in held_idx:
+            pool = by_caption.get(captions[i])
+            if pool:
+                hits += int((torch.mode(c[pool], dim=0).values == c[i]).sum())
+                total += c.shape[1]
+        shares.append(hits / max(total, 1))
+    return shares
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    ckpt = torch.load(args.work / "unified.ckpt", map_location="cpu")
+    vae = VQVAE.from_config(ckpt["vae_config"])
+    vae.load_state_dict(ckpt["vae"])
+    model = Unified.from_config(ckpt["unified"], ckpt["vae_config"])
+    model.load_state_dict(ckpt["model"])
+    tokens = torch.load(args.work / "tokens.pt")
+    seqs = Sequences(args.data, tokens, Tokenizer(ckpt["tokenizer"]), model.eval(), vae.eval(), [1, 0, 0, 0], args.eval_images, 0)
+    captions = [c["caption"] for c in load_captions(args.data)][: tokens["images"][0].shape[1]]
+    model_acc = teacher_forced(model, seqs, args.batches, torch.Generator().manual_seed(args.seed))
+    lookup = caption_lookup(tokens["images"], captions, seqs.train_idx.tolist(), seqs.held_idx.tolist())
+    print(f"{args.work / 'unified.ckpt'}: step {ckpt['step']}")
+    print("scale               " + "".join(f"{pn}x{pn}".rjust(8) for pn in model.cfg.patch_nums))
+    print("teacher-forced      " + "".join(f"{100 * a:7.1f}%" for a in model_acc))
+    print("caption lookup      " + "".join(f"{100 * a:7.1f}%" for a in lookup))
+
+
+if __name__ == "__main__":
+    main()
