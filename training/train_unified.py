@@ -73,6 +73,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--pos-lr-scale", type=float, default=1.0, help="learning rate of pos_row and pos_col, times --lr")
     p.add_argument("--prompt-drop", type=float, default=0.1, help="share of sequences whose prompt is hidden")
     p.add_argument("--mix", type=float, nargs="+", default=[0.55, 0.3, 0.15, 0.0], metavar="SHARE",
                    help="shares of the kinds of sequence: T2I I2T [EDIT [CLIP]] (edits and clips only when the world has them)")
@@ -312,10 +313,15 @@ def lr_at(step: int, done: float, args: argparse.Namespace) -> float:
 
 
 def make_optimizer(model: Unified, args: argparse.Namespace) -> torch.optim.Optimizer:
-    decay = [p for n, p in model.named_parameters() if p.dim() == 2 and "embed" not in n and "pos_" not in n]
-    rest = [p for n, p in model.named_parameters() if not (p.dim() == 2 and "embed" not in n and "pos_" not in n)]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay}, {"params": rest, "weight_decay": 0.0}],
-                             lr=args.lr, betas=(0.9, 0.95))
+    """AdamW: weight decay on matrices other than embeddings; the row and column embeddings at --pos-lr-scale times the rate."""
+    named = list(model.named_parameters())
+    apart = args.pos_lr_scale != 1.0  # else two groups in the order that every checkpoint's optimizer state follows
+    decay = [p for n, p in named if p.dim() == 2 and "embed" not in n and "pos_" not in n]
+    rest = [p for n, p in named if not (p.dim() == 2 and "embed" not in n and "pos_" not in n) and not (apart and n.startswith("pos_"))]
+    groups = [{"params": decay, "weight_decay": args.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    if apart:
+        groups.append({"params": [p for n, p in named if n.startswith("pos_")], "weight_decay": 0.0, "lr_scale": args.pos_lr_scale})
+    return torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.95))
 
 
 def save_checkpoint(path: Path, model: Unified, vae: VQVAE, tok: Tokenizer, opt, step: int, seconds: float,
@@ -413,7 +419,7 @@ def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator,
         while (done := progress(step, time.time() - start, args)) < 1:
             lr = lr_at(step, done, args)
             for group in opt.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_scale", 1.0)
             t0 = time.time()
             kind = seqs.kind(gen)
             b = seqs.batch([seqs.draw(gen, kind, args.prompt_drop) for _ in range(args.batch)])
@@ -474,6 +480,9 @@ def main() -> None:
             raise FileNotFoundError(f"--resume: {ckpt_path} does not exist (start without --resume)")
         ckpt, vae, tok, model = load_checkpoint(ckpt_path)
         opt = make_optimizer(model, args)
+        if len(ckpt["optimizer"]["param_groups"]) != len(opt.param_groups):
+            raise ValueError(f"--resume: {ckpt_path} was trained with {len(ckpt['optimizer']['param_groups'])} parameter groups and "
+                             f"this run makes {len(opt.param_groups)}: resume with the --pos-lr-scale it was started with")
         opt.load_state_dict(ckpt["optimizer"])
         step, seconds = ckpt["step"], ckpt.get("seconds", 0.0)
         torch.set_rng_state(ckpt["torch_rng"])
