@@ -315,12 +315,13 @@ def lr_at(step: int, done: float, args: argparse.Namespace) -> float:
 def make_optimizer(model: Unified, args: argparse.Namespace) -> torch.optim.Optimizer:
     """AdamW: weight decay on matrices other than embeddings; the row and column embeddings at --pos-lr-scale times the rate."""
     named = list(model.named_parameters())
-    apart = args.pos_lr_scale != 1.0  # else two groups in the order that every checkpoint's optimizer state follows
-    decay = [p for n, p in named if p.dim() == 2 and "embed" not in n and "pos_" not in n]
-    rest = [p for n, p in named if not (p.dim() == 2 and "embed" not in n and "pos_" not in n) and not (apart and n.startswith("pos_"))]
-    groups = [{"params": decay, "weight_decay": args.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    decays = [n for n, p in named if p.dim() == 2 and "embed" not in n and "pos_" not in n]
+    apart = [n for n, _ in named if n.startswith("pos_")] if args.pos_lr_scale != 1.0 else []
+    # Without a scale: two groups, in the order every earlier checkpoint's optimizer state follows.
+    groups = [{"params": [p for n, p in named if n in decays], "weight_decay": args.weight_decay},
+              {"params": [p for n, p in named if n not in decays and n not in apart], "weight_decay": 0.0}]
     if apart:
-        groups.append({"params": [p for n, p in named if n.startswith("pos_")], "weight_decay": 0.0, "lr_scale": args.pos_lr_scale})
+        groups.append({"params": [p for n, p in named if n in apart], "weight_decay": 0.0, "lr_scale": args.pos_lr_scale})
     return torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.95))
 
 

@@ -15,9 +15,9 @@
  *
  * Training sets never contain a held-out (pattern, colour pair); --heldout writes only those (the
  * evaluation set). --aligned draws every image and clip at phase 0 (render.ts `RenderOptions`): the
- * same textures and captions, each shifted so that its pattern starts at the origin. --preview writes a contact sheet (a row per pattern), --list-heldout prints the
- * held-out combinations, --check N grades N fresh images with the checker and prints its accuracy
- * (clean and degraded, at 64 and 128). Images stream to disk in chunks, so the memory use does not
+ * same textures and captions, each shifted so that its pattern starts at the origin. --preview writes
+ * a contact sheet (a row per pattern), --list-heldout prints the held-out combinations, --check N
+ * grades N fresh images with the checker and prints its accuracy (clean and degraded, at 64 and 128). Images stream to disk in chunks, so the memory use does not
  * grow with N. `runWorld` is the same command as a function.
  *
  * --grade DIR grades what another program made in the export's format (training/sample_world.py writes
