@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nextscale import safetensors_io  # noqa: E402
+from nextscale import precision, safetensors_io  # noqa: E402
 from nextscale.data import load_captions, load_clips, load_edits, load_images, load_words, to_m11  # noqa: E402
 from nextscale.tokenizer import Tokenizer  # noqa: E402
 from nextscale.unified import (Batch, Image, Specials, Text, Unified, block_features, build_sequence,  # noqa: E402
@@ -90,6 +90,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--ckpt-minutes", type=float, default=5.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--precision", choices=precision.CHOICES, default="auto",
+                   help="training forward pass: bf16 autocast (auto: where the CPU computes bfloat16 natively) or fp32")
     m = p.add_argument_group("model (ignored with --resume: the checkpoint's configuration is used)")
     m.add_argument("--depth", type=int, default=4)
     m.add_argument("--embed", type=int, default=192)
@@ -391,7 +393,8 @@ def evaluate(model: Unified, seqs: Sequences, fixed: list, tok: Tokenizer, args:
     """Losses on a fixed set of held-out sequences (half text to image, half image to text), and a greedy caption of
     a held-out image."""
     model.eval()
-    stats = [loss_fn(model, seqs.batch(fixed[i : i + args.batch]), args.scale_power)[1] for i in range(0, len(fixed), args.batch)]
+    with precision.autocast(args.precision):
+        stats = [loss_fn(model, seqs.batch(fixed[i : i + args.batch]), args.scale_power)[1] for i in range(0, len(fixed), args.batch)]
     out = {k: sum(s[k] for s in stats) / len(stats) for k in ("text", "image")}
     out["captions"] = []
     for i in seqs.held_idx[:1].tolist():
@@ -409,7 +412,7 @@ def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator,
     seqs = Sequences(args.data, tokens, tok, model, vae, args.mix, args.eval_images, args.seed)
     eval_gen = torch.Generator().manual_seed(args.seed + 1)
     fixed = [seqs.draw(eval_gen, kind, 0.0, held=True) for kind in (0, 1) for _ in range(args.eval_seqs // 2)] if len(seqs.held_idx) else []
-    print(f"{len(seqs.train_idx)} training images, {len(seqs.held_idx)} held out, {len(seqs.edit_idx)} edit pairs; "
+    print(f"{len(seqs.train_idx)} training images, {len(seqs.held_idx)} held out, {len(seqs.edit_idx)} edit pairs; {args.precision}; "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters; T = {tok.vocab_size}; {json.dumps(model.config())}")
     ckpt_path, log_path = args.work / "unified.ckpt", args.work / "unified_log.jsonl"
     start = time.time() - seconds  # so that time.time() - start counts every run's training time
@@ -424,7 +427,8 @@ def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator,
             t0 = time.time()
             kind = seqs.kind(gen)
             b = seqs.batch([seqs.draw(gen, kind, args.prompt_drop) for _ in range(args.batch)])
-            loss, stats = loss_fn(model, b, args.scale_power)
+            with precision.autocast(args.precision):
+                loss, stats = loss_fn(model, b, args.scale_power)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0))
@@ -469,6 +473,7 @@ def main() -> None:
     gen = torch.Generator().manual_seed(args.seed)
     ckpt_path = args.work / "unified.ckpt"
     args.mix = (list(args.mix) + [0.0] * 4)[:4]
+    args.precision = precision.resolve(args.precision)
     if args.init and args.resume:
         raise ValueError("--init starts a fine-tune and --resume continues one: give one of them")
     if args.init:

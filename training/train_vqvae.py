@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nextscale import safetensors_io  # noqa: E402
+from nextscale import precision, safetensors_io  # noqa: E402
 from nextscale.data import augment, load_captions, load_images, to_m11  # noqa: E402
 from nextscale.vqvae import VQVAE  # noqa: E402
 
@@ -75,6 +75,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--ckpt-minutes", type=float, default=3.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--precision", choices=precision.CHOICES, default="fp32",
+                   help="training forward pass: bf16 autocast (the quantizer stays float32), fp32, or auto (bf16 where the "
+                        "CPU computes it natively); the built-in tokenizer was trained in fp32")
     m = p.add_argument_group("model (ignored with --resume: the checkpoint's configuration is used)")
     m.add_argument("--vocab", type=int, default=1024)
     m.add_argument("--z-channels", type=int, default=16)
@@ -114,7 +117,10 @@ def split(data: Path, n_images: int, n_eval: int, seed: int) -> tuple[torch.Tens
 
 
 def progress(step: int, seconds: float, args: argparse.Namespace) -> float:
-    """How far training is, 0 to 1: whichever of the step budget and the time budget is nearer its end."""
+    """How far training is, 0 to 1: whichever of the step budget and the time budget is nearer its end (a budget of
+    0 minutes or steps is spent: only --export runs)."""
+    if args.minutes <= 0 or args.steps <= 0:
+        return 1.0
     return max(step / args.steps, seconds / (args.minutes * 60))
 
 
@@ -234,6 +240,7 @@ def export(model: VQVAE, out: Path) -> None:
 
 def main() -> None:
     args = parse_args()
+    args.precision = precision.resolve(args.precision)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -305,8 +312,9 @@ def train(model: VQVAE, semantics: Semantics | None, opt: torch.optim.Optimizer,
             on_crops = crop_scales is not None and done < args.crop_share
             if on_crops:
                 x = x[:, :, : args.crop, : args.crop]
-            with model.quantize.scales(crop_scales if on_crops else model.v_patch_nums):
+            with model.quantize.scales(crop_scales if on_crops else model.v_patch_nums), precision.autocast(args.precision):
                 recon, vq, stats = model(x, check_size=not on_crops)
+            recon = recon.float()
             l1, l2 = (recon - x).abs().mean(), (recon - x).square().mean()
             edge = edge_loss(recon, x)
             loss = l1 + l2 + args.edge_weight * edge + args.vq_weight * vq

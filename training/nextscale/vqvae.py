@@ -25,8 +25,15 @@ GROUPS = 32
 EPS = 1e-6
 
 
+class GroupNorm32(nn.GroupNorm):
+    """GroupNorm computed in float32 whatever the input's dtype (a bfloat16 autocast hands it bfloat16)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x.float()).to(x.dtype)
+
+
 def _norm(c: int) -> nn.GroupNorm:
-    return nn.GroupNorm(GROUPS, c, eps=EPS, affine=True)
+    return GroupNorm32(GROUPS, c, eps=EPS, affine=True)
 
 
 class ResnetBlock(nn.Module):
@@ -433,7 +440,9 @@ class VQVAE(nn.Module):
         stats: "hits" [S, V] code hits of this batch, "usage" the percentage of codes this batch used, "f_hat" the
         quantised features [B, Cvae, h, w] (their gradient goes straight through to the encoder).
         """
-        f_hat, vq_loss, hits_SV = self.quantize(self.encode_features(img_m11, check_size))
+        f = self.encode_features(img_m11, check_size)
+        with torch.autocast("cpu", enabled=False):  # nearest codes by float32 distances, under a bfloat16 autocast too
+            f_hat, vq_loss, hits_SV = self.quantize(f.float())
         recon = self.decoder(self.post_quant_conv(f_hat))
         usage = float((hits_SV.sum(0) > 0).float().mean()) * 100
         return recon, vq_loss, {"hits": hits_SV, "usage": usage, "f_hat": f_hat}
