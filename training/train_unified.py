@@ -162,6 +162,11 @@ def tokenise_clips(vae: VQVAE, clips_u8: torch.Tensor, batch: int = 64) -> tuple
     return [torch.cat(x) for x in alone], [torch.cat(x) for x in following]
 
 
+def array_digest(a) -> str:
+    """SHA-1 of an array's bytes: which world's pixels a token cache was made from."""
+    return hashlib.sha1(np.ascontiguousarray(np.asarray(a)).data).hexdigest()
+
+
 def load_tokens(args: argparse.Namespace, vae: VQVAE, vae_digest: str, gen: torch.Generator) -> dict:
     """WORK/tokens.pt, made once per (VQVAE, world, --rolls, --clips): codes of the images, of the edit pairs and of
     the clips' frames (these never rolled: a roll would move with the motion). A cache holding more than is asked
@@ -174,14 +179,15 @@ def load_tokens(args: argparse.Namespace, vae: VQVAE, vae_digest: str, gen: torc
     if (args.data / "clips.jsonl").exists() and args.mix[3] > 0:
         clips = load_clips(args.data)[0]
         clips = clips[: args.clips] if args.clips else clips
-    key = {"vae": vae_digest, "images": list(images.shape), "rolls": args.rolls, "edits": (args.data / "edits.jsonl").exists() and args.mix[2] > 0,
-           "clips": list(clips.shape) if clips is not None else None}
+    key = {"vae": vae_digest, "images": list(images.shape), "world": array_digest(images), "rolls": args.rolls,
+           "edits": (args.data / "edits.jsonl").exists() and args.mix[2] > 0,
+           "clips": list(clips.shape) if clips is not None else None, "clip_world": array_digest(clips) if clips is not None else None}
     tokens = None
     if path.exists():
         cached = torch.load(path)
         have = cached["key"]
-        if all(have.get(k) == key[k] for k in ("vae", "images", "rolls")) and (have.get("edits") or not key["edits"]):
-            if key["clips"] is None or (have.get("clips") == key["clips"] and "clip_next" in cached):
+        if all(have.get(k) == key[k] for k in ("vae", "images", "world", "rolls")) and (have.get("edits") or not key["edits"]):
+            if key["clips"] is None or (all(have.get(k) == key[k] for k in ("clips", "clip_world")) and "clip_next" in cached):
                 return cached
             tokens = cached  # the images serve; the clips are tokenised below
             tokens.pop("clips", None)
