@@ -10,7 +10,7 @@
 #   5. export as a model folder with f16 weights, then the eval.
 # Every stage resumes from its checkpoint under WORK (default out/builtin-work): run the script again after an
 # interruption and it continues. The transformer stages train in bfloat16 autocast on a CPU that computes it
-# natively (train_unified.py --precision auto), about 3.5 times as many steps per minute as float32. Budgets
+# natively (train_unified.py --precision auto), about 4 times as many steps per minute as float32. Budgets
 # (minutes) are set by VQVAE_MINUTES, UNIFIED_MINUTES and CLIP_MINUTES.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -21,10 +21,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nextscale.data import load_captions  # noqa: E402
-from nextscale.tokenizer import Tokenizer  # noqa: E402
 from nextscale.unified import Unified  # noqa: E402
-from nextscale.vqvae import VQVAE  # noqa: E402
-from train_unified import Sequences  # noqa: E402
+from train_unified import Sequences, load_checkpoint  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -73,13 +71,9 @@ def caption_lookup(codes: list[torch.Tensor], captions: list[str], train_idx: li
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
-    ckpt = torch.load(args.work / "unified.ckpt", map_location="cpu")
-    vae = VQVAE.from_config(ckpt["vae_config"])
-    vae.load_state_dict(ckpt["vae"])
-    model = Unified.from_config(ckpt["unified"], ckpt["vae_config"])
-    model.load_state_dict(ckpt["model"])
+    ckpt, vae, tok, model = load_checkpoint(args.work / "unified.ckpt")
     tokens = torch.load(args.work / "tokens.pt")
-    seqs = Sequences(args.data, tokens, Tokenizer(ckpt["tokenizer"]), model.eval(), vae.eval(), [1, 0, 0, 0], args.eval_images, 0)
+    seqs = Sequences(args.data, tokens, tok, model.eval(), vae.eval(), [1, 0, 0, 0], args.eval_images, 0)
     captions = [c["caption"] for c in load_captions(args.data)][: tokens["images"][0].shape[1]]
     model_acc = teacher_forced(model, seqs, args.batches, torch.Generator().manual_seed(args.seed))
     lookup = caption_lookup(tokens["images"], captions, seqs.train_idx.tolist(), seqs.held_idx.tolist())
