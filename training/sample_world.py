@@ -99,7 +99,7 @@ def main() -> None:
     if args.caption:
         world, truth = load_images(args.caption)[: args.caption_count], load_captions(args.caption)[: args.caption_count]
         for img_u8, rec in tqdm(list(zip(world, truth)), desc="caption"):
-            img = encode_image(vae, img_u8.permute(2, 0, 1)[None].float() / 255, model.cfg.patch_nums)
+            img = encode_image(vae, img_u8.permute(2, 0, 1)[None].float() / 255, model.cfg.patch_nums, model.cfg.caption_view)
             ids = generate_text(model, sp, [img], 24, stop_at_eos=True)["ids"]
             images.append(img_u8.numpy())
             records.append({"caption": rec["caption"], "predicted": tok.decode(ids, skip_special_tokens=True),

@@ -79,7 +79,9 @@ def parse_args() -> argparse.Namespace:
                    help="shares of the kinds of sequence: T2I I2T [EDIT [CLIP]] (edits and clips only when the world has them)")
     p.add_argument("--clips", type=int, default=0, help="tokenise and train on the world's first N clips only (0: all)")
     p.add_argument("--scale-power", type=float, default=1.0, help="scale s's mean image loss is weighted by pn_s^power")
-    p.add_argument("--rolls", type=int, default=0, help="extra randomly rolled copies of each image to tokenise")
+    p.add_argument("--rolls", type=int, default=0,
+                   help="extra randomly rolled copies of each image to tokenise: image→caption and edit sequences draw a "
+                        "random copy, caption→image always the image as the world drew it (an aligned world stays aligned)")
     p.add_argument("--images", type=int, default=0,
                    help="tokenise and train on the world's first N images only (0: all); tokenising costs about "
                         "25 ms an image on these cores, and an hour of training sees some 25,000 sequences")
@@ -99,6 +101,9 @@ def parse_args() -> argparse.Namespace:
     m.add_argument("--kv-heads", type=int, default=1)
     m.add_argument("--intermediate", type=int, default=512)
     m.add_argument("--context", type=int, default=640)
+    m.add_argument("--caption-view", action="store_true",
+                   help="image→caption sequences read the image by its full view only, `<image> BS </image>` (258 positions "
+                        "instead of 597 at 16x16 tokens); recorded as caption_view in the model's config")
     s = p.add_argument_group("sampling")
     s.add_argument("--sample", help="prompt to generate from at the end")
     s.add_argument("--sample-out", type=Path, help="PNG to write (default WORK/sample.png)")
@@ -267,8 +272,14 @@ class Sequences:
         pool = self.held_idx if held else self.train_idx
         i = int(pool[torch.randint(len(pool), (1,), generator=gen)])
         if kind == 0:
-            return [Text(self.caption_ids[i], prompt=True), self.image("images", roll, i, False)], drop
-        return [self.image("images", roll, i, True), Text(self.caption_ids[i] + [self.sp.eos])], False
+            return [Text(self.caption_ids[i], prompt=True), self.image("images", 0, i, False)], drop
+        return [self.caption_source(roll, i), Text(self.caption_ids[i] + [self.sp.eos])], False
+
+    def caption_source(self, roll: int, i: int) -> Image:
+        """Image i as read before its caption: closed, or only its full view for a model with `caption_view`."""
+        img = self.image("images", roll, i, True)
+        img.view = self.model.cfg.caption_view
+        return img
 
     @torch.no_grad()
     def batch(self, drawn: list[tuple[list, bool]]) -> Batch:
@@ -295,16 +306,16 @@ def loss_fn(model: Unified, b: Batch, scale_power: float) -> tuple[torch.Tensor,
     h = model(b)
     is_text, is_img = (b.target >= 0) & (b.target < T), b.target >= T
     text = F.cross_entropy(model.text_logits(h[is_text]), b.target[is_text]) if is_text.any() else h.new_zeros(())
-    tok_loss = F.cross_entropy(model.image_logits(h[is_img]), b.target[is_img] - T, reduction="none")
-    scale = b.level[is_img]  # `<image>` (level 0) predicts scale 0, block Bs scale s
     per_scale, weights = [], []
-    for s, pn in enumerate(pns):
-        sel = scale == s
-        if sel.any():
-            per_scale.append(tok_loss[sel].mean())
-            weights.append(pn**scale_power)
-    w = torch.tensor(weights) / sum(weights)
-    image = (torch.stack(per_scale) * w).sum()
+    if is_img.any():  # image→caption sequences of a `caption_view` model predict no image tokens
+        tok_loss = F.cross_entropy(model.image_logits(h[is_img]), b.target[is_img] - T, reduction="none")
+        scale = b.level[is_img]  # `<image>` (level 0) predicts scale 0, block Bs scale s
+        for s, pn in enumerate(pns):
+            sel = scale == s
+            if sel.any():
+                per_scale.append(tok_loss[sel].mean())
+                weights.append(pn**scale_power)
+    image = (torch.stack(per_scale) * (torch.tensor(weights) / sum(weights))).sum() if per_scale else h.new_zeros(())
     stats = {"text": float(text), "image": float(image), "scales": [round(float(x), 4) for x in per_scale]}
     return text + image, stats
 
@@ -404,7 +415,7 @@ def evaluate(model: Unified, seqs: Sequences, fixed: list, tok: Tokenizer, args:
     out = {k: sum(s[k] for s in stats) / len(stats) for k in ("text", "image")}
     out["captions"] = []
     for i in seqs.held_idx[:1].tolist():
-        img = seqs.image("images", 0, i, True)
+        img = seqs.caption_source(0, i)
         img.feats, _ = block_features(seqs.vae, [c[None] for c in img.codes], model.cfg.patch_nums, len(img.codes))
         ids = generate_text(model, seqs.sp, [img], 16, stop_at_eos=True)["ids"]
         out["captions"].append({"truth": tok.decode(seqs.caption_ids[i]), "greedy": tok.decode(ids, skip_special_tokens=True)})
@@ -509,7 +520,7 @@ def main() -> None:
         tok = build_tokenizer(args.data)
         unified = dict(text_vocab_size=tok.vocab_size, depth=args.depth, embed_dim=args.embed, num_heads=args.heads,
                        num_kv_heads=args.kv_heads, intermediate_size=args.intermediate, rms_norm_eps=1e-6, rope_theta=10000.0,
-                       patch_nums=list(vae.v_patch_nums), context_length=args.context)
+                       patch_nums=list(vae.v_patch_nums), context_length=args.context, caption_view=args.caption_view)
         model = Unified.from_config(unified, vae.config())
         opt = make_optimizer(model, args)
         step, seconds = 0, 0.0

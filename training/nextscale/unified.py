@@ -37,6 +37,7 @@ class UnifiedConfig:
     rms_norm_eps: float = 1e-6
     rope_theta: float = 10000.0
     context_length: int = 256
+    caption_view: bool = False  # an image before its caption is its full view only (`<image> BS </image>`)
 
     def __post_init__(self) -> None:
         self.patch_nums = tuple(int(p) for p in self.patch_nums)
@@ -52,6 +53,8 @@ class UnifiedConfig:
                 "rms_norm_eps", "rope_theta", "patch_nums", "context_length")
         out = {k: getattr(self, k) for k in keys}
         out["patch_nums"] = list(self.patch_nums)
+        if self.caption_view:
+            out["caption_view"] = True
         return out
 
 
@@ -386,11 +389,12 @@ def top2_gap(logits_NK: Tensor) -> float:
 
 
 @torch.no_grad()
-def encode_image(vae, img01_B3HW: Tensor, patch_nums: tuple[int, ...]) -> Image:
-    """A closed Image (codes and block features of all scales) of one image in [0, 1]."""
+def encode_image(vae, img01_B3HW: Tensor, patch_nums: tuple[int, ...], view: bool = False) -> Image:
+    """A closed Image (codes and block features of all scales) of one image in [0, 1]; with `view`, fed as its
+    full view only (what a model with `caption_view` reads before a caption)."""
     codes = vae.encode_idx(img01_B3HW * 2 - 1)
     feats, _ = block_features(vae, codes, patch_nums, len(patch_nums))
-    return Image(codes=codes, feats=feats, closed=True)
+    return Image(codes=codes, feats=feats, closed=True, view=view)
 
 
 @torch.no_grad()
