@@ -2,7 +2,7 @@
 
 The folder is a model folder the runtime loads (config.json, tokenizer.json, weights.safetensors) plus
 expected.safetensors with the keys `runtime/models/unified/README.md` lists: text to image with guidance, a greedy
-caption of a synthetic image, an instruction edit of that image, and two frames of a clip that continue the text to
+caption of a synthetic image (read closed, and read by its full view only as a `caption_view` model does), an instruction edit of that image, and two frames of a clip that continue the text to
 image result (each conditioned on the frame before by its full view, its features starting from that frame's). The weights are drawn larger than a training
 init so that greedy choices are far from ties; a seed whose smallest top-2 gap is under --min-gap, or whose caption
 holds a special token, is skipped for the next one, and the seed used is recorded in config.json.
@@ -105,7 +105,7 @@ def frame_view(f_hat: torch.Tensor) -> Image:
 
 
 def run(seed: int, tok: Tokenizer, prompt: str, instruction: str, cfg_scale: float, n_caption: int) -> dict:
-    """Builds the random model of one seed and runs the four cases."""
+    """Builds the random model of one seed and runs the five cases."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     vae = VQVAE.from_config(VAE).eval()
@@ -119,6 +119,8 @@ def run(seed: int, tok: Tokenizer, prompt: str, instruction: str, cfg_scale: flo
     cap_input = caption_image(pns[-1] * vae.downsample)
     source = encode_image(vae, cap_input, pns)
     cap = generate_text(model, sp, [source], n_caption)
+    source_view = Image(codes=source.codes, feats=source.feats, closed=True, view=True)
+    cap_view = generate_text(model, sp, [source_view], n_caption)
     edit_prefix = [source, Text(instr_ids, prompt=True)]
     edit = generate_image(model, vae, sp, edit_prefix, cfg_scale)
     clip, previous = [], t2i
@@ -130,12 +132,15 @@ def run(seed: int, tok: Tokenizer, prompt: str, instruction: str, cfg_scale: flo
         clip.append(previous)
     tf_diff = max(check_teacher_forced(model, sp, t2i_prefix, t2i, cfg_scale, "t2i"),
                   check_teacher_forced(model, sp, edit_prefix, edit, cfg_scale, "edit"))
-    full = model.text_logits(model(collate([build_sequence([source, Text(cap["ids"])], sp, model)], sp.pad)))[0]
-    cap_diff = float((full[-n_caption - 1 : -1] - cap["logits"]).abs().max())
-    if cap_diff > 1e-4:
-        raise RuntimeError(f"caption: teacher-forced logits differ from step-by-step ones by {cap_diff}")
+    cap_diff = 0.0
+    for what, image, res in (("caption", source, cap), ("caption from the full view", source_view, cap_view)):
+        full = model.text_logits(model(collate([build_sequence([image, Text(res["ids"])], sp, model)], sp.pad)))[0]
+        cap_diff = max(cap_diff, float((full[-n_caption - 1 : -1] - res["logits"]).abs().max()))
+        if cap_diff > 1e-4:
+            raise RuntimeError(f"{what}: teacher-forced logits differ from step-by-step ones by {cap_diff}")
     return dict(vae=vae, model=model, prompt_ids=prompt_ids, instr_ids=instr_ids, t2i=t2i, cap_input=cap_input,
-                source=source, cap=cap, edit=edit, clip=clip, tf_diff=max(tf_diff, cap_diff), codes_gap=quantizer_gaps(vae, cap_input))
+                source=source, cap=cap, cap_view=cap_view, edit=edit, clip=clip, tf_diff=max(tf_diff, cap_diff),
+                codes_gap=quantizer_gaps(vae, cap_input))
 
 
 def i32(t) -> torch.Tensor:
@@ -155,6 +160,8 @@ def expected_tensors(r: dict) -> dict[str, torch.Tensor]:
         out[f"cap.scale{s}.idx"] = i32(idx)
     out["cap.ids"] = i32(r["cap"]["ids"])
     out["cap.logits"] = r["cap"]["logits"]
+    out["capview.ids"] = i32(r["cap_view"]["ids"])
+    out["capview.logits"] = r["cap_view"]["logits"]
     out["edit.instruction_ids"] = i32(r["instr_ids"])
     for s in range(len(r["edit"]["idx"])):
         out[f"edit.scale{s}.logits"] = r["edit"]["logits"][s]
@@ -185,10 +192,10 @@ def main() -> None:
     special_ids = {tok.token_id(s) for s in SPECIALS}
     for seed in range(args.seed, args.seed + args.tries):
         r = run(seed, tok, args.prompt, args.instruction, args.cfg, args.caption_tokens)
-        gaps = {"t2i": r["t2i"]["gap"], "cap": r["cap"]["gap"], "edit": r["edit"]["gap"], "cap_codes": r["codes_gap"],
+        gaps = {"t2i": r["t2i"]["gap"], "cap": r["cap"]["gap"], "cap_view": r["cap_view"]["gap"], "edit": r["edit"]["gap"], "cap_codes": r["codes_gap"],
                 **{f"clip_frame{k}": f["gap"] for k, f in enumerate(r["clip"], 1)}}
         smallest = min(min(g) for g in gaps.values())
-        if smallest >= args.min_gap and not special_ids & set(r["cap"]["ids"]):
+        if smallest >= args.min_gap and not special_ids & set(r["cap"]["ids"] + r["cap_view"]["ids"]):
             break
         print(f"seed {seed}: smallest top-2 gap {smallest:.2e}, caption {r['cap']['ids']}: trying the next seed")
     else:

@@ -14,7 +14,7 @@
 import type { Gpu, Recorder, Submission, Tensor } from '../gpu/index.ts';
 import { blockCausalLimits, type AttentionMask } from '../kernels/attention.ts';
 import { guidance, sample } from '../kernels/sampling.ts';
-import { generatedBlockTokens, imageTokens } from '../models/unified/config.ts';
+import { generatedBlockTokens, imageTokens, viewTokens } from '../models/unified/config.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
 import { blocks, blockSizes, embedBlock, embedRow, embedText, imageHead, keepLast, textHead, UnifiedActivations, type Tap } from '../models/unified/transformer.ts';
 import { tokenCount } from '../models/var/config.ts';
@@ -216,18 +216,20 @@ export class UnifiedSession {
 
   /**
    * Appends an image (resized to the model's size, with a warning, when it differs): VQVAE encode and
-   * quantize, then `<image> B1..BS </image>` in one block-causal prefill.
+   * quantize, then `<image> B1..BS </image>` in one block-causal prefill, or with `view` only its full
+   * view, `<image> BS </image>` (how a `caption_view` model reads an image it captions; README.md, "Captions").
    */
-  appendImage(image: ImageInput): ImageJob {
+  appendImage(image: ImageInput, options: { view?: boolean } = {}): ImageJob {
     const planes = imagePlanes(image);
     const u = this.model.config.unified;
     const size = this.model.imageSize;
     if (image.width !== size || image.height !== size) {
       (this.options.onWarning ?? console.warn)(`appendImage: the image is ${image.width}x${image.height}, the model reads ${size}x${size}: resized`);
     }
-    this.reserve('appendImage', imageTokens(u.patchNums), 0);
+    const view = options.view ?? false;
+    this.reserve('appendImage', view ? viewTokens(u.patchNums) : imageTokens(u.patchNums), 0);
     const job = this.track(new ImageJob(this.gpu, 'appended', u.patchNums, size));
-    this.queue.push(() => this.appendImageUnits(job, { ...image, data: planes }));
+    this.queue.push(() => this.appendImageUnits(job, { ...image, data: planes }, view));
     return job;
   }
 
@@ -408,22 +410,32 @@ export class UnifiedSession {
   }
 
   private *frameUnits(features: Tensor): Unit {
+    yield* this.flushPending('prefill');
+    const from = this.tokens;
+    yield* this.viewPass(() => features);
+    this.frames.push([from, this.tokens]);
+  }
+
+  /**
+   * `<image> BS </image>` in one block-causal pass: a full view fed from accumulated features
+   * [1, Cvae, P, P], which `features` returns (recording whatever makes them first), at the positions
+   * of a closed image's ends and full view.
+   */
+  private *viewPass(features: (rec: Recorder) => Tensor): Unit {
     const { unified: u, vae } = this.model.config;
     const w = this.model.transformer;
     const S = u.patchNums.length;
     const P = u.patchNums[S - 1];
-    yield* this.flushPending('prefill');
     const from = this.tokens;
     const at = this.position;
     const limits = Uint32Array.from([from + 1, ...Array(P * P).fill(from + 1 + P * P), from + P * P + 2]);
     const positions = [at, ...Array(P * P).fill(at + S), at + S + 1];
     yield* this.pass(P * P + 2, positions, limits, (rec, x) => {
       embedRow(rec, x, 0, w.imageStart);
-      embedBlock(rec, w, this.acts, x, S, downsampleTokens(rec, vae, this.scratch, features, P), 1);
+      embedBlock(rec, w, this.acts, x, S, downsampleTokens(rec, vae, this.scratch, features(rec), P), 1);
       embedRow(rec, x, P * P + 1, w.imageEnd);
     });
     this.position = at + S + 2;
-    this.frames.push([from, this.tokens]);
   }
 
   private *imageUnits(job: ImageJob, s: Required<SamplingSettings>, decodeImage: boolean, start: Tensor | undefined): Unit {
@@ -475,7 +487,7 @@ export class UnifiedSession {
     this.pending.push({ kind: 'close', at });
   }
 
-  private *appendImageUnits(job: ImageJob, image: ImageInput & { data: Float32Array }): Unit {
+  private *appendImageUnits(job: ImageJob, image: ImageInput & { data: Float32Array }, view: boolean): Unit {
     const { unified: u, vae } = this.model.config;
     const w = this.model.transformer;
     const S = u.patchNums.length;
@@ -484,24 +496,34 @@ export class UnifiedSession {
     job.idx.forEach((t, si) => this.options.tap?.(this.rec!, `encoded.scale${si}.idx`, t));
     yield 'prefill';
     for (const t of temporaries) t.dispose();
-    const sizes = blockSizes(u.patchNums);
-    const n = imageTokens(u.patchNums);
-    const limits = blockCausalLimits([1, ...sizes, 1]).map((k) => k + this.tokens);
-    const at = this.position;
-    const positions = [at, ...sizes.flatMap((l, i) => Array(l).fill(at + i + 1)), at + S + 1];
-    yield* this.pass(n, positions, limits, (rec, x) => {
-      embedRow(rec, x, 0, w.imageStart);
-      rec.clear(this.fHat.buffer, 0, this.fHat.byteLength);
-      let row = 1;
-      for (let si = 0; si < S; si++) {
-        addScale(rec, vae, this.model.quantizer, this.scratch, [{ tensor: this.fHat, sign: 1 }], job.idx[si], si);
-        const pn = si + 1 < S ? u.patchNums[si + 1] : u.patchNums[S - 1];
-        embedBlock(rec, w, this.acts, x, si + 1, downsampleTokens(rec, vae, this.scratch, this.fHat, pn), row);
-        row += pn * pn;
-      }
-      embedRow(rec, x, n - 1, w.imageEnd);
-    });
-    this.position = at + S + 2;
+    // f_hat is rebuilt from the codes scale by scale, as the reference rebuilds it.
+    const addCodes = (rec: Recorder, si: number) => addScale(rec, vae, this.model.quantizer, this.scratch, [{ tensor: this.fHat, sign: 1 }], job.idx[si], si);
+    if (view) {
+      yield* this.viewPass((rec) => {
+        rec.clear(this.fHat.buffer, 0, this.fHat.byteLength);
+        for (let si = 0; si < S; si++) addCodes(rec, si);
+        return this.fHat;
+      });
+    } else {
+      const sizes = blockSizes(u.patchNums);
+      const n = imageTokens(u.patchNums);
+      const limits = blockCausalLimits([1, ...sizes, 1]).map((k) => k + this.tokens);
+      const at = this.position;
+      const positions = [at, ...sizes.flatMap((l, i) => Array(l).fill(at + i + 1)), at + S + 1];
+      yield* this.pass(n, positions, limits, (rec, x) => {
+        embedRow(rec, x, 0, w.imageStart);
+        rec.clear(this.fHat.buffer, 0, this.fHat.byteLength);
+        let row = 1;
+        for (let si = 0; si < S; si++) {
+          addCodes(rec, si);
+          const pn = si + 1 < S ? u.patchNums[si + 1] : u.patchNums[S - 1];
+          embedBlock(rec, w, this.acts, x, si + 1, downsampleTokens(rec, vae, this.scratch, this.fHat, pn), row);
+          row += pn * pn;
+        }
+        embedRow(rec, x, n - 1, w.imageEnd);
+      });
+      this.position = at + S + 2;
+    }
     this.promptStart = this.tokens;
     this.frames = [];
     job.done = true;

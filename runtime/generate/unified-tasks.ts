@@ -32,14 +32,15 @@ export async function textToImage(model: UnifiedModel, prompt: string, settings:
 }
 
 /**
- * `<text> <image> B1..BS </image>`, then text until `<eos>`.
+ * `<text> <image> B1..BS </image>`, then text until `<eos>`; a model with `caption_view` reads the image
+ * by its full view only, `<text> <image> BS </image>`.
  *
  * @example
  *   await caption(model, { data: rgba, width: 32, height: 32 }); // { text: 'red checker', ids: [369, 430, 1] }
  */
 export async function caption(model: UnifiedModel, image: ImageInput, opts: TextSettings & TaskOptions = {}): Promise<{ text: string; ids: number[] }> {
   return withSession(model, false, opts, async (session) => {
-    session.appendImage(image);
+    session.appendImage(image, { view: model.config.unified.captionView });
     const job = session.generateText(opts);
     await session.run();
     return { text: await job.text(), ids: await job.ids };

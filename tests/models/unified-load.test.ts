@@ -55,8 +55,12 @@ describe('loading unified models', () => {
     expect(config.unified).toEqual({
       textVocabSize: 438, depth: 2, embedDim: 64, numHeads: 4, numKvHeads: 2, intermediateSize: 160,
       rmsNormEps: 1e-6, ropeTheta: 10000, patchNums: [1, 2, 3, 4], contextLength: 256, frameConditioned: false,
+      captionView: false,
     });
     expect(parseUnifiedConfig(serializeUnifiedConfig(config))).toEqual(config);
+    const viewing = parseUnifiedConfig(withUnified({ caption_view: true }));
+    expect(viewing.unified.captionView).toBe(true);
+    expect(parseUnifiedConfig(serializeUnifiedConfig(viewing))).toEqual(viewing);
   });
 
   it('refuses bad configurations, naming the values', () => {
@@ -73,6 +77,7 @@ describe('loading unified models', () => {
     expect(() => parseUnifiedConfig(withUnified({ context_length: 0.5 }))).toThrow(/context_length must be a whole number >= 1, found 0.5/);
     expect(() => parseUnifiedConfig(withUnified({ frame_conditioned: 'yes' }))).toThrow(/"unified": frame_conditioned must be true or false, found "yes"/);
     expect(parseUnifiedConfig(withUnified({ frame_conditioned: true })).unified.frameConditioned).toBe(true);
+    expect(() => parseUnifiedConfig(withUnified({ caption_view: 1 }))).toThrow(/"unified": caption_view must be true or false, found 1/);
   });
 
   it('refuses a tokenizer without the special tokens or of another vocabulary size', () => {

@@ -11,7 +11,7 @@ import type { Gpu } from '../../runtime/gpu/index.ts';
 import { openSafetensors, openSource } from '../../runtime/io/index.ts';
 import { TapCollector } from '../../runtime/generate/taps.ts';
 import { UnifiedSession } from '../../runtime/generate/unified-session.ts';
-import { edit, textToImage } from '../../runtime/generate/unified-tasks.ts';
+import { caption, edit, textToImage } from '../../runtime/generate/unified-tasks.ts';
 import { parseUnifiedConfig } from '../../runtime/models/unified/config.ts';
 import { loadUnifiedFolder } from '../../runtime/models/unified/load.ts';
 import { UnifiedModel } from '../../runtime/models/unified/model.ts';
@@ -165,6 +165,29 @@ describe('unified conformance with unified-tiny', () => {
     expect(session.length).toBe(1 + (1 + 29 + 16 + 1) + 7);
     session.dispose();
     eosModel.dispose();
+  });
+
+  it('a caption_view model captions from the full view only, <image> BS </image>', async () => {
+    const viewConfig = { ...model.config, unified: { ...model.config.unified, captionView: true } };
+    const viewModel = await UnifiedModel.load(gpu, viewConfig, model.tokenizer, {
+      weights: await openSafetensors(await openSource(`${FIXTURE}/weights.safetensors`)), vaePrefix: 'vae.', unifiedPrefix: 'unified.', name: 'weights',
+    });
+    const taps = new TapCollector(gpu, /^text\d+\.logits$/);
+    const out = await caption(viewModel, source, { maxTokens: 8, stopAtEos: false, tap: taps.tap });
+    const got = await taps.collect();
+    const want = ids('capview.ids');
+    expect(want).not.toEqual(ids('cap.ids'));
+    expect(out.ids).toEqual(want);
+    const T = model.config.unified.textVocabSize;
+    const logits = exp('capview.logits').data;
+    for (let k = 0; k < want.length; k++) expectClose(`capview.logits[${k}]`, got.get(`text${k}.logits`)!.data, logits.subarray(k * T, (k + 1) * T), TOL);
+    // <text>, <image> BS (16 tokens) </image>: the blocks B1..B3 are never fed.
+    const session = new UnifiedSession(viewModel, { guidance: false });
+    session.appendImage(source, { view: true });
+    await session.run();
+    expect(session.length).toBe(1 + (1 + 16 + 1));
+    session.dispose();
+    viewModel.dispose();
   });
 
   it('runs with f16 weights (codes identical unless greedy came near a tie)', async () => {

@@ -19,6 +19,8 @@ export interface UnifiedConfig {
   contextLength: number; // 256: the most tokens one sequence holds, text and image together
   /** Trained on clips: a frame continues from the previous frame's full view (README.md, "Clips"). */
   frameConditioned: boolean; // false
+  /** Reads an image it captions by its full view only, `<image> BS </image>` (README.md, "Captions"). */
+  captionView: boolean; // false
 }
 
 export interface UnifiedModelConfig {
@@ -46,8 +48,13 @@ export function generatedBlockTokens(patchNums: readonly number[]): number {
 
 /** Tokens of a whole image in the sequence: `<image>`, B1 .. B(S-1), the full view BS (P²), `</image>`. */
 export function imageTokens(patchNums: readonly number[]): number {
+  return generatedBlockTokens(patchNums) + viewTokens(patchNums);
+}
+
+/** Tokens of an image given by its full view only: `<image>`, BS (P²), `</image>`. */
+export function viewTokens(patchNums: readonly number[]): number {
   const P = patchNums[patchNums.length - 1];
-  return 1 + generatedBlockTokens(patchNums) + P * P + 1;
+  return 1 + P * P + 1;
 }
 
 /** Parses a model folder's config.json with clear errors. */
@@ -73,6 +80,7 @@ export function parseUnifiedConfig(json: unknown, source = 'config.json'): Unifi
       patchNums,
       contextLength: num(u, 'context_length', w),
       frameConditioned: flag(u, 'frame_conditioned', w),
+      captionView: flag(u, 'caption_view', w),
     },
   };
   checkUnifiedConfig(cfg, source);
@@ -90,6 +98,7 @@ export function serializeUnifiedConfig(cfg: UnifiedModelConfig): Json {
       num_kv_heads: u.numKvHeads, intermediate_size: u.intermediateSize, rms_norm_eps: u.rmsNormEps,
       rope_theta: u.ropeTheta, patch_nums: u.patchNums, context_length: u.contextLength,
       ...(u.frameConditioned ? { frame_conditioned: true } : {}),
+      ...(u.captionView ? { caption_view: true } : {}),
     },
   };
 }
