@@ -7,12 +7,14 @@
 
 Inputs: the world folder (images.npy, captions.jsonl, words.json; optional edit_src.npy, edit_dst.npy, edits.jsonl)
 and a trained VQVAE (DIR/vae.safetensors + vae.json from train_vqvae.py --export). Every image is tokenised once
-with the VQVAE (plus --rolls randomly rolled copies, the same roll for both images of an edit pair) and cached in
+with the VQVAE (plus --rolls randomly rolled copies, the same roll for both images of an edit pair, which image to
+caption and edit sequences draw from; caption to image always takes the image as drawn) and cached in
 WORK/tokens.pt. Images and edit pairs marked "heldout" are never trained on; the held-out images give the eval
 losses (a world written without them gets --eval-images of its own images set aside instead).
 
 Each training sequence is one of: caption then image (`<text> caption <image> B1..B(S-1)`), image then caption
-(`<text> <image> B1..BS </image> caption <eos>`), when edit pairs exist an edit (`<text> <image> src
+(`<text> <image> B1..BS </image> caption <eos>`, or with --caption-view the full view only, `<text> <image> BS
+</image> caption <eos>`), when edit pairs exist an edit (`<text> <image> src
 </image> instruction <image> dst`), and when clips exist (`npm run world -- --clips M`) a step of a clip
 (`<text> clip caption <image> BS </image> <image> B1..B(S-1)`: frame t as context, by its full view only, then frame
 t + 1, whose accumulated features start from frame t's so that its codes are the residual between the frames; a
