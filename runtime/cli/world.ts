@@ -53,6 +53,7 @@ import {
   sampleEdit,
   sampleSpec,
   vocabulary,
+  type CaptionMatch,
   type Degradation,
   type RenderOptions,
   type TextureSpec,
@@ -227,7 +228,8 @@ function gradeExported(dir: string, print: Log): void {
     throw new Error(`${dir}/images.npy: expected uint8 [${records.length}, S, S, 3] (one image per caption record), found ${h.descr} [${h.shape.join(', ')}]`);
   }
   const image = (i: number) => bytes.subarray(h.dataOffset + i * size * size * 3, h.dataOffset + (i + 1) * size * size * 3);
-  const generated = records.filter((r) => r.predicted === undefined).map((r) => ({ heldout: r.heldout, match: compareToCaption(image(r.index), size, r.caption) }));
+  const generated = records.filter((r) => r.predicted === undefined)
+    .map((r) => ({ heldout: r.heldout, spec: parseCaption(r.caption), match: compareToCaption(image(r.index), size, r.caption) }));
   const captioned = records.filter((r) => r.predicted !== undefined).map((r) => gradeCaption(r.predicted!, parseCaption(r.caption)));
   type G = (typeof generated)[number];
   const grade = (items: G[]) => tally(items, (g) => g.match.coloursOk, (g) => g.match.patternOk);
@@ -241,8 +243,27 @@ function gradeExported(dir: string, print: Log): void {
   print(`generated textures (${g.all.count}): colours ${pct(g.all.colours)}, pattern ${pct(g.all.pattern)}`);
   print(`  seen combinations (${g.seen.count}): colours ${pct(g.seen.colours)}, pattern ${pct(g.seen.pattern)}`);
   print(`  held-out combinations (${g.heldOut.count}): colours ${pct(g.heldOut.colours)}, pattern ${pct(g.heldOut.pattern)}`);
+  if (generated.length) for (const line of patternBreakdown(generated)) print(`  ${line}`);
   print(`captions (${report.captioning.count}): right ${pct(report.captioning.right)} (pattern ${pct(report.captioning.pattern)}, colours ${pct(report.captioning.colours)})`);
   print(JSON.stringify({ graded: dir, ...report }));
+}
+
+/**
+ * Where generated patterns go wrong: the share right by the prompt's pattern (with the pattern the
+ * checker saw most often instead) and by its scale.
+ */
+function patternBreakdown(generated: { spec: TextureSpec; match: CaptionMatch }[]): string[] {
+  const share = (items: typeof generated) => `${items.filter((g) => g.match.patternOk).length}/${items.length}`;
+  const byPattern = PATTERNS.map((p) => {
+    const items = generated.filter((g) => g.spec.pattern === p);
+    if (!items.length) return undefined;
+    const wrong = new Map<string, number>();
+    for (const g of items) if (!g.match.patternOk) wrong.set(g.match.seen.pattern, (wrong.get(g.match.seen.pattern) ?? 0) + 1);
+    const [instead, n] = [...wrong].sort((a, b) => b[1] - a[1])[0] ?? [];
+    return `${p} ${share(items)}${instead ? ` (else mostly ${instead}, ${n})` : ''}`;
+  }).filter((x) => x !== undefined);
+  const byScale = SCALES.map((sc) => `${sc} ${share(generated.filter((g) => g.spec.scale === sc))}`);
+  return [`pattern right by prompt: ${byPattern.join(', ')}`, `pattern right by scale: ${byScale.join(', ')}`];
 }
 
 /** Grades the clips of DIR/clips.npy against their captions' motion, by the records' "mode" (see runtime/eval/clip-grade.ts). */

@@ -113,12 +113,13 @@ export function checkImage(rgb: ArrayLike<number>, size: number): CheckResult {
   return { pattern: PATTERNS[p], colours: nameColours(clusters.colourA, clusters.colourB), scale: SCALES[best % SCALES.length], confidence };
 }
 
-/** How an image matches a caption: pattern, colours as a set, colours in order, scale. */
+/** How an image matches a caption: pattern, colours as a set, colours in order, scale; and what the checker saw. */
 export interface CaptionMatch {
   patternOk: boolean;
   coloursOk: boolean;
   coloursOrderedOk: boolean;
   scaleOk: boolean;
+  seen: CheckResult;
 }
 
 /** Grades an image against a caption (the eval of generated images). */
@@ -131,6 +132,7 @@ export function compareToCaption(rgb: ArrayLike<number>, size: number, text: str
     coloursOk: (seen.colours[0] === a && seen.colours[1] === b) || (seen.colours[0] === b && seen.colours[1] === a),
     coloursOrderedOk: seen.colours[0] === a && seen.colours[1] === b,
     scaleOk: seen.scale === spec.scale,
+    seen,
   };
 }
 

@@ -113,6 +113,12 @@ describe('world exporter', () => {
       expect(report.generation.seen).toEqual({ count: 2, colours: 0.5, pattern: 0.5 });
       expect(report.generation.heldOut).toEqual({ count: 1, colours: 1, pattern: 1 });
       expect(report.captioning).toEqual({ count: 3, colours: 2 / 3, pattern: 1 / 3, right: 1 / 3 });
+      // Record 2's image shows its own pattern, which the breakdown names as what was seen instead.
+      const byPrompt = logged.find((l) => l.includes('pattern right by prompt:'))!;
+      expect(byPrompt).toContain(`(else mostly ${lines[2].pattern}, 1)`);
+      const byScale = logged.find((l) => l.includes('pattern right by scale:'))!;
+      const counts = [...byScale.matchAll(/(\d+)\/(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+      expect(counts.reduce((n, [right, all]) => [n[0] + right, n[1] + all], [0, 0])).toEqual([2, 3]);
       writeFileSync(join(dir, 'captions.jsonl'), records.slice(0, 2).map((r) => JSON.stringify(r) + '\n').join(''));
       expect(() => run(['--grade', dir])).toThrow(/expected uint8 \[2, S, S, 3\] \(one image per caption record\), found \|u1 \[6, 64, 64, 3\]/);
     } finally {
