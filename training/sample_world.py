@@ -14,7 +14,9 @@ the same model in PyTorch (which the runtime reproduces number for number, see t
 enough on the CPU for the full counts. It writes OUT in the world export's format: one record per generated texture
 (its prompt as "caption", "heldout" as the prompt's folder says) and one per captioned world image (the image, its
 true "caption" and the greedy "predicted" one), which `npm run world -- --grade OUT` grades. With --recon it prints
-the VQVAE's reconstruction PSNR over those images (the PSNR of the mean squared error, as `npm run eval` does).
+the VQVAE's reconstruction PSNR over those images (the PSNR of the mean squared error, as `npm run eval` does) and
+writes the reconstructions to OUT/recon as textures captioned with their images' captions, so that grading them
+shows how much of the pattern and colours the tokenizer alone keeps.
 
 With --clips (a model trained on clips), OUT/clips.npy [M, F, size, size, 3] and OUT/clips.jsonl get, per clip caption,
 the clip generated frame by frame (frame 0 from the caption, frame t + 1 after the full view of frame t and starting
@@ -130,9 +132,17 @@ def main() -> None:
 
     if args.recon:
         x = to_m11(load_images(args.recon)[: args.recon_count])
-        mse = sum(float(((vae.decode(vae.fhat_sequence(vae.encode_idx(x[i : i + 16]))[-1]) - x[i : i + 16]) / 2)
-                        .square().sum()) for i in range(0, x.shape[0], 16)) / x.numel()
+        recon = torch.cat([vae.decode(vae.fhat_sequence(vae.encode_idx(x[i : i + 16]))[-1]).clamp(-1, 1)
+                           for i in range(0, x.shape[0], 16)])
+        mse = float(((recon - x) / 2).square().mean())
         print(f"reconstruction PSNR over {x.shape[0]} images: {-10 * np.log10(mse):.2f} dB")
+        out = args.out / "recon"
+        out.mkdir(parents=True, exist_ok=True)
+        np.save(out / "images.npy", np.stack([to_u8((r[None] + 1) / 2) for r in recon]))
+        truth = load_captions(args.recon)[: args.recon_count]
+        (out / "captions.jsonl").write_text("".join(json.dumps({"caption": c["caption"], "heldout": bool(c.get("heldout"))}) + "\n" for c in truth))
+        print(f"wrote the reconstructions to {out}; the checker's reading of them (the most a generator can show through "
+              f"this tokenizer): npm run world -- --grade {out}")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,8 @@ export interface PromptScores {
 export interface WorldEvalReport {
   generation: { seen: PromptScores; heldOut: PromptScores; all: PromptScores; msPerImage: number };
   captioning: { count: number; right: number; pattern: number; colours: number; scale: number };
-  reconstruction: { count: number; psnrDb: number };
+  /** PSNR, and the shares of reconstructions whose colours and pattern the checker still reads: what a perfect transformer could reach through this tokenizer. */
+  reconstruction: { count: number; psnrDb: number; colours: number; pattern: number };
   /** With clips: how they move (runtime/eval/clip-grade.ts), frames per keyframe, and wall time per frame. */
   video?: ClipSummary & { byMotion: Record<string, ClipSummary>; frames: number; keyframeEvery: number; msPerFrame: number };
 }
@@ -98,6 +99,7 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
   }
 
   let mse = 0;
+  const read: Tally[] = [];
   for (let i = 0; i < recons; i++) {
     const spec = sampleSpec(rng, 'all');
     const rgb = render(spec, size, hash32(seed + 2, i));
@@ -105,8 +107,11 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
     let err = 0;
     for (let c = 0; c < 3; c++) for (let p = 0; p < size * size; p++) err += (recon[c * size * size + p] - rgb[p * 3 + c] / 255) ** 2;
     mse += err / (3 * size * size);
-    progress(`reconstruct "${caption(spec)}"`);
+    const match = compareToCaption(planesToRgb(recon, size), size, caption(spec));
+    read.push({ colours: match.coloursOk, pattern: match.patternOk });
+    progress(`reconstruct "${caption(spec)}": colours ${ok(match.coloursOk)}, pattern ${ok(match.patternOk)}`);
   }
+  const readBack = score(read);
 
   let video: WorldEvalReport['video'];
   if (clips > 0) {
@@ -135,7 +140,7 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
     video,
     generation: { seen: score(seen), heldOut: score(heldOut), all: score([...seen, ...heldOut]), msPerImage: prompts ? genMs / prompts : 0 },
     captioning: { count: captions, right: share(cap.right, captions), pattern: share(cap.pattern, captions), colours: share(cap.colours, captions), scale: share(cap.scale, captions) },
-    reconstruction: { count: recons, psnrDb: recons ? 10 * Math.log10(1 / Math.max(mse / recons, 1e-12)) : 0 },
+    reconstruction: { count: recons, psnrDb: recons ? 10 * Math.log10(1 / Math.max(mse / recons, 1e-12)) : 0, colours: readBack.colours, pattern: readBack.pattern },
   };
 }
 
@@ -152,6 +157,7 @@ export function formatWorldReport(r: WorldEvalReport): string {
     [`captions right: pattern and colours (${r.captioning.count})`, pct(r.captioning.right), `>= ${pct(WORLD_TARGETS.captions)} ${mark(r.captioning.right, WORLD_TARGETS.captions)}`],
     ['  caption pattern / colours / scale', `${pct(r.captioning.pattern)} / ${pct(r.captioning.colours)} / ${pct(r.captioning.scale)}`, ''],
     [`tokenizer reconstruction PSNR (${r.reconstruction.count})`, `${r.reconstruction.psnrDb.toFixed(2)} dB`, `>= ${WORLD_TARGETS.psnrDb} dB ${mark(r.reconstruction.psnrDb, WORLD_TARGETS.psnrDb)}`],
+    ['  checker on the reconstructions: colours / pattern', `${pct(r.reconstruction.colours)} / ${pct(r.reconstruction.pattern)}`, 'the most a generator can show through this tokenizer'],
     ['generation time per image', `${g.msPerImage.toFixed(0)} ms`, 'wall clock, this device'],
   ];
   const v = r.video;
