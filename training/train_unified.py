@@ -318,7 +318,9 @@ def loss_fn(model: Unified, b: Batch, scale_power: float) -> tuple[torch.Tensor,
                 per_scale.append(tok_loss[sel].mean())
                 weights.append(pn**scale_power)
     image = (torch.stack(per_scale) * (torch.tensor(weights) / sum(weights))).sum() if per_scale else h.new_zeros(())
-    stats = {"text": float(text), "image": float(image), "scales": [round(float(x), 4) for x in per_scale]}
+    # A loss the batch has no targets for is None (not 0), so that means over batches leave it out.
+    stats = {"text": float(text) if is_text.any() else None, "image": float(image) if per_scale else None,
+             "scales": [round(float(x), 4) for x in per_scale]}
     return text + image, stats
 
 
@@ -414,7 +416,10 @@ def evaluate(model: Unified, seqs: Sequences, fixed: list, tok: Tokenizer, args:
     model.eval()
     with precision.autocast(args.precision):
         stats = [loss_fn(model, seqs.batch(fixed[i : i + args.batch]), args.scale_power)[1] for i in range(0, len(fixed), args.batch)]
-    out = {k: sum(s[k] for s in stats) / len(stats) for k in ("text", "image")}
+    out = {}
+    for k in ("text", "image"):
+        have = [s[k] for s in stats if s[k] is not None]
+        out[k] = sum(have) / len(have) if have else float("nan")
     out["captions"] = []
     for i in seqs.held_idx[:1].tolist():
         img = seqs.caption_source(0, i)
@@ -454,7 +459,7 @@ def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator,
             opt.step()
             step += 1
             bar.update(1)
-            bar.set_postfix(text=f"{stats['text']:.3f}", image=f"{stats['image']:.3f}")
+            bar.set_postfix({k: f"{stats[k]:.3f}" for k in ("text", "image") if stats[k] is not None})
             if step % args.log_every == 0:
                 log.write(json.dumps({"step": step, "kind": kind, "lr": lr, "loss": float(loss), **stats, "grad_norm": round(norm, 3),
                                       "tokens": int(b.key_valid.sum()), "sec_per_step": round(time.time() - t0, 3)}) + "\n")
