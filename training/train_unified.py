@@ -133,13 +133,14 @@ def build_tokenizer(data: Path) -> Tokenizer:
 
 @torch.no_grad()
 def tokenise_images(vae: VQVAE, images_u8: torch.Tensor, shifts: torch.Tensor, batch: int = 64) -> list[torch.Tensor]:
-    """Codes int16 [R, N, pn²] per scale of the images rolled by each of the R (dy, dx) shifts."""
+    """Codes int16 [R, N, pn²] per scale of the N images, copy r of image n rolled by shifts[r, n] = (dy, dx)."""
     out: list[list[torch.Tensor]] = [[] for _ in vae.v_patch_nums]
-    for dy, dx in shifts.tolist():
-        rolled = torch.roll(images_u8, shifts=(dy, dx), dims=(1, 2))
+    for copy in shifts.tolist():
         per_scale: list[list[torch.Tensor]] = [[] for _ in vae.v_patch_nums]
-        for i in range(0, rolled.shape[0], batch):
-            for s, idx in enumerate(vae.encode_idx(to_m11(rolled[i : i + batch]))):
+        for i in range(0, images_u8.shape[0], batch):
+            rolled = torch.stack([torch.roll(img, shifts=(dy, dx), dims=(0, 1))
+                                  for img, (dy, dx) in zip(images_u8[i : i + batch], copy[i : i + batch])])
+            for s, idx in enumerate(vae.encode_idx(to_m11(rolled))):
                 per_scale[s].append(idx.to(torch.int16))
         for s in range(len(out)):
             out[s].append(torch.cat(per_scale[s]))
@@ -186,14 +187,16 @@ def load_tokens(args: argparse.Namespace, vae: VQVAE, vae_digest: str, gen: torc
     if (args.data / "clips.jsonl").exists() and args.mix[3] > 0:
         clips = load_clips(args.data)[0]
         clips = clips[: args.clips] if args.clips else clips
+    # Rolled copies: each image by its own random shift (caches from before keyed none and rolled a copy as a whole).
     key = {"vae": vae_digest, "images": list(images.shape), "world": array_digest(images), "rolls": args.rolls,
+           "shifts": "per-image" if args.rolls else None,
            "edits": (args.data / "edits.jsonl").exists() and args.mix[2] > 0,
            "clips": list(clips.shape) if clips is not None else None, "clip_world": array_digest(clips) if clips is not None else None}
     tokens = None
     if path.exists():
         cached = torch.load(path)
         have = cached["key"]
-        if all(have.get(k) == key[k] for k in ("vae", "images", "world", "rolls")) and (have.get("edits") or not key["edits"]):
+        if all(have.get(k) == key[k] for k in ("vae", "images", "world", "rolls", "shifts")) and (have.get("edits") or not key["edits"]):
             if key["clips"] is None or (all(have.get(k) == key[k] for k in ("clips", "clip_world")) and "clip_next" in cached):
                 return cached
             tokens = cached  # the images serve; the clips are tokenised below
@@ -204,11 +207,15 @@ def load_tokens(args: argparse.Namespace, vae: VQVAE, vae_digest: str, gen: torc
     t0 = time.time()
     if tokens is None:
         H = images.shape[1]
-        shifts = torch.cat([torch.zeros(1, 2, dtype=torch.long), torch.randint(H, (args.rolls, 2), generator=gen)])
-        tokens = {"images": tokenise_images(vae, images, shifts)}
+
+        def shifts(n: int) -> torch.Tensor:  # [1 + rolls, n, 2]: copy 0 as drawn, then a random (dy, dx) per image
+            return torch.cat([torch.zeros(1, n, 2, dtype=torch.long), torch.randint(H, (args.rolls, n, 2), generator=gen)])
+
+        tokens = {"images": tokenise_images(vae, images, shifts(images.shape[0]))}
         if key["edits"]:
             src, dst, _ = load_edits(args.data)
-            tokens["edit_src"], tokens["edit_dst"] = tokenise_images(vae, src, shifts), tokenise_images(vae, dst, shifts)
+            pair_shifts = shifts(src.shape[0])  # both images of a pair roll alike
+            tokens["edit_src"], tokens["edit_dst"] = tokenise_images(vae, src, pair_shifts), tokenise_images(vae, dst, pair_shifts)
         print(f"tokenised {images.shape[0]} images x {args.rolls + 1} rolls in {time.time() - t0:.0f} s")
     if clips is not None:
         tokens["clips"], tokens["clip_next"] = tokenise_clips(vae, clips)
