@@ -29,8 +29,11 @@ describe('world attribute checker', () => {
     const img = render(spec, 64, 12345);
     expect(checkImage(img, 64)).toMatchObject({ pattern: 'dots', colours: ['white', 'red'], scale: 'coarse' });
     expect(checkImage(rgbToRgba(img), 64).pattern).toBe('dots');
-    expect(compareToCaption(img, 64, 'white and red dots, coarse')).toEqual({ patternOk: true, coloursOk: true, coloursOrderedOk: true, scaleOk: true });
-    expect(compareToCaption(img, 64, 'red and white stripes, fine')).toEqual({ patternOk: false, coloursOk: true, coloursOrderedOk: false, scaleOk: false });
+    expect(compareToCaption(img, 64, 'white and red dots, coarse')).toMatchObject({ patternOk: true, coloursOk: true, coloursOrderedOk: true, scaleOk: true });
+    const wrong = compareToCaption(img, 64, 'red and white stripes, fine');
+    expect(wrong).toMatchObject({ patternOk: false, coloursOk: true, coloursOrderedOk: false, scaleOk: false });
+    // What the checker saw instead, for reports that say where a generator went wrong.
+    expect(wrong.seen).toMatchObject({ pattern: 'dots', colours: ['white', 'red'], scale: 'coarse' });
     expect(compareToCaption(img, 64, 'green and white dots').coloursOk).toBe(false);
   });
 
