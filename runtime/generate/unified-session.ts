@@ -412,16 +412,15 @@ export class UnifiedSession {
   private *frameUnits(features: Tensor): Unit {
     yield* this.flushPending('prefill');
     const from = this.tokens;
-    yield* this.viewPass(() => features);
+    yield* this.viewPass(features);
     this.frames.push([from, this.tokens]);
   }
 
   /**
    * `<image> BS </image>` in one block-causal pass: a full view fed from accumulated features
-   * [1, Cvae, P, P], which `features` returns (recording whatever makes them first), at the positions
-   * of a closed image's ends and full view.
+   * [1, Cvae, P, P], at the positions of a closed image's ends and full view.
    */
-  private *viewPass(features: (rec: Recorder) => Tensor): Unit {
+  private *viewPass(features: Tensor): Unit {
     const { unified: u, vae } = this.model.config;
     const w = this.model.transformer;
     const S = u.patchNums.length;
@@ -432,7 +431,7 @@ export class UnifiedSession {
     const positions = [at, ...Array(P * P).fill(at + S), at + S + 1];
     yield* this.pass(P * P + 2, positions, limits, (rec, x) => {
       embedRow(rec, x, 0, w.imageStart);
-      embedBlock(rec, w, this.acts, x, S, downsampleTokens(rec, vae, this.scratch, features(rec), P), 1);
+      embedBlock(rec, w, this.acts, x, S, downsampleTokens(rec, vae, this.scratch, features, P), 1);
       embedRow(rec, x, P * P + 1, w.imageEnd);
     });
     this.position = at + S + 2;
@@ -496,14 +495,9 @@ export class UnifiedSession {
     job.idx.forEach((t, si) => this.options.tap?.(this.rec!, `encoded.scale${si}.idx`, t));
     yield 'prefill';
     for (const t of temporaries) t.dispose();
-    // f_hat is rebuilt from the codes scale by scale, as the reference rebuilds it.
-    const addCodes = (rec: Recorder, si: number) => addScale(rec, vae, this.model.quantizer, this.scratch, [{ tensor: this.fHat, sign: 1 }], job.idx[si], si);
     if (view) {
-      yield* this.viewPass((rec) => {
-        rec.clear(this.fHat.buffer, 0, this.fHat.byteLength);
-        for (let si = 0; si < S; si++) addCodes(rec, si);
-        return this.fHat;
-      });
+      // The quantizer left f_hat at the sum of every scale's contribution: the full view's input.
+      yield* this.viewPass(this.fHat);
     } else {
       const sizes = blockSizes(u.patchNums);
       const n = imageTokens(u.patchNums);
@@ -515,7 +509,7 @@ export class UnifiedSession {
         rec.clear(this.fHat.buffer, 0, this.fHat.byteLength);
         let row = 1;
         for (let si = 0; si < S; si++) {
-          addCodes(rec, si);
+          addScale(rec, vae, this.model.quantizer, this.scratch, [{ tensor: this.fHat, sign: 1 }], job.idx[si], si);
           const pn = si + 1 < S ? u.patchNums[si + 1] : u.patchNums[S - 1];
           embedBlock(rec, w, this.acts, x, si + 1, downsampleTokens(rec, vae, this.scratch, this.fHat, pn), row);
           row += pn * pn;
