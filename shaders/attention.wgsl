@@ -38,6 +38,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> k_cache: array<vec4f>;
 @group(0) @binding(4) var<storage, read> v_cache: array<vec4f>;
 @group(0) @binding(5) var<storage, read> scale_mul: array<f32>;
+// positions[l·ROPE_AXES + a]: token l's rotary position on axis a; rotary pair i turns by axis i % ROPE_AXES.
 @group(0) @binding(6) var<storage, read> positions: array<i32>;
 @group(0) @binding(7) var<storage, read> limits: array<u32>;
 // append_kv's outputs (the same cache buffers, written).
@@ -51,6 +52,7 @@ override BQ: u32 = 32u;        // queries per workgroup: 16 or 32
 override BK: u32 = 32u;        // keys per tile: 8, 16 or 32
 override QK_NORM: bool = false; // L2-normalise q and k; q also times exp(min(scale_mul[h], ln 100))
 override ROPE: bool = false;    // rotate q and k by their positions (rotate-half convention)
+override ROPE_AXES: u32 = 1u;   // positions per token: 1, or 3 (pair i reads axis i % 3; the unified family's rope_2d)
 override KEY_MASK: bool = false; // hide the keys whose key_mask entry is 0
 
 const WG: u32 = 128u;
@@ -87,6 +89,11 @@ fn rope_cos_sin(pos: i32, i: u32) -> vec2f {
     case 2: { return vec2f(-c, -s); }
     default: { return vec2f(s, -c); }
   }
+}
+
+// cos and sin of rotary pair `i` of token `l` (of the L new tokens), at its position on the pair's axis.
+fn token_cos_sin(l: u32, i: u32) -> vec2f {
+  return rope_cos_sin(positions[l * ROPE_AXES + i % ROPE_AXES], i);
 }
 
 // Element d of the rotated row whose first element is at float offset `base` of qkv.
@@ -132,10 +139,9 @@ fn attention(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg:
     if (q0 + r < p.L) {
       let v4 = (b * p.L + q0 + r) * row4 + h * HD4 + c;
       if (ROPE) {
-        let pos = positions[q0 + r];
         for (var j = 0u; j < 4u; j++) {
           let d = 4u * c + j;
-          x[j] = rotated(4u * (v4 - c), d, rope_cos_sin(pos, d % (2u * HD4)));
+          x[j] = rotated(4u * (v4 - c), d, token_cos_sin(q0 + r, d % (2u * HD4)));
         }
       } else {
         x = qkv[v4];
@@ -293,7 +299,7 @@ fn append_kv(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg:
   }
   for (var d = t; d < hd; d += WG_APPEND) {
     var x = qkv_at(k_src + d);
-    if (ROPE) { x = rotated(k_src, d, rope_cos_sin(positions[l], d % (2u * HD4))); }
+    if (ROPE) { x = rotated(k_src, d, token_cos_sin(l, d % (2u * HD4))); }
     k_dst[dst + d] = x * f;
     v_dst[dst + d] = qkv_at(v_src + d);
   }

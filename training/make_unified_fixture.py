@@ -3,7 +3,8 @@
 The folder is a model folder the runtime loads (config.json, tokenizer.json, weights.safetensors) plus
 expected.safetensors with the keys `runtime/models/unified/README.md` lists: text to image with guidance, a greedy
 caption of a synthetic image (read closed, and read by its full view only as a `caption_view` model does), an instruction edit of that image, and two frames of a clip that continue the text to
-image result (each conditioned on the frame before by its full view, its features starting from that frame's). The weights are drawn larger than a training
+image result (each conditioned on the frame before by its full view, its features starting from that frame's); then
+the text to image and the caption again with the same weights under `rope_2d`. The weights are drawn larger than a training
 init so that greedy choices are far from ties; a seed whose smallest top-2 gap is under --min-gap, or whose caption
 holds a special token, is skipped for the next one, and the seed used is recorded in config.json.
 
@@ -130,16 +131,24 @@ def run(seed: int, tok: Tokenizer, prompt: str, instruction: str, cfg_scale: flo
         previous = generate_image(model, vae, sp, prefix, cfg_scale, start=start)
         check_teacher_forced(model, sp, prefix, previous, cfg_scale, f"clip frame {k}", start)
         clip.append(previous)
+    # The same weights with `rope_2d`: text to image and a caption of the closed source image.
+    model2d = Unified.from_config(dict(model.config(), rope_2d=True), VAE).eval()
+    model2d.load_state_dict(model.state_dict())
+    t2i_2d = generate_image(model2d, vae, sp, t2i_prefix, cfg_scale)
+    cap_2d = generate_text(model2d, sp, [source], n_caption)
     tf_diff = max(check_teacher_forced(model, sp, t2i_prefix, t2i, cfg_scale, "t2i"),
-                  check_teacher_forced(model, sp, edit_prefix, edit, cfg_scale, "edit"))
+                  check_teacher_forced(model, sp, edit_prefix, edit, cfg_scale, "edit"),
+                  check_teacher_forced(model2d, sp, t2i_prefix, t2i_2d, cfg_scale, "rope_2d t2i"))
     cap_diff = 0.0
-    for what, image, res in (("caption", source, cap), ("caption from the full view", source_view, cap_view)):
-        full = model.text_logits(model(collate([build_sequence([image, Text(res["ids"])], sp, model)], sp.pad)))[0]
+    for what, m, image, res in (("caption", model, source, cap), ("caption from the full view", model, source_view, cap_view),
+                                ("rope_2d caption", model2d, source, cap_2d)):
+        full = m.text_logits(m(collate([build_sequence([image, Text(res["ids"])], sp, m)], sp.pad)))[0]
         cap_diff = max(cap_diff, float((full[-n_caption - 1 : -1] - res["logits"]).abs().max()))
         if cap_diff > 1e-4:
             raise RuntimeError(f"{what}: teacher-forced logits differ from step-by-step ones by {cap_diff}")
     return dict(vae=vae, model=model, prompt_ids=prompt_ids, instr_ids=instr_ids, t2i=t2i, cap_input=cap_input,
-                source=source, cap=cap, cap_view=cap_view, edit=edit, clip=clip, tf_diff=max(tf_diff, cap_diff),
+                source=source, cap=cap, cap_view=cap_view, edit=edit, clip=clip, t2i_2d=t2i_2d, cap_2d=cap_2d,
+                tf_diff=max(tf_diff, cap_diff),
                 codes_gap=quantizer_gaps(vae, cap_input))
 
 
@@ -172,6 +181,11 @@ def expected_tensors(r: dict) -> dict[str, torch.Tensor]:
             out[f"clip.frame{k}.scale{s}.logits"] = frame["logits"][s]
             out[f"clip.frame{k}.scale{s}.idx"] = i32(frame["idx"][s])
         out[f"clip.frame{k}.image"] = frame["image"]
+    for s in range(len(r["t2i_2d"]["idx"])):
+        out[f"rope2d.t2i.scale{s}.logits"] = r["t2i_2d"]["logits"][s]
+        out[f"rope2d.t2i.scale{s}.idx"] = i32(r["t2i_2d"]["idx"][s])
+    out["rope2d.cap.ids"] = i32(r["cap_2d"]["ids"])
+    out["rope2d.cap.logits"] = r["cap_2d"]["logits"]
     return {k: v.detach().contiguous() for k, v in out.items()}
 
 
@@ -193,9 +207,10 @@ def main() -> None:
     for seed in range(args.seed, args.seed + args.tries):
         r = run(seed, tok, args.prompt, args.instruction, args.cfg, args.caption_tokens)
         gaps = {"t2i": r["t2i"]["gap"], "cap": r["cap"]["gap"], "cap_view": r["cap_view"]["gap"], "edit": r["edit"]["gap"], "cap_codes": r["codes_gap"],
+                "rope2d_t2i": r["t2i_2d"]["gap"], "rope2d_cap": r["cap_2d"]["gap"],
                 **{f"clip_frame{k}": f["gap"] for k, f in enumerate(r["clip"], 1)}}
         smallest = min(min(g) for g in gaps.values())
-        if smallest >= args.min_gap and not special_ids & set(r["cap"]["ids"] + r["cap_view"]["ids"]):
+        if smallest >= args.min_gap and not special_ids & set(r["cap"]["ids"] + r["cap_view"]["ids"] + r["cap_2d"]["ids"]):
             break
         print(f"seed {seed}: smallest top-2 gap {smallest:.2e}, caption {r['cap']['ids']}: trying the next seed")
     else:

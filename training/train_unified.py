@@ -106,6 +106,9 @@ def parse_args() -> argparse.Namespace:
     m.add_argument("--caption-view", action="store_true",
                    help="image→caption sequences read the image by its full view only, `<image> BS </image>` (258 positions "
                         "instead of 597 at 16x16 tokens); recorded as caption_view in the model's config")
+    m.add_argument("--rope-2d", action="store_true",
+                   help="image tokens also rotate by their row and column within the scale (a third of the rotary pairs "
+                        "each); recorded as rope_2d in the model's config")
     s = p.add_argument_group("sampling")
     s.add_argument("--sample", help="prompt to generate from at the end")
     s.add_argument("--sample-out", type=Path, help="PNG to write (default WORK/sample.png)")
@@ -534,7 +537,8 @@ def main() -> None:
         tok = build_tokenizer(args.data)
         unified = dict(text_vocab_size=tok.vocab_size, depth=args.depth, embed_dim=args.embed, num_heads=args.heads,
                        num_kv_heads=args.kv_heads, intermediate_size=args.intermediate, rms_norm_eps=1e-6, rope_theta=10000.0,
-                       patch_nums=list(vae.v_patch_nums), context_length=args.context, caption_view=args.caption_view)
+                       patch_nums=list(vae.v_patch_nums), context_length=args.context, caption_view=args.caption_view,
+                       rope_2d=args.rope_2d)
         model = Unified.from_config(unified, vae.config())
         opt = make_optimizer(model, args)
         step, seconds = 0, 0.0

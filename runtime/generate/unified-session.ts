@@ -14,9 +14,9 @@
 import type { Gpu, Recorder, Submission, Tensor } from '../gpu/index.ts';
 import { blockCausalLimits, type AttentionMask } from '../kernels/attention.ts';
 import { guidance, sample } from '../kernels/sampling.ts';
-import { generatedBlockTokens, imageTokens, viewTokens } from '../models/unified/config.ts';
+import { generatedBlockTokens, imageTokens, ropeAxes, viewTokens } from '../models/unified/config.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
-import { blocks, blockSizes, embedBlock, embedRow, embedText, imageHead, keepLast, textHead, UnifiedActivations, type Tap } from '../models/unified/transformer.ts';
+import { blocks, blockSizes, embedBlock, embedRow, embedText, imageHead, keepLast, rotaryPositions, textHead, UnifiedActivations, type RotaryRun, type Tap } from '../models/unified/transformer.ts';
 import { tokenCount } from '../models/var/config.ts';
 import { addScale, downsampleTokens, QuantizerScratch } from '../models/var/quantizer.ts';
 import { decode } from '../models/var/vqvae.ts';
@@ -332,8 +332,9 @@ export class UnifiedSession {
    * One pass of n new tokens per row: `input` writes x [G, n, C] in the current unit, which also runs
    * the first group of blocks; each further group is a unit of its own ('blocks').
    */
-  private *pass(n: number, positions: ArrayLike<number>, mask: AttentionMask | Uint32Array, input: (rec: Recorder, x: Tensor) => void): Unit {
+  private *pass(n: number, rotary: readonly RotaryRun[], mask: AttentionMask | Uint32Array, input: (rec: Recorder, x: Tensor) => void): Unit {
     const { unified: u } = this.model.config;
+    const axes = ropeAxes(u);
     const w = this.model.transformer;
     const acts = this.acts;
     const x = acts.xOf(n);
@@ -341,11 +342,11 @@ export class UnifiedSession {
       if (from > 0) yield 'blocks';
       const rec = this.rec!;
       if (from === 0) {
-        this.gpu.write(acts.positions, positions);
+        this.gpu.write(acts.positions, rotaryPositions(u, rotary));
         if (mask instanceof Uint32Array) this.gpu.write(acts.limits, mask);
         input(rec, x);
       }
-      const attn = { positions: acts.positions.view([n]), mask: mask instanceof Uint32Array ? { limits: acts.limits.view([n]) } : mask, keyMask: acts.keyMask };
+      const attn = { positions: acts.positions.view(axes === 1 ? [n] : [n, axes]), mask: mask instanceof Uint32Array ? { limits: acts.limits.view([n]) } : mask, keyMask: acts.keyMask };
       const to = Math.min(from + this.per, u.depth);
       blocks(rec, u, w, acts, x, from, to, attn, this.options.tap);
       if (to === u.depth) keepLast(rec, acts, x);
@@ -358,9 +359,9 @@ export class UnifiedSession {
     for (let at = 0; at < ids.length; at += this.acts.maxTokens) {
       const chunk = ids.slice(at, at + this.acts.maxTokens);
       if (at > 0) yield 'prefill';
-      const positions = chunk.map((_, i) => this.position + i);
+      const rotary = [{ text: this.position, count: chunk.length }];
       this.position += chunk.length;
-      yield* this.pass(chunk.length, positions, 'causal', (rec, x) => {
+      yield* this.pass(chunk.length, rotary, 'causal', (rec, x) => {
         this.gpu.write(this.acts.ids, Array.from({ length: this.rows }, () => chunk).flat());
         embedText(rec, this.model.transformer, this.acts, x);
       });
@@ -369,7 +370,7 @@ export class UnifiedSession {
 
   /** Feeds the token a text job sampled at `index` (still on the GPU) to every row. */
   private *feedSampled(job: TextJob, index: number): Unit {
-    yield* this.pass(1, [this.position++], 'none', (rec, x) => {
+    yield* this.pass(1, [{ text: this.position++ }], 'none', (rec, x) => {
       for (let g = 0; g < this.rows; g++) rec.copy(job.history.buffer, 4 * index, this.acts.ids.buffer, 4 * g, 4);
       embedText(rec, this.model.transformer, this.acts, x);
     });
@@ -390,8 +391,7 @@ export class UnifiedSession {
       } else {
         // BS (the full view: every scale) and `</image>` after a generated image.
         const limits = Uint32Array.from([...Array(P * P).fill(this.tokens + P * P), this.tokens + P * P + 1]);
-        const positions = [...Array(P * P).fill(p.at + S), p.at + S + 1];
-        yield* this.pass(P * P + 1, positions, limits, (rec, x) => {
+        yield* this.pass(P * P + 1, [{ block: p.at + S, pn: P }, { text: p.at + S + 1 }], limits, (rec, x) => {
           const tokens = downsampleTokens(rec, this.model.config.vae, this.scratch, this.fHat, P);
           embedBlock(rec, this.model.transformer, this.acts, x, S, tokens, 0);
           embedRow(rec, x, P * P, this.model.transformer.imageEnd);
@@ -428,8 +428,7 @@ export class UnifiedSession {
     const from = this.tokens;
     const at = this.position;
     const limits = Uint32Array.from([from + 1, ...Array(P * P).fill(from + 1 + P * P), from + P * P + 2]);
-    const positions = [at, ...Array(P * P).fill(at + S), at + S + 1];
-    yield* this.pass(P * P + 2, positions, limits, (rec, x) => {
+    yield* this.pass(P * P + 2, [{ text: at }, { block: at + S, pn: P }, { text: at + S + 1 }], limits, (rec, x) => {
       embedRow(rec, x, 0, w.imageStart);
       embedBlock(rec, w, this.acts, x, S, downsampleTokens(rec, vae, this.scratch, features, P), 1);
       embedRow(rec, x, P * P + 1, w.imageEnd);
@@ -458,7 +457,7 @@ export class UnifiedSession {
       const pn = u.patchNums[si];
       const l = pn * pn;
       if (si > 0) yield 'blocks';
-      yield* this.pass(l, Array(l).fill(at + si), 'none', (rec, x) => {
+      yield* this.pass(l, [si === 0 ? { text: at } : { block: at + si, pn }], 'none', (rec, x) => {
         if (si === 0) return embedRow(rec, x, 0, w.imageStart);
         embedBlock(rec, w, this.acts, x, si, downsampleTokens(rec, vae, this.scratch, this.fHat, pn), 0);
       });
@@ -503,8 +502,8 @@ export class UnifiedSession {
       const n = imageTokens(u.patchNums);
       const limits = blockCausalLimits([1, ...sizes, 1]).map((k) => k + this.tokens);
       const at = this.position;
-      const positions = [at, ...sizes.flatMap((l, i) => Array(l).fill(at + i + 1)), at + S + 1];
-      yield* this.pass(n, positions, limits, (rec, x) => {
+      const scales = u.patchNums.map((_, i) => ({ block: at + i + 1, pn: u.patchNums[i + 1] ?? u.patchNums[S - 1] }));
+      yield* this.pass(n, [{ text: at }, ...scales, { text: at + S + 1 }], limits, (rec, x) => {
         embedRow(rec, x, 0, w.imageStart);
         rec.clear(this.fHat.buffer, 0, this.fHat.byteLength);
         let row = 1;

@@ -88,7 +88,10 @@ function workgroupBytes(bq: number, bk: number, hd4: number): number {
 
 /** Rotary position embedding (rotate-half, as HF Qwen2): angle of pair i = position · theta^(-2i/hd). */
 export interface RopeOptions {
-  /** i32 [L]: the position of each of the L tokens (the same for every batch entry). */
+  /**
+   * i32 [L]: the position of each of the L tokens (the same for every batch entry); or i32 [L, 3]:
+   * three positions per token, rotary pair i turning by axis i mod 3 (the unified family's rope_2d).
+   */
   positions: Tensor;
   /** Rotary base (Qwen2: 1e6, LLaMA: 1e4). */
   theta: number;
@@ -142,10 +145,16 @@ function checkQkv(op: string, qkv: Tensor, cache: KVCache, heads: number): [numb
 function checkRope(op: string, rope: RopeOptions | undefined, L: number, hd: number): void {
   if (!rope) return;
   expectDType(op, 'rope.positions', rope.positions, 'i32');
-  if (rope.positions.shape.length !== 1 || rope.positions.shape[0] !== L) {
-    throw new Error(`${op}: rope.positions must be [L=${L}], found [${rope.positions.shape.join(', ')}]`);
+  const shape = rope.positions.shape;
+  if (shape[0] !== L || !(shape.length === 1 || (shape.length === 2 && shape[1] === 3))) {
+    throw new Error(`${op}: rope.positions must be [L=${L}] or [L=${L}, 3], found [${shape.join(', ')}]`);
   }
   if (hd % 2 !== 0 || !(rope.theta > 0)) throw new Error(`${op}: rope needs an even head dim and theta > 0, found hd ${hd}, theta ${rope.theta}`);
+}
+
+/** Positions per token of a rope (1 or 3), the shader's ROPE_AXES. */
+function ropeAxes(rope: RopeOptions | undefined): number {
+  return rope?.positions.shape[1] ?? 1;
 }
 
 /**
@@ -166,7 +175,7 @@ export function appendKV(rec: Recorder, cache: KVCache, qkv: Tensor, opts: Appen
   rec.dispatch(appendKernel, {
     bindings: { qkv, positions: opts.rope?.positions ?? qkv, k_dst: cache.k, v_dst: cache.v },
     uniforms: { B, L, H: opts.heads, kv_heads: cache.kvHeads, start: cache.length, capacity: cache.capacity, theta: opts.rope?.theta ?? 1 },
-    constants: { HD4: cache.headDim / 4, QK_NORM: !!opts.qkNorm, ROPE: !!opts.rope },
+    constants: { HD4: cache.headDim / 4, QK_NORM: !!opts.qkNorm, ROPE: !!opts.rope, ROPE_AXES: ropeAxes(opts.rope) },
     workgroups: grid(B * L * cache.kvHeads * WG_APPEND, WG_APPEND),
   });
   cache.length += L;
@@ -222,7 +231,7 @@ export function attention(rec: Recorder, out: Tensor, qkv: Tensor, cache: KVCach
       B, L, H, kv_heads: cache.kvHeads, start: cache.length - L, keys: cache.length, capacity: cache.capacity,
       mask: mask === 'none' ? 0 : mask === 'causal' ? 1 : 2, scale: opts.scale, theta: opts.rope?.theta ?? 1,
     },
-    constants: { HD4: hd / 4, BQ, BK, QK_NORM: !!scaleMul, ROPE: !!opts.rope, KEY_MASK: !!keyMask },
+    constants: { HD4: hd / 4, BQ, BK, QK_NORM: !!scaleMul, ROPE: !!opts.rope, ROPE_AXES: ropeAxes(opts.rope), KEY_MASK: !!keyMask },
     workgroups,
   });
 }

@@ -1,7 +1,8 @@
 /**
  * Plain TypeScript reference of shaders/attention.wgsl, in float64 arithmetic, over a whole sequence at
  * once: q, k, v are split from qkv [B, T, (H + 2·Hkv)·hd], optionally L2-normalised (VAR's
- * attn_l2_norm, q then times exp(min(scaleMul[h], ln 100))) and rotated (rotate-half RoPE), and every
+ * attn_l2_norm, q then times exp(min(scaleMul[h], ln 100))) and rotated (rotate-half RoPE, by one
+ * position per token or by three, pair i turning by axis i mod 3), and every
  * query i attends to keys [0, limits[i]) that its batch row's key mask leaves visible, with a softmax.
  * A query that sees no key gets zeros.
  */
@@ -12,7 +13,8 @@ export interface AttentionRefOptions {
   headDim: number;
   scale: number;
   qkNorm?: { scaleMul: ArrayLike<number> };
-  rope?: { positions: ArrayLike<number>; theta: number };
+  /** positions [T · axes]: `axes` (default 1) positions per token. */
+  rope?: { positions: ArrayLike<number>; theta: number; axes?: number };
   /** Keys visible to each of the T queries; default: all T. */
   limits?: ArrayLike<number>;
   /** [B, T]: key j is visible to batch row b only where keyMask[b·T + j] != 0; default: all. */
@@ -25,12 +27,16 @@ export function l2Normalize(x: number[]): number[] {
   return x.map((v) => v / Math.max(norm, 1e-12));
 }
 
-/** HF's apply_rotary_pos_emb on one head row: x·cos + rotate_half(x)·sin. */
-export function rope(x: number[], position: number, theta: number): number[] {
+/**
+ * HF's apply_rotary_pos_emb on one head row: x·cos + rotate_half(x)·sin. With several positions
+ * (one per axis), pair i turns by position[i mod axes].
+ */
+export function rope(x: number[], position: number | readonly number[], theta: number): number[] {
   const half = x.length / 2;
+  const axes = typeof position === 'number' ? [position] : position;
   return x.map((v, d) => {
     const i = d % half;
-    const angle = position * theta ** (-(2 * i) / x.length);
+    const angle = axes[i % axes.length] * theta ** (-(2 * i) / x.length);
     const rot = d < half ? -x[d + half] : x[d - half];
     return v * Math.cos(angle) + rot * Math.sin(angle);
   });
@@ -52,7 +58,9 @@ export function attention(qkv: ArrayLike<number>, B: number, T: number, opts: At
   };
   const prepare = (x: number[], t: number): number[] => {
     const y = opts.qkNorm ? l2Normalize(x) : x;
-    return opts.rope ? rope(y, opts.rope.positions[t], opts.rope.theta) : y;
+    if (!opts.rope) return y;
+    const axes = opts.rope.axes ?? 1;
+    return rope(y, Array.from({ length: axes }, (_, a) => opts.rope!.positions[t * axes + a]), opts.rope.theta);
   };
   for (let b = 0; b < B; b++) {
     for (let kvh = 0; kvh < Hkv; kvh++) {

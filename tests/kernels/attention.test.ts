@@ -14,7 +14,8 @@ interface Setup {
   hd: number;
   scale: number;
   scaleMul?: number[];
-  rope?: { positions: number[]; theta: number };
+  /** positions [T · axes]: `axes` (1 or 3, default 1) per token. */
+  rope?: { positions: number[]; theta: number; axes?: number };
   /** [B, T] over the sequence's T tokens: 0 hides key j from batch row b. */
   keyMask?: number[];
 }
@@ -26,6 +27,14 @@ function rows(x: Float32Array, B: number, T: number, C: number, from: number, n:
   const out = new Float32Array(B * n * C);
   for (let b = 0; b < B; b++) out.set(x.subarray((b * T + from) * C, (b * T + from + n) * C), b * n * C);
   return out;
+}
+
+/** The setup's rope over tokens [from, from + n) as the kernels take it: positions [n] or [n, 3]. */
+function ropeOf(gpu: Gpu, s: Setup, from: number, n: number) {
+  if (!s.rope) return undefined;
+  const axes = s.rope.axes ?? 1;
+  const positions = s.rope.positions.slice(from * axes, (from + n) * axes);
+  return { positions: gpu.upload(positions, axes === 1 ? [n] : [n, axes], 'i32'), theta: s.rope.theta };
 }
 
 /** The setup's key mask [B, T] as a u32 tensor [B, capacity] (keys past T visible). */
@@ -51,7 +60,7 @@ async function incremental(gpu: Gpu, s: Setup, qkv: Float32Array, chunks: number
   for (const n of chunks) {
     const x = gpu.upload(rows(qkv, s.B, T, rowOf(s), from, n), [s.B, n, rowOf(s)]);
     const out = gpu.tensor([s.B, n, C]);
-    const rope = s.rope && { positions: gpu.upload(s.rope.positions.slice(from, from + n), [n], 'i32'), theta: s.rope.theta };
+    const rope = ropeOf(gpu, s, from, n);
     gpu.run('step', (rec) => {
       appendKV(rec, cache, x, { heads: s.H, qkNorm: !!scaleMul, rope });
       attention(rec, out, x, cache, { heads: s.H, scale: s.scale, qkNorm: scaleMul && { scaleMul }, rope, mask, keyMask });
@@ -70,7 +79,7 @@ async function oneCall(gpu: Gpu, s: Setup, qkv: Float32Array, T: number, limits:
   const x = gpu.upload(qkv, [s.B, T, rowOf(s)]);
   const out = gpu.tensor([s.B, T, s.H * s.hd]);
   const scaleMul = s.scaleMul && gpu.upload(s.scaleMul, [s.H]);
-  const rope = s.rope && { positions: gpu.upload(s.rope.positions, [T], 'i32'), theta: s.rope.theta };
+  const rope = ropeOf(gpu, s, 0, T);
   const keyMask = keyMaskTensor(gpu, s, T, T + 3);
   gpu.run('one call', (rec) => {
     appendKV(rec, cache, x, { heads: s.H, qkNorm: !!scaleMul, rope });
@@ -105,6 +114,25 @@ describe('attention with a KV cache against the CPU reference', () => {
     const qkv = random(2 * 14 * rowOf(s), 12, -2, 2);
     const got = await incremental(gpu, s, qkv, [1, 4, 9], 'causal');
     expectClose('attention (GQA, RoPE, causal)', got, reference(s, qkv, 14, ref.causalLimits(14)), TOL);
+  });
+
+  it('RoPE on three axes (pair i turns by axis i mod 3), hd 20, block-causal scales [1, 4, 9, 25] appended one by one', async () => {
+    const gpu = await testGpu();
+    // The unified family's rope_2d: text tokens have three equal positions, a block's tokens share the
+    // scale's position on axis 0 and add their row and column on axes 1 and 2.
+    const blocks = [1, 4, 9, 25];
+    const positions = blocks.flatMap((n, s) => {
+      const side = Math.sqrt(n);
+      return Array.from({ length: n }, (_, t) => [7 + s, 7 + s + Math.floor(t / side) * 2, 7 + s + (t % side) * 3]).flat();
+    });
+    const s: Setup = { B: 2, H: 4, Hkv: 2, hd: 20, scale: 1 / Math.sqrt(20), rope: { positions, theta: 10000, axes: 3 } };
+    const qkv = random(2 * 39 * rowOf(s), 17, -2, 2);
+    const got = await incremental(gpu, s, qkv, blocks, 'none');
+    const want = reference(s, qkv, 39, blockCausalLimits(blocks));
+    expectClose('attention (RoPE on three axes)', got, want, TOL);
+    // The axes matter: the same rows rotated by axis 0 alone give something else.
+    const oneAxis = reference({ ...s, rope: { positions: positions.filter((_, i) => i % 3 === 0), theta: 10000 } }, qkv, 39, blockCausalLimits(blocks));
+    expect(Math.max(...want.map((v, i) => Math.abs(v - oneAxis[i])))).toBeGreaterThan(1e-2);
   });
 
   it('teacher forcing: block-causal limits in one call equal the reference and the scale-by-scale result', async () => {
@@ -219,7 +247,8 @@ describe('KV cache bookkeeping and argument checks', () => {
     expect(() => appendKV(rec, cache, gpu.tensor([1, 3, 64]), { heads: 4 })).toThrow(/B=2.*found \[1, 3, 64\]/);
     expect(() => appendKV(rec, cache, qkv, { heads: 3 })).toThrow(/multiple of the cache's 2 kv heads, found 3/);
     expect(() => appendKV(rec, cache, qkv, { heads: 4, rope: { positions: gpu.tensor([3]), theta: 1e4 } })).toThrow(/rope.positions must be i32, found f32/);
-    expect(() => appendKV(rec, cache, qkv, { heads: 4, rope: { positions: gpu.tensor([4], 'i32'), theta: 1e4 } })).toThrow(/rope.positions must be \[L=3\], found \[4\]/);
+    expect(() => appendKV(rec, cache, qkv, { heads: 4, rope: { positions: gpu.tensor([4], 'i32'), theta: 1e4 } })).toThrow(/rope.positions must be \[L=3\] or \[L=3, 3\], found \[4\]/);
+    expect(() => appendKV(rec, cache, qkv, { heads: 4, rope: { positions: gpu.tensor([3, 2], 'i32'), theta: 1e4 } })).toThrow(/found \[3, 2\]/);
     expect(() => attention(rec, out, qkv, cache, { heads: 4, scale: 1 })).toThrow(/3 queries but only 0 cached keys/);
     appendKV(rec, cache, qkv, { heads: 4 });
     expect(() => attention(rec, gpu.tensor([2, 3, 24]), qkv, cache, { heads: 4, scale: 1 })).toThrow(/out must be \[2, 3, 32\], found \[2, 3, 24\]/);

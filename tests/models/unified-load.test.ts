@@ -55,12 +55,16 @@ describe('loading unified models', () => {
     expect(config.unified).toEqual({
       textVocabSize: 438, depth: 2, embedDim: 64, numHeads: 4, numKvHeads: 2, intermediateSize: 160,
       rmsNormEps: 1e-6, ropeTheta: 10000, patchNums: [1, 2, 3, 4], contextLength: 256, frameConditioned: false,
-      captionView: false,
+      captionView: false, rope2d: false,
     });
     expect(parseUnifiedConfig(serializeUnifiedConfig(config))).toEqual(config);
     const viewing = parseUnifiedConfig(withUnified({ caption_view: true }));
     expect(viewing.unified.captionView).toBe(true);
     expect(parseUnifiedConfig(serializeUnifiedConfig(viewing))).toEqual(viewing);
+    const rope2d = parseUnifiedConfig(withUnified({ rope_2d: true }));
+    expect(rope2d.unified.rope2d).toBe(true);
+    expect(serializeUnifiedConfig(rope2d)).toMatchObject({ unified: { rope_2d: true } });
+    expect(parseUnifiedConfig(serializeUnifiedConfig(rope2d))).toEqual(rope2d);
   });
 
   it('refuses bad configurations, naming the values', () => {
@@ -78,6 +82,8 @@ describe('loading unified models', () => {
     expect(() => parseUnifiedConfig(withUnified({ frame_conditioned: 'yes' }))).toThrow(/"unified": frame_conditioned must be true or false, found "yes"/);
     expect(parseUnifiedConfig(withUnified({ frame_conditioned: true })).unified.frameConditioned).toBe(true);
     expect(() => parseUnifiedConfig(withUnified({ caption_view: 1 }))).toThrow(/"unified": caption_view must be true or false, found 1/);
+    expect(() => parseUnifiedConfig(withUnified({ rope_2d: 'yes' }))).toThrow(/"unified": rope_2d must be true or false, found "yes"/);
+    expect(() => parseUnifiedConfig(withUnified({ rope_2d: true, embed_dim: 16, intermediate_size: 32 }))).toThrow(/rope_2d needs a head dim of at least 6 \(3 rotary pairs\), found 4/);
   });
 
   it('refuses a tokenizer without the special tokens or of another vocabulary size', () => {

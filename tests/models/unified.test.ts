@@ -190,6 +190,30 @@ describe('unified conformance with unified-tiny', () => {
     viewModel.dispose();
   });
 
+  it('a rope_2d model: block tokens turn by their row and column too (text to image, a caption of the closed image)', async () => {
+    const ropeConfig = { ...model.config, unified: { ...model.config.unified, rope2d: true } };
+    const ropeModel = await UnifiedModel.load(gpu, ropeConfig, model.tokenizer, {
+      weights: await openSafetensors(await openSource(`${FIXTURE}/weights.safetensors`)), vaePrefix: 'vae.', unifiedPrefix: 'unified.', name: 'weights',
+    });
+    const imageTaps = new TapCollector(gpu, /^scale\d+\.logits$/);
+    const out = await textToImage(ropeModel, config.generation.prompt, { ...greedy(), tap: imageTaps.tap });
+    const got = await imageTaps.collect();
+    for (let s = 0; s < S; s++) {
+      expect(Array.from(out.tokens[s]), `rope_2d t2i scale ${s} codes`).toEqual(ids(`rope2d.t2i.scale${s}.idx`));
+      expectClose(`rope2d.t2i.scale${s}.logits`, got.get(`scale${s}.logits`)!.data, exp(`rope2d.t2i.scale${s}.logits`).data, TOL);
+    }
+    // Scale 1 on: rows and columns change what the blocks see.
+    expect(ids('rope2d.t2i.scale3.idx')).not.toEqual(ids('t2i.scale3.idx'));
+    const textTaps = new TapCollector(gpu, /^text\d+\.logits$/);
+    const cap = await caption(ropeModel, source, { maxTokens: 8, stopAtEos: false, tap: textTaps.tap });
+    const capLogits = await textTaps.collect();
+    expect(cap.ids).toEqual(ids('rope2d.cap.ids'));
+    const T = model.config.unified.textVocabSize;
+    const logits = exp('rope2d.cap.logits').data;
+    for (let k = 0; k < cap.ids.length; k++) expectClose(`rope2d.cap.logits[${k}]`, capLogits.get(`text${k}.logits`)!.data, logits.subarray(k * T, (k + 1) * T), TOL);
+    ropeModel.dispose();
+  });
+
   it('runs with f16 weights (codes identical unless greedy came near a tie)', async () => {
     const half = await loadUnifiedFolder(gpu, FIXTURE, { dtype: 'f16' });
     expect(half.weightBytes.transformer).toBeLessThan(0.6 * model.weightBytes.transformer);

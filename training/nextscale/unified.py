@@ -38,6 +38,7 @@ class UnifiedConfig:
     rope_theta: float = 10000.0
     context_length: int = 256
     caption_view: bool = False  # an image before its caption is its full view only (`<image> BS </image>`)
+    rope_2d: bool = False  # block tokens also rotate by their row and column (spec: "Rotary positions")
 
     def __post_init__(self) -> None:
         self.patch_nums = tuple(int(p) for p in self.patch_nums)
@@ -47,14 +48,17 @@ class UnifiedConfig:
             raise ValueError(f"unified: num_kv_heads {self.num_kv_heads} must divide num_heads {self.num_heads}")
         if self.patch_nums[0] != 1 or any(b <= a for a, b in zip(self.patch_nums, self.patch_nums[1:])):
             raise ValueError(f"unified: patch_nums must start at 1 and increase, found {list(self.patch_nums)}")
+        if self.rope_2d and self.embed_dim // self.num_heads < 6:
+            raise ValueError(f"unified: rope_2d needs a head dim of at least 6 (3 rotary pairs), found {self.embed_dim // self.num_heads}")
 
     def to_dict(self) -> dict:
         keys = ("text_vocab_size", "depth", "embed_dim", "num_heads", "num_kv_heads", "intermediate_size",
                 "rms_norm_eps", "rope_theta", "patch_nums", "context_length")
         out = {k: getattr(self, k) for k in keys}
         out["patch_nums"] = list(self.patch_nums)
-        if self.caption_view:
-            out["caption_view"] = True
+        for flag in ("caption_view", "rope_2d"):
+            if getattr(self, flag):
+                out[flag] = True
         return out
 
 
@@ -183,10 +187,16 @@ class Unified(nn.Module):
                 scale = 1 / math.sqrt(2 * self.cfg.depth) if name.endswith(("attn.o.weight", "mlp.down.weight")) else 1.0
                 nn.init.normal_(p, std=std * scale)
 
-    def rope(self, pos_BL: Tensor) -> tuple[Tensor, Tensor]:
+    def rope(self, b: Batch) -> tuple[Tensor, Tensor]:
+        """cos and sin [B, 1, L, hd/2] of each token's rotary angle per pair: pair d turns by its position times
+        theta^(-2d/hd). With `rope_2d` pair d reads axis d mod 3 of (pos, pos + row, pos + col) at block tokens."""
         hd = self.cfg.embed_dim // self.cfg.num_heads
         inv_freq = self.cfg.rope_theta ** (-torch.arange(0, hd // 2, dtype=torch.float64) * 2 / hd)
-        angle = pos_BL.to(torch.float64)[..., None] * inv_freq  # [B, L, hd/2]
+        pos = b.pos[..., None].expand(*b.pos.shape, hd // 2)  # [B, L, hd/2]
+        if self.cfg.rope_2d:
+            axis = torch.arange(hd // 2) % 3
+            pos = pos + b.is_block[..., None] * ((axis == 1) * b.row[..., None] + (axis == 2) * b.col[..., None])
+        angle = pos.to(torch.float64) * inv_freq
         return angle.cos().float()[:, None], angle.sin().float()[:, None]
 
     def embed(self, b: Batch) -> Tensor:
@@ -199,7 +209,7 @@ class Unified(nn.Module):
     def forward(self, b: Batch) -> Tensor:
         """Final-normed hidden states [B, L, C] under the block-causal mask and the key mask."""
         allowed = (b.group[:, None, :] <= b.group[:, :, None]) & b.key_valid[:, None, :]
-        cos, sin = self.rope(b.pos)
+        cos, sin = self.rope(b)
         x = self.embed(b)
         for layer in self.layers:
             x = layer(x, cos, sin, allowed[:, None])

@@ -21,6 +21,11 @@ export interface UnifiedConfig {
   frameConditioned: boolean; // false
   /** Reads an image it captions by its full view only, `<image> BS </image>` (README.md, "Captions"). */
   captionView: boolean; // false
+  /**
+   * Block tokens also turn by their row and column: rotary pair i reads axis i mod 3 of (position,
+   * position + row, position + column) (README.md, "Rotary positions").
+   */
+  rope2d: boolean; // false
 }
 
 export interface UnifiedModelConfig {
@@ -39,6 +44,11 @@ export function headDim(cfg: UnifiedConfig): number {
 /** Pixels per side of the model's images. */
 export function imageSize(cfg: UnifiedModelConfig): number {
   return vaeImageSize(cfg.vae);
+}
+
+/** Rotary positions per token: 3 with rope_2d (position; position + row; position + column), else 1. */
+export function ropeAxes(cfg: UnifiedConfig): number {
+  return cfg.rope2d ? 3 : 1;
 }
 
 /** Tokens of blocks B1 .. B(S-1): what one generated image feeds before its full view. */
@@ -81,6 +91,7 @@ export function parseUnifiedConfig(json: unknown, source = 'config.json'): Unifi
       contextLength: num(u, 'context_length', w),
       frameConditioned: flag(u, 'frame_conditioned', w),
       captionView: flag(u, 'caption_view', w),
+      rope2d: flag(u, 'rope_2d', w),
     },
   };
   checkUnifiedConfig(cfg, source);
@@ -99,6 +110,7 @@ export function serializeUnifiedConfig(cfg: UnifiedModelConfig): Json {
       rope_theta: u.ropeTheta, patch_nums: u.patchNums, context_length: u.contextLength,
       ...(u.frameConditioned ? { frame_conditioned: true } : {}),
       ...(u.captionView ? { caption_view: true } : {}),
+      ...(u.rope2d ? { rope_2d: true } : {}),
     },
   };
 }
@@ -116,6 +128,7 @@ export function checkUnifiedConfig(cfg: UnifiedModelConfig, source: string): voi
   if (hd % 4 !== 0 || hd > MAX_HEAD_DIM) {
     throw new Error(`${where}: the head dim embed_dim / num_heads = ${hd} must be a multiple of 4 and at most ${MAX_HEAD_DIM}`);
   }
+  if (u.rope2d && hd < 6) throw new Error(`${where}: rope_2d needs a head dim of at least 6 (3 rotary pairs), found ${hd}`);
   if (!(u.rmsNormEps > 0) || !(u.ropeTheta > 0)) throw new Error(`${where}: rms_norm_eps and rope_theta must be > 0, found ${u.rmsNormEps} and ${u.ropeTheta}`);
   const pns = u.patchNums;
   if (pns[0] !== 1) throw new Error(`${where}: patch_nums must start at 1 (<image> predicts scale 0's single token), found [${pns}]`);

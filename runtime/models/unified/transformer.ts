@@ -19,7 +19,7 @@ import { linear } from '../../kernels/linear.ts';
 import { rmsNorm } from '../../kernels/rms-norm.ts';
 import type { WeightLoader } from '../loader.ts';
 import type { Tap } from '../var/transformer.ts';
-import { headDim, type UnifiedConfig } from './config.ts';
+import { headDim, ropeAxes, type UnifiedConfig } from './config.ts';
 
 export type { Tap };
 
@@ -55,6 +55,31 @@ export interface UnifiedWeights {
 /** Row of the full P x P map under the centre of cell i of a pn x pn block: floor((2i + 1)·P / (2·pn)). */
 export function fullRow(i: number, pn: number, P: number): number {
   return Math.floor(((2 * i + 1) * P) / (2 * pn));
+}
+
+/** Tokens of a pass by rotary position: `count` text tokens (default 1) from `text` on, or a block's pn² at `block`. */
+export type RotaryRun = { text: number; count?: number } | { block: number; pn: number };
+
+/**
+ * The rotary positions of a pass's tokens, laid out as `acts.positions` holds them: one per token, or
+ * with rope_2d three: (position, position + row, position + column), a block token's row and column
+ * being those of the full map under its cell's centre (`fullRow`) and other tokens' being 0.
+ */
+export function rotaryPositions(cfg: UnifiedConfig, runs: readonly RotaryRun[]): number[] {
+  const axes = ropeAxes(cfg);
+  const P = cfg.patchNums[cfg.patchNums.length - 1];
+  const out: number[] = [];
+  const push = (at: number, row: number, col: number) => (axes === 1 ? out.push(at) : out.push(at, at + row, at + col));
+  for (const run of runs) {
+    if ('text' in run) {
+      for (let i = 0; i < (run.count ?? 1); i++) push(run.text + i, 0, 0);
+    } else {
+      for (let i = 0; i < run.pn; i++) {
+        for (let j = 0; j < run.pn; j++) push(run.block, fullRow(i, run.pn, P), fullRow(j, run.pn, P));
+      }
+    }
+  }
+  return out;
 }
 
 /** Token counts of blocks B1 .. BS (BS being the full P x P view). */
@@ -133,7 +158,7 @@ export async function loadUnifiedWeights(w: WeightLoader, cfg: UnifiedConfig, sp
  */
 export class UnifiedActivations {
   readonly ids: Tensor; // i32 [G·maxTokens]: text ids of a pass, row-major over (g, token)
-  readonly positions: Tensor; // i32 [maxTokens]: rotary position of each new token
+  readonly positions: Tensor; // i32 [maxTokens · axes]: rotary positions of each new token (`rotaryPositions`)
   readonly limits: Tensor; // u32 [maxTokens]: keys [0, limit) each new token may see
   /** u32 [G, capacity]: keys hidden from a row (the prompt, in the unconditional row); with G = 2 only. */
   readonly keyMask: Tensor | undefined;
@@ -158,7 +183,7 @@ export class UnifiedActivations {
     const n = maxTokens;
     const P = cfg.patchNums[cfg.patchNums.length - 1];
     this.ids = gpu.tensor([G * n], 'i32', 'ids');
-    this.positions = gpu.tensor([n], 'i32', 'positions');
+    this.positions = gpu.tensor([n * ropeAxes(cfg)], 'i32', 'positions');
     this.limits = gpu.tensor([n], 'u32', 'limits');
     this.keyMask = G > 1 ? gpu.tensor([G, capacity], 'u32', 'key_mask') : undefined;
     this.x = gpu.tensor([G, n, C], 'f32', 'x');
@@ -213,7 +238,7 @@ export function embedBlock(rec: Recorder, w: UnifiedWeights, acts: UnifiedActiva
   broadcastAdd(rec, x, embedded, w.blockPos, { rows: l, outOffset: row, bOffset: w.blockOffsets[s] });
 }
 
-/** What the new tokens of a pass see: rotary positions [n] (i32), a mask over the cache, a key mask. */
+/** What the new tokens of a pass see: rotary positions [n] or [n, 3] (i32), a mask over the cache, a key mask. */
 export interface PassAttention {
   positions: Tensor;
   mask: AttentionMask;
