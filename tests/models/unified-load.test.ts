@@ -14,6 +14,7 @@ import { RandomWeights } from '../../runtime/models/loader.ts';
 import { parseUnifiedConfig, serializeUnifiedConfig, type UnifiedModelConfig } from '../../runtime/models/unified/config.ts';
 import { UnifiedModel } from '../../runtime/models/unified/model.ts';
 import { UnifiedTokenizer } from '../../runtime/models/unified/tokenizer.ts';
+import { rotaryPositions } from '../../runtime/models/unified/transformer.ts';
 import { VarModel } from '../../runtime/models/var/model.ts';
 import { testGpu } from '../helpers.ts';
 import { FIXTURE as VAR_FIXTURE } from './fixture.ts';
@@ -65,6 +66,15 @@ describe('loading unified models', () => {
     expect(rope2d.unified.rope2d).toBe(true);
     expect(serializeUnifiedConfig(rope2d)).toMatchObject({ unified: { rope_2d: true } });
     expect(parseUnifiedConfig(serializeUnifiedConfig(rope2d))).toEqual(rope2d);
+  });
+
+  it('lays out rotary positions: one per token, or with rope_2d (position, position + row, position + column)', () => {
+    const runs = [{ text: 5, count: 2 }, { block: 9, pn: 2 }, { text: 12 }];
+    expect(rotaryPositions(config.unified, runs)).toEqual([5, 6, 9, 9, 9, 9, 12]);
+    // P = 4: the 2 x 2 block's cells sit over rows and columns 1 and 3 of the full map.
+    expect(rotaryPositions({ ...config.unified, rope2d: true }, runs)).toEqual([
+      5, 5, 5, 6, 6, 6, 9, 10, 10, 9, 10, 12, 9, 12, 10, 9, 12, 12, 12, 12, 12,
+    ]);
   });
 
   it('refuses bad configurations, naming the values', () => {
