@@ -4,6 +4,7 @@
  * (`?model=<url>&class=3&seed=7&scene=studio`) always opens as written. A value that fails its check is
  * refused with a message that says what was expected and what was found, and the previous value stays.
  */
+import { UNIFIED_SAMPLING } from '../runtime/generate/unified-tasks.ts';
 import { SCENE_NAMES, STUDIO_MESHES, type SceneName, type StudioMesh } from '../scenes/index.ts';
 
 export interface EditorSettings {
@@ -38,9 +39,7 @@ export const DEFAULT_SETTINGS: Readonly<EditorSettings> = {
   prompt: DEFAULT_PROMPT,
   classLabel: 3,
   seed: 0,
-  cfg: 3,
-  topK: 16,
-  topP: 0.9,
+  ...UNIFIED_SAMPLING,
   temperature: 1,
   budgetMs: 8,
   scene: 'studio',

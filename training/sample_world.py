@@ -57,7 +57,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--clip-count", type=int, default=40)
     p.add_argument("--clip-frames", type=int, default=6)
     p.add_argument("--clip-baseline", type=int, default=20, help="captions also generated as independent frames")
-    p.add_argument("--cfg", type=float, default=3.0)
+    p.add_argument("--cfg", type=float, default=0.0, help="guidance (the runtime's UNIFIED_SAMPLING)")
     p.add_argument("--top-k", type=int, default=16)
     p.add_argument("--top-p", type=float, default=0.9)
     p.add_argument("--temperature", type=float, default=1.0)

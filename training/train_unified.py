@@ -113,7 +113,7 @@ def parse_args() -> argparse.Namespace:
     s.add_argument("--sample", help="prompt to generate from at the end")
     s.add_argument("--sample-out", type=Path, help="PNG to write (default WORK/sample.png)")
     s.add_argument("--sample-n", type=int, default=4)
-    s.add_argument("--cfg", type=float, default=3.0)
+    s.add_argument("--cfg", type=float, default=0.0)
     s.add_argument("--top-k", type=int, default=0)
     s.add_argument("--top-p", type=float, default=0.0)
     s.add_argument("--temperature", type=float, default=1.0)

@@ -4,7 +4,7 @@
  * image. Prints a table, then the report as one JSON line.
  *
  *   npm run eval -- [--model models/builtin] [--prompts 200] [--captions 100] [--recon 50]
- *       [--clips 0] [--clip-frames 6] [--seed 0] [--cfg 3] [--top-k 16] [--top-p 0.9] [--dtype f32|f16] [--quiet]
+ *       [--clips 0] [--clip-frames 6] [--seed 0] [--cfg 0] [--top-k 16] [--top-p 0.9] [--dtype f32|f16] [--quiet]
  *
  * --clips N plays N clip prompts (a texture and a motion) through the model's keyframe source (frame
  * by frame for a model trained on clips, else the feature path) and grades how they move against the
@@ -13,6 +13,7 @@
 import { parseArgs } from 'node:util';
 import { Gpu } from '../gpu/index.ts';
 import { evaluateWorld, formatWorldReport } from '../eval/world-eval.ts';
+import { UNIFIED_SAMPLING } from '../generate/unified-tasks.ts';
 import { loadUnifiedFolder } from '../models/unified/load.ts';
 import { BUILTIN_MODEL } from './builtin.ts';
 import { parseDType } from './model-args.ts';
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
       clips: { type: 'string', default: '0' },
       'clip-frames': { type: 'string', default: '6' },
       seed: { type: 'string', default: '0' },
-      cfg: { type: 'string', default: '3' },
+      cfg: { type: 'string', default: String(UNIFIED_SAMPLING.cfg) },
       'top-k': { type: 'string', default: '16' },
       'top-p': { type: 'string', default: '0.9' },
       dtype: { type: 'string', default: 'f32' },

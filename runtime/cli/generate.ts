@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { Gpu } from '../gpu/index.ts';
 import { writeSafetensors } from '../io/index.ts';
 import { UnifiedSession } from '../generate/unified-session.ts';
+import { UNIFIED_SAMPLING } from '../generate/unified-tasks.ts';
 import { VarSession, type SamplingSettings } from '../generate/var-session.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
 import type { VarModel } from '../models/var/model.ts';
@@ -32,7 +33,7 @@ import { loadModelFromArgs, MODEL_OPTIONS, parseNumberList, usageError } from '.
 const USAGE = `usage: npm run generate -- (--model DIR | --vae VAE.pth --var VAR.pth) --class 3,7 [--seed 0]
        [--cfg 1.5] [--top-k 900] [--top-p 0.96] [--temperature 1] [--dtype f32|f16] [--patch-nums 1,2,3,4]
        --out out.png [--dump tensors.safetensors]
-   or: npm run generate -- [--model UNIFIED_DIR] --prompt "text" [--image in.png] [--seed 0] [--cfg 3]
+   or: npm run generate -- [--model UNIFIED_DIR] --prompt "text" [--image in.png] [--seed 0] [--cfg 0]
        [--top-k 16] [--top-p 0.9] [--temperature 1] [--dtype f32|f16] --out out.png [--dump tensors.safetensors]
    clip: add --frames 48 [--keyframe-every N] [--loop] with --out DIR/ (numbered PNGs; N defaults to 1 for a
        model trained on clips, else 8)
@@ -69,7 +70,7 @@ interface Generated {
  */
 const SAMPLING_DEFAULTS = {
   var: { cfg: '1.5', topK: '900', topP: '0.96' },
-  unified: { cfg: '3', topK: '16', topP: '0.9' },
+  unified: { cfg: String(UNIFIED_SAMPLING.cfg), topK: String(UNIFIED_SAMPLING.topK), topP: String(UNIFIED_SAMPLING.topP) },
 } as const;
 
 async function main(): Promise<void> {

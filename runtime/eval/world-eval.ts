@@ -8,7 +8,7 @@
  * training, counted separately. Everything runs through the same public calls as the tools.
  */
 import type { Gpu } from '../gpu/index.ts';
-import { caption as captionImage, textToImage } from '../generate/unified-tasks.ts';
+import { caption as captionImage, textToImage, UNIFIED_SAMPLING } from '../generate/unified-tasks.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
 import { QuantizerScratch, quantize } from '../models/var/quantizer.ts';
 import { decode, encode } from '../models/var/vqvae.ts';
@@ -29,7 +29,7 @@ export interface WorldEvalOptions {
   /** Frames per clip. Default 6. */
   clipFrames?: number;
   seed?: number;
-  /** Image sampling settings. Defaults: cfg 3, top-k 16, top-p 0.9, seeded per prompt. */
+  /** Image sampling settings. Defaults: UNIFIED_SAMPLING (cfg 0, top-k 16, top-p 0.9), seeded per prompt. */
   cfg?: number;
   topK?: number;
   topP?: number;
@@ -65,6 +65,7 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
   const size = model.imageSize;
   const clips = opts.clips ?? 0;
   const frames = opts.clipFrames ?? 6;
+  const sampling = { cfg: opts.cfg ?? UNIFIED_SAMPLING.cfg, topK: opts.topK ?? UNIFIED_SAMPLING.topK, topP: opts.topP ?? UNIFIED_SAMPLING.topP };
   if (!Number.isInteger(frames) || frames < 2) throw new Error(`clipFrames must be a whole number >= 2, found ${frames}`);
   const total = prompts + captions + recons + clips;
   let done = 0;
@@ -78,7 +79,7 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
     const split: Split = i % 2 === 0 ? 'train' : 'heldout';
     const prompt = caption(sampleSpec(rng, split));
     const started = performance.now();
-    const out = await textToImage(model, prompt, { cfg: opts.cfg ?? 3, topK: opts.topK ?? 16, topP: opts.topP ?? 0.9, seed: hash32(seed, i) });
+    const out = await textToImage(model, prompt, { ...sampling, seed: hash32(seed, i) });
     genMs += performance.now() - started;
     const match = compareToCaption(planesToRgb(out.image, size), size, prompt);
     (split === 'train' ? seen : heldOut).push({ colours: match.coloursOk, pattern: match.patternOk });
@@ -124,7 +125,7 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
       for (let i = 0; i < clips; i++) {
         const clip = sampleClip(clipRng, 'train');
         const rgb: Uint8ClampedArray[] = [];
-        const play = { prompt: clip.text, frames, keyframeEvery, seed: hash32(seed + 3, i), cfg: opts.cfg ?? 3, topK: opts.topK ?? 16, topP: opts.topP ?? 0.9 };
+        const play = { prompt: clip.text, frames, keyframeEvery, seed: hash32(seed + 3, i), ...sampling };
         for await (const { image } of clipFrames(model.gpu, source, play)) rgb.push(planesToRgb(image, size));
         const g = gradeClip(rgb, size, clip.text);
         grades.push(g);

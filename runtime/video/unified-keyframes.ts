@@ -22,7 +22,7 @@ export interface UnifiedKeyframeOptions {
  *
  * @example
  *   const source = unifiedKeyframeSource(model);
- *   const key = source.begin(0, { classLabel: 0, prompt: 'red and blue waves, coarse', seed: 7, cfg: 3, topK: 16, topP: 0.9, temperature: 1 });
+ *   const key = source.begin(0, { classLabel: 0, prompt: 'red and blue waves, coarse', seed: 7, cfg: 0, topK: 16, topP: 0.9, temperature: 1 });
  *   while (!key.done) key.step();
  */
 export function unifiedKeyframeSource(model: UnifiedModel, options: UnifiedKeyframeOptions = {}): KeyframeSource {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_MODEL } from '../../runtime/cli/builtin.ts';
 import { gradeClip, psnr, type ClipGrade } from '../../runtime/eval/clip-grade.ts';
+import { UNIFIED_SAMPLING } from '../../runtime/generate/unified-tasks.ts';
 import { evaluateWorld, planesToRgb, type WorldEvalReport } from '../../runtime/eval/world-eval.ts';
 import type { Gpu } from '../../runtime/gpu/index.ts';
 import { loadUnifiedFolder } from '../../runtime/models/unified/load.ts';
@@ -44,7 +45,7 @@ describe('the built-in model on the texture world', () => {
       keyframeEvery = defaultKeyframeEvery(model);
       const source = familyKeyframeSource(model);
       const frames: Uint8ClampedArray[] = [];
-      for await (const { image } of clipFrames(gpu, source, { prompt: CLIP_PROMPT, frames: 3, keyframeEvery, seed: 1, cfg: 3, topK: 16, topP: 0.9 })) frames.push(planesToRgb(image, imageSize));
+      for await (const { image } of clipFrames(gpu, source, { prompt: CLIP_PROMPT, frames: 3, keyframeEvery, seed: 1, ...UNIFIED_SAMPLING })) frames.push(planesToRgb(image, imageSize));
       source.dispose?.();
       clip = gradeClip(frames, imageSize, CLIP_PROMPT);
     } finally {
