@@ -16,7 +16,7 @@ import { blockCausalLimits, type AttentionMask } from '../kernels/attention.ts';
 import { guidance, sample } from '../kernels/sampling.ts';
 import { generatedBlockTokens, imageTokens, ropeAxes, viewTokens } from '../models/unified/config.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
-import { blocks, blockSizes, embedBlock, embedRow, embedText, imageHead, keepLast, rotaryPositions, textHead, UnifiedActivations, type RotaryRun, type Tap } from '../models/unified/transformer.ts';
+import { blocks, blockSides, embedBlock, embedRow, embedText, imageHead, keepLast, rotaryPositions, textHead, UnifiedActivations, type RotaryRun, type Tap } from '../models/unified/transformer.ts';
 import { tokenCount } from '../models/var/config.ts';
 import { addScale, downsampleTokens, QuantizerScratch } from '../models/var/quantizer.ts';
 import { decode } from '../models/var/vqvae.ts';
@@ -498,18 +498,18 @@ export class UnifiedSession {
       // The quantizer left f_hat at the sum of every scale's contribution: the full view's input.
       yield* this.viewPass(this.fHat);
     } else {
-      const sizes = blockSizes(u.patchNums);
+      const sides = blockSides(u.patchNums);
       const n = imageTokens(u.patchNums);
-      const limits = blockCausalLimits([1, ...sizes, 1]).map((k) => k + this.tokens);
+      const limits = blockCausalLimits([1, ...sides.map((pn) => pn * pn), 1]).map((k) => k + this.tokens);
       const at = this.position;
-      const scales = u.patchNums.map((_, i) => ({ block: at + i + 1, pn: u.patchNums[i + 1] ?? u.patchNums[S - 1] }));
+      const scales = sides.map((pn, i) => ({ block: at + i + 1, pn }));
       yield* this.pass(n, [{ text: at }, ...scales, { text: at + S + 1 }], limits, (rec, x) => {
         embedRow(rec, x, 0, w.imageStart);
         rec.clear(this.fHat.buffer, 0, this.fHat.byteLength);
         let row = 1;
         for (let si = 0; si < S; si++) {
           addScale(rec, vae, this.model.quantizer, this.scratch, [{ tensor: this.fHat, sign: 1 }], job.idx[si], si);
-          const pn = si + 1 < S ? u.patchNums[si + 1] : u.patchNums[S - 1];
+          const pn = sides[si];
           embedBlock(rec, w, this.acts, x, si + 1, downsampleTokens(rec, vae, this.scratch, this.fHat, pn), row);
           row += pn * pn;
         }

@@ -153,7 +153,7 @@ function checkRope(op: string, rope: RopeOptions | undefined, L: number, hd: num
 }
 
 /** Positions per token of a rope (1 or 3), the shader's ROPE_AXES. */
-function ropeAxes(rope: RopeOptions | undefined): number {
+function positionAxes(rope: RopeOptions | undefined): number {
   return rope?.positions.shape[1] ?? 1;
 }
 
@@ -175,7 +175,7 @@ export function appendKV(rec: Recorder, cache: KVCache, qkv: Tensor, opts: Appen
   rec.dispatch(appendKernel, {
     bindings: { qkv, positions: opts.rope?.positions ?? qkv, k_dst: cache.k, v_dst: cache.v },
     uniforms: { B, L, H: opts.heads, kv_heads: cache.kvHeads, start: cache.length, capacity: cache.capacity, theta: opts.rope?.theta ?? 1 },
-    constants: { HD4: cache.headDim / 4, QK_NORM: !!opts.qkNorm, ROPE: !!opts.rope, ROPE_AXES: ropeAxes(opts.rope) },
+    constants: { HD4: cache.headDim / 4, QK_NORM: !!opts.qkNorm, ROPE: !!opts.rope, ROPE_AXES: positionAxes(opts.rope) },
     workgroups: grid(B * L * cache.kvHeads * WG_APPEND, WG_APPEND),
   });
   cache.length += L;
@@ -231,7 +231,7 @@ export function attention(rec: Recorder, out: Tensor, qkv: Tensor, cache: KVCach
       B, L, H, kv_heads: cache.kvHeads, start: cache.length - L, keys: cache.length, capacity: cache.capacity,
       mask: mask === 'none' ? 0 : mask === 'causal' ? 1 : 2, scale: opts.scale, theta: opts.rope?.theta ?? 1,
     },
-    constants: { HD4: hd / 4, BQ, BK, QK_NORM: !!scaleMul, ROPE: !!opts.rope, ROPE_AXES: ropeAxes(opts.rope), KEY_MASK: !!keyMask },
+    constants: { HD4: hd / 4, BQ, BK, QK_NORM: !!scaleMul, ROPE: !!opts.rope, ROPE_AXES: positionAxes(opts.rope), KEY_MASK: !!keyMask },
     workgroups,
   });
 }

@@ -82,10 +82,14 @@ export function rotaryPositions(cfg: UnifiedConfig, runs: readonly RotaryRun[]):
   return out;
 }
 
-/** Token counts of blocks B1 .. BS (BS being the full P x P view). */
+/** Sides of blocks B1 .. BS (BS being the full P x P view). */
+export function blockSides(patchNums: readonly number[]): number[] {
+  return [...patchNums.slice(1), patchNums[patchNums.length - 1]];
+}
+
+/** Token counts of blocks B1 .. BS. */
 export function blockSizes(patchNums: readonly number[]): number[] {
-  const P = patchNums[patchNums.length - 1];
-  return [...patchNums.slice(1), P].map((pn) => pn * pn);
+  return blockSides(patchNums).map((pn) => pn * pn);
 }
 
 /**
