@@ -106,6 +106,9 @@ def parse_args() -> argparse.Namespace:
     m.add_argument("--caption-view", action="store_true",
                    help="image→caption sequences read the image by its full view only, `<image> BS </image>` (258 positions "
                         "instead of 597 at 16x16 tokens); recorded as caption_view in the model's config")
+    m.add_argument("--code-head", action="store_true",
+                   help="train the image rows of the head as a free part plus the VQVAE codebook times a learned projection "
+                        "(training only: the export folds them into the spec's plain head)")
     m.add_argument("--rope-2d", action="store_true",
                    help="image tokens also rotate by their row and column within the scale (a third of the rotary pairs "
                         "each); recorded as rope_2d in the model's config")
@@ -362,7 +365,7 @@ def save_checkpoint(path: Path, model: Unified, vae: VQVAE, tok: Tokenizer, opt,
                     gen: torch.Generator) -> None:
     state = {"unified": model.config(), "vae_config": vae.config(), "model": model.state_dict(), "vae": vae.state_dict(),
              "tokenizer": tok.spec, "optimizer": opt.state_dict(), "step": step, "seconds": seconds, "torch_rng": torch.get_rng_state(),
-             "data_rng": gen.get_state()}
+             "data_rng": gen.get_state(), "code_head": model.code_basis is not None}
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     tmp.replace(path)
@@ -374,7 +377,7 @@ def export(model: Unified, vae: VQVAE, tok: Tokenizer, out: Path, f16: bool, fra
     out.mkdir(parents=True, exist_ok=True)
     dtype = torch.float16 if f16 else torch.float32
     tensors = {f"vae.{k}": v for k, v in vae.state_dict().items()}
-    tensors.update({f"unified.{k}": v for k, v in model.state_dict().items()})
+    tensors.update({f"unified.{k}": v for k, v in model.folded_state_dict().items()})
     safetensors_io.save({k: v.detach().to(dtype).contiguous() for k, v in tensors.items()}, out / "weights.safetensors", {"format": "pt"})
     config = {"family": "unified", "vae": vae.config(), "unified": model.config()}
     if frame_conditioned:
@@ -495,6 +498,8 @@ def load_checkpoint(path: Path) -> tuple[dict, VQVAE, Tokenizer, Unified]:
     vae = VQVAE.from_config(ckpt["vae_config"])
     vae.load_state_dict(ckpt["vae"])
     model = Unified.from_config(ckpt["unified"], ckpt["vae_config"])
+    if ckpt.get("code_head"):
+        model.use_code_head(vae.quantize.embedding.weight)
     model.load_state_dict(ckpt["model"])
     return ckpt, vae, Tokenizer(ckpt["tokenizer"]), model
 
@@ -540,6 +545,8 @@ def main() -> None:
                        patch_nums=list(vae.v_patch_nums), context_length=args.context, caption_view=args.caption_view,
                        rope_2d=args.rope_2d)
         model = Unified.from_config(unified, vae.config())
+        if args.code_head:
+            model.use_code_head(vae.quantize.embedding.weight)
         opt = make_optimizer(model, args)
         step, seconds = 0, 0.0
     vae.eval().requires_grad_(False)

@@ -157,7 +157,31 @@ class Unified(nn.Module):
         self.layers = nn.ModuleList(Layer(cfg) for _ in range(cfg.depth))
         self.norm = RMSNorm(C, cfg.rms_norm_eps)
         self.head = nn.Linear(C, T + vae_vocab_size, bias=False)  # [T+V, C]
+        self.code_basis: Tensor | None = None  # [V, Cvae], training only: see use_code_head
         self.reset_parameters()
+
+    def use_code_head(self, codebook_VC: Tensor) -> None:
+        """Training-only reparameterisation of the image rows of the head: W = head + basis @ code_proj, where the basis
+        is the VQVAE codebook (scaled to unit RMS) and code_proj [Cvae, C] starts at zero. Codes close in the codebook
+        then share what the head learns; `folded_state_dict` writes the sum into `head.weight`, so the exported
+        model has the spec's plain head."""
+        basis = codebook_VC.detach().float()
+        self.code_basis = basis / basis.pow(2).mean().sqrt()
+        self.code_proj = nn.Parameter(torch.zeros(basis.shape[1], self.cfg.embed_dim))
+
+    def folded_state_dict(self) -> dict[str, Tensor]:
+        """The state dict in the spec's names: the code head (if any) added into the image rows of `head.weight`."""
+        state = self.state_dict()
+        if self.code_basis is not None:
+            state.pop("code_proj")
+            T = self.cfg.text_vocab_size
+            state["head.weight"] = torch.cat([state["head.weight"][:T], self.image_head_weight().detach()])
+        return state
+
+    def image_head_weight(self) -> Tensor:
+        """The image rows of the head, [V, C]."""
+        w = self.head.weight[self.cfg.text_vocab_size :]
+        return w if self.code_basis is None else w + self.code_basis @ self.code_proj
 
     @staticmethod
     def from_config(unified: dict, vae: dict) -> "Unified":
@@ -221,7 +245,7 @@ class Unified(nn.Module):
 
     def image_logits(self, h: Tensor) -> Tensor:
         """Logits over the V image codes (the head's last V rows)."""
-        return h @ self.head.weight[self.cfg.text_vocab_size :].T
+        return h @ self.image_head_weight().T
 
 
 # ---- sequences --------------------------------------------------------------------------------------------------
