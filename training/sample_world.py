@@ -41,6 +41,7 @@ from nextscale.tokenizer import Tokenizer  # noqa: E402
 from nextscale.data import load_clips  # noqa: E402
 from nextscale.unified import Image, Specials, Text, Unified, encode_image, generate_image, generate_text  # noqa: E402
 from nextscale.vqvae import VQVAE  # noqa: E402
+from train_unified import load_checkpoint  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -67,13 +68,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def load(work: Path) -> tuple[Unified, VQVAE, Tokenizer]:
-    ckpt = torch.load(work / "unified.ckpt", map_location="cpu")
-    vae = VQVAE.from_config(ckpt["vae_config"])
-    vae.load_state_dict(ckpt["vae"])
-    model = Unified.from_config(ckpt["unified"], ckpt["vae_config"])
-    model.load_state_dict(ckpt["model"])
+    ckpt, vae, tok, model = load_checkpoint(work / "unified.ckpt")
     print(f"{work / 'unified.ckpt'}: step {ckpt['step']}")
-    return model.eval(), vae.eval(), Tokenizer(ckpt["tokenizer"])
+    return model.eval(), vae.eval(), tok
 
 
 def to_u8(img01_13HW: torch.Tensor) -> np.ndarray:
