@@ -365,7 +365,7 @@ def save_checkpoint(path: Path, model: Unified, vae: VQVAE, tok: Tokenizer, opt,
                     gen: torch.Generator) -> None:
     state = {"unified": model.config(), "vae_config": vae.config(), "model": model.state_dict(), "vae": vae.state_dict(),
              "tokenizer": tok.spec, "optimizer": opt.state_dict(), "step": step, "seconds": seconds, "torch_rng": torch.get_rng_state(),
-             "data_rng": gen.get_state(), "code_head": model.code_basis is not None}
+             "data_rng": gen.get_state()}
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     tmp.replace(path)
@@ -498,7 +498,7 @@ def load_checkpoint(path: Path) -> tuple[dict, VQVAE, Tokenizer, Unified]:
     vae = VQVAE.from_config(ckpt["vae_config"])
     vae.load_state_dict(ckpt["vae"])
     model = Unified.from_config(ckpt["unified"], ckpt["vae_config"])
-    if ckpt.get("code_head"):
+    if "code_proj" in ckpt["model"]:  # trained with --code-head
         model.use_code_head(vae.quantize.embedding.weight)
     model.load_state_dict(ckpt["model"])
     return ckpt, vae, Tokenizer(ckpt["tokenizer"]), model

@@ -157,7 +157,7 @@ class Unified(nn.Module):
         self.layers = nn.ModuleList(Layer(cfg) for _ in range(cfg.depth))
         self.norm = RMSNorm(C, cfg.rms_norm_eps)
         self.head = nn.Linear(C, T + vae_vocab_size, bias=False)  # [T+V, C]
-        self.code_basis: Tensor | None = None  # [V, Cvae], training only: see use_code_head
+        self.register_buffer("code_basis", None, persistent=False)  # [V, Cvae], training only: see use_code_head
         self.reset_parameters()
 
     def use_code_head(self, codebook_VC: Tensor) -> None:
