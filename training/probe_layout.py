@@ -9,6 +9,15 @@ Two numbers per scale, on the held-out images of the world the checkpoint was tr
   images with the same caption. No model and no coarser scales: what position and caption alone give.
 A model far below the lookup has not learned where a caption's figures sit (see training/README.md, the
 phase-aligned world). WORK must hold unified.ckpt and the tokens.pt it was trained on.
+
+    /usr/bin/python3 training/probe_layout.py --work out/unified-work --data out/world \
+        --picture "brown and orange checker, coarse" --picture-out layout.png
+
+`--picture CAPTION` shows the same thing for up to three of the world's images with that caption: one row per
+image, and per scale a pair of decoded images, the truth through that scale, then the truth through the scale
+before plus the model's most likely codes at it. Where the model knows the layout, the two agree; where it
+does not, the second stays flat (it picks a code near the mean of the two colours) at the scale where the
+layout first appears.
 """
 from __future__ import annotations
 
@@ -21,8 +30,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nextscale.data import load_captions  # noqa: E402
-from nextscale.unified import Unified  # noqa: E402
-from train_unified import Sequences, load_checkpoint  # noqa: E402
+from nextscale.unified import Image, Text, Unified, block_features  # noqa: E402
+from train_unified import Sequences, load_checkpoint, write_png  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,6 +42,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--eval-images", type=int, default=64, help="as train_unified.py: images set aside when none are held out")
     p.add_argument("--seed", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--picture", metavar="CAPTION", help="draw the teacher-forced layout of this caption's images")
+    p.add_argument("--picture-out", type=Path, default=Path("layout.png"))
     return p.parse_args()
 
 
@@ -68,6 +79,32 @@ def caption_lookup(codes: list[torch.Tensor], captions: list[str], train_idx: li
     return shares
 
 
+@torch.no_grad()
+def picture(model: Unified, vae, seqs: Sequences, images: list[int], out: Path) -> list[float]:
+    """Writes the `--picture` grid (see the module's docstring) for these images; returns the share of each scale's
+    codes that the model's most likely code gets right on them."""
+    T, pns = model.cfg.text_vocab_size, model.cfg.patch_nums
+    right = torch.zeros(len(pns))
+    rows = []
+    for i in images:
+        img = seqs.image("images", 0, i, False)
+        b = seqs.batch([([Text(seqs.caption_ids[i], prompt=True), img], False)])
+        is_img = b.target[0] >= T
+        best = model.image_logits(model(b)[0][is_img]).argmax(-1)
+        scale = b.level[0][is_img]
+        _, truth = block_features(vae, [c[None] for c in img.codes], pns, 0)  # f_hat after each scale
+        tiles = []
+        for s in range(len(pns)):
+            before = truth[s - 1] if s else torch.zeros_like(truth[0])
+            tiles += [truth[s], vae.add_scale(before, best[scale == s][None], s)]
+            right[s] += (best[scale == s] == img.codes[s]).float().mean() / len(images)
+        rows.append(torch.cat([vae.decode(f) for f in tiles], 3))
+    grid = (torch.cat(rows, 2)[0].clamp(-1, 1) + 1) * 127.5
+    grid = grid.round().byte().repeat_interleave(2, 1).repeat_interleave(2, 2)  # twice the size, nearest
+    write_png(out, grid.permute(1, 2, 0).numpy())
+    return right.tolist()
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
@@ -75,6 +112,15 @@ def main() -> None:
     tokens = torch.load(args.work / "tokens.pt")
     seqs = Sequences(args.data, tokens, tok, model.eval(), vae.eval(), [1, 0, 0, 0], args.eval_images, 0)
     captions = [c["caption"] for c in load_captions(args.data)][: tokens["images"][0].shape[1]]
+    if args.picture is not None:
+        images = [i for i, c in enumerate(captions) if c == args.picture][:3]
+        if not images:
+            raise SystemExit(f"--picture: no image of the world is captioned {args.picture!r} (captions read like "
+                             f"{captions[0]!r})")
+        acc = picture(model, vae, seqs, images, args.picture_out)
+        print(f"{args.picture_out}: images {images}; most likely code right, per scale: "
+              + " ".join(f"{pn}x{pn} {100 * a:.0f}%" for pn, a in zip(model.cfg.patch_nums, acc)))
+        return
     model_acc = teacher_forced(model, seqs, args.batches, torch.Generator().manual_seed(args.seed))
     lookup = caption_lookup(tokens["images"], captions, seqs.train_idx.tolist(), seqs.held_idx.tolist())
     print(f"{args.work / 'unified.ckpt'}: step {ckpt['step']}")
