@@ -5,10 +5,11 @@
 #   2. the multi-scale VQVAE (training/train_vqvae.py);
 #   3. the unified transformer on caption→image and image→caption sequences (training/train_unified.py; edit
 #      sequences hold two 64x64 images, ~950 positions, and are left out of the built-in model's budget): captions
-#      read the image's full view (--caption-view) at a random roll of each image (--rolls 1), and the head's
-#      image rows train through the VQVAE codebook (--code-head);
+#      read the image's full view (--caption-view) at a random roll of each image (--rolls 1), the head's
+#      image rows train through the VQVAE codebook (--code-head), and a third of each head's rotary pairs turn
+#      by a block token's row and a third by its column (--rope-2d);
 #   4. a fine-tune on clips as well (frame t + 1 after frame t's full view), keeping caption→image and
-#      image→caption in the mix: the model then plays videos frame by frame;
+#      image→caption in the mix (45% clips, 35% captions, 20% images): the model then plays videos frame by frame;
 #   5. export as a model folder with f16 weights, then the eval.
 # Every stage resumes from its checkpoint under WORK (default out/builtin-work): run the script again after an
 # interruption and it continues. The transformer stages train in bfloat16 autocast on a CPU that computes it
@@ -40,14 +41,14 @@ fi
 
 resume=(); [ -f "$WORK/unified-work/unified.ckpt" ] && resume=(--resume)
 $PY training/train_unified.py --data "$WORK/world" --vae "$WORK/vqvae" --work "$WORK/unified-work" "${resume[@]}" \
-  --minutes "$UNIFIED_MINUTES" --mix 0.6 0.4 0 --images 12000 --rolls 1 --caption-view --code-head --eval-every 250
+  --minutes "$UNIFIED_MINUTES" --mix 0.6 0.4 0 --images 12000 --rolls 1 --caption-view --code-head --rope-2d --eval-every 250
 
 # The clip stage reads the same image tokens: only the clips are tokenised anew.
 mkdir -p "$WORK/clip-work"
 [ -f "$WORK/clip-work/tokens.pt" ] || cp "$WORK/unified-work/tokens.pt" "$WORK/clip-work/tokens.pt"
 start=(--init "$WORK/unified-work/unified.ckpt"); [ -f "$WORK/clip-work/unified.ckpt" ] && start=(--resume)
 $PY training/train_unified.py --data "$WORK/world" --work "$WORK/clip-work" "${start[@]}" \
-  --minutes "$CLIP_MINUTES" --mix 0.25 0.15 0 0.6 --images 12000 --rolls 1 --lr 5e-4 --warmup 30 --eval-every 100000 \
+  --minutes "$CLIP_MINUTES" --mix 0.2 0.35 0 0.45 --images 12000 --rolls 1 --lr 5e-4 --warmup 30 --eval-every 100000 \
   --export models/builtin --f16
 
 du -sh models/builtin
