@@ -10,8 +10,8 @@ import { UnifiedSession, type ImageSettings, type UnifiedSessionOptions } from '
 /**
  * The sampling unified models are evaluated with (`npm run eval`) and that the CLIs, the eval and the
  * editor start from: no guidance (cfg 0: one row, half the work of a guided image), top-k 16, top-p 0.9.
- * The built-in model before the current one drew the named colours of 93.5% of the eval's prompts
- * unguided, against 81% at cfg 3 (training/README.md, "Guidance").
+ * The built-in model draws the named colours of 91% of the eval's prompts unguided, against 83% at
+ * cfg 3 (training/README.md, "Guidance").
  */
 export const UNIFIED_SAMPLING = { cfg: 0, topK: 16, topP: 0.9 } as const;
 
