@@ -30,7 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nextscale.data import load_captions  # noqa: E402
-from nextscale.unified import Image, Text, Unified, block_features  # noqa: E402
+from nextscale.unified import Text, Unified, block_features  # noqa: E402
 from train_unified import Sequences, load_checkpoint, write_png  # noqa: E402
 
 
