@@ -80,6 +80,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--mix", type=float, nargs="+", default=[0.55, 0.3, 0.15, 0.0], metavar="SHARE",
                    help="shares of the kinds of sequence: T2I I2T [EDIT [CLIP]] (edits and clips only when the world has them)")
     p.add_argument("--clips", type=int, default=0, help="tokenise and train on the world's first N clips only (0: all)")
+    p.add_argument("--coarse-share", type=float, default=0.0,
+                   help="share of caption→image batches whose images stop after scale --coarse-through - 1 (the layout "
+                        "scales, at a fraction of a full image's cost)")
+    p.add_argument("--coarse-through", type=int, default=4, help="scales such a coarse batch predicts (4 of 5: through 8x8)")
     p.add_argument("--scale-power", type=float, default=1.0, help="scale s's mean image loss is weighted by pn_s^power")
     p.add_argument("--rolls", type=int, default=0,
                    help="extra randomly rolled copies of each image to tokenise: image→caption and edit sequences draw a "
@@ -269,8 +273,10 @@ class Sequences:
         kind, so that its sequences have about the same length and little of it is padding."""
         return int(torch.multinomial(self.mix, 1, generator=gen))
 
-    def draw(self, gen: torch.Generator, kind: int, prompt_drop: float, held: bool = False) -> tuple[list, bool]:
-        """(segments, drop_prompt) of one random sequence of a kind; held-out images only when `held`."""
+    def draw(self, gen: torch.Generator, kind: int, prompt_drop: float, held: bool = False,
+             through: int | None = None) -> tuple[list, bool]:
+        """(segments, drop_prompt) of one random sequence of a kind; held-out images only when `held`; a caption→image
+        sequence stops after scale `through` - 1 when given (Image.through)."""
         roll = 0 if held else int(torch.randint(self.tokens["images"][0].shape[0], (1,), generator=gen))
         drop = not held and float(torch.rand(1, generator=gen)) < prompt_drop
         if kind == 3:
@@ -287,7 +293,9 @@ class Sequences:
         pool = self.held_idx if held else self.train_idx
         i = int(pool[torch.randint(len(pool), (1,), generator=gen)])
         if kind == 0:
-            return [Text(self.caption_ids[i], prompt=True), self.image("images", 0, i, False)], drop
+            img = self.image("images", 0, i, False)
+            img.through = through
+            return [Text(self.caption_ids[i], prompt=True), img], drop
         return [self.caption_source(roll, i), Text(self.caption_ids[i] + [self.sp.eos])], False
 
     def caption_source(self, roll: int, i: int) -> Image:
@@ -463,7 +471,9 @@ def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator,
                 group["lr"] = lr * group.get("lr_scale", 1.0)
             t0 = time.time()
             kind = seqs.kind(gen)
-            b = seqs.batch([seqs.draw(gen, kind, args.prompt_drop) for _ in range(args.batch)])
+            # A coarse batch: one draw more from the data stream only when asked for, so older runs replay as they were.
+            through = args.coarse_through if kind == 0 and args.coarse_share > 0 and float(torch.rand(1, generator=gen)) < args.coarse_share else None
+            b = seqs.batch([seqs.draw(gen, kind, args.prompt_drop, through=through) for _ in range(args.batch)])
             with precision.autocast(args.precision):
                 loss, stats = loss_fn(model, b, args.scale_power)
             opt.zero_grad(set_to_none=True)
@@ -474,7 +484,7 @@ def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator,
             bar.update(1)
             bar.set_postfix({k: f"{stats[k]:.3f}" for k in ("text", "image") if stats[k] is not None})
             if step % args.log_every == 0:
-                log.write(json.dumps({"step": step, "kind": kind, "lr": lr, "loss": float(loss), **stats, "grad_norm": round(norm, 3),
+                log.write(json.dumps({"step": step, "kind": kind, **({"through": through} if through else {}), "lr": lr, "loss": float(loss), **stats, "grad_norm": round(norm, 3),
                                       "tokens": int(b.key_valid.sum()), "sec_per_step": round(time.time() - t0, 3)}) + "\n")
                 log.flush()
             if fixed and (step % args.eval_every == 0 or step == args.steps):

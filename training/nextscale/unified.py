@@ -282,13 +282,16 @@ class Image:
     A `view` is a clip's previous frame as context: `<image> BS </image>`, only the full view, fed from `feats[-1]`
     (its final features, [P², Cvae]); it predicts nothing. `start` [Cvae, P, P] is where the accumulated features
     begin (zero when None): a clip's next frame starts from the previous frame's final features, so its codes are
-    the residual between the frames."""
+    the residual between the frames. `through` K (open images only) stops the image after scale K - 1: blocks
+    1..K-1 are fed and predicted, nothing finer (a coarse-only training sequence, a quarter of the positions at K = 4
+    of 5)."""
 
     codes: list[Tensor]
     feats: list[Tensor] = field(default_factory=list)
     closed: bool = False
     view: bool = False
     start: Tensor | None = None
+    through: int | None = None
 
 
 def block_features(vae, codes: list[Tensor], patch_nums: tuple[int, ...], blocks: int,
@@ -356,6 +359,11 @@ def build_sequence(segments: list, sp: Specials, model: Unified, drop_prompt: bo
         if seg.closed and known != S:
             raise ValueError(f"a closed image needs the codes of all {S} scales, found {known}")
         blocks = S if seg.closed else min(known, S - 1)
+        if seg.through is not None:
+            if seg.closed or not 1 <= seg.through <= min(known, S):
+                raise ValueError(f"`through` needs an open image with the codes of its scales 1..{S}; found through "
+                                 f"{seg.through} on a{' closed' if seg.closed else 'n open'} image with {known} scales known")
+            blocks = seg.through - 1
         if len(seg.feats) < blocks:
             raise ValueError(f"an image feeding {blocks} blocks needs {blocks} feature maps, found {len(seg.feats)}")
         add(sp.image, pos, level=0, target=T + int(seg.codes[0].reshape(-1)[0]) if known else IGNORE)
