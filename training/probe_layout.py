@@ -2,11 +2,14 @@
 
     /usr/bin/python3 training/probe_layout.py --work out/unified-work --data out/world
 
-Two numbers per scale, on the held-out images of the world the checkpoint was trained on (caption → image):
+Three numbers per scale, on the held-out images of the world the checkpoint was trained on (caption → image):
 - teacher-forced accuracy: the share of codes where the model's most likely code, given the caption and the
   true coarser scales, is the true code;
 - caption lookup: the share of codes equal to the most common code at that position among the training
   images with the same caption. No model and no coarser scales: what position and caption alone give.
+- layout placed: where the truth varies over a scale's positions, the cosine between that variation and the
+  variation of the model's expected code vector (the codebook averaged under its probabilities): 1 where it
+  puts each colour where the image has it, 0 for a flat field.
 A model far below the lookup has not learned where a caption's figures sit (see training/README.md, the
 phase-aligned world). WORK must hold unified.ckpt and the tokens.pt it was trained on.
 
@@ -48,18 +51,39 @@ def parse_args() -> argparse.Namespace:
 
 
 @torch.no_grad()
-def teacher_forced(model: Unified, seqs: Sequences, batches: int, gen: torch.Generator) -> list[float]:
+def teacher_forced(model: Unified, vae, seqs: Sequences, batches: int, gen: torch.Generator) -> tuple[list[float], list[float]]:
+    """Per scale: the share of codes whose most likely code is the true one, and how much of the layout the model
+    places (see `layout_placed`), on `batches` x 16 held-out images."""
     T, S = model.cfg.text_vocab_size, len(model.cfg.patch_nums)
+    codebook = vae.quantize.embedding.weight.detach().float()  # [V, Cvae]
     hits, counts = torch.zeros(S), torch.zeros(S)
+    placed: list[list[float]] = [[] for _ in range(S)]
     for _ in range(batches):
-        b = seqs.batch([seqs.draw(gen, 0, 0.0, held=True) for _ in range(16)])
-        is_img = b.target >= T
-        right = model.image_logits(model(b)[is_img]).argmax(-1) == b.target[is_img] - T
-        scale = b.level[is_img]  # `<image>` predicts scale 0, block Bs scale s
-        for s in range(S):
-            hits[s] += right[scale == s].sum()
-            counts[s] += (scale == s).sum()
-    return (hits / counts).tolist()
+        drawn = [seqs.draw(gen, 0, 0.0, held=True) for _ in range(16)]
+        b = seqs.batch(drawn)
+        h = model(b)
+        for j, (segments, _) in enumerate(drawn):
+            is_img = b.target[j] >= T
+            probs = model.image_logits(h[j][is_img]).float().softmax(-1)
+            scale = b.level[j][is_img]  # `<image>` predicts scale 0, block Bs scale s
+            for s in range(S):
+                p, truth = probs[scale == s], segments[1].codes[s].reshape(-1)
+                hits[s] += (p.argmax(-1) == truth).sum()
+                counts[s] += len(truth)
+                share = layout_placed(p @ codebook, codebook[truth])
+                if share is not None:
+                    placed[s].append(share)
+    return (hits / counts).tolist(), [sum(x) / len(x) if x else float("nan") for x in placed]
+
+
+def layout_placed(expected_NC: torch.Tensor, truth_NC: torch.Tensor) -> float | None:
+    """The cosine between how the model's expected code vector and the true code vector vary over a scale's positions
+    (each minus its mean over the positions): 1 where the model puts each colour where the image has it, 0 where
+    it predicts the same mixture everywhere (the flat field), None where the truth itself is flat at that scale."""
+    e, t = expected_NC - expected_NC.mean(0), truth_NC - truth_NC.mean(0)
+    if t.pow(2).sum(-1).mean() <= 0.05 * truth_NC.pow(2).sum(-1).mean():
+        return None
+    return float((e * t).sum() / (e.norm() * t.norm()).clamp(min=1e-9))
 
 
 def caption_lookup(codes: list[torch.Tensor], captions: list[str], train_idx: list[int], held_idx: list[int]) -> list[float]:
@@ -121,12 +145,13 @@ def main() -> None:
         print(f"{args.picture_out}: images {images}; most likely code right, per scale: "
               + " ".join(f"{pn}x{pn} {100 * a:.0f}%" for pn, a in zip(model.cfg.patch_nums, acc)))
         return
-    model_acc = teacher_forced(model, seqs, args.batches, torch.Generator().manual_seed(args.seed))
+    model_acc, placed = teacher_forced(model, vae, seqs, args.batches, torch.Generator().manual_seed(args.seed))
     lookup = caption_lookup(tokens["images"], captions, seqs.train_idx.tolist(), seqs.held_idx.tolist())
     print(f"{args.work / 'unified.ckpt'}: step {ckpt['step']}")
     print("scale               " + "".join(f"{pn}x{pn}".rjust(8) for pn in model.cfg.patch_nums))
     print("teacher-forced      " + "".join(f"{100 * a:7.1f}%" for a in model_acc))
     print("caption lookup      " + "".join(f"{100 * a:7.1f}%" for a in lookup))
+    print("layout placed       " + "".join(f"{a:8.2f}" for a in placed))
 
 
 if __name__ == "__main__":

@@ -84,6 +84,8 @@ def parse_args() -> argparse.Namespace:
                    help="share of caption→image batches whose images stop after scale --coarse-through - 1 (the layout "
                         "scales, at a fraction of a full image's cost)")
     p.add_argument("--coarse-through", type=int, default=4, help="scales such a coarse batch predicts (4 of 5: through 8x8)")
+    p.add_argument("--caption-filter", metavar="TEXT",
+                   help="train and evaluate on the images whose caption contains TEXT only (e.g. ', coarse': an experiment)")
     p.add_argument("--scale-power", type=float, default=1.0, help="scale s's mean image loss is weighted by pn_s^power")
     p.add_argument("--rolls", type=int, default=0,
                    help="extra randomly rolled copies of each image to tokenise: image→caption and edit sequences draw a "
@@ -242,7 +244,8 @@ class Sequences:
                  eval_images: int, seed: int):
         self.tokens, self.model, self.vae, self.sp = tokens, model, vae, Specials.of(tok)
         captions = load_captions(data)[: tokens["images"][0].shape[1]]
-        self.caption_ids = [tok.encode(c["caption"]) for c in captions]
+        self.captions = [c["caption"] for c in captions]
+        self.caption_ids = [tok.encode(c) for c in self.captions]
         held = torch.tensor([bool(c.get("heldout")) for c in captions])
         if int(held.sum()) < eval_images:
             held[torch.randperm(len(captions), generator=torch.Generator().manual_seed(seed + 1))[:eval_images]] = True
@@ -254,6 +257,13 @@ class Sequences:
         self.clip_ids = [tok.encode(c["caption"]) for c in clips]
         self.clip_idx = [i for i, c in enumerate(clips) if not c.get("heldout")]
         self.mix = torch.tensor([mix[0], mix[1], mix[2] if self.edit_idx else 0.0, mix[3] if self.clip_idx else 0.0])
+
+    def keep_captions(self, text: str) -> None:
+        """Trains and evaluates on the images whose caption contains `text` only."""
+        has = torch.tensor([text in c for c in self.captions])
+        self.train_idx, self.held_idx = self.train_idx[has[self.train_idx]], self.held_idx[has[self.held_idx]]
+        if not len(self.train_idx):
+            raise SystemExit(f"--caption-filter: no training image's caption contains {text!r}")
 
     def image(self, name: str, roll: int, i: int, closed: bool) -> Image:
         return Image(codes=[c[roll, i].long() for c in self.tokens[name]], closed=closed)
@@ -455,6 +465,8 @@ def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator,
     digest = hashlib.sha1(b"".join(v.numpy().tobytes() for v in vae.state_dict().values())).hexdigest()
     tokens = load_tokens(args, vae, digest, gen)
     seqs = Sequences(args.data, tokens, tok, model, vae, args.mix, args.eval_images, args.seed)
+    if args.caption_filter:
+        seqs.keep_captions(args.caption_filter)
     eval_gen = torch.Generator().manual_seed(args.seed + 1)
     fixed = [seqs.draw(eval_gen, kind, 0.0, held=True) for kind in (0, 1) for _ in range(args.eval_seqs // 2)] if len(seqs.held_idx) else []
     print(f"{len(seqs.train_idx)} training images, {len(seqs.held_idx)} held out, {len(seqs.edit_idx)} edit pairs; {args.precision}; "
