@@ -537,6 +537,9 @@ def main() -> None:
     args.precision = precision.resolve(args.precision)
     if args.init and args.resume:
         raise ValueError("--init starts a fine-tune and --resume continues one: give one of them")
+    if not 0 <= args.coarse_share <= 1 or args.coarse_through < 1:
+        raise ValueError(f"--coarse-share must be in [0, 1] and --coarse-through at least 1; found {args.coarse_share} and "
+                         f"{args.coarse_through}")
     if args.init:
         ckpt, vae, tok, model = load_checkpoint(args.init)
         opt = make_optimizer(model, args)

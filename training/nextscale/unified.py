@@ -361,8 +361,8 @@ def build_sequence(segments: list, sp: Specials, model: Unified, drop_prompt: bo
         blocks = S if seg.closed else min(known, S - 1)
         if seg.through is not None:
             if seg.closed or not 1 <= seg.through <= min(known, S):
-                raise ValueError(f"`through` needs an open image with the codes of its scales 1..{S}; found through "
-                                 f"{seg.through} on a{' closed' if seg.closed else 'n open'} image with {known} scales known")
+                raise ValueError(f"`through` needs an open image and 1 <= through <= its known scales; found through "
+                                 f"{seg.through} on a{' closed' if seg.closed else 'n open'} image with {known} of {S} scales known")
             blocks = seg.through - 1
         if len(seg.feats) < blocks:
             raise ValueError(f"an image feeding {blocks} blocks needs {blocks} feature maps, found {len(seg.feats)}")
