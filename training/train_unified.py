@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nextscale import precision, safetensors_io  # noqa: E402
 from nextscale.data import load_captions, load_clips, load_edits, load_images, load_words, to_m11  # noqa: E402
 from nextscale.tokenizer import Tokenizer  # noqa: E402
-from nextscale.unified import (Batch, Image, Specials, Text, Unified, block_features, build_sequence,  # noqa: E402
+from nextscale.unified import (Batch, Image, Specials, Text, Unified, block_features, build_sequence, unit_rms,  # noqa: E402
                                collate, generate_image, generate_text)
 from nextscale.vqvae import VQVAE  # noqa: E402
 
@@ -87,6 +87,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--caption-filter", metavar="TEXT",
                    help="train and evaluate on the images whose caption contains TEXT only (e.g. ', coarse': an experiment)")
     p.add_argument("--scale-power", type=float, default=1.0, help="scale s's mean image loss is weighted by pn_s^power")
+    p.add_argument("--code-vector-weight", type=float, default=0.0,
+                   help="adds, per image token, this times the squared distance between the expected code vector (the "
+                        "VQVAE codebook at unit RMS, averaged under the predicted probabilities) and the target code's: "
+                        "a layout is placed in a few hundred steps instead of thousands (training/README.md)")
     p.add_argument("--rolls", type=int, default=0,
                    help="extra randomly rolled copies of each image to tokenise: image→caption and edit sequences draw a "
                         "random copy, caption→image always the image as the world drew it (an aligned world stays aligned)")
@@ -333,26 +337,40 @@ class Sequences:
 # ---- loss, schedule, checkpoints ---------------------------------------------------------------------------------
 
 
-def loss_fn(model: Unified, b: Batch, scale_power: float) -> tuple[torch.Tensor, dict]:
-    """Text CE (over the T text columns) + scale-weighted image CE (over the V image columns)."""
+def loss_fn(model: Unified, b: Batch, scale_power: float, code_vectors: torch.Tensor | None = None,
+            code_vector_weight: float = 0.0) -> tuple[torch.Tensor, dict]:
+    """Text CE (over the T text columns) + scale-weighted image loss (over the V image columns): per image token the CE,
+    plus `code_vector_weight` times the squared distance from the expected code vector to the target's (`code_vectors`,
+    [V, Cvae], from `unit_rms`). The CE names one code among near-duplicates; the distance says which way the region
+    of the codebook lies, a signal every token of a layout agrees on."""
     T, pns = model.cfg.text_vocab_size, model.cfg.patch_nums
     h = model(b)
     is_text, is_img = (b.target >= 0) & (b.target < T), b.target >= T
     text = F.cross_entropy(model.text_logits(h[is_text]), b.target[is_text]) if is_text.any() else h.new_zeros(())
-    per_scale, weights = [], []
+    per_scale, weights, distance = [], [], h.new_zeros(())
     if is_img.any():  # image→caption sequences of a `caption_view` model predict no image tokens
-        tok_loss = F.cross_entropy(model.image_logits(h[is_img]), b.target[is_img] - T, reduction="none")
+        logits, target = model.image_logits(h[is_img]), b.target[is_img] - T
+        tok_loss = F.cross_entropy(logits, target, reduction="none")
+        tok_distance = ((logits.float().softmax(-1) @ code_vectors - code_vectors[target]).pow(2).sum(-1)
+                        if code_vector_weight else None)
         scale = b.level[is_img]  # `<image>` (level 0) predicts scale 0, block Bs scale s
         for s, pn in enumerate(pns):
             sel = scale == s
             if sel.any():
+                w = pn**scale_power
                 per_scale.append(tok_loss[sel].mean())
-                weights.append(pn**scale_power)
-    image = (torch.stack(per_scale) * (torch.tensor(weights) / sum(weights))).sum() if per_scale else h.new_zeros(())
+                weights.append(w)
+                if tok_distance is not None:
+                    distance = distance + w * tok_distance[sel].mean()
+    norm = sum(weights)
+    image = (torch.stack(per_scale) * (torch.tensor(weights) / norm)).sum() if per_scale else h.new_zeros(())
+    distance = distance / norm if per_scale else distance
     # A loss the batch has no targets for is None (not 0), so that means over batches leave it out.
     stats = {"text": float(text) if is_text.any() else None, "image": float(image) if per_scale else None,
              "scales": [round(float(x), 4) for x in per_scale]}
-    return text + image, stats
+    if code_vector_weight and per_scale:
+        stats["code_distance"] = round(float(distance), 4)
+    return text + image + code_vector_weight * distance, stats
 
 
 def progress(step: int, seconds: float, args: argparse.Namespace) -> float:
@@ -467,6 +485,7 @@ def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator,
     seqs = Sequences(args.data, tokens, tok, model, vae, args.mix, args.eval_images, args.seed)
     if args.caption_filter:
         seqs.keep_captions(args.caption_filter)
+    code_vectors = unit_rms(vae.quantize.embedding.weight)
     eval_gen = torch.Generator().manual_seed(args.seed + 1)
     fixed = [seqs.draw(eval_gen, kind, 0.0, held=True) for kind in (0, 1) for _ in range(args.eval_seqs // 2)] if len(seqs.held_idx) else []
     print(f"{len(seqs.train_idx)} training images, {len(seqs.held_idx)} held out, {len(seqs.edit_idx)} edit pairs; {args.precision}; "
@@ -487,7 +506,7 @@ def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator,
             through = args.coarse_through if kind == 0 and args.coarse_share > 0 and float(torch.rand(1, generator=gen)) < args.coarse_share else None
             b = seqs.batch([seqs.draw(gen, kind, args.prompt_drop, through=through) for _ in range(args.batch)])
             with precision.autocast(args.precision):
-                loss, stats = loss_fn(model, b, args.scale_power)
+                loss, stats = loss_fn(model, b, args.scale_power, code_vectors, args.code_vector_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0))
@@ -537,6 +556,8 @@ def main() -> None:
     args.precision = precision.resolve(args.precision)
     if args.init and args.resume:
         raise ValueError("--init starts a fine-tune and --resume continues one: give one of them")
+    if args.code_vector_weight < 0:
+        raise ValueError(f"--code-vector-weight must be at least 0; found {args.code_vector_weight}")
     if not 0 <= args.coarse_share <= 1 or args.coarse_through < 1:
         raise ValueError(f"--coarse-share must be in [0, 1] and --coarse-through at least 1; found {args.coarse_share} and "
                          f"{args.coarse_through}")

@@ -142,6 +142,12 @@ class Batch:
     target: Tensor  # long [B, L]: next text id, or T + image code, or IGNORE
 
 
+def unit_rms(codebook_VC: Tensor) -> Tensor:
+    """A detached float copy of the codebook scaled so that its entries have unit root mean square, [V, Cvae]."""
+    book = codebook_VC.detach().float()
+    return book / book.pow(2).mean().sqrt()
+
+
 class Unified(nn.Module):
     """The transformer of the spec; state-dict names are the spec's without the `unified.` prefix."""
 
@@ -165,9 +171,8 @@ class Unified(nn.Module):
         is the VQVAE codebook (scaled to unit RMS) and code_proj [Cvae, C] starts at zero. Codes close in the codebook
         then share what the head learns; `folded_state_dict` writes the sum into `head.weight`, so the exported
         model has the spec's plain head."""
-        basis = codebook_VC.detach().float()
-        self.code_basis = basis / basis.pow(2).mean().sqrt()
-        self.code_proj = nn.Parameter(torch.zeros(basis.shape[1], self.cfg.embed_dim))
+        self.code_basis = unit_rms(codebook_VC)
+        self.code_proj = nn.Parameter(torch.zeros(self.code_basis.shape[1], self.cfg.embed_dim))
 
     def folded_state_dict(self) -> dict[str, Tensor]:
         """The state dict in the spec's names: the code head (if any) added into the image rows of `head.weight`."""
