@@ -349,10 +349,9 @@ def loss_fn(model: Unified, b: Batch, scale_power: float, code_vectors: torch.Te
     text = F.cross_entropy(model.text_logits(h[is_text]), b.target[is_text]) if is_text.any() else h.new_zeros(())
     per_scale, weights, distance = [], [], h.new_zeros(())
     if is_img.any():  # image→caption sequences of a `caption_view` model predict no image tokens
-        logits, target = model.image_logits(h[is_img]), b.target[is_img] - T
-        tok_loss = F.cross_entropy(logits, target, reduction="none")
-        tok_distance = ((logits.float().softmax(-1) @ code_vectors - code_vectors[target]).pow(2).sum(-1)
-                        if code_vector_weight else None)
+        log_p, target = model.image_logits(h[is_img]).float().log_softmax(-1), b.target[is_img] - T
+        tok_loss = F.nll_loss(log_p, target, reduction="none")
+        tok_distance = (log_p.exp() @ code_vectors - code_vectors[target]).pow(2).sum(-1) if code_vector_weight else None
         scale = b.level[is_img]  # `<image>` (level 0) predicts scale 0, block Bs scale s
         for s, pn in enumerate(pns):
             sel = scale == s
