@@ -88,9 +88,13 @@ def parse_args() -> argparse.Namespace:
                    help="train and evaluate on the images whose caption contains TEXT only (e.g. ', coarse': an experiment)")
     p.add_argument("--scale-power", type=float, default=1.0, help="scale s's mean image loss is weighted by pn_s^power")
     p.add_argument("--code-vector-weight", type=float, default=0.0,
-                   help="adds, per image token, this times the squared distance between the expected code vector (the "
-                        "VQVAE codebook at unit RMS, averaged under the predicted probabilities) and the target code's: "
-                        "a layout is placed in a few hundred steps instead of thousands (training/README.md)")
+                   help="adds, per image token of the first --code-vector-through scales, this times the squared distance "
+                        "between the expected code vector (the VQVAE codebook at unit RMS, averaged under the predicted "
+                        "probabilities) and the target code's: layouts are placed in hundreds of steps instead of "
+                        "thousands (training/README.md)")
+    p.add_argument("--code-vector-through", type=int, default=4,
+                   help="scales the code distance applies to (4 of 5: through 8x8; at 16x16 it is mostly the codes' own "
+                        "spread, and its gradient swamps the CE's)")
     p.add_argument("--rolls", type=int, default=0,
                    help="extra randomly rolled copies of each image to tokenise: image→caption and edit sequences draw a "
                         "random copy, caption→image always the image as the world drew it (an aligned world stays aligned)")
@@ -338,11 +342,12 @@ class Sequences:
 
 
 def loss_fn(model: Unified, b: Batch, scale_power: float, code_vectors: torch.Tensor | None = None,
-            code_vector_weight: float = 0.0) -> tuple[torch.Tensor, dict]:
+            code_vector_weight: float = 0.0, code_vector_through: int = 0) -> tuple[torch.Tensor, dict]:
     """Text CE (over the T text columns) + scale-weighted image loss (over the V image columns): per image token the CE,
-    plus `code_vector_weight` times the squared distance from the expected code vector to the target's (`code_vectors`,
-    [V, Cvae], from `unit_rms`). The CE names one code among near-duplicates; the distance says which way the region
-    of the codebook lies, a signal every token of a layout agrees on."""
+    plus, on the first `code_vector_through` scales, `code_vector_weight` times the squared distance from the expected
+    code vector to the target's (`code_vectors`, [V, Cvae], from `unit_rms`). The CE names one code among
+    near-duplicates; the distance says which way the region of the codebook lies, a signal every token of a layout
+    agrees on."""
     T, pns = model.cfg.text_vocab_size, model.cfg.patch_nums
     h = model(b)
     is_text, is_img = (b.target >= 0) & (b.target < T), b.target >= T
@@ -351,7 +356,6 @@ def loss_fn(model: Unified, b: Batch, scale_power: float, code_vectors: torch.Te
     if is_img.any():  # image→caption sequences of a `caption_view` model predict no image tokens
         log_p, target = model.image_logits(h[is_img]).float().log_softmax(-1), b.target[is_img] - T
         tok_loss = F.nll_loss(log_p, target, reduction="none")
-        tok_distance = (log_p.exp() @ code_vectors - code_vectors[target]).pow(2).sum(-1) if code_vector_weight else None
         scale = b.level[is_img]  # `<image>` (level 0) predicts scale 0, block Bs scale s
         for s, pn in enumerate(pns):
             sel = scale == s
@@ -359,8 +363,9 @@ def loss_fn(model: Unified, b: Batch, scale_power: float, code_vectors: torch.Te
                 w = pn**scale_power
                 per_scale.append(tok_loss[sel].mean())
                 weights.append(w)
-                if tok_distance is not None:
-                    distance = distance + w * tok_distance[sel].mean()
+                if code_vector_weight and s < code_vector_through:
+                    expected = log_p[sel].exp() @ code_vectors  # [n, Cvae]
+                    distance = distance + w * (expected - code_vectors[target[sel]]).pow(2).sum(-1).mean()
     norm = sum(weights)
     image = (torch.stack(per_scale) * (torch.tensor(weights) / norm)).sum() if per_scale else h.new_zeros(())
     distance = distance / norm if per_scale else distance
@@ -505,7 +510,7 @@ def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator,
             through = args.coarse_through if kind == 0 and args.coarse_share > 0 and float(torch.rand(1, generator=gen)) < args.coarse_share else None
             b = seqs.batch([seqs.draw(gen, kind, args.prompt_drop, through=through) for _ in range(args.batch)])
             with precision.autocast(args.precision):
-                loss, stats = loss_fn(model, b, args.scale_power, code_vectors, args.code_vector_weight)
+                loss, stats = loss_fn(model, b, args.scale_power, code_vectors, args.code_vector_weight, args.code_vector_through)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0))
@@ -555,8 +560,9 @@ def main() -> None:
     args.precision = precision.resolve(args.precision)
     if args.init and args.resume:
         raise ValueError("--init starts a fine-tune and --resume continues one: give one of them")
-    if args.code_vector_weight < 0:
-        raise ValueError(f"--code-vector-weight must be at least 0; found {args.code_vector_weight}")
+    if args.code_vector_weight < 0 or args.code_vector_through < 1:
+        raise ValueError(f"--code-vector-weight must be at least 0 and --code-vector-through at least 1; found "
+                         f"{args.code_vector_weight} and {args.code_vector_through}")
     if not 0 <= args.coarse_share <= 1 or args.coarse_through < 1:
         raise ValueError(f"--coarse-share must be in [0, 1] and --coarse-through at least 1; found {args.coarse_share} and "
                          f"{args.coarse_through}")
