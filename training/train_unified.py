@@ -342,7 +342,7 @@ class Sequences:
 
 
 def loss_fn(model: Unified, b: Batch, scale_power: float, code_vectors: torch.Tensor | None = None,
-            code_vector_weight: float = 0.0, code_vector_through: int = 0) -> tuple[torch.Tensor, dict]:
+            code_vector_weight: float = 0.0, code_vector_through: int = 4) -> tuple[torch.Tensor, dict]:
     """Text CE (over the T text columns) + scale-weighted image loss (over the V image columns): per image token the CE,
     plus, on the first `code_vector_through` scales, `code_vector_weight` times the squared distance from the expected
     code vector to the target's (`code_vectors`, [V, Cvae], from `unit_rms`). The CE names one code among
