@@ -44,6 +44,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batches", type=int, default=4, help="batches of 16 held-out sequences for the model's accuracy")
     p.add_argument("--eval-images", type=int, default=64, help="as train_unified.py: images set aside when none are held out")
     p.add_argument("--seed", type=int, default=5)
+    p.add_argument("--caption-filter", metavar="TEXT", help="as train_unified.py: only images whose caption contains TEXT")
+    p.add_argument("--train", action="store_true", help="measure on training images instead of held-out ones")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--picture", metavar="CAPTION", help="draw the teacher-forced layout of this caption's images")
     p.add_argument("--picture-out", type=Path, default=Path("layout.png"))
@@ -51,15 +53,16 @@ def parse_args() -> argparse.Namespace:
 
 
 @torch.no_grad()
-def teacher_forced(model: Unified, vae, seqs: Sequences, batches: int, gen: torch.Generator) -> tuple[list[float], list[float]]:
+def teacher_forced(model: Unified, vae, seqs: Sequences, batches: int, gen: torch.Generator,
+                   held: bool = True) -> tuple[list[float], list[float]]:
     """Per scale: the share of codes whose most likely code is the true one, and how much of the layout the model
-    places (see `layout_placed`), on `batches` x 16 held-out images."""
+    places (see `layout_placed`), on `batches` x 16 held-out (or training) images."""
     T, S = model.cfg.text_vocab_size, len(model.cfg.patch_nums)
     codebook = vae.quantize.embedding.weight.detach().float()  # [V, Cvae]
     hits, counts = torch.zeros(S), torch.zeros(S)
     placed: list[list[float]] = [[] for _ in range(S)]
     for _ in range(batches):
-        drawn = [seqs.draw(gen, 0, 0.0, held=True) for _ in range(16)]
+        drawn = [seqs.draw(gen, 0, 0.0, held=held) for _ in range(16)]
         b = seqs.batch(drawn)
         h = model(b)
         for j, (segments, _) in enumerate(drawn):
@@ -135,6 +138,8 @@ def main() -> None:
     ckpt, vae, tok, model = load_checkpoint(args.work / "unified.ckpt")
     tokens = torch.load(args.work / "tokens.pt")
     seqs = Sequences(args.data, tokens, tok, model.eval(), vae.eval(), [1, 0, 0, 0], args.eval_images, 0)
+    if args.caption_filter is not None:
+        seqs.keep_captions(args.caption_filter)
     captions = [c["caption"] for c in load_captions(args.data)][: tokens["images"][0].shape[1]]
     if args.picture is not None:
         images = [i for i, c in enumerate(captions) if c == args.picture][:3]
@@ -145,7 +150,7 @@ def main() -> None:
         print(f"{args.picture_out}: images {images}; most likely code right, per scale: "
               + " ".join(f"{pn}x{pn} {100 * a:.0f}%" for pn, a in zip(model.cfg.patch_nums, acc)))
         return
-    model_acc, placed = teacher_forced(model, vae, seqs, args.batches, torch.Generator().manual_seed(args.seed))
+    model_acc, placed = teacher_forced(model, vae, seqs, args.batches, torch.Generator().manual_seed(args.seed), not args.train)
     lookup = caption_lookup(tokens["images"], captions, seqs.train_idx.tolist(), seqs.held_idx.tolist())
     print(f"{args.work / 'unified.ckpt'}: step {ckpt['step']}")
     print("scale               " + "".join(f"{pn}x{pn}".rjust(8) for pn in model.cfg.patch_nums))

@@ -126,6 +126,10 @@ def parse_args() -> argparse.Namespace:
     m.add_argument("--rope-2d", action="store_true",
                    help="image tokens also rotate by their row and column within the scale (a third of the rotary pairs "
                         "each); recorded as rope_2d in the model's config")
+    m.add_argument("--pos-2d", action="store_true",
+                   help="image tokens also add a learned vector per cell of the finest grid (pos_grid), so that a layout "
+                        "that is no sum of a row part and a column part (a checker) is one linear read away; recorded as "
+                        "pos_2d in the model's config")
     s = p.add_argument_group("sampling")
     s.add_argument("--sample", help="prompt to generate from at the end")
     s.add_argument("--sample-out", type=Path, help="PNG to write (default WORK/sample.png)")
@@ -594,7 +598,7 @@ def main() -> None:
         unified = dict(text_vocab_size=tok.vocab_size, depth=args.depth, embed_dim=args.embed, num_heads=args.heads,
                        num_kv_heads=args.kv_heads, intermediate_size=args.intermediate, rms_norm_eps=1e-6, rope_theta=10000.0,
                        patch_nums=list(vae.v_patch_nums), context_length=args.context, caption_view=args.caption_view,
-                       rope_2d=args.rope_2d)
+                       rope_2d=args.rope_2d, pos_2d=args.pos_2d)
         model = Unified.from_config(unified, vae.config())
         if args.code_head:
             model.use_code_head(vae.quantize.embedding.weight)

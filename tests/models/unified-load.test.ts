@@ -56,7 +56,7 @@ describe('loading unified models', () => {
     expect(config.unified).toEqual({
       textVocabSize: 438, depth: 2, embedDim: 64, numHeads: 4, numKvHeads: 2, intermediateSize: 160,
       rmsNormEps: 1e-6, ropeTheta: 10000, patchNums: [1, 2, 3, 4], contextLength: 256, frameConditioned: false,
-      captionView: false, rope2d: false,
+      captionView: false, rope2d: false, pos2d: false,
     });
     expect(parseUnifiedConfig(serializeUnifiedConfig(config))).toEqual(config);
     const viewing = parseUnifiedConfig(withUnified({ caption_view: true }));
@@ -66,6 +66,10 @@ describe('loading unified models', () => {
     expect(rope2d.unified.rope2d).toBe(true);
     expect(serializeUnifiedConfig(rope2d)).toMatchObject({ unified: { rope_2d: true } });
     expect(parseUnifiedConfig(serializeUnifiedConfig(rope2d))).toEqual(rope2d);
+    const pos2d = parseUnifiedConfig(withUnified({ pos_2d: true }));
+    expect(pos2d.unified.pos2d).toBe(true);
+    expect(serializeUnifiedConfig(pos2d)).toMatchObject({ unified: { pos_2d: true } });
+    expect(parseUnifiedConfig(serializeUnifiedConfig(pos2d))).toEqual(pos2d);
   });
 
   it('lays out rotary positions: one per token, or with rope_2d (position, position + row, position + column)', () => {
@@ -93,6 +97,7 @@ describe('loading unified models', () => {
     expect(parseUnifiedConfig(withUnified({ frame_conditioned: true })).unified.frameConditioned).toBe(true);
     expect(() => parseUnifiedConfig(withUnified({ caption_view: 1 }))).toThrow(/"unified": caption_view must be true or false, found 1/);
     expect(() => parseUnifiedConfig(withUnified({ rope_2d: 'yes' }))).toThrow(/"unified": rope_2d must be true or false, found "yes"/);
+    expect(() => parseUnifiedConfig(withUnified({ pos_2d: 1 }))).toThrow(/"unified": pos_2d must be true or false, found 1/);
     expect(() => parseUnifiedConfig(withUnified({ rope_2d: true, embed_dim: 16, intermediate_size: 32 }))).toThrow(/rope_2d needs a head dim of at least 6 \(3 rotary pairs\), found 4/);
   });
 
@@ -113,6 +118,11 @@ describe('loading unified models', () => {
     expect(gpu.pool.stats.inUse).toBe(before);
     const noVae = await edited(weights, 'vae.decoder.conv_out.bias', () => undefined);
     await expect(load(noVae)).rejects.toThrow(/tensor 'vae.decoder.conv_out.bias' not found/);
+    expect(gpu.pool.stats.inUse).toBe(before);
+    const gridConfig = { ...config, unified: { ...config.unified, pos2d: true } };
+    const noGrid = await edited(weights, 'unified.pos_grid.weight', () => undefined);
+    await expect(UnifiedModel.load(gpu, gridConfig, tokenizer, { weights: noGrid, vaePrefix: 'vae.', unifiedPrefix: 'unified.', name: 'no-grid' }))
+      .rejects.toThrow(/tensor 'unified.pos_grid.weight' not found/);
     expect(gpu.pool.stats.inUse).toBe(before);
   });
 

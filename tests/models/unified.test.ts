@@ -214,6 +214,24 @@ describe('unified conformance with unified-tiny', () => {
     ropeModel.dispose();
   });
 
+  it('a pos_2d model: block tokens add their grid cell\'s pos_grid vector (text to image)', async () => {
+    const gridConfig = { ...model.config, unified: { ...model.config.unified, pos2d: true } };
+    const gridModel = await UnifiedModel.load(gpu, gridConfig, model.tokenizer, {
+      weights: await openSafetensors(await openSource(`${FIXTURE}/weights.safetensors`)), vaePrefix: 'vae.', unifiedPrefix: 'unified.', name: 'weights',
+    });
+    const imageTaps = new TapCollector(gpu, /^scale\d+\.logits$/);
+    const out = await textToImage(gridModel, config.generation.prompt, { ...greedy(), tap: imageTaps.tap });
+    const got = await imageTaps.collect();
+    for (let s = 0; s < S; s++) {
+      expect(Array.from(out.tokens[s]), `pos_2d t2i scale ${s} codes`).toEqual(ids(`pos2d.t2i.scale${s}.idx`));
+      expectClose(`pos2d.t2i.scale${s}.logits`, got.get(`scale${s}.logits`)!.data, exp(`pos2d.t2i.scale${s}.logits`).data, TOL);
+    }
+    // Scale 0 is read at `<image>`, before any block: only the scales after it see pos_grid.
+    expect(ids('pos2d.t2i.scale0.idx')).toEqual(ids('t2i.scale0.idx'));
+    expect(ids('pos2d.t2i.scale3.idx')).not.toEqual(ids('t2i.scale3.idx'));
+    gridModel.dispose();
+  });
+
   it('runs with f16 weights (codes identical unless greedy came near a tie)', async () => {
     const half = await loadUnifiedFolder(gpu, FIXTURE, { dtype: 'f16' });
     expect(half.weightBytes.transformer).toBeLessThan(0.6 * model.weightBytes.transformer);

@@ -39,6 +39,7 @@ class UnifiedConfig:
     context_length: int = 256
     caption_view: bool = False  # an image before its caption is its full view only (`<image> BS </image>`)
     rope_2d: bool = False  # block tokens also rotate by their row and column (spec: "Rotary positions")
+    pos_2d: bool = False  # block tokens also add pos_grid[row * P + col], a learned vector per grid cell
 
     def __post_init__(self) -> None:
         self.patch_nums = tuple(int(p) for p in self.patch_nums)
@@ -56,7 +57,7 @@ class UnifiedConfig:
                 "rms_norm_eps", "rope_theta", "patch_nums", "context_length")
         out = {k: getattr(self, k) for k in keys}
         out["patch_nums"] = list(self.patch_nums)
-        for flag in ("caption_view", "rope_2d"):
+        for flag in ("caption_view", "rope_2d", "pos_2d"):
             if getattr(self, flag):
                 out[flag] = True
         return out
@@ -160,6 +161,8 @@ class Unified(nn.Module):
         self.level_embed = nn.Embedding(S + 1, C)  # [S+1, C]
         self.pos_row = nn.Embedding(P, C)  # [P, C]
         self.pos_col = nn.Embedding(P, C)  # [P, C]
+        if cfg.pos_2d:
+            self.pos_grid = nn.Embedding(P * P, C)  # [P*P, C]
         self.layers = nn.ModuleList(Layer(cfg) for _ in range(cfg.depth))
         self.norm = RMSNorm(C, cfg.rms_norm_eps)
         self.head = nn.Linear(C, T + vae_vocab_size, bias=False)  # [T+V, C]
@@ -229,9 +232,12 @@ class Unified(nn.Module):
         return angle.cos().float()[:, None], angle.sin().float()[:, None]
 
     def embed(self, b: Batch) -> Tensor:
-        """Input embeddings [B, L, C]: tok_embed by id, or word_embed(features) + pos_row + pos_col; + level_embed."""
+        """Input embeddings [B, L, C]: tok_embed by id, or word_embed(features) + pos_row + pos_col (+ pos_grid);
+        + level_embed."""
         text = self.tok_embed(b.ids)
         block = self.word_embed(b.feats) + self.pos_row(b.row) + self.pos_col(b.col)
+        if self.cfg.pos_2d:
+            block = block + self.pos_grid(b.row * self.cfg.patch_nums[-1] + b.col)
         x = torch.where(b.is_block[..., None], block, text)
         return x + self.level_embed(b.level.clamp(min=0)) * (b.level >= 0)[..., None]
 

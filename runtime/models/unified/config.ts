@@ -26,6 +26,11 @@ export interface UnifiedConfig {
    * position + row, position + column) (README.md, "Rotary positions").
    */
   rope2d: boolean; // false
+  /**
+   * Block tokens also add `pos_grid[r(i) * P + r(j)]`, a learned vector per cell of the finest grid
+   * (README.md, "Inputs").
+   */
+  pos2d: boolean; // false
 }
 
 export interface UnifiedModelConfig {
@@ -92,6 +97,7 @@ export function parseUnifiedConfig(json: unknown, source = 'config.json'): Unifi
       frameConditioned: flag(u, 'frame_conditioned', w),
       captionView: flag(u, 'caption_view', w),
       rope2d: flag(u, 'rope_2d', w),
+      pos2d: flag(u, 'pos_2d', w),
     },
   };
   checkUnifiedConfig(cfg, source);
@@ -111,6 +117,7 @@ export function serializeUnifiedConfig(cfg: UnifiedModelConfig): Json {
       ...(u.frameConditioned ? { frame_conditioned: true } : {}),
       ...(u.captionView ? { caption_view: true } : {}),
       ...(u.rope2d ? { rope_2d: true } : {}),
+      ...(u.pos2d ? { pos_2d: true } : {}),
     },
   };
 }
