@@ -26,6 +26,18 @@ held-out images: those captioned "heldout" when there are enough, else a fixed r
 
 --export DIR writes DIR/vae.safetensors (the state dict, keys `vae.*`, VAR's names) and DIR/vae.json (the
 config.json "vae" section) for the next stage. With --resume and a finished checkpoint it only exports.
+
+A better decoder for a shipped model (--init, --decoder-only, --update-model):
+
+    /usr/bin/python3 training/train_vqvae.py --data out/world --work out/decoder-work --init models/builtin \
+        --decoder-only --minutes 30 --lr 3e-4 --update-model models/builtin
+
+--init starts from a model folder's or an export's VQVAE (fresh optimizer and budgets). --decoder-only trains
+post_quant_conv and the decoder alone, on whole images, through the inference path (tokens, then f_hat, as the
+runtime decodes), by the reconstruction losses; the encoder, quant_conv and the quantizer (codebook and phi)
+stay as they were, so every image keeps its tokens and a transformer trained on this tokenizer stays valid.
+--update-model DIR writes the new decoder into DIR/weights.safetensors (in the file's dtype), after checking
+that every other `vae.*` tensor there is the model's own.
 """
 from __future__ import annotations
 
@@ -52,6 +64,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--data", type=Path, help="world folder (images.npy, captions.jsonl); not needed for a pure export")
     p.add_argument("--work", type=Path, required=True, help="folder for vqvae.ckpt and vqvae_log.jsonl")
     p.add_argument("--resume", action="store_true", help="continue from WORK/vqvae.ckpt")
+    p.add_argument("--init", type=Path,
+                   help="start from this VQVAE: a model folder (config.json \"vae\", weights.safetensors) or an export "
+                        "(vae.json, vae.safetensors); fresh optimizer and budgets")
+    p.add_argument("--decoder-only", action="store_true",
+                   help="train post_quant_conv and the decoder alone; the tokens of every image stay as they were")
+    p.add_argument("--update-model", type=Path, metavar="DIR",
+                   help="when done, write the decoder into the model folder DIR (needs --decoder-only)")
     p.add_argument("--export", type=Path, help="write vae.safetensors and vae.json here when done")
     p.add_argument("--steps", type=int, default=10000, help="step budget, over all runs of a resumed training")
     p.add_argument("--minutes", type=float, default=36.0, help="time budget of the training, over all runs of a resumed training")
@@ -220,14 +239,57 @@ def evaluate(model: VQVAE, images: torch.Tensor, batch: int = 32, semantics: Sem
 
 
 def save_checkpoint(path: Path, model: VQVAE, opt: torch.optim.Optimizer, step: int, seconds: float,
-                    gen: torch.Generator, psnr: float, semantics: Semantics | None) -> None:
+                    gen: torch.Generator, psnr: float, semantics: Semantics | None, decoder_only: bool = False) -> None:
     """Model, optimizer, step, training seconds so far, RNG states and the semantic head, written atomically."""
-    state = {"config": model.config(), "model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+    state = {"decoder_only": decoder_only, "config": model.config(), "model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
              "seconds": seconds, "torch_rng": torch.get_rng_state(), "data_rng": gen.get_state(), "psnr": psnr,
              "semantics": semantics.state_dict() if semantics is not None else None}
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     tmp.replace(path)
+
+
+DECODER_PREFIXES = ("decoder.", "post_quant_conv.")
+
+
+def load_vae(folder: Path) -> VQVAE:
+    """The VQVAE of a model folder (config.json "vae", weights.safetensors `vae.*`) or of an export (vae.json,
+    vae.safetensors), in float32."""
+    if (folder / "vae.json").exists():
+        config, weights = json.loads((folder / "vae.json").read_text()), folder / "vae.safetensors"
+    elif (folder / "config.json").exists():
+        config, weights = json.loads((folder / "config.json").read_text()).get("vae"), folder / "weights.safetensors"
+        if not isinstance(config, dict):
+            raise ValueError(f'{folder / "config.json"}: expected a "vae" section')
+    else:
+        raise FileNotFoundError(f"--init {folder}: expected vae.json (an export) or config.json (a model folder)")
+    model = VQVAE.from_config(config)
+    state = {k.removeprefix("vae."): v.float() for k, v in safetensors_io.load(weights).items() if k.startswith("vae.")}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"{weights}: VQVAE tensors missing {missing[:4]}{'...' if len(missing) > 4 else ''}, "
+                         f"unexpected {unexpected[:4]}{'...' if len(unexpected) > 4 else ''}")
+    return model
+
+
+def update_model(model: VQVAE, folder: Path) -> None:
+    """Writes the decoder (post_quant_conv, decoder) into folder/weights.safetensors in the file's dtype. Refuses a
+    folder whose other `vae.*` tensors differ from the model's: its transformer was trained on other tokens."""
+    path = folder / "weights.safetensors"
+    tensors = safetensors_io.load(path)
+    ours = model.state_dict()
+    for k, v in ours.items():
+        name = f"vae.{k}"
+        if name not in tensors:
+            raise ValueError(f"{path}: has no tensor {name!r}; is it this VQVAE's model folder?")
+        if not k.startswith(DECODER_PREFIXES) and not torch.equal(tensors[name], v.to(tensors[name].dtype)):
+            raise ValueError(f"{path}: {name} differs from the model's; the folder's transformer reads other tokens")
+    changed = {f"vae.{k}": v.detach().to(tensors[f"vae.{k}"].dtype).contiguous() for k, v in ours.items() if k.startswith(DECODER_PREFIXES)}
+    tensors.update(changed)
+    tmp = path.with_suffix(".tmp")
+    safetensors_io.save(tensors, tmp, metadata={"format": "pt"})
+    tmp.replace(path)
+    print(f"wrote {len(changed)} decoder tensors into {path}")
 
 
 def export(model: VQVAE, out: Path) -> None:
@@ -247,12 +309,23 @@ def main() -> None:
     ckpt_path = args.work / "vqvae.ckpt"
     gen = torch.Generator().manual_seed(args.seed)
 
+    if args.update_model and not args.decoder_only:
+        raise ValueError("--update-model writes a decoder into a model folder: it needs --decoder-only")
+    if args.init and args.resume:
+        raise ValueError("--init starts a fine-tune and --resume continues one: give one of them")
+    if args.decoder_only and not (args.init or args.resume):
+        raise ValueError("--decoder-only fine-tunes a trained VQVAE: give --init (or --resume)")
+    if args.decoder_only and args.semantic_weight > 0:
+        raise ValueError("--decoder-only leaves the quantised features as they are: --semantic-weight cannot train them")
     ckpt = None
     if args.resume:
         if not ckpt_path.exists():
             raise FileNotFoundError(f"--resume: {ckpt_path} does not exist (start without --resume)")
         ckpt = torch.load(ckpt_path, map_location="cpu")
-    model = VQVAE.from_config(ckpt["config"] if ckpt else model_config(args))
+    if ckpt and bool(ckpt.get("decoder_only")) != args.decoder_only:
+        raise ValueError(f"--resume: the checkpoint was trained {'with' if ckpt.get('decoder_only') else 'without'} "
+                         f"--decoder-only; give the same as its first run")
+    model = load_vae(args.init) if args.init else VQVAE.from_config(ckpt["config"] if ckpt else model_config(args))
     if ckpt and (ckpt.get("semantics") is not None) != (args.semantic_weight > 0):
         raise ValueError(f"--resume: the checkpoint was trained {'with' if ckpt.get('semantics') is not None else 'without'} "
                          f"a semantic head; give the same --semantic-weight as its first run (found {args.semantic_weight})")
@@ -261,7 +334,10 @@ def main() -> None:
         if args.data is None:
             raise ValueError("--semantic-weight needs --data (the labels are the world's captions)")
         semantics = Semantics(model.quantize.c, load_captions(args.data), args.semantic_labels)
-    params = list(model.parameters()) + (list(semantics.parameters()) if semantics is not None else [])
+    if args.decoder_only:
+        for name, p in model.named_parameters():
+            p.requires_grad_(name.startswith(DECODER_PREFIXES))
+    params = [p for p in model.parameters() if p.requires_grad] + (list(semantics.parameters()) if semantics is not None else [])
     opt = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.95), weight_decay=0.0)
     step, seconds = 0, 0.0
     if ckpt:
@@ -280,6 +356,8 @@ def main() -> None:
         train(model, semantics, opt, step, seconds, gen, args, ckpt_path)
     if args.export:
         export(model, args.export)
+    if args.update_model:
+        update_model(model, args.update_model)
 
 
 def train(model: VQVAE, semantics: Semantics | None, opt: torch.optim.Optimizer, step: int, seconds: float,
@@ -294,12 +372,17 @@ def train(model: VQVAE, semantics: Semantics | None, opt: torch.optim.Optimizer,
     print(f"{len(train_idx)} training images, {len(eval_idx)} held out; "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters; config {json.dumps(model.config())}")
 
-    crop_scales = crop_patch_nums(model, args.crop) if args.crop else None
+    crop_scales = crop_patch_nums(model, args.crop) if args.crop and not args.decoder_only else None
     if crop_scales:
         print(f"{args.crop}x{args.crop} crops with scales {list(crop_scales)} for the first {args.crop_share:.0%} of the budget")
     start = time.time() - seconds  # so that time.time() - start counts every run's training time
     last_ckpt = time.time()
     psnr, usage, sem = float("nan"), float("nan"), None
+    if args.init and step == 0:
+        psnr, usage, sem = evaluate(model, eval_images, semantics=semantics, pick=eval_idx)
+        print(f"--init {args.init}: held-out PSNR {psnr:.2f} dB, codebook usage {usage:.1f}% before training")
+        with (args.work / "vqvae_log.jsonl").open("a") as log:
+            log.write(json.dumps({"step": 0, "psnr": round(psnr, 3), "usage": round(usage, 2), "init": str(args.init)}) + "\n")
     model.train()
     bar = tqdm(total=args.steps, initial=step, dynamic_ncols=True, desc="vqvae")
     with (args.work / "vqvae_log.jsonl").open("a") as log:
@@ -312,8 +395,15 @@ def train(model: VQVAE, semantics: Semantics | None, opt: torch.optim.Optimizer,
             on_crops = crop_scales is not None and done < args.crop_share
             if on_crops:
                 x = x[:, :, : args.crop, : args.crop]
-            with model.quantize.scales(crop_scales if on_crops else model.v_patch_nums), precision.autocast(args.precision):
-                recon, vq, stats = model(x, check_size=not on_crops)
+            if args.decoder_only:
+                with torch.no_grad():
+                    f_hat = model.fhat_sequence(model.encode_idx(x))[-1]
+                with precision.autocast(args.precision):
+                    recon = model.decoder(model.post_quant_conv(f_hat))
+                vq, stats = recon.new_zeros(()), {"usage": float("nan")}
+            else:
+                with model.quantize.scales(crop_scales if on_crops else model.v_patch_nums), precision.autocast(args.precision):
+                    recon, vq, stats = model(x, check_size=not on_crops)
             recon = recon.float()
             l1, l2 = (recon - x).abs().mean(), (recon - x).square().mean()
             edge = edge_loss(recon, x)
@@ -324,19 +414,19 @@ def train(model: VQVAE, semantics: Semantics | None, opt: torch.optim.Optimizer,
                 loss = loss + args.semantic_weight * semantic
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_([p for group in opt.param_groups for p in group["params"]], 1.0)
             opt.step()
             step += 1
             bar.update(1)
 
-            if args.revive_every and (step == 1 or step % args.revive_every == 0):
+            if args.revive_every and not args.decoder_only and (step == 1 or step % args.revive_every == 0):
                 model.quantize.revive_dead_codes(min_hits=0.03, generator=gen)
             if step % args.eval_every == 0:
                 psnr, usage, sem = evaluate(model, eval_images, semantics=semantics, pick=eval_idx)
             if step % args.log_every == 0:
                 row = {"step": step, "loss": float(loss), "recon": float(l1 + l2), "edge": float(edge), "vq": float(vq),
                        "psnr": None if math.isnan(psnr) else round(psnr, 3),
-                       "usage": None if math.isnan(usage) else round(usage, 2), "batch_usage": round(stats["usage"], 2),
+                       "usage": None if math.isnan(usage) else round(usage, 2), "batch_usage": None if math.isnan(stats["usage"]) else round(stats["usage"], 2),
                        "lr": lr, "seconds": round(time.time() - start, 1)}
                 if semantic is not None:
                     row |= {"semantic_loss": round(float(semantic), 4), "semantic": sem}
@@ -344,14 +434,14 @@ def train(model: VQVAE, semantics: Semantics | None, opt: torch.optim.Optimizer,
                 log.flush()
                 bar.set_postfix(loss=f"{float(loss):.4f}", psnr=f"{psnr:.2f}", usage=f"{usage:.0f}%")
             if time.time() - last_ckpt > args.ckpt_minutes * 60:
-                save_checkpoint(ckpt_path, model, opt, step, time.time() - start, gen, psnr, semantics)
+                save_checkpoint(ckpt_path, model, opt, step, time.time() - start, gen, psnr, semantics, args.decoder_only)
                 last_ckpt = time.time()
         bar.close()
         seconds = time.time() - start
         psnr, usage, sem = evaluate(model, eval_images, semantics=semantics, pick=eval_idx)
         log.write(json.dumps({"step": step, "psnr": round(psnr, 3), "usage": round(usage, 2), "semantic": sem,
                               "seconds": round(seconds, 1), "final": True}) + "\n")
-    save_checkpoint(ckpt_path, model, opt, step, seconds, gen, psnr, semantics)
+    save_checkpoint(ckpt_path, model, opt, step, seconds, gen, psnr, semantics, args.decoder_only)
     print(f"step {step}: held-out PSNR {psnr:.2f} dB, codebook usage {usage:.1f}% on held-out tokens; "
           + (f"semantic head right on {sem} % of held-out images; " if sem else "") +
           f"{seconds / 60:.1f} minutes of training in all; checkpoint {ckpt_path}")
