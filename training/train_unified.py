@@ -54,13 +54,13 @@ from nextscale.data import load_captions, load_clips, load_edits, load_images, l
 from nextscale.tokenizer import Tokenizer  # noqa: E402
 from nextscale.unified import (Batch, Image, Specials, Text, Unified, block_features, build_sequence, unit_rms,  # noqa: E402
                                collate, generate_image, generate_text)
-from nextscale.vqvae import VQVAE  # noqa: E402
+from nextscale.vqvae import VQVAE, load_vae  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, help="world folder; needed to train")
-    p.add_argument("--vae", type=Path, help="folder with vae.safetensors and vae.json; needed for a fresh start")
+    p.add_argument("--vae", type=Path, help="a VQVAE export (vae.safetensors, vae.json) or a model folder; needed for a fresh start")
     p.add_argument("--work", type=Path, required=True, help="folder for unified.ckpt, tokens.pt, logs")
     p.add_argument("--resume", action="store_true", help="continue from WORK/unified.ckpt")
     p.add_argument("--init", type=Path, help="fine-tune: start from this checkpoint's model (fresh optimizer and budgets)")
@@ -591,9 +591,7 @@ def main() -> None:
     else:
         if args.data is None or args.vae is None:
             raise ValueError("a fresh start needs --data (the world folder) and --vae (the VQVAE export)")
-        vae = VQVAE.from_config(json.loads((args.vae / "vae.json").read_text()))
-        state = {k.removeprefix("vae."): v for k, v in safetensors_io.load(args.vae / "vae.safetensors").items()}
-        vae.load_state_dict(state)
+        vae = load_vae(args.vae)
         tok = build_tokenizer(args.data)
         unified = dict(text_vocab_size=tok.vocab_size, depth=args.depth, embed_dim=args.embed, num_heads=args.heads,
                        num_kv_heads=args.kv_heads, intermediate_size=args.intermediate, rms_norm_eps=1e-6, rope_theta=10000.0,

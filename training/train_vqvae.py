@@ -56,7 +56,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nextscale import precision, safetensors_io  # noqa: E402
 from nextscale.data import augment, load_captions, load_images, to_m11  # noqa: E402
-from nextscale.vqvae import VQVAE  # noqa: E402
+from nextscale.vqvae import VQVAE, load_vae  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -250,26 +250,6 @@ def save_checkpoint(path: Path, model: VQVAE, opt: torch.optim.Optimizer, step: 
 
 
 DECODER_PREFIXES = ("decoder.", "post_quant_conv.")
-
-
-def load_vae(folder: Path) -> VQVAE:
-    """The VQVAE of a model folder (config.json "vae", weights.safetensors `vae.*`) or of an export (vae.json,
-    vae.safetensors), in float32."""
-    if (folder / "vae.json").exists():
-        config, weights = json.loads((folder / "vae.json").read_text()), folder / "vae.safetensors"
-    elif (folder / "config.json").exists():
-        config, weights = json.loads((folder / "config.json").read_text()).get("vae"), folder / "weights.safetensors"
-        if not isinstance(config, dict):
-            raise ValueError(f'{folder / "config.json"}: expected a "vae" section')
-    else:
-        raise FileNotFoundError(f"--init {folder}: expected vae.json (an export) or config.json (a model folder)")
-    model = VQVAE.from_config(config)
-    state = {k.removeprefix("vae."): v.float() for k, v in safetensors_io.load(weights).items() if k.startswith("vae.")}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise ValueError(f"{weights}: VQVAE tensors missing {missing[:4]}{'...' if len(missing) > 4 else ''}, "
-                         f"unexpected {unexpected[:4]}{'...' if len(unexpected) > 4 else ''}")
-    return model
 
 
 def update_model(model: VQVAE, folder: Path) -> None:

@@ -54,6 +54,11 @@ describe('unified conformance with unified-tiny', () => {
 
   const ids = (name: string) => Array.from(exp(name).data);
   const greedy = () => ({ cfg: config.generation.cfg, topK: 1, topP: 0, seed: 0 });
+  /** The fixture's weights read under a changed transformer configuration. */
+  const variant = async (change: Partial<UnifiedModel['config']['unified']>) =>
+    UnifiedModel.load(gpu, { ...model.config, unified: { ...model.config.unified, ...change } }, model.tokenizer, {
+      weights: await openSafetensors(await openSource(`${FIXTURE}/weights.safetensors`)), vaePrefix: 'vae.', unifiedPrefix: 'unified.', name: 'weights',
+    });
 
   it('tokenizes the prompt and the instruction as the reference (lowercase, pieces, byte fallback)', () => {
     const tok = model.tokenizer;
@@ -168,10 +173,7 @@ describe('unified conformance with unified-tiny', () => {
   });
 
   it('a caption_view model captions from the full view only, <image> BS </image>', async () => {
-    const viewConfig = { ...model.config, unified: { ...model.config.unified, captionView: true } };
-    const viewModel = await UnifiedModel.load(gpu, viewConfig, model.tokenizer, {
-      weights: await openSafetensors(await openSource(`${FIXTURE}/weights.safetensors`)), vaePrefix: 'vae.', unifiedPrefix: 'unified.', name: 'weights',
-    });
+    const viewModel = await variant({ captionView: true });
     const taps = new TapCollector(gpu, /^text\d+\.logits$/);
     const out = await caption(viewModel, source, { maxTokens: 8, stopAtEos: false, tap: taps.tap });
     const got = await taps.collect();
@@ -191,10 +193,7 @@ describe('unified conformance with unified-tiny', () => {
   });
 
   it('a rope_2d model: block tokens turn by their row and column too (text to image, a caption of the closed image)', async () => {
-    const ropeConfig = { ...model.config, unified: { ...model.config.unified, rope2d: true } };
-    const ropeModel = await UnifiedModel.load(gpu, ropeConfig, model.tokenizer, {
-      weights: await openSafetensors(await openSource(`${FIXTURE}/weights.safetensors`)), vaePrefix: 'vae.', unifiedPrefix: 'unified.', name: 'weights',
-    });
+    const ropeModel = await variant({ rope2d: true });
     const imageTaps = new TapCollector(gpu, /^scale\d+\.logits$/);
     const out = await textToImage(ropeModel, config.generation.prompt, { ...greedy(), tap: imageTaps.tap });
     const got = await imageTaps.collect();
@@ -215,10 +214,7 @@ describe('unified conformance with unified-tiny', () => {
   });
 
   it('a pos_2d model: block tokens add their grid cell\'s pos_grid vector (text to image)', async () => {
-    const gridConfig = { ...model.config, unified: { ...model.config.unified, pos2d: true } };
-    const gridModel = await UnifiedModel.load(gpu, gridConfig, model.tokenizer, {
-      weights: await openSafetensors(await openSource(`${FIXTURE}/weights.safetensors`)), vaePrefix: 'vae.', unifiedPrefix: 'unified.', name: 'weights',
-    });
+    const gridModel = await variant({ pos2d: true });
     const imageTaps = new TapCollector(gpu, /^scale\d+\.logits$/);
     const out = await textToImage(gridModel, config.generation.prompt, { ...greedy(), tap: imageTaps.tap });
     const got = await imageTaps.collect();

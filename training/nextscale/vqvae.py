@@ -14,12 +14,16 @@ codebook and never the inference rule.
 from __future__ import annotations
 
 import contextlib
+import json
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
+
+from nextscale import safetensors_io
 
 GROUPS = 32
 EPS = 1e-6
@@ -446,3 +450,23 @@ class VQVAE(nn.Module):
         recon = self.decoder(self.post_quant_conv(f_hat))
         usage = float((hits_SV.sum(0) > 0).float().mean()) * 100
         return recon, vq_loss, {"hits": hits_SV, "usage": usage, "f_hat": f_hat}
+
+
+def load_vae(folder: Path) -> VQVAE:
+    """The VQVAE of a model folder (config.json "vae", weights.safetensors `vae.*`) or of an export (vae.json,
+    vae.safetensors), in float32."""
+    if (folder / "vae.json").exists():
+        config, weights = json.loads((folder / "vae.json").read_text()), folder / "vae.safetensors"
+    elif (folder / "config.json").exists():
+        config, weights = json.loads((folder / "config.json").read_text()).get("vae"), folder / "weights.safetensors"
+        if not isinstance(config, dict):
+            raise ValueError(f'{folder / "config.json"}: expected a "vae" section')
+    else:
+        raise FileNotFoundError(f"{folder}: expected vae.json (an export) or config.json (a model folder)")
+    model = VQVAE.from_config(config)
+    state = {k.removeprefix("vae."): v.float() for k, v in safetensors_io.load(weights).items() if k.startswith("vae.")}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"{weights}: VQVAE tensors missing {missing[:4]}{'...' if len(missing) > 4 else ''}, "
+                         f"unexpected {unexpected[:4]}{'...' if len(unexpected) > 4 else ''}")
+    return model

@@ -28,7 +28,7 @@ export interface UnifiedConfig {
   rope2d: boolean; // false
   /**
    * Block tokens also add `pos_grid[r(i) * P + r(j)]`, a learned vector per cell of the finest grid
-   * (README.md, "Inputs").
+   * (README.md, "Inputs of each position").
    */
   pos2d: boolean; // false
 }

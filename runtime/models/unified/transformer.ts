@@ -121,8 +121,9 @@ export async function loadUnifiedWeights(w: WeightLoader, cfg: UnifiedConfig, sp
       for (let j = 0; j < pn; j++, t++) {
         const r = fullRow(i, pn, P);
         const k = fullRow(j, pn, P);
-        for (let c = 0; c < C; c++) blockPos[t * C + c] = levelEmbed[s * C + c] + posRow[r * C + c] + posCol[k * C + c];
-        if (posGrid) for (let c = 0; c < C; c++) blockPos[t * C + c] += posGrid[(r * P + k) * C + c];
+        for (let c = 0; c < C; c++) {
+          blockPos[t * C + c] = levelEmbed[s * C + c] + posRow[r * C + c] + posCol[k * C + c] + (posGrid ? posGrid[(r * P + k) * C + c] : 0);
+        }
       }
     }
   }
