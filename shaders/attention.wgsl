@@ -16,6 +16,10 @@
 // the unconditional row this way); without it the mask is neither bound nor read.
 // Head dims are multiples of 4 (vec4 loads) up to 128.
 //
+// `attention_direct` does the same work in the 'direct' kernel style (CPU-emulated adapters): an
+// invocation per (batch, head, query) walks its visible keys one at a time with an online softmax, q
+// and the sums of P·v in its own registers: no workgroup memory, no barrier.
+//
 // `append_kv`: a workgroup per (batch, token, kv head) writes one k row (L2-normalised and rotated as
 // asked) and one v row into the cache; the norm is a workgroup reduction.
 
@@ -264,6 +268,57 @@ fn attention(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg:
       }
     }
   }
+}
+
+const DIRECT_WG: u32 = 64u;
+const MAX_HD4: u32 = 32u;
+
+// out as `attention`. Grid: B·H·L invocations of DIRECT_WG, folded as `grid` does; neighbouring
+// invocations take neighbouring queries of one head, which read the same keys.
+@compute @workgroup_size(DIRECT_WG)
+fn attention_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let n = gid.x + gid.y * nwg.x * DIRECT_WG;
+  if (n >= p.B * p.H * p.L) { return; }
+  let qi = n % p.L;
+  let h = (n / p.L) % p.H;
+  let b = n / (p.L * p.H);
+  let row = (b * p.L + qi) * (p.H + 2u * p.kv_heads) * HD4 + h * HD4; // q's first vec4 in qkv
+  var q: array<vec4f, MAX_HD4>;
+  var ss = 0.0;
+  for (var c = 0u; c < HD4; c++) {
+    var x = qkv[row + c];
+    if (ROPE) {
+      for (var j = 0u; j < 4u; j++) {
+        let d = 4u * c + j;
+        x[j] = rotated(4u * row, d, token_cos_sin(qi, d % (2u * HD4)));
+      }
+    }
+    q[c] = x;
+    ss += dot(x, x);
+  }
+  var f = p.scale;
+  if (QK_NORM) { f *= exp(min(scale_mul[h], LN100)) / max(sqrt(ss), NORM_EPS); }
+  for (var c = 0u; c < HD4; c++) { q[c] *= f; }
+
+  let kv_row0 = (b * p.kv_heads + h / (p.H / p.kv_heads)) * p.capacity;
+  let lim = key_limit(qi);
+  var acc: array<vec4f, MAX_HD4>;
+  var m = NEG; // running max of the scores
+  var l = 0.0; // running sum of exp(score - m)
+  for (var j = 0u; j < lim; j++) {
+    if (!key_visible(b, j)) { continue; }
+    let at = (kv_row0 + j) * HD4;
+    var s = 0.0;
+    for (var c = 0u; c < HD4; c++) { s += dot(q[c], k_cache[at + c]); }
+    let m_new = max(m, s);
+    let a = exp(m - m_new); // 0 for the first key
+    let e = exp(s - m_new);
+    l = l * a + e;
+    for (var c = 0u; c < HD4; c++) { acc[c] = acc[c] * a + e * v_cache[at + c]; }
+    m = m_new;
+  }
+  let o = ((b * p.L + qi) * p.H + h) * HD4;
+  for (var c = 0u; c < HD4; c++) { out[o + c] = select(vec4f(0.0), acc[c] / l, l > 0.0); }
 }
 
 // k_dst, v_dst [B, Hkv, capacity, hd] rows start + l  ←  k (normalised, rotated), v of qkv [B, L, ·].

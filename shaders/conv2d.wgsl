@@ -10,6 +10,11 @@
 // inner loop reads 4 adjacent channels or pixels as one vec4, and each thread keeps a TM×4 block of sums
 // in registers. The next K step's global loads are issued before this step's arithmetic. Input loads
 // are coalesced (adjacent threads take adjacent pixels of one tap), weight loads too (adjacent k).
+//
+// That is the 'workgroup' kernel style (GPUs). The 'direct' style (CPU-emulated adapters) takes
+// conv2d_direct: an invocation computes 4 output channels × 8 adjacent pixels of one output row in
+// registers, reading each input row segment and the 4 channels' taps straight from memory: no
+// workgroup memory, no barrier.
 
 struct Params {
   B: u32,
@@ -137,4 +142,124 @@ fn conv2d(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: 
       }
     }
   }
+}
+
+const DIRECT_WG: u32 = 64u;
+
+// x[row + ix], or 0 in the padding (a clamped load and a select: no branch).
+fn load_x_at(row: u32, ix: i32) -> f32 {
+  return select(0.0, x[row + u32(clamp(ix, 0, i32(p.W) - 1))], ix >= 0 && ix < i32(p.W));
+}
+
+// W[co, k] for co < Cout and k < K (conv2d_direct clamps its channels instead of testing them).
+fn w_at(e: u32) -> f32 {
+  if (W_F16) { return unpack2x16float(w[e >> 1u])[e & 1u]; }
+  return bitcast<f32>(w[e]);
+}
+
+// conv2d_direct's work item: channels co0 .. co0 + 3 (as W row offsets, the ones past Cout repeating
+// the last) at pixels ox0 .. ox0 + 7 of output row oy of batch entry b.
+struct Block {
+  valid: bool,
+  co0: u32,
+  wrow: vec4u,
+  b: u32,
+  oy: u32,
+  ox0: u32,
+}
+
+// Invocation t's block: neighbouring invocations take neighbouring pixel blocks of the same channels.
+fn direct_block(gid: vec3u, nwg: vec3u) -> Block {
+  let t = gid.x + gid.y * nwg.x * DIRECT_WG;
+  let blocks_x = (p.Wo + 7u) / 8u;
+  let pixel_blocks = p.B * p.Ho * blocks_x;
+  let co0 = (t / pixel_blocks) * 4u;
+  let r = t % pixel_blocks;
+  let row = r / blocks_x; // b·Ho + oy
+  let last = p.Cout - 1u;
+  let K = p.Cin * KS * KS;
+  let wrow = vec4u(min(co0, last), min(co0 + 1u, last), min(co0 + 2u, last), min(co0 + 3u, last)) * K;
+  return Block(co0 < p.Cout, co0, wrow, row / p.Ho, row % p.Ho, (r % blocks_x) * 8u);
+}
+
+// Stores lo[c][j] + bias and hi[c][j] + bias at channel co0 + c, pixels ox0 + j and ox0 + 4 + j, inside out.
+fn store_block(q: Block, lo: array<vec4f, 4>, hi: array<vec4f, 4>) {
+  let hw = p.Ho * p.Wo;
+  for (var c = 0u; c < 4u; c++) {
+    let co = q.co0 + c;
+    if (co >= p.Cout) { break; }
+    var bias_c = 0.0;
+    if (HAS_BIAS) { bias_c = bias[co]; }
+    let at = (q.b * p.Cout + co) * hw + q.oy * p.Wo + q.ox0;
+    for (var j = 0u; j < 4u; j++) {
+      if (q.ox0 + j < p.Wo) { out[at + j] = lo[c][j] + bias_c; }
+      if (q.ox0 + 4u + j < p.Wo) { out[at + 4u + j] = hi[c][j] + bias_c; }
+    }
+  }
+}
+
+// Any kernel size and stride. Grid: ceil(Cout / 4) · B · Ho · ceil(Wo / 8) invocations of DIRECT_WG,
+// folded as `grid` does. Sums live in named vectors, not arrays: a software adapter keeps those in
+// registers.
+@compute @workgroup_size(DIRECT_WG)
+fn conv2d_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let q = direct_block(gid, nwg);
+  if (!q.valid) { return; }
+  let s = i32(p.stride);
+  let ix0 = i32(q.ox0) * s - i32(p.pad_left);
+  var l0 = vec4f(); var l1 = vec4f(); var l2 = vec4f(); var l3 = vec4f(); // pixels ox0 .. ox0 + 3
+  var h0 = vec4f(); var h1 = vec4f(); var h2 = vec4f(); var h3 = vec4f(); // pixels ox0 + 4 .. ox0 + 7
+  for (var ci = 0u; ci < p.Cin; ci++) {
+    for (var ky = 0u; ky < KS; ky++) {
+      let iy = i32(q.oy) * s - i32(p.pad_top) + i32(ky);
+      if (iy < 0 || iy >= i32(p.H)) { continue; }
+      let base = ((q.b * p.Cin + ci) * p.H + u32(iy)) * p.W;
+      let k = (ci * KS + ky) * KS;
+      for (var kx = 0u; kx < KS; kx++) {
+        let ix = ix0 + i32(kx);
+        let xl = vec4f(load_x_at(base, ix), load_x_at(base, ix + s), load_x_at(base, ix + 2 * s), load_x_at(base, ix + 3 * s));
+        let xh = vec4f(load_x_at(base, ix + 4 * s), load_x_at(base, ix + 5 * s), load_x_at(base, ix + 6 * s), load_x_at(base, ix + 7 * s));
+        let wv = vec4f(w_at(q.wrow.x + k + kx), w_at(q.wrow.y + k + kx), w_at(q.wrow.z + k + kx), w_at(q.wrow.w + k + kx));
+        l0 += wv.x * xl; h0 += wv.x * xh;
+        l1 += wv.y * xl; h1 += wv.y * xh;
+        l2 += wv.z * xl; h2 += wv.z * xh;
+        l3 += wv.w * xl; h3 += wv.w * xh;
+      }
+    }
+  }
+  store_block(q, array<vec4f, 4>(l0, l1, l2, l3), array<vec4f, 4>(h0, h1, h2, h3));
+}
+
+// The 3x3, stride 1 case (most of a VQVAE decoder), as conv2d_direct but reading each input row
+// segment once: the 10 values under a block's 8 pixels serve all three kx.
+@compute @workgroup_size(DIRECT_WG)
+fn conv2d_direct_3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let q = direct_block(gid, nwg);
+  if (!q.valid) { return; }
+  let ix0 = i32(q.ox0) - i32(p.pad_left);
+  var l0 = vec4f(); var l1 = vec4f(); var l2 = vec4f(); var l3 = vec4f();
+  var h0 = vec4f(); var h1 = vec4f(); var h2 = vec4f(); var h3 = vec4f();
+  for (var ci = 0u; ci < p.Cin; ci++) {
+    for (var ky = 0u; ky < 3u; ky++) {
+      let iy = i32(q.oy) - i32(p.pad_top) + i32(ky);
+      if (iy < 0 || iy >= i32(p.H)) { continue; }
+      let base = ((q.b * p.Cin + ci) * p.H + u32(iy)) * p.W;
+      let s0 = load_x_at(base, ix0); let s1 = load_x_at(base, ix0 + 1); let s2 = load_x_at(base, ix0 + 2);
+      let s3 = load_x_at(base, ix0 + 3); let s4 = load_x_at(base, ix0 + 4); let s5 = load_x_at(base, ix0 + 5);
+      let s6 = load_x_at(base, ix0 + 6); let s7 = load_x_at(base, ix0 + 7); let s8 = load_x_at(base, ix0 + 8);
+      let s9 = load_x_at(base, ix0 + 9);
+      // Pixels ox0 + j (lo) and ox0 + 4 + j (hi) under taps kx = 0, 1, 2.
+      let lx0 = vec4f(s0, s1, s2, s3); let lx1 = vec4f(s1, s2, s3, s4); let lx2 = vec4f(s2, s3, s4, s5);
+      let hx0 = vec4f(s4, s5, s6, s7); let hx1 = vec4f(s5, s6, s7, s8); let hx2 = vec4f(s6, s7, s8, s9);
+      let k = (ci * 3u + ky) * 3u;
+      let w0 = vec4f(w_at(q.wrow.x + k), w_at(q.wrow.y + k), w_at(q.wrow.z + k), w_at(q.wrow.w + k));
+      let w1 = vec4f(w_at(q.wrow.x + k + 1u), w_at(q.wrow.y + k + 1u), w_at(q.wrow.z + k + 1u), w_at(q.wrow.w + k + 1u));
+      let w2 = vec4f(w_at(q.wrow.x + k + 2u), w_at(q.wrow.y + k + 2u), w_at(q.wrow.z + k + 2u), w_at(q.wrow.w + k + 2u));
+      l0 += w0.x * lx0 + w1.x * lx1 + w2.x * lx2; h0 += w0.x * hx0 + w1.x * hx1 + w2.x * hx2;
+      l1 += w0.y * lx0 + w1.y * lx1 + w2.y * lx2; h1 += w0.y * hx0 + w1.y * hx1 + w2.y * hx2;
+      l2 += w0.z * lx0 + w1.z * lx1 + w2.z * lx2; h2 += w0.z * hx0 + w1.z * hx1 + w2.z * hx2;
+      l3 += w0.w * lx0 + w1.w * lx1 + w2.w * lx2; h3 += w0.w * hx0 + w1.w * hx1 + w2.w * hx2;
+    }
+  }
+  store_block(q, array<vec4f, 4>(l0, l1, l2, l3), array<vec4f, 4>(h0, h1, h2, h3));
 }

@@ -31,7 +31,7 @@ struct Params {
 
 override TABLE_F16: bool = false;
 
-const WG: u32 = 256u;
+override WG: u32 = 256u; // invocations per row (a power of two): rowWorkgroupSize
 // Largest C nearest_code stages (the TS wrapper checks it).
 const MAX_C: u32 = 1024u;
 

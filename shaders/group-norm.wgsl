@@ -24,7 +24,7 @@ override HAS_WEIGHT: bool = false;
 override HAS_BIAS: bool = false;
 override SILU: bool = false;
 
-const WG: u32 = 256u;
+override WG: u32 = 256u; // invocations per row (a power of two): rowWorkgroupSize
 
 
 @compute @workgroup_size(WG)

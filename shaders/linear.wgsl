@@ -2,7 +2,7 @@
 // layout (f32, or f16 packed two halves per u32 word, low half first), bias [N] f32, out [M, N] f32.
 // The weight is bound as u32 words and decoded as the W_F16 override says, so no shader-f16 is needed.
 //
-// Two entry points; the TS wrapper picks one by M:
+// Three entry points. For the 'workgroup' kernel style (GPUs) the TS wrapper picks one of two by M:
 // - linear_tiled (M > 8): a workgroup computes a (16·TM)×64 output tile. K is walked 16 at a time
 //   through workgroup memory stored k-major, so the inner loop reads 4 adjacent rows or columns as one
 //   vec4; each thread keeps a TM×4 block of sums in registers, and issues the global loads of the next
@@ -10,6 +10,9 @@
 // - linear_rows (M ≤ 8, decoding a few tokens): bound by reading the weight, so each weight is read
 //   once: 32 threads share one output column's K reduction (adjacent k, coalesced), x is staged in
 //   workgroup memory, and the 32 partial sums meet in workgroup memory at the end.
+// The 'direct' style (CPU-emulated adapters, K a multiple of 4) takes the third for any M:
+// - linear_direct: an invocation computes a 4×4 block of out in registers, reading x and W four k at
+//   a time straight from memory: no workgroup memory, no barrier.
 
 struct Params {
   M: u32, // rows of x and out
@@ -156,5 +159,55 @@ fn linear_rows(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
     var s = 0.0;
     for (var l = 0u; l < LANES; l++) { s += xp[(m >> 1u) * WG + g * LANES + l][m & 1u]; }
     store(m, n0 + g, s);
+  }
+}
+
+// linear_direct's views of x and W: x[m, k .. k + 3] is x4[(m·K + k) / 4], and W's words two at a time
+// (f32: one weight a word; f16: two).
+@group(0) @binding(5) var<storage, read> x4: array<vec4f>;
+@group(0) @binding(6) var<storage, read> w2: array<vec2u>;
+
+const DIRECT_WG: u32 = 64u;
+
+// W[n, k .. k + 3], k and K multiples of 4.
+fn load_w4(n: u32, k: u32) -> vec4f {
+  let e = n * p.K + k;
+  if (W_F16) {
+    let h = w2[e >> 2u];
+    return vec4f(unpack2x16float(h.x), unpack2x16float(h.y));
+  }
+  return bitcast<vec4f>(vec4u(w2[e >> 1u], w2[(e >> 1u) + 1u]));
+}
+
+// Grid: ceil(M / 4) · ceil(N / 4) invocations of DIRECT_WG, folded as `grid` does. Rows and columns past
+// the edge read the last row or column and store nothing.
+@compute @workgroup_size(DIRECT_WG)
+fn linear_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = gid.x + gid.y * nwg.x * DIRECT_WG;
+  let blocks_n = (p.N + 3u) / 4u;
+  let m0 = (t / blocks_n) * 4u;
+  let n0 = (t % blocks_n) * 4u;
+  if (m0 >= p.M) { return; }
+  let k4 = p.K / 4u;
+  var rows: vec4u; // where each row of x starts, in vec4s
+  var cols: vec4u;
+  for (var i = 0u; i < 4u; i++) {
+    rows[i] = min(m0 + i, p.M - 1u) * k4;
+    cols[i] = min(n0 + i, p.N - 1u);
+  }
+  var acc: array<vec4f, 4>; // acc[i][c] = out[m0 + i, n0 + c]
+  for (var q = 0u; q < k4; q++) {
+    let k = 4u * q;
+    let wa = load_w4(cols.x, k);
+    let wb = load_w4(cols.y, k);
+    let wc = load_w4(cols.z, k);
+    let wd = load_w4(cols.w, k);
+    for (var i = 0u; i < 4u; i++) {
+      let a = x4[rows[i] + q];
+      acc[i] += vec4f(dot(a, wa), dot(a, wb), dot(a, wc), dot(a, wd));
+    }
+  }
+  for (var i = 0u; i < 4u; i++) {
+    for (var c = 0u; c < 4u; c++) { store(m0 + i, n0 + c, acc[i][c]); }
   }
 }

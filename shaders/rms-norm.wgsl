@@ -16,7 +16,7 @@ struct Params {
 
 override HAS_WEIGHT: bool = false;
 
-const WG: u32 = 256u;
+override WG: u32 = 256u; // invocations per row (a power of two): rowWorkgroupSize
 
 var<workgroup> partial: array<f32, WG>;
 

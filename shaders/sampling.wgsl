@@ -28,12 +28,12 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> ids: array<i32>;
 @group(0) @binding(5) var<storage, read_write> bits: array<u32>;
 
-const WG: u32 = 256u;
+override WG: u32 = 256u; // invocations per row (a power of two): rowWorkgroupSize
 const BINS: u32 = 8u;       // radix digit of 3 bits
 const DIGIT: u32 = 3u;
 const NO_INDEX: u32 = 0xFFFFFFFFu;
 
-var<workgroup> part: array<f32, 2048>;    // BINS partial sums per invocation, bin-major
+var<workgroup> part: array<f32, BINS * WG>; // BINS partial sums per invocation, bin-major
 var<workgroup> part_u: array<u32, WG>;
 var<workgroup> picked: u32;
 

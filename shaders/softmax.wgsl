@@ -13,7 +13,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 
-const WG: u32 = 256u;
+override WG: u32 = 256u; // invocations per row (a power of two): rowWorkgroupSize
 // Start of every running max: the lowest finite f32, so merging two empty shares stays finite.
 const LOWEST: f32 = -3.4028234e38;
 

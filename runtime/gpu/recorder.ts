@@ -4,7 +4,7 @@
  * staged on the CPU and uploaded with one `writeBuffer` just before the submit; each dispatch binds its
  * slot with a dynamic offset, so recording allocates no GPU objects once bind groups are cached.
  */
-import type { Gpu } from './gpu.ts';
+import type { Gpu, KernelStyle } from './gpu.ts';
 import type { Kernel } from './kernel.ts';
 import type { Constants } from './pipelines.ts';
 import { Tensor } from './tensor.ts';
@@ -64,6 +64,8 @@ export class Recorder {
     readonly label = 'recorder',
     /** Measure sections with timestamp queries (ignored where the adapter lacks them). */
     readonly timing = false,
+    /** Which form of the heavy kernels this recording dispatches (see `KernelStyle`). */
+    readonly kernelStyle: KernelStyle = gpu.kernelStyle,
   ) {
     if (timing && gpu.hasTimestamps) this.querySet = gpu.acquireQuerySet(MAX_SECTIONS * 2);
   }

@@ -13,8 +13,11 @@ import { expectDType } from './checks.ts';
 
 const attentionKernel = new Kernel({ name: 'attention', source, entryPoint: 'attention' });
 const appendKernel = new Kernel({ name: 'append_kv', source, entryPoint: 'append_kv' });
+const directKernel = new Kernel({ name: 'attention_direct', source, entryPoint: 'attention_direct' });
 
 const WG_APPEND = 64;
+/** Invocations per `attention_direct` workgroup (DIRECT_WG in the WGSL). */
+const DIRECT_WG = 64;
 const MAX_HEAD_DIM = 128;
 const MAX_GROUPS = 65535;
 /** (queries, keys) per workgroup, largest first: the first whose workgroup memory fits is used. */
@@ -219,21 +222,23 @@ export function attention(rec: Recorder, out: Tensor, qkv: Tensor, cache: KVCach
     }
   }
   if (L === 0) return;
+  const bindings = {
+    out, qkv, k_cache: cache.k, v_cache: cache.v, scale_mul: scaleMul ?? qkv, positions: opts.rope?.positions ?? qkv,
+    limits: limits ?? qkv, key_mask: keyMask ?? qkv,
+  };
+  const uniforms = {
+    B, L, H, kv_heads: cache.kvHeads, start: cache.length - L, keys: cache.length, capacity: cache.capacity,
+    mask: mask === 'none' ? 0 : mask === 'causal' ? 1 : 2, scale: opts.scale, theta: opts.rope?.theta ?? 1,
+  };
+  const constants = { HD4: hd / 4, QK_NORM: !!scaleMul, ROPE: !!opts.rope, ROPE_AXES: positionAxes(opts.rope), KEY_MASK: !!keyMask };
+  if (rec.kernelStyle === 'direct') {
+    rec.dispatch(directKernel, { bindings, uniforms, constants, workgroups: grid(B * H * L, DIRECT_WG) });
+    return;
+  }
   const { queries: BQ, keys: BK } = cache.tile;
   const workgroups = [Math.ceil(L / BQ), H, B] as const;
   if (workgroups.some((n) => n > MAX_GROUPS)) throw new Error(`attention: grid [${workgroups.join(', ')}] exceeds ${MAX_GROUPS} workgroups along an axis`);
-  rec.dispatch(attentionKernel, {
-    bindings: {
-      out, qkv, k_cache: cache.k, v_cache: cache.v, scale_mul: scaleMul ?? qkv, positions: opts.rope?.positions ?? qkv,
-      limits: limits ?? qkv, key_mask: keyMask ?? qkv,
-    },
-    uniforms: {
-      B, L, H, kv_heads: cache.kvHeads, start: cache.length - L, keys: cache.length, capacity: cache.capacity,
-      mask: mask === 'none' ? 0 : mask === 'causal' ? 1 : 2, scale: opts.scale, theta: opts.rope?.theta ?? 1,
-    },
-    constants: { HD4: hd / 4, BQ, BK, QK_NORM: !!scaleMul, ROPE: !!opts.rope, ROPE_AXES: positionAxes(opts.rope), KEY_MASK: !!keyMask },
-    workgroups,
-  });
+  rec.dispatch(attentionKernel, { bindings, uniforms, constants: { ...constants, BQ, BK }, workgroups });
 }
 
 /**

@@ -1,16 +1,22 @@
 /**
  * nn.Conv2d on NCHW feature maps (1x1 and 3x3 kernels, stride 1 or 2, zero padding on any side), the
- * VQVAE's workhorse. One implicit-GEMM dispatch per convolution: output channels × output pixels are
- * tiled per workgroup, input patches and weights staged in workgroup memory.
+ * VQVAE's workhorse. One dispatch per convolution. In the 'workgroup' kernel style (GPUs), an implicit
+ * GEMM: output channels × output pixels are tiled per workgroup, input patches and weights staged in
+ * workgroup memory. In the 'direct' style (CPU-emulated adapters), each invocation computes 4 channels ×
+ * 8 pixels of a row in registers from memory.
  * WGSL: shaders/conv2d.wgsl. Reference: runtime/reference/conv2d.ts.
  */
 import source from '../../shaders/conv2d.wgsl?raw';
-import { expectShape, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
+import { expectShape, grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
 import { expectDType, expectRank } from './checks.ts';
 
 const kernel = new Kernel({ name: 'conv2d', source, entryPoint: 'conv2d' });
+const directKernel = new Kernel({ name: 'conv2d_direct', source, entryPoint: 'conv2d_direct' });
+const direct3x3Kernel = new Kernel({ name: 'conv2d_direct_3x3', source, entryPoint: 'conv2d_direct_3x3' });
 
 const TILE_PIXELS = 64;
+/** Invocations per `conv2d_direct` workgroup (DIRECT_WG in the WGSL). */
+const DIRECT_WG = 64;
 const MAX_GROUPS = 65535;
 
 /** Zero padding: the same on every side, or [top, bottom, left, right]. */
@@ -58,13 +64,23 @@ export function conv2d(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bi
   if (Ho < 1 || Wo < 1) throw new Error(`conv2d: a ${k}x${k} kernel does not fit the padded ${H}x${W} input`);
   expectShape('conv2d: out', out, [B, Cout, Ho, Wo]);
   if (out.size === 0) return;
+  const uniforms = { B, Cin, H, W, Cout, Ho, Wo, stride, pad_top: top, pad_left: left };
+  const constants = { W_F16: weight.dtype === 'f16', HAS_BIAS: bias !== undefined, KS: k };
+  if (rec.kernelStyle === 'direct') {
+    const pixelBlocks = B * Ho * Math.ceil(Wo / 8);
+    rec.dispatch(k === 3 && stride === 1 ? direct3x3Kernel : directKernel, {
+      bindings: { out, x, w: weight, bias: bias ?? x }, uniforms, constants,
+      workgroups: grid(Math.ceil(Cout / 4) * pixelBlocks, DIRECT_WG), weightPasses: pixelBlocks,
+    });
+    return;
+  }
   const TM = conv2dTileRows(Cout);
   const tiles = Math.ceil((B * Ho * Wo) / TILE_PIXELS);
   const z = Math.ceil(tiles / MAX_GROUPS);
   rec.dispatch(kernel, {
     bindings: { out, x, w: weight, bias: bias ?? x },
-    uniforms: { B, Cin, H, W, Cout, Ho, Wo, stride, pad_top: top, pad_left: left },
-    constants: { W_F16: weight.dtype === 'f16', HAS_BIAS: bias !== undefined, KS: k, TM },
+    uniforms,
+    constants: { ...constants, TM },
     workgroups: [Math.ceil(tiles / z), Math.ceil(Cout / (16 * TM)), z],
     weightPasses: tiles,
   });

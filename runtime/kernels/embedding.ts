@@ -5,7 +5,7 @@
  * WGSL: shaders/embedding.wgsl. Reference: runtime/reference/embedding.ts.
  */
 import source from '../../shaders/embedding.wgsl?raw';
-import { expectShape, grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
+import { expectShape, grid, Kernel, rowWorkgroupSize, type Recorder, type Tensor } from '../gpu/index.ts';
 import { expectDType, expectRank } from './checks.ts';
 
 const WG = 256;
@@ -75,5 +75,5 @@ export function nearestCode(rec: Recorder, outIds: Tensor, x: Tensor, codebook: 
   const B = x.shape[0];
   const N = x.size / (B * C);
   expectShape(`${op}: outIds`, outIds, [B, N]);
-  if (outIds.size > 0) rec.dispatch(nearestKernel, { bindings: { out_ids: outIds, x, table: codebook }, uniforms: { n: B * N, V, C, N }, constants: { TABLE_F16: codebook.dtype === 'f16' }, workgroups: grid(B * N, 1) });
+  if (outIds.size > 0) rec.dispatch(nearestKernel, { bindings: { out_ids: outIds, x, table: codebook }, uniforms: { n: B * N, V, C, N }, constants: { TABLE_F16: codebook.dtype === 'f16', WG: rowWorkgroupSize(rec.kernelStyle) }, workgroups: grid(B * N, 1) });
 }

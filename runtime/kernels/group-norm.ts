@@ -6,7 +6,7 @@
  */
 import norm from '../../shaders/group-norm.wgsl?raw';
 import welford from '../../shaders/welford.wgsl?raw';
-import { grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
+import { grid, Kernel, rowWorkgroupSize, type Recorder, type Tensor } from '../gpu/index.ts';
 import { expectDType, expectVector, notAliased, sameSize } from './checks.ts';
 
 /** The norm's entry points after the shared Welford reduction (shaders/welford.wgsl). */
@@ -44,7 +44,7 @@ export function groupNorm(rec: Recorder, out: Tensor, x: Tensor, opts: { groups:
   rec.dispatch(groupNormKernel, {
     bindings: { out, x, weight: opts.weight ?? x, bias: opts.bias ?? x },
     uniforms: { count, groups, channels_per_group: C / groups, spatial: x.size / (B * C), eps: opts.eps },
-    constants: { HAS_WEIGHT: opts.weight !== undefined, HAS_BIAS: opts.bias !== undefined, SILU: opts.silu ?? false },
+    constants: { HAS_WEIGHT: opts.weight !== undefined, HAS_BIAS: opts.bias !== undefined, SILU: opts.silu ?? false, WG: rowWorkgroupSize(rec.kernelStyle) },
     workgroups: grid(count, 1),
   });
 }

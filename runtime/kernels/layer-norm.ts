@@ -6,7 +6,7 @@
  */
 import norm from '../../shaders/layer-norm.wgsl?raw';
 import welford from '../../shaders/welford.wgsl?raw';
-import { grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
+import { grid, Kernel, rowWorkgroupSize, type Recorder, type Tensor } from '../gpu/index.ts';
 import { expectDType, expectVector, notAliased, rowsOf, sameSize } from './checks.ts';
 
 /** The norm's entry points after the shared Welford reduction (shaders/welford.wgsl). */
@@ -50,7 +50,7 @@ export function layerNorm(rec: Recorder, out: Tensor, x: Tensor, opts: { eps: nu
   rec.dispatch(layerNormKernel, {
     bindings: { out, x, weight: opts.weight ?? x, bias: opts.bias ?? x, ada: m?.ada ?? x },
     uniforms: { cols: C, rows, eps: opts.eps, ...ada },
-    constants: { HAS_WEIGHT: opts.weight !== undefined, HAS_BIAS: opts.bias !== undefined, MODULATE: m !== undefined },
+    constants: { HAS_WEIGHT: opts.weight !== undefined, HAS_BIAS: opts.bias !== undefined, MODULATE: m !== undefined, WG: rowWorkgroupSize(rec.kernelStyle) },
     workgroups: grid(rows, 1),
   });
 }

@@ -1,7 +1,9 @@
 /**
  * nn.Linear on the GPU: out = x · Wᵀ + bias, with the weight in PyTorch's [N, K] layout, f32 or f16.
- * Most of a transformer's arithmetic goes through here. Few rows (M ≤ 8, decoding a few tokens) take a
- * weight-streaming kernel; more rows take a tiled one whose tile height follows M.
+ * Most of a transformer's arithmetic goes through here. In the 'workgroup' kernel style (GPUs), few rows
+ * (M ≤ 8, decoding a few tokens) take a weight-streaming kernel and more rows a tiled one whose tile
+ * height follows M; in the 'direct' style (CPU-emulated adapters), every M takes a kernel of 4×4 blocks
+ * in registers when K is a multiple of 4.
  * WGSL: shaders/linear.wgsl. Reference: runtime/reference/linear.ts.
  */
 import source from '../../shaders/linear.wgsl?raw';
@@ -10,12 +12,15 @@ import { expectDType } from './checks.ts';
 
 const tiledKernel = new Kernel({ name: 'linear_tiled', source, entryPoint: 'linear_tiled' });
 const rowsKernel = new Kernel({ name: 'linear_rows', source, entryPoint: 'linear_rows' });
+const directKernel = new Kernel({ name: 'linear_direct', source, entryPoint: 'linear_direct' });
 
 /** Largest M that takes `linear_rows`. */
 export const LINEAR_MAX_ROWS = 8;
 const TILE_N = 64;
 /** Output columns per `linear_rows` workgroup (GROUPS in the WGSL). */
 const ROWS_COLUMNS = 8;
+/** Invocations per `linear_direct` workgroup (DIRECT_WG in the WGSL). */
+const DIRECT_WG = 64;
 /** Fewest workgroups before a taller tile is worth its lost parallelism (about one per SM). */
 const ENOUGH_TILES = 128;
 const MAX_GROUPS = 65535;
@@ -49,9 +54,17 @@ export function linear(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bi
     throw new Error(`linear: bias must be [N=${N}], found [${bias.shape.join(', ')}]`);
   }
   if (M === 0 || N === 0) return;
-  const bindings = { out, x, w: weight, bias: bias ?? x };
   const uniforms = { M, N, K };
   const base = { W_F16: weight.dtype === 'f16', HAS_BIAS: bias !== undefined };
+  if (rec.kernelStyle === 'direct' && K % 4 === 0) {
+    const rowBlocks = Math.ceil(M / 4);
+    rec.dispatch(directKernel, {
+      bindings: { out, x4: x, w2: weight, bias: bias ?? x }, uniforms, constants: base,
+      workgroups: grid(rowBlocks * Math.ceil(N / 4), DIRECT_WG), weightPasses: rowBlocks,
+    });
+    return;
+  }
+  const bindings = { out, x, w: weight, bias: bias ?? x };
   if (M <= LINEAR_MAX_ROWS) {
     rec.dispatch(rowsKernel, { bindings, uniforms, constants: { ...base, ROWS: M }, workgroups: grid(N, ROWS_COLUMNS) });
     return;

@@ -4,7 +4,7 @@
  * WGSL: shaders/rms-norm.wgsl. Reference: runtime/reference/rms-norm.ts.
  */
 import source from '../../shaders/rms-norm.wgsl?raw';
-import { grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
+import { grid, Kernel, rowWorkgroupSize, type Recorder, type Tensor } from '../gpu/index.ts';
 import { expectVector, notAliased, rowsOf } from './checks.ts';
 
 const rmsNormKernel = new Kernel({ name: 'rms_norm', source, entryPoint: 'rms_norm' });
@@ -28,7 +28,7 @@ export function rmsNorm(rec: Recorder, out: Tensor, x: Tensor, opts: { eps: numb
   rec.dispatch(rmsNormKernel, {
     bindings: { out, x, weight: opts.weight ?? x },
     uniforms: { cols: C, rows, eps: opts.eps },
-    constants: { HAS_WEIGHT: opts.weight !== undefined },
+    constants: { HAS_WEIGHT: opts.weight !== undefined, WG: rowWorkgroupSize(rec.kernelStyle) },
     workgroups: grid(rows, 1),
   });
 }

@@ -6,7 +6,7 @@
  */
 import rng from '../../shaders/rng.wgsl?raw';
 import sampling from '../../shaders/sampling.wgsl?raw';
-import { grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
+import { grid, Kernel, rowWorkgroupSize, type Recorder, type Tensor } from '../gpu/index.ts';
 import { expectDType } from './checks.ts';
 
 const source = rng + sampling;
@@ -80,7 +80,7 @@ export function filterMask(rec: Recorder, allowed: Tensor, logits: Tensor, opts:
   }
   const V = logits.shape[logits.shape.length - 1] ?? 1;
   const uniforms = rowUniforms('filterMask', logits, logits.size / V, opts);
-  rec.dispatch(filterMaskKernel, { bindings: { allowed, logits }, uniforms, workgroups: grid(uniforms.rows * WG, WG) });
+  rec.dispatch(filterMaskKernel, { bindings: { allowed, logits }, uniforms, constants: { WG: rowWorkgroupSize(rec.kernelStyle) }, workgroups: grid(uniforms.rows, 1) });
 }
 
 /**
@@ -95,7 +95,8 @@ export function sample(rec: Recorder, ids: Tensor, logits: Tensor, opts: SampleO
   rec.dispatch(sampleKernel, {
     bindings: { ids, logits },
     uniforms: { ...uniforms, ...rngUniforms('sample', opts.seed, opts.counter) },
-    workgroups: grid(uniforms.rows * WG, WG),
+    constants: { WG: rowWorkgroupSize(rec.kernelStyle) },
+    workgroups: grid(uniforms.rows, 1),
   });
 }
 

@@ -5,7 +5,7 @@
  * WGSL: shaders/softmax.wgsl. Reference: runtime/reference/softmax.ts.
  */
 import source from '../../shaders/softmax.wgsl?raw';
-import { grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
+import { grid, Kernel, rowWorkgroupSize, type Recorder, type Tensor } from '../gpu/index.ts';
 import { notAliased, rowsOf } from './checks.ts';
 
 const softmaxKernel = new Kernel({ name: 'softmax', source, entryPoint: 'softmax' });
@@ -28,6 +28,7 @@ export function softmax(rec: Recorder, out: Tensor, x: Tensor, opts: { scale?: n
   rec.dispatch(softmaxKernel, {
     bindings: { out, x },
     uniforms: { cols: N, rows, scale: opts.scale ?? 1 },
+    constants: { WG: rowWorkgroupSize(rec.kernelStyle) },
     workgroups: grid(rows, 1),
   });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Gpu } from '../../runtime/gpu/index.ts';
+import { KERNEL_STYLES, type Gpu, type KernelStyle } from '../../runtime/gpu/index.ts';
 import { appendKV, attention, blockCausalLimits, KVCache, type AttentionMask } from '../../runtime/kernels/attention.ts';
 import * as ref from '../../runtime/reference/attention.ts';
 import { expectClose, random, testGpu } from '../helpers.ts';
@@ -49,7 +49,7 @@ function keyMaskTensor(gpu: Gpu, s: Setup, T: number, capacity: number) {
  * Appends `chunks` of the sequence one after another, each attending to the cache under `mask`,
  * and returns the outputs of all T tokens as [B, T, H·hd].
  */
-async function incremental(gpu: Gpu, s: Setup, qkv: Float32Array, chunks: number[], mask: AttentionMask): Promise<Float32Array> {
+async function incremental(gpu: Gpu, s: Setup, qkv: Float32Array, chunks: number[], mask: AttentionMask, style: KernelStyle): Promise<Float32Array> {
   const T = chunks.reduce((a, b) => a + b, 0);
   const C = s.H * s.hd;
   const cache = new KVCache(gpu, { batch: s.B, kvHeads: s.Hkv, headDim: s.hd, capacity: T });
@@ -64,7 +64,7 @@ async function incremental(gpu: Gpu, s: Setup, qkv: Float32Array, chunks: number
     gpu.run('step', (rec) => {
       appendKV(rec, cache, x, { heads: s.H, qkNorm: !!scaleMul, rope });
       attention(rec, out, x, cache, { heads: s.H, scale: s.scale, qkNorm: scaleMul && { scaleMul }, rope, mask, keyMask });
-    });
+    }, style);
     const got = await gpu.read(out);
     for (let b = 0; b < s.B; b++) full.set(got.subarray(b * n * C, (b + 1) * n * C), (b * T + from) * C);
     from += n;
@@ -74,7 +74,7 @@ async function incremental(gpu: Gpu, s: Setup, qkv: Float32Array, chunks: number
 }
 
 /** The whole sequence in one append and one attention call under explicit per-query limits. */
-async function oneCall(gpu: Gpu, s: Setup, qkv: Float32Array, T: number, limits: ArrayLike<number>): Promise<Float32Array> {
+async function oneCall(gpu: Gpu, s: Setup, qkv: Float32Array, T: number, limits: ArrayLike<number>, style: KernelStyle): Promise<Float32Array> {
   const cache = new KVCache(gpu, { batch: s.B, kvHeads: s.Hkv, headDim: s.hd, capacity: T + 3 });
   const x = gpu.upload(qkv, [s.B, T, rowOf(s)]);
   const out = gpu.tensor([s.B, T, s.H * s.hd]);
@@ -84,7 +84,7 @@ async function oneCall(gpu: Gpu, s: Setup, qkv: Float32Array, T: number, limits:
   gpu.run('one call', (rec) => {
     appendKV(rec, cache, x, { heads: s.H, qkNorm: !!scaleMul, rope });
     attention(rec, out, x, cache, { heads: s.H, scale: s.scale, qkNorm: scaleMul && { scaleMul }, rope, mask: { limits: gpu.upload(limits, [T], 'u32') }, keyMask });
-  });
+  }, style);
   const got = await gpu.read(out);
   cache.dispose();
   return got as Float32Array;
@@ -97,13 +97,13 @@ function reference(s: Setup, qkv: Float32Array, T: number, limits: ArrayLike<num
   });
 }
 
-describe('attention with a KV cache against the CPU reference', () => {
+describe.each(KERNEL_STYLES)('attention with a KV cache in the %s kernel style against the CPU reference', (style) => {
   it('VAR: scales [1, 4, 9] appended one by one, qkNorm with scaleMul clamped at ln 100', async () => {
     const gpu = await testGpu();
     const s: Setup = { B: 2, H: 4, Hkv: 4, hd: 8, scale: 1, scaleMul: [0.3, 4.9, -0.7, 6.0] };
     const chunks = [1, 4, 9];
     const qkv = random(2 * 14 * rowOf(s), 11);
-    const got = await incremental(gpu, s, qkv, chunks, 'none');
+    const got = await incremental(gpu, s, qkv, chunks, 'none', style);
     expectClose('attention (VAR, incremental)', got, reference(s, qkv, 14, blockCausalLimits(chunks)), TOL);
   });
 
@@ -112,7 +112,7 @@ describe('attention with a KV cache against the CPU reference', () => {
     const positions = Array.from({ length: 14 }, (_, i) => 5 + 3 * i);
     const s: Setup = { B: 2, H: 4, Hkv: 2, hd: 12, scale: 1 / Math.sqrt(12), rope: { positions, theta: 10000 } };
     const qkv = random(2 * 14 * rowOf(s), 12, -2, 2);
-    const got = await incremental(gpu, s, qkv, [1, 4, 9], 'causal');
+    const got = await incremental(gpu, s, qkv, [1, 4, 9], 'causal', style);
     expectClose('attention (GQA, RoPE, causal)', got, reference(s, qkv, 14, ref.causalLimits(14)), TOL);
   });
 
@@ -127,7 +127,7 @@ describe('attention with a KV cache against the CPU reference', () => {
     });
     const s: Setup = { B: 2, H: 4, Hkv: 2, hd: 20, scale: 1 / Math.sqrt(20), rope: { positions, theta: 10000, axes: 3 } };
     const qkv = random(2 * 39 * rowOf(s), 17, -2, 2);
-    const got = await incremental(gpu, s, qkv, blocks, 'none');
+    const got = await incremental(gpu, s, qkv, blocks, 'none', style);
     const want = reference(s, qkv, 39, blockCausalLimits(blocks));
     expectClose('attention (RoPE on three axes)', got, want, TOL);
     // The axes matter: the same rows rotated by axis 0 alone give something else.
@@ -142,9 +142,9 @@ describe('attention with a KV cache against the CPU reference', () => {
     const s: Setup = { B: 2, H: 4, Hkv: 2, hd: 8, scale: 1, scaleMul: [5.2, 1.1, 2.5, -0.2] };
     const qkv = random(2 * 55 * rowOf(s), 13);
     const limits = blockCausalLimits(blocks);
-    const once = await oneCall(gpu, s, qkv, 55, limits);
+    const once = await oneCall(gpu, s, qkv, 55, limits, style);
     expectClose('attention (block-causal, one call)', once, reference(s, qkv, 55, limits), TOL);
-    const steps = await incremental(gpu, s, qkv, blocks, 'none');
+    const steps = await incremental(gpu, s, qkv, blocks, 'none', style);
     expectClose('attention (one call vs scale by scale)', once, steps, TOL);
   });
 
@@ -153,7 +153,7 @@ describe('attention with a KV cache against the CPU reference', () => {
     const positions = Array.from({ length: 37 }, (_, i) => i);
     const s: Setup = { B: 2, H: 2, Hkv: 1, hd: 64, scale: 0.125, rope: { positions, theta: 1e6 } };
     const qkv = random(2 * 37 * rowOf(s), 14, -3, 3);
-    const got = await incremental(gpu, s, qkv, [3, 34], 'causal');
+    const got = await incremental(gpu, s, qkv, [3, 34], 'causal', style);
     expectClose('attention (hd 64, causal)', got, reference(s, qkv, 37, ref.causalLimits(37)), TOL);
   });
 
@@ -161,7 +161,7 @@ describe('attention with a KV cache against the CPU reference', () => {
     const gpu = await testGpu();
     const s: Setup = { B: 1, H: 2, Hkv: 1, hd: 128, scale: 1, scaleMul: [2.0, 7.0] };
     const qkv = random(37 * rowOf(s), 16);
-    const got = await incremental(gpu, s, qkv, [5, 32], 'none');
+    const got = await incremental(gpu, s, qkv, [5, 32], 'none', style);
     expectClose('attention (hd 128)', got, reference(s, qkv, 37, blockCausalLimits([5, 32])), TOL);
   });
 
@@ -170,7 +170,7 @@ describe('attention with a KV cache against the CPU reference', () => {
     const s: Setup = { B: 2, H: 4, Hkv: 4, hd: 8, scale: 0.7 };
     const limits = [0, 3, 1, 7, 7, 2, 5];
     const qkv = random(2 * 7 * rowOf(s), 15);
-    const got = await oneCall(gpu, s, qkv, 7, limits);
+    const got = await oneCall(gpu, s, qkv, 7, limits, style);
     expectClose('attention (limits)', got, reference(s, qkv, 7, limits), TOL);
     expect(Array.from(got.subarray(0, 4 * 8)).every((v) => v === 0)).toBe(true);
   });
@@ -183,7 +183,7 @@ describe('attention with a KV cache against the CPU reference', () => {
     const keyMask = [...Array(T).fill(1), 1, 1, 0, 0, 0, 0, 1, 1, 0, 1];
     const s: Setup = { B: 2, H: 6, Hkv: 2, hd: 12, scale: 1 / Math.sqrt(12), rope: { positions, theta: 10000 }, keyMask };
     const qkv = random(2 * T * rowOf(s), 17, -2, 2);
-    const got = await incremental(gpu, s, qkv, [3, 1, 6], 'causal');
+    const got = await incremental(gpu, s, qkv, [3, 1, 6], 'causal', style);
     expectClose('attention (key mask, causal)', got, reference(s, qkv, T, ref.causalLimits(T)), TOL);
     const unmasked = reference({ ...s, keyMask: undefined }, qkv, T, ref.causalLimits(T));
     // Row 0 is as without a mask; row 1 differs after the hidden keys.
@@ -200,7 +200,7 @@ describe('attention with a KV cache against the CPU reference', () => {
     const keyMask = [...Array(T).fill(1), ...Array.from({ length: T }, (_, j) => (j < 2 || (j >= 20 && j < 34) || j === 40 ? 0 : 1))];
     const s: Setup = { B: 2, H: 2, Hkv: 2, hd: 16, scale: 0.5, keyMask };
     const qkv = random(2 * T * rowOf(s), 18);
-    const got = await oneCall(gpu, s, qkv, T, limits);
+    const got = await oneCall(gpu, s, qkv, T, limits, style);
     expectClose('attention (key mask + limits)', got, reference(s, qkv, T, limits), TOL);
     const C = s.H * s.hd;
     expect(Array.from(got.subarray((T + 3) * C, (T + 4) * C)).every((v) => v === 0)).toBe(true);
@@ -221,7 +221,7 @@ describe('KV cache bookkeeping and argument checks', () => {
     const cache = new KVCache(gpu, { batch: 2, kvHeads: 2, headDim: 8, capacity: 10 });
     const x6 = gpu.tensor([2, 6, rowOf(s)]);
     const x5 = gpu.tensor([2, 5, rowOf(s)]);
-    const rec = gpu.recorder();
+    const rec = gpu.recorder('bookkeeping', false, 'workgroup');
     appendKV(rec, cache, x6, { heads: 4 });
     expect(cache.length).toBe(6);
     expect(() => appendKV(rec, cache, x5, { heads: 4 })).toThrow(/holds 6 of 10 tokens; appending 5 needs room for 11/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { roundToHalf } from '../../runtime/gpu/index.ts';
+import { KERNEL_STYLES, roundToHalf, type KernelStyle } from '../../runtime/gpu/index.ts';
 import { conv2d, conv2dTileRows, type Conv2dPadding } from '../../runtime/kernels/conv2d.ts';
 import * as ref from '../../runtime/reference/conv2d.ts';
 import { expectClose, random, testGpu } from '../helpers.ts';
@@ -13,8 +13,8 @@ interface Case extends Omit<ref.Conv2dShape, 'padding' | 'stride'> {
   bias?: boolean;
 }
 
-/** Runs one conv on the GPU and checks it against the reference. */
-async function check(c: Case, seed: number): Promise<void> {
+/** Runs one conv on the GPU in the given kernel style and checks it against the reference; returns the kernel that ran. */
+async function checkStyle(style: KernelStyle, c: Case, seed: number): Promise<string> {
   const gpu = await testGpu();
   const { B, Cin, H, W, Cout, k, stride = 1, f16 = false, bias = true } = c;
   const pad = c.padding ?? 0;
@@ -25,14 +25,19 @@ async function check(c: Case, seed: number): Promise<void> {
   const w = random(Cout * Cin * k * k, seed + 1);
   const b = bias ? random(Cout, seed + 2) : undefined;
   const out = gpu.tensor([B, Cout, Ho, Wo]);
-  gpu.run('conv2d', (rec) =>
-    conv2d(rec, out, gpu.upload(x, [B, Cin, H, W]), gpu.upload(w, [Cout, Cin, k, k], f16 ? 'f16' : 'f32'), b && gpu.upload(b, [Cout]), { stride, padding: c.padding }),
-  );
-  const name = `conv2d ${JSON.stringify(c)}`;
+  const rec = gpu.recorder('conv2d', false, style);
+  conv2d(rec, out, gpu.upload(x, [B, Cin, H, W]), gpu.upload(w, [Cout, Cin, k, k], f16 ? 'f16' : 'f32'), b && gpu.upload(b, [Cout]), { stride, padding: c.padding });
+  rec.submit();
+  const name = `conv2d (${style}) ${JSON.stringify(c)}`;
   expectClose(name, await gpu.read(out), ref.conv2d(x, f16 ? roundToHalf(w) : w, b, shape), TOL);
+  return [...rec.counts.keys()].join();
 }
 
-describe('conv2d against the CPU reference', () => {
+describe.each(KERNEL_STYLES)('conv2d in the %s kernel style against the CPU reference', (style) => {
+  // The direct style has its own kernel for 3x3 stride 1, which reads each input row segment once.
+  const kernel = (c: Case) => (style === 'workgroup' ? 'conv2d' : c.k === 3 && (c.stride ?? 1) === 1 ? 'conv2d_direct_3x3' : 'conv2d_direct');
+  const check = async (c: Case, seed: number) => expect(await checkStyle(style, c, seed)).toBe(kernel(c));
+
   it('3x3, padding 1, stride 1: B=2, Cin=3, Cout=5, 7x6 (f32 and f16 weights)', async () => {
     await check({ B: 2, Cin: 3, H: 7, W: 6, Cout: 5, k: 3, padding: 1 }, 1);
     await check({ B: 2, Cin: 3, H: 7, W: 6, Cout: 5, k: 3, padding: 1, f16: true }, 2);
@@ -51,13 +56,17 @@ describe('conv2d against the CPU reference', () => {
   });
 
   it('several tiles of pixels and channels, K over several steps (16, 32 and 64-channel tiles)', async () => {
-    expect([conv2dTileRows(3), conv2dTileRows(20), conv2dTileRows(70)]).toEqual([1, 2, 4]);
     await check({ B: 2, Cin: 5, H: 9, W: 10, Cout: 70, k: 3, padding: 1, f16: true }, 9); // 180 pixels, 2 channel tiles
     await check({ B: 1, Cin: 9, H: 11, W: 7, Cout: 20, k: 3, padding: 1 }, 10); // K = 81
+    await check({ B: 2, Cin: 6, H: 5, W: 19, Cout: 7, k: 3, stride: 2, padding: 1, f16: true }, 11); // output rows of 10: two pixel blocks, the second cut at 2
   });
 });
 
 describe('conv2d arguments', () => {
+  it('tiles 16, 32 or 64 channels in the workgroup style, the smallest that covers Cout', () => {
+    expect([conv2dTileRows(3), conv2dTileRows(20), conv2dTileRows(70)]).toEqual([1, 2, 4]);
+  });
+
   it('rejects mismatched shapes and dtypes, naming expected and found', async () => {
     const gpu = await testGpu();
     const rec = gpu.recorder();

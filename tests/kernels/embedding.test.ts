@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { roundToHalf } from '../../runtime/gpu/index.ts';
+import { KERNEL_STYLES, roundToHalf } from '../../runtime/gpu/index.ts';
 import { embedding, nearestCode } from '../../runtime/kernels/embedding.ts';
 import * as ref from '../../runtime/reference/embedding.ts';
 import { expectClose, random, testGpu } from '../helpers.ts';
@@ -45,14 +45,14 @@ describe('embedding against the CPU reference', () => {
   });
 });
 
-describe('nearestCode against the CPU reference', () => {
+describe.each(KERNEL_STYLES)('nearestCode in the %s kernel style against the CPU reference', (style) => {
   /** Nearest codes of random x [B, C, N] in a random codebook [V, C], from the GPU and the reference. */
   async function check(B: number, C: number, N: number, V: number, seed: number) {
     const gpu = await testGpu();
     const codebook = random(V * C, seed);
     const x = random(B * C * N, seed + 1);
     const out = gpu.tensor([B, N], 'i32');
-    gpu.run('nearest code', (rec) => nearestCode(rec, out, gpu.upload(x, [B, C, N]), gpu.upload(codebook, [V, C])));
+    gpu.run('nearest code', (rec) => nearestCode(rec, out, gpu.upload(x, [B, C, N]), gpu.upload(codebook, [V, C])), style);
     return { got: Array.from(await gpu.read(out)), want: Array.from(ref.nearestCode(x, codebook, B, C, N, V)) };
   }
 
@@ -76,7 +76,7 @@ describe('nearestCode against the CPU reference', () => {
     const x = new Float32Array(C * 3);
     for (let c = 0; c < C; c++) [x[c * 3], x[c * 3 + 1], x[c * 3 + 2]] = [codebook[5 * C + c], codebook[20 * C + c], codebook[36 * C + c]];
     const out = gpu.tensor([1, 3], 'i32');
-    gpu.run('nearest code ties', (rec) => nearestCode(rec, out, gpu.upload(x, [1, C, 3]), gpu.upload(codebook, [V, C])));
+    gpu.run('nearest code ties', (rec) => nearestCode(rec, out, gpu.upload(x, [1, C, 3]), gpu.upload(codebook, [V, C])), style);
     expect(Array.from(await gpu.read(out))).toEqual([3, 0, 3]);
     expect(Array.from(ref.nearestCode(x, codebook, 1, C, 3, V))).toEqual([3, 0, 3]);
   });

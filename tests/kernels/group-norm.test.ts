@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { KERNEL_STYLES } from '../../runtime/gpu/index.ts';
 import * as gpuK from '../../runtime/kernels/group-norm.ts';
 import * as ref from '../../runtime/reference/group-norm.ts';
 import { expectClose, random, testGpu } from '../helpers.ts';
@@ -6,7 +7,7 @@ import { expectClose, random, testGpu } from '../helpers.ts';
 // H·W = 5x7: groups of Cg·35 = 70, 105 and 560 elements, none a multiple of the 256-wide workgroup.
 const tol = { atol: 2e-5, rtol: 1e-4 };
 
-describe('group norm against the CPU reference', () => {
+describe.each(KERNEL_STYLES)('group norm in the %s kernel style against the CPU reference', (style) => {
   it('normalises NCHW groups with and without affine, with and without SiLU', async () => {
     const gpu = await testGpu();
     const cases = [
@@ -25,7 +26,7 @@ describe('group norm against the CPU reference', () => {
       const opts = { groups: k.groups, eps: k.eps, silu: k.silu, weight: w && gpu.upload(w, [C]), bias: b && gpu.upload(b, [C]) };
       return { k, C, x, w, b, out: gpu.tensor(k.shape), tx: gpu.upload(x, k.shape), opts };
     });
-    gpu.run('group norm', (rec) => runs.forEach((r) => gpuK.groupNorm(rec, r.out, r.tx, r.opts)));
+    gpu.run('group norm', (rec) => runs.forEach((r) => gpuK.groupNorm(rec, r.out, r.tx, r.opts)), style);
     for (const r of runs) {
       const want = ref.groupNorm(r.x, 2, r.C, { groups: r.k.groups, eps: r.k.eps, weight: r.w, bias: r.b, silu: r.k.silu });
       expectClose(`group_norm [${r.k.shape}] groups=${r.k.groups} affine=${r.k.affine} silu=${r.k.silu}`, await gpu.read(r.out), want, tol);
@@ -44,7 +45,7 @@ describe('group norm against the CPU reference', () => {
     gpu.run('offset', (rec) => {
       gpuK.groupNorm(rec, out1, tx, { groups: 4, eps: 1e-6, weight: gpu.upload(w, [12]) });
       gpuK.groupNorm(rec, out2, tx, { groups: 3, eps: 1e-6, bias: gpu.upload(b, [12]), silu: true });
-    });
+    }, style);
     expectClose('group_norm (mean 100, weight)', await gpu.read(out1), ref.groupNorm(x, 2, 12, { groups: 4, eps: 1e-6, weight: w }), { atol: 1e-4, rtol: 1e-4 });
     expectClose('group_norm (mean 100, bias, silu)', await gpu.read(out2), ref.groupNorm(x, 2, 12, { groups: 3, eps: 1e-6, bias: b, silu: true }), { atol: 1e-4, rtol: 1e-4 });
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { KERNEL_STYLES } from '../../runtime/gpu/index.ts';
 import * as gpuK from '../../runtime/kernels/layer-norm.ts';
 import * as ref from '../../runtime/reference/layer-norm.ts';
 import { expectClose, random, testGpu } from '../helpers.ts';
@@ -6,7 +7,7 @@ import { expectClose, random, testGpu } from '../helpers.ts';
 // Rows of C = 3, 37, 300 and 1100 (none a multiple of the 256-wide workgroup; 300 and 1100 loop).
 const tol = { atol: 2e-5, rtol: 1e-4 };
 
-describe('layer norm against the CPU reference', () => {
+describe.each(KERNEL_STYLES)('layer norm in the %s kernel style against the CPU reference', (style) => {
   it('normalises rows with and without affine weight/bias', async () => {
     const gpu = await testGpu();
     const cases = [
@@ -26,7 +27,7 @@ describe('layer norm against the CPU reference', () => {
       const opts = { eps: k.eps, weight: w && gpu.upload(w, [C]), bias: b && gpu.upload(b, [C]) };
       return { k, C, x, w, b, out, tx: gpu.upload(x, k.shape), opts };
     });
-    gpu.run('layer norm', (rec) => runs.forEach((r) => gpuK.layerNorm(rec, r.out, r.tx, r.opts)));
+    gpu.run('layer norm', (rec) => runs.forEach((r) => gpuK.layerNorm(rec, r.out, r.tx, r.opts)), style);
     for (const r of runs) {
       const want = ref.layerNorm(r.x, r.C, { eps: r.k.eps, weight: r.w, bias: r.b });
       expectClose(`layer_norm [${r.k.shape}] w=${r.k.weight} b=${r.k.bias}`, await gpu.read(r.out), want, tol);
@@ -38,7 +39,7 @@ describe('layer norm against the CPU reference', () => {
     const shape = [3, 300];
     const x = random(900, 41, 99, 101);
     const out = gpu.tensor(shape);
-    gpu.run('offset', (rec) => gpuK.layerNorm(rec, out, gpu.upload(x, shape), { eps: 1e-6 }));
+    gpu.run('offset', (rec) => gpuK.layerNorm(rec, out, gpu.upload(x, shape), { eps: 1e-6 }), style);
     expectClose('layer_norm (mean 100)', await gpu.read(out), ref.layerNorm(x, 300, { eps: 1e-6 }), { atol: 1e-4, rtol: 1e-4 });
   });
 
@@ -58,7 +59,7 @@ describe('layer norm against the CPU reference', () => {
       gpuK.layerNorm(rec, outs[0], tx, { eps: 1e-6, modulation: { ada: t6, scaleChunk: 1, shiftChunk: 4 } });
       gpuK.layerNorm(rec, outs[1], tx, { eps: 1e-6, modulation: { ada: t2, scaleChunk: 0, shiftChunk: 1 } });
       gpuK.layerNorm(rec, outs[2], tx, { eps: 1e-5, weight: gpu.upload(w, [C]), bias: gpu.upload(b, [C]), modulation: { ada: t6, scaleChunk: 5, shiftChunk: 2 } });
-    });
+    }, style);
     expectClose('adaln chunks 1/4', await gpu.read(outs[0]), ref.layerNorm(x, C, { eps: 1e-6, modulation: { ada: ada6, G, scaleChunk: 1, shiftChunk: 4 } }), tol);
     expectClose('adaln head chunks 0/1', await gpu.read(outs[1]), ref.layerNorm(x, C, { eps: 1e-6, modulation: { ada: ada2, G, scaleChunk: 0, shiftChunk: 1 } }), tol);
     expectClose('adaln + affine', await gpu.read(outs[2]), ref.layerNorm(x, C, { eps: 1e-5, weight: w, bias: b, modulation: { ada: ada6, G, scaleChunk: 5, shiftChunk: 2 } }), tol);
@@ -70,7 +71,7 @@ describe('layer norm against the CPU reference', () => {
     const x = random(G * L * C, 60);
     const ada = random(G * 6 * C, 61);
     const out = gpu.tensor([G, L, C]);
-    gpu.run('modulate', (rec) => gpuK.modulate(rec, out, gpu.upload(x, [G, L, C]), { ada: gpu.upload(ada, [G, 6 * C]), scaleChunk: 3, shiftChunk: 0 }));
+    gpu.run('modulate', (rec) => gpuK.modulate(rec, out, gpu.upload(x, [G, L, C]), { ada: gpu.upload(ada, [G, 6 * C]), scaleChunk: 3, shiftChunk: 0 }), style);
     expectClose('modulate', await gpu.read(out), ref.modulate(x, C, { ada, G, scaleChunk: 3, shiftChunk: 0 }), tol);
   });
 

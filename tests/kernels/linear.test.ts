@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { roundToHalf } from '../../runtime/gpu/index.ts';
+import { roundToHalf, type KernelStyle } from '../../runtime/gpu/index.ts';
 import { linear, linearTileRows } from '../../runtime/kernels/linear.ts';
 import * as ref from '../../runtime/reference/linear.ts';
 import { expectClose, random, testGpu } from '../helpers.ts';
@@ -14,22 +14,22 @@ interface Case {
   bias?: boolean;
 }
 
-/** Runs one linear on the GPU and checks it against the reference; returns the kernel that ran. */
-async function check({ M, K, N, f16 = false, bias = false }: Case, seed: number): Promise<string> {
+/** Runs one linear on the GPU in the given kernel style and checks it against the reference; returns the kernel that ran. */
+async function check({ M, K, N, f16 = false, bias = false }: Case, seed: number, style: KernelStyle = 'workgroup'): Promise<string> {
   const gpu = await testGpu();
   const x = random(M * K, seed);
   const w = random(N * K, seed + 1);
   const b = bias ? random(N, seed + 2) : undefined;
   const out = gpu.tensor([M, N]);
-  const rec = gpu.recorder();
+  const rec = gpu.recorder('linear', false, style);
   linear(rec, out, gpu.upload(x, [M, K]), gpu.upload(w, [N, K], f16 ? 'f16' : 'f32'), b && gpu.upload(b, [N]));
   rec.submit();
-  const name = `linear M=${M} K=${K} N=${N}${f16 ? ' f16' : ''}${bias ? ' +bias' : ''}`;
+  const name = `linear (${style}) M=${M} K=${K} N=${N}${f16 ? ' f16' : ''}${bias ? ' +bias' : ''}`;
   expectClose(name, await gpu.read(out), ref.linear(x, f16 ? roundToHalf(w) : w, b, M, N, K), TOL);
   return [...rec.counts.keys()].join();
 }
 
-describe('linear against the CPU reference', () => {
+describe('linear in the workgroup kernel style against the CPU reference', () => {
   it('few rows take linear_rows: M = 1, 3, 8, odd and even K, f32 and f16', async () => {
     const cases: Case[] = [
       { M: 1, K: 5, N: 1 },
@@ -64,6 +64,25 @@ describe('linear against the CPU reference', () => {
     expect(linearTileRows(512, 1024)).toBe(4);
     expect(linearTileRows(338, 1024)).toBe(2);
     expect(linearTileRows(50, 1024)).toBe(1);
+  });
+});
+
+describe('linear in the direct kernel style against the CPU reference', () => {
+  it('takes linear_direct for any M when K is a multiple of 4: 4x4 blocks cut at every edge, f32 and f16', async () => {
+    const cases: Case[] = [
+      { M: 1, K: 4, N: 1 },
+      { M: 1, K: 68, N: 33, f16: true, bias: true },
+      { M: 3, K: 36, N: 130, f16: true },
+      { M: 9, K: 72, N: 17, bias: true },
+      { M: 37, K: 20, N: 4095, bias: true }, // 1,024 column blocks, the last one 3 wide
+      { M: 66, K: 196, N: 131, f16: true, bias: true },
+    ];
+    for (const [i, c] of cases.entries()) expect(await check(c, 400 + 10 * i, 'direct')).toBe('linear_direct');
+  });
+
+  it('falls back to the workgroup kernels when K is not a multiple of 4', async () => {
+    expect(await check({ M: 3, K: 37, N: 20, f16: true }, 500, 'direct')).toBe('linear_rows');
+    expect(await check({ M: 37, K: 70, N: 130, bias: true }, 510, 'direct')).toBe('linear_tiled');
   });
 });
 

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { KERNEL_STYLES } from '../../runtime/gpu/index.ts';
 import * as gpuK from '../../runtime/kernels/rms-norm.ts';
 import * as ref from '../../runtime/reference/rms-norm.ts';
 import { expectClose, random, testGpu } from '../helpers.ts';
 
-// Rows of C = 3, 37, 300 and 1100 (none a multiple of the 256-wide workgroup; 300 and 1100 loop).
+// Rows of C = 3, 37, 300 and 1100 (none a multiple of the 256-wide workgroup, 3 and 37 none of the direct style's 4; 300 and 1100 loop).
 const tol = { atol: 1e-5, rtol: 1e-4 };
 
-describe('rms norm against the CPU reference', () => {
+describe.each(KERNEL_STYLES)('rms norm in the %s kernel style against the CPU reference', (style) => {
   it('normalises rows with and without a weight', async () => {
     const gpu = await testGpu();
     const cases = [
@@ -23,7 +24,7 @@ describe('rms norm against the CPU reference', () => {
       const w = k.weight ? random(C, 20 + i, -1.5, 1.5) : undefined;
       return { k, C, x, w, out: gpu.tensor(k.shape), tx: gpu.upload(x, k.shape), tw: w && gpu.upload(w, [C]) };
     });
-    gpu.run('rms norm', (rec) => runs.forEach((r) => gpuK.rmsNorm(rec, r.out, r.tx, { eps: r.k.eps, weight: r.tw })));
+    gpu.run('rms norm', (rec) => runs.forEach((r) => gpuK.rmsNorm(rec, r.out, r.tx, { eps: r.k.eps, weight: r.tw })), style);
     for (const r of runs) {
       expectClose(`rms_norm [${r.k.shape}] w=${r.k.weight}`, await gpu.read(r.out), ref.rmsNorm(r.x, r.C, { eps: r.k.eps, weight: r.w }), tol);
     }
@@ -39,7 +40,7 @@ describe('rms norm against the CPU reference', () => {
     gpu.run('rms', (rec) => {
       gpuK.rmsNorm(rec, out1, gpu.upload(x, [3, 300]), { eps: 1e-6 });
       gpuK.rmsNorm(rec, out2, gpu.upload(heads, [5, 3, 37]), { eps: 1e-6, weight: gpu.upload(w, [37]) });
-    });
+    }, style);
     expectClose('rms_norm (mean 100)', await gpu.read(out1), ref.rmsNorm(x, 300, { eps: 1e-6 }), tol);
     expectClose('rms_norm (per head)', await gpu.read(out2), ref.rmsNorm(heads, 37, { eps: 1e-6, weight: w }), tol);
   });

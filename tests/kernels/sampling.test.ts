@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { KERNEL_STYLES } from '../../runtime/gpu/index.ts';
 import * as gpuK from '../../runtime/kernels/sampling.ts';
 import * as ref from '../../runtime/reference/sampling.ts';
 import { expectClose, random, testGpu } from '../helpers.ts';
@@ -35,13 +36,13 @@ function firstDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return -1;
 }
 
-describe('guidance, filtering and sampling against the CPU reference', () => {
+describe.each(KERNEL_STYLES)('guidance, filtering and sampling in the %s kernel style against the CPU reference', (style) => {
   it('guidance mixes the conditional and unconditional halves', async () => {
     const gpu = await testGpu();
     const [B, L, V] = [2, 7, 37];
     const logits = random(2 * B * L * V, 1, -5, 5);
     const out = gpu.tensor([B, L, V]);
-    gpu.run('guidance', (rec) => gpuK.guidance(rec, out, gpu.upload(logits, [2 * B, L, V]), 0.75));
+    gpu.run('guidance', (rec) => gpuK.guidance(rec, out, gpu.upload(logits, [2 * B, L, V]), 0.75), style);
     expectClose('guidance', await gpu.read(out), ref.guidance(logits, 0.75), { atol: 1e-5, rtol: 1e-5 });
   });
 
@@ -53,7 +54,7 @@ describe('guidance, filtering and sampling against the CPU reference', () => {
     const logits = gpu.upload(fx['mask.logits'].data, [R, V]);
     const cases = [['k5', 5, 0], ['p90', 0, 0.9], ['k8p50', 8, 0.5]] as const;
     const masks = cases.map(() => gpu.tensor([R, V], 'i32'));
-    gpu.run('fixture masks', (rec) => cases.forEach(([, topK, topP], i) => gpuK.filterMask(rec, masks[i], logits, { topK, topP })));
+    gpu.run('fixture masks', (rec) => cases.forEach(([, topK, topP], i) => gpuK.filterMask(rec, masks[i], logits, { topK, topP })), style);
     for (let i = 0; i < cases.length; i++) {
       const [name, topK, topP] = cases[i];
       const want = fx[`mask.${name}.allowed`].data;
@@ -79,7 +80,7 @@ describe('guidance, filtering and sampling against the CPU reference', () => {
       const x = tiedLogits(R * V, V, V === 3000 ? 40 : 6);
       const logits = gpu.upload(x, [R, V]);
       const masks = settings.map(() => gpu.tensor([R, V], 'i32'));
-      gpu.run('masks', (rec) => settings.forEach((s, i) => gpuK.filterMask(rec, masks[i], logits, s)));
+      gpu.run('masks', (rec) => settings.forEach((s, i) => gpuK.filterMask(rec, masks[i], logits, s)), style);
       for (let i = 0; i < settings.length; i++) {
         const got = await gpu.read(masks[i]);
         const want = ref.filterMask(x, V, settings[i]);
@@ -95,7 +96,7 @@ describe('guidance, filtering and sampling against the CPU reference', () => {
     const x = tiedLogits(R * V, 11, 8);
     x.fill(-Infinity, 5 * V, 6 * V); // a row of -inf still yields token 0
     const ids = gpu.tensor([R], 'i32');
-    gpu.run('greedy', (rec) => gpuK.sample(rec, ids, gpu.upload(x, [R, V]), { topK: 1, topP: 0.9, temperature: 0.5, seed: 1, counter: 0 }));
+    gpu.run('greedy', (rec) => gpuK.sample(rec, ids, gpu.upload(x, [R, V]), { topK: 1, topP: 0.9, temperature: 0.5, seed: 1, counter: 0 }), style);
     const want = ref.sample(x, V, { topK: 1, topP: 0.9, temperature: 0.5, seed: 1, counter: 0 });
     expect(Array.from(await gpu.read(ids))).toEqual(Array.from(want));
     expect(want[5]).toBe(0);
@@ -113,7 +114,7 @@ describe('guidance, filtering and sampling against the CPU reference', () => {
       const x = random(R * V, R + V, -4, 4);
       const logits = gpu.upload(x, [R, V]);
       const ids = settings.map(() => gpu.tensor([R], 'i32'));
-      gpu.run('sample', (rec) => settings.forEach((s, i) => gpuK.sample(rec, ids[i], logits, s)));
+      gpu.run('sample', (rec) => settings.forEach((s, i) => gpuK.sample(rec, ids[i], logits, s)), style);
       for (let i = 0; i < settings.length; i++) {
         const got = await gpu.read(ids[i]);
         const want = ref.sample(x, V, settings[i]);
@@ -139,7 +140,7 @@ describe('guidance, filtering and sampling against the CPU reference', () => {
     ];
     const ids = settings.map(() => gpu.tensor([R], 'i32'));
     const logits = gpu.upload(x, [R, V]);
-    gpu.run('histogram', (rec) => settings.forEach((s, i) => gpuK.sample(rec, ids[i], logits, s)));
+    gpu.run('histogram', (rec) => settings.forEach((s, i) => gpuK.sample(rec, ids[i], logits, s)), style);
     for (let i = 0; i < settings.length; i++) {
       const { topK, temperature } = settings[i];
       const kth = [...row].sort((a, b) => b - a)[Math.max(topK, 1) - 1];

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { KERNEL_STYLES } from '../../runtime/gpu/index.ts';
 import * as gpuK from '../../runtime/kernels/softmax.ts';
 import * as ref from '../../runtime/reference/softmax.ts';
 import { expectClose, random, testGpu } from '../helpers.ts';
@@ -6,7 +7,7 @@ import { expectClose, random, testGpu } from '../helpers.ts';
 // Rows of N = 1, 3, 37, 300 and 100003 (none a multiple of the 256-wide workgroup; the long ones loop).
 const tol = { atol: 1e-7, rtol: 1e-4 };
 
-describe('softmax against the CPU reference', () => {
+describe.each(KERNEL_STYLES)('softmax in the %s kernel style against the CPU reference', (style) => {
   it('normalises rows of any length, with and without a scale', async () => {
     const gpu = await testGpu();
     const cases = [
@@ -21,7 +22,7 @@ describe('softmax against the CPU reference', () => {
       const x = random(n, 10 + i, -8, 8);
       return { k, x, out: gpu.tensor(k.shape), tx: gpu.upload(x, k.shape) };
     });
-    gpu.run('softmax', (rec) => runs.forEach((r) => gpuK.softmax(rec, r.out, r.tx, { scale: r.k.scale })));
+    gpu.run('softmax', (rec) => runs.forEach((r) => gpuK.softmax(rec, r.out, r.tx, { scale: r.k.scale })), style);
     for (const r of runs) {
       const N = r.k.shape[r.k.shape.length - 1];
       expectClose(`softmax [${r.k.shape}] scale=${r.k.scale}`, await gpu.read(r.out), ref.softmax(r.x, N, { scale: r.k.scale }), tol);
@@ -38,7 +39,7 @@ describe('softmax against the CPU reference', () => {
     gpu.run('softmax', (rec) => {
       gpuK.softmax(rec, out1, gpu.upload(long, [2, N]));
       gpuK.softmax(rec, out2, gpu.upload(large, [3, 37]));
-    });
+    }, style);
     const got = await gpu.read(out1);
     expectClose('softmax (N = 100003)', got, ref.softmax(long, N), { atol: 1e-9, rtol: 1e-4 });
     expect(Array.from(got.subarray(0, N)).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
