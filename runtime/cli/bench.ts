@@ -5,20 +5,26 @@
  * tiny conformance model on a software adapter (whose absolute times mean nothing: read the counts).
  * Prints one table, then one JSON line.
  *
- *   npm run bench [-- --model DIR | --random] [--dtype f16] [--batch 1] [--depth 16]
+ *   npm run bench [-- --model DIR | --random] [--dtype f16] [--batch 1] [--depth 16] [--kernels workgroup|direct]
+ *   npm run bench -- --model UNIFIED_DIR [--prompt "..."] [--cfg 0]
  *   npm run bench -- --video [--frames 48] [--keyframe-every 8] [--video-fps 12] [--video-budget 8]
  *       [--video-seconds 60] [--video-costs condition=0.2,blocks=0.5,sample=0.3,decode=3]
  *
- * --random forces the random-weights VAR-d{depth} configuration (the default on a real GPU).
+ * --random forces the random-weights VAR-d{depth} configuration (the default on a real GPU). A unified
+ * model folder (the built-in one) is measured by unified-bench.ts: text to image per scale, and
+ * captioning per token. --kernels picks the kernel style (default: the adapter's; see KernelStyle).
  * --video measures video playback instead (video-bench.ts), with any model folder: `--video --model
  * models/builtin` plays the built-in model frame by frame (it was trained on clips).
  */
 import { parseArgs } from 'node:util';
-import { Gpu } from '../gpu/index.ts';
+import { Gpu, parseKernelStyle } from '../gpu/index.ts';
 import { VarSession, type StepInfo } from '../generate/var-session.ts';
 import { RandomWeights } from '../models/loader.ts';
 import type { VarModelConfig } from '../models/var/config.ts';
 import { loadModelFolder } from '../models/load.ts';
+import { loadUnifiedFolder, readJson } from '../models/unified/load.ts';
+import { UNIFIED_SAMPLING } from '../generate/unified-tasks.ts';
+import { benchUnified } from './unified-bench.ts';
 import { loadVarFolder } from '../models/var/load.ts';
 import { VarModel } from '../models/var/model.ts';
 import { parseDType } from './model-args.ts';
@@ -41,11 +47,12 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       model: { type: 'string' }, random: { type: 'boolean' }, dtype: { type: 'string', default: 'f32' }, batch: { type: 'string', default: '1' }, depth: { type: 'string', default: '16' },
+      kernels: { type: 'string' }, prompt: { type: 'string', default: 'red and blue checker, fine' }, cfg: { type: 'string', default: String(UNIFIED_SAMPLING.cfg) },
       ...VIDEO_OPTIONS,
     },
   });
   const dtype = parseDType(values.dtype);
-  const gpu = await Gpu.create();
+  const gpu = await Gpu.create({ kernelStyle: values.kernels === undefined ? undefined : parseKernelStyle(values.kernels, '--kernels') });
   const real = !gpu.isSoftware;
   const random = values.random ?? (real && !values.model);
   const randomVar = () => VarModel.load(gpu, publicConfig(Number(values.depth)), { vae: new RandomWeights(1), vaePrefix: '', var: new RandomWeights(2), varPrefix: '', name: 'random weights' }, { dtype, encoder: false });
@@ -54,6 +61,16 @@ async function main(): Promise<void> {
     const played = random ? await randomVar() : await loadModelFolder(gpu, values.model ?? FIXTURE, { dtype });
     await benchVideo(gpu, played, name, videoOptions(values, real, defaultKeyframeEvery(played)));
     played.dispose();
+    gpu.destroy();
+    return;
+  }
+  const config = values.model ? ((await readJson(`${values.model.replace(/\/+$/, '')}/config.json`)) as { family?: unknown } | null) : undefined;
+  if (values.model && config?.family === 'unified') {
+    const cfg = Number(values.cfg);
+    if (!(cfg >= 0)) throw new Error(`--cfg must be a number >= 0, found '${values.cfg}'`);
+    const unified = await loadUnifiedFolder(gpu, values.model, { dtype });
+    await benchUnified(gpu, unified, values.model, { prompt: values.prompt, cfg });
+    unified.dispose();
     gpu.destroy();
     return;
   }

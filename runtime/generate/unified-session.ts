@@ -270,11 +270,16 @@ export class UnifiedSession {
     return submitted(kind, rec, rec.submit());
   }
 
-  /** Steps until idle, awaiting only the read-back of generated text when a step has to wait for it. */
-  async run(): Promise<number> {
+  /**
+   * Steps until idle, awaiting only the read-back of generated text when a step has to wait for it;
+   * `onStep` sees every step's info (`timing`: with GPU times where the adapter has them).
+   */
+  async run(options: { timing?: boolean; onStep?: (info: UnifiedStepInfo) => void } = {}): Promise<number> {
     let n = 0;
     while (!this.idle) {
-      if (this.step().kind === 'wait') await this.waitingOn?.whenSettled();
+      const info = this.step(options.timing);
+      options.onStep?.(info);
+      if (info.kind === 'wait') await this.waitingOn?.whenSettled();
       n++;
     }
     return n;

@@ -84,6 +84,9 @@ export class Gpu {
   /** Validation and shader errors the device reported (each is also printed). */
   readonly errors: string[] = [];
 
+  /** Read-backs so far (`read` calls: every copy from the GPU to the CPU goes through it), and their bytes. */
+  readonly readbacks = { count: 0, bytes: 0 };
+
   static async create(options: GpuOptions = {}): Promise<Gpu> {
     const fromEnv = typeof process !== 'undefined' ? process.env?.NEXTSCALE_KERNELS : undefined;
     const style = options.kernelStyle ?? (fromEnv ? parseKernelStyle(fromEnv, 'NEXTSCALE_KERNELS') : undefined);
@@ -120,6 +123,8 @@ export class Gpu {
   /** Reads a tensor back (f16 comes back as float32 values). */
   async read(t: Tensor): Promise<HostArray> {
     const bytes = t.byteLength;
+    this.readbacks.count++;
+    this.readbacks.bytes += bytes;
     const staging = this.pool.acquire(bytes, 0x1 | 0x8, `read ${t.buffer.label}`); // MAP_READ | COPY_DST
     const encoder = this.device.createCommandEncoder({ label: 'read' });
     encoder.copyBufferToBuffer(t.buffer, 0, staging, 0, Math.ceil(bytes / 4) * 4);
