@@ -6,7 +6,9 @@
 // entry; K is walked 16 at a time through workgroup memory stored k-major, so the inner loop reads 4
 // adjacent rows or columns as one vec4; each thread keeps a TM×4 block of sums in registers and issues
 // the next K step's global loads before this step's arithmetic. Whatever B's layout, its tile is read
-// along its contiguous axis (coalesced).
+// along its contiguous axis (coalesced). That is the 'workgroup' kernel style (GPUs); `matmul_direct`,
+// the 'direct' style (CPU-emulated adapters), computes a 4×4 block per invocation in registers
+// straight from memory: no workgroup memory, no barrier.
 
 struct Params {
   M: u32,
@@ -103,6 +105,49 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     for (var c = 0u; c < 4u; c++) {
       let n = n0 + 4u * tx + c;
       if (m < p.M && n < p.N) { out[o_base + m * p.N + n] = p.alpha * acc[i][c]; }
+    }
+  }
+}
+
+const DIRECT_WG: u32 = 64u;
+
+// Grid: batch · ceil(M / 4) · ceil(N / 4) invocations of DIRECT_WG, folded as `grid` does; an
+// invocation computes rows m0 .. m0 + 3 × columns n0 .. n0 + 3 of one batch entry. Rows and columns past
+// the edge read the last one and store nothing.
+@compute @workgroup_size(DIRECT_WG)
+fn matmul_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = gid.x + gid.y * nwg.x * DIRECT_WG;
+  let blocks_n = (p.N + 3u) / 4u;
+  let blocks = ((p.M + 3u) / 4u) * blocks_n;
+  let batch = t / blocks;
+  let r = t % blocks;
+  let m0 = (r / blocks_n) * 4u;
+  let n0 = (r % blocks_n) * 4u;
+  if (m0 >= p.M) { return; }
+  let a_base = batch * p.M * p.K;
+  let b_base = batch * p.b_stride;
+  // Where row i of a and column c of B start, and the step from one k to the next along B's column.
+  var a_row: vec4u;
+  var b_col: vec4u;
+  for (var i = 0u; i < 4u; i++) {
+    a_row[i] = a_base + min(m0 + i, p.M - 1u) * p.K;
+    b_col[i] = b_base + select(min(n0 + i, p.N - 1u), min(n0 + i, p.N - 1u) * p.K, TRANS_B);
+  }
+  let b_step = select(p.N, 1u, TRANS_B);
+  var r0 = vec4f(); var r1 = vec4f(); var r2 = vec4f(); var r3 = vec4f(); // rows m0 + i, columns n0 .. n0 + 3
+  for (var k = 0u; k < p.K; k++) {
+    let bk = k * b_step;
+    let bv = vec4f(b[b_col.x + bk], b[b_col.y + bk], b[b_col.z + bk], b[b_col.w + bk]);
+    r0 += a[a_row.x + k] * bv;
+    r1 += a[a_row.y + k] * bv;
+    r2 += a[a_row.z + k] * bv;
+    r3 += a[a_row.w + k] * bv;
+  }
+  let rows = array<vec4f, 4>(r0, r1, r2, r3);
+  let o_base = batch * p.M * p.N;
+  for (var i = 0u; i < 4u; i++) {
+    for (var c = 0u; c < 4u; c++) {
+      if (m0 + i < p.M && n0 + c < p.N) { out[o_base + (m0 + i) * p.N + n0 + c] = p.alpha * rows[i][c]; }
     }
   }
 }

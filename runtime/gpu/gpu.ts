@@ -18,13 +18,13 @@ const UNIFORM_RING_BYTES = 256 * 256;
 export type HostArray = Float32Array | Int32Array | Uint32Array;
 
 /**
- * How the heavy kernels (linear, conv2d) are written for the adapter.
- * - 'workgroup': tiles staged in workgroup memory between barriers, each value loaded once per tile:
- *   what GPUs run fastest.
- * - 'direct': each invocation keeps a small block of sums in registers and reads global memory
- *   straight, with no workgroup memory and no barrier. A CPU-emulated adapter (SwiftShader) runs
- *   these 5 to 100 times faster: it turns a workgroup that meets at barriers into coroutines, and its
- *   CPU caches already do what workgroup memory would.
+ * How the heavy kernels are written for the adapter (README.md, "Kernel styles").
+ * - 'workgroup': linear, conv2d, matmul and attention stage tiles in workgroup memory between barriers, each
+ *   value loaded once per tile, and row kernels reduce with 256 invocations: what GPUs run fastest.
+ * - 'direct': linear, conv2d, matmul and attention keep a small block of sums per invocation in registers and
+ *   read memory straight, with no workgroup memory and no barrier; row kernels use 4 invocations. A
+ *   CPU-emulated adapter (SwiftShader) runs these 3 to 80 times faster: it turns a workgroup that meets
+ *   at barriers into coroutines, and its CPU caches already do what workgroup memory would.
  */
 export type KernelStyle = 'workgroup' | 'direct';
 

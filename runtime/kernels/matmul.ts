@@ -1,15 +1,19 @@
 /**
  * Batched matrix product out = alpha · a @ b (or a @ bᵀ), all f32: attention scores and weighted values,
- * and any product whose second operand is an activation rather than an nn.Linear weight.
+ * and any product whose second operand is an activation rather than an nn.Linear weight. Tiled through
+ * workgroup memory in the 'workgroup' kernel style (GPUs), 4×4 blocks in registers in the 'direct' one.
  * WGSL: shaders/matmul.wgsl. Reference: runtime/reference/matmul.ts.
  */
 import source from '../../shaders/matmul.wgsl?raw';
-import { Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
+import { grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
 import { expectDType } from './checks.ts';
 
 const kernel = new Kernel({ name: 'matmul', source });
+const directKernel = new Kernel({ name: 'matmul_direct', source, entryPoint: 'matmul_direct' });
 
 const TILE_N = 64;
+/** Invocations per `matmul_direct` workgroup (DIRECT_WG in the WGSL). */
+const DIRECT_WG = 64;
 /** Fewest workgroups before a taller tile is worth its lost parallelism (about one per SM). */
 const ENOUGH_TILES = 128;
 const MAX_GROUPS = 65535;
@@ -50,6 +54,12 @@ export function matmul(rec: Recorder, out: Tensor, a: Tensor, b: Tensor, opts: M
     throw new Error(`matmul: out must be [${want.join(', ')}], found [${out.shape.join(', ')}]`);
   }
   if (B * M * N === 0) return;
+  const uniforms = { M, N, K, alpha: opts.alpha ?? 1, b_stride: b.shape.length === 3 ? K * N : 0 };
+  if (rec.kernelStyle === 'direct') {
+    const blocks = B * Math.ceil(M / 4) * Math.ceil(N / 4);
+    rec.dispatch(directKernel, { bindings: { out, a, b }, uniforms, constants: { TRANS_B: !!opts.transposeB }, workgroups: grid(blocks, DIRECT_WG) });
+    return;
+  }
   const TM = matmulTileRows(B, M, N);
   const workgroups = [Math.ceil(N / TILE_N), Math.ceil(M / (16 * TM)), B] as const;
   if (workgroups.some((n) => n > MAX_GROUPS)) {
@@ -57,7 +67,7 @@ export function matmul(rec: Recorder, out: Tensor, a: Tensor, b: Tensor, opts: M
   }
   rec.dispatch(kernel, {
     bindings: { out, a, b },
-    uniforms: { M, N, K, alpha: opts.alpha ?? 1, b_stride: b.shape.length === 3 ? K * N : 0 },
+    uniforms,
     constants: { TRANS_B: !!opts.transposeB, TM },
     workgroups,
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { KERNEL_STYLES, type KernelStyle } from '../../runtime/gpu/index.ts';
 import { matmul, matmulTileRows } from '../../runtime/kernels/matmul.ts';
 import * as ref from '../../runtime/reference/matmul.ts';
 import { expectClose, random, testGpu } from '../helpers.ts';
@@ -15,7 +16,8 @@ interface Case {
   sharedB?: boolean; // 2-D b with a batched a
 }
 
-async function check({ B, M, K, N, transposeB, alpha, sharedB }: Case, seed: number): Promise<void> {
+/** Runs one matmul in the given kernel style and checks it against the reference; returns the kernel that ran. */
+async function check(style: KernelStyle, { B, M, K, N, transposeB, alpha, sharedB }: Case, seed: number): Promise<string> {
   const gpu = await testGpu();
   const batch = B ?? 1;
   const lead = B === undefined ? [] : [B];
@@ -23,12 +25,16 @@ async function check({ B, M, K, N, transposeB, alpha, sharedB }: Case, seed: num
   const a = random(batch * M * K, seed);
   const b = random((sharedB ? 1 : batch) * K * N, seed + 1);
   const out = gpu.tensor([...lead, M, N]);
-  gpu.run('matmul', (rec) => matmul(rec, out, gpu.upload(a, [...lead, M, K]), gpu.upload(b, sharedB ? bMat : [...lead, ...bMat]), { transposeB, alpha }));
-  const name = `matmul B=${B} M=${M} K=${K} N=${N}${transposeB ? ' bᵀ' : ''}${sharedB ? ' shared b' : ''} alpha=${alpha}`;
+  const rec = gpu.recorder('matmul', false, style);
+  matmul(rec, out, gpu.upload(a, [...lead, M, K]), gpu.upload(b, sharedB ? bMat : [...lead, ...bMat]), { transposeB, alpha });
+  rec.submit();
+  const name = `matmul (${style}) B=${B} M=${M} K=${K} N=${N}${transposeB ? ' bᵀ' : ''}${sharedB ? ' shared b' : ''} alpha=${alpha}`;
   expectClose(name, await gpu.read(out), ref.matmul(a, b, batch, M, K, N, { transposeB, alpha }), TOL);
+  return [...rec.counts.keys()].join();
 }
 
-describe('matmul against the CPU reference', () => {
+describe.each(KERNEL_STYLES)('matmul in the %s kernel style against the CPU reference', (style) => {
+  const kernel = style === 'direct' ? 'matmul_direct' : 'matmul';
   it('2-D and batched, b as [K, N] and as [N, K], with alpha', async () => {
     const cases: Case[] = [
       { M: 1, K: 5, N: 1 },
@@ -38,15 +44,20 @@ describe('matmul against the CPU reference', () => {
       { M: 20, K: 70, N: 33, transposeB: true },
       { B: 3, M: 9, K: 17, N: 70, sharedB: true, alpha: 0.5 },
     ];
-    for (const [i, c] of cases.entries()) await check(c, 10 * i);
+    for (const [i, c] of cases.entries()) expect(await check(style, c, 10 * i)).toBe(kernel);
   });
 
-  it('32 and 64-row tiles, where there are enough of them', async () => {
+  it('many tiles or blocks: 32 and 64-row tiles where there are enough of them', async () => {
+    expect(await check(style, { M: 33, K: 18, N: 4095, transposeB: true }, 100)).toBe(kernel);
+    expect(await check(style, { B: 4, M: 65, K: 19, N: 2047, alpha: 0.25 }, 110)).toBe(kernel);
+  });
+});
+
+describe('matmul arguments', () => {
+  it('picks 32 and 64-row tiles in the workgroup style only when there are enough of them', () => {
     expect(matmulTileRows(1, 33, 4096)).toBe(2);
     expect(matmulTileRows(4, 65, 2048)).toBe(4);
     expect(matmulTileRows(1, 37, 130)).toBe(1);
-    await check({ M: 33, K: 18, N: 4095, transposeB: true }, 100);
-    await check({ B: 4, M: 65, K: 19, N: 2047, alpha: 0.25 }, 110);
   });
 
   it('rejects mismatched shapes and dtypes, naming expected and found', async () => {
