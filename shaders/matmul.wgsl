@@ -16,6 +16,7 @@ struct Params {
   K: u32,
   alpha: f32,
   b_stride: u32, // elements between batch entries of B: K·N, or 0 when B is shared
+  batches: u32,  // matmul_direct: batch entries (the workgroup kernel has one per grid z)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -120,10 +121,10 @@ fn matmul_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   let blocks_n = (p.N + 3u) / 4u;
   let blocks = ((p.M + 3u) / 4u) * blocks_n;
   let batch = t / blocks;
+  if (batch >= p.batches) { return; } // the last workgroup's spare invocations
   let r = t % blocks;
   let m0 = (r / blocks_n) * 4u;
   let n0 = (r % blocks_n) * 4u;
-  if (m0 >= p.M) { return; }
   let a_base = batch * p.M * p.K;
   let b_base = batch * p.b_stride;
   // Where row i of a and column c of B start, and the step from one k to the next along B's column.

@@ -4,7 +4,7 @@
  * the max abs error and the normalised MSE.
  */
 import { afterAll, expect } from 'vitest';
-import { Gpu } from '../runtime/gpu/index.ts';
+import { Gpu, Tensor } from '../runtime/gpu/index.ts';
 
 let shared: Promise<Gpu> | undefined;
 
@@ -19,6 +19,30 @@ export function testGpu(): Promise<Gpu> {
     });
   }
   return shared;
+}
+
+const SENTINEL = 0x7fc0dead; // a NaN no kernel computes
+
+/**
+ * Fills the whole buffer behind `out` with a sentinel, its pool slack past the tensor included; call
+ * before the kernel writes `out`, then `expectSlackUntouched` after.
+ */
+export function fillSlack(gpu: Gpu, out: Tensor): void {
+  const words = out.buffer.size / 4;
+  gpu.write(new Tensor(out.buffer, [words], 'u32'), new Uint32Array(words).fill(SENTINEL));
+}
+
+/**
+ * Expects the buffer behind `out` to hold the sentinel past the tensor: a kernel wrote nothing outside
+ * its output (a stray write past the end lands on the buffer's last word, which is slack or the
+ * tensor's own last element).
+ */
+export async function expectSlackUntouched(gpu: Gpu, out: Tensor, name: string): Promise<void> {
+  const words = out.buffer.size / 4;
+  const after = (await gpu.read(new Tensor(out.buffer, [words], 'u32'))) as Uint32Array;
+  const first = out.byteLength / 4;
+  const bad = after.subarray(first).findIndex((w) => w !== SENTINEL);
+  if (bad >= 0) expect.fail(`${name}: word ${first + bad} of the buffer, past the output's ${first}, was written`);
 }
 
 /** Deterministic uniform values in [lo, hi) (mulberry32). */

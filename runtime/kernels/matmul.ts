@@ -54,7 +54,7 @@ export function matmul(rec: Recorder, out: Tensor, a: Tensor, b: Tensor, opts: M
     throw new Error(`matmul: out must be [${want.join(', ')}], found [${out.shape.join(', ')}]`);
   }
   if (B * M * N === 0) return;
-  const uniforms = { M, N, K, alpha: opts.alpha ?? 1, b_stride: b.shape.length === 3 ? K * N : 0 };
+  const uniforms = { M, N, K, alpha: opts.alpha ?? 1, b_stride: b.shape.length === 3 ? K * N : 0, batches: B };
   if (rec.kernelStyle === 'direct') {
     const blocks = B * Math.ceil(M / 4) * Math.ceil(N / 4);
     rec.dispatch(directKernel, { bindings: { out, a, b }, uniforms, constants: { TRANS_B: !!opts.transposeB }, workgroups: grid(blocks, DIRECT_WG) });

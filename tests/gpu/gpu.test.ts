@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sizeClass } from '../../runtime/gpu/index.ts';
+import { parseKernelStyle, rowWorkgroupSize, sizeClass } from '../../runtime/gpu/index.ts';
 import { addScaled, silu } from '../../runtime/kernels/activation.ts';
 import { random, testGpu } from '../helpers.ts';
 
@@ -7,6 +7,17 @@ describe('runtime/gpu', () => {
   it('opens a real WebGPU device (fails, never skips, without one)', async () => {
     const gpu = await testGpu();
     expect(gpu.device.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+  });
+
+  it('picks the direct kernel style on a software adapter, else workgroup; a recorder can take either', async () => {
+    const gpu = await testGpu();
+    const other = gpu.isSoftware ? 'workgroup' : 'direct';
+    expect(gpu.kernelStyle).toBe(gpu.isSoftware ? 'direct' : 'workgroup');
+    expect(gpu.recorder().kernelStyle).toBe(gpu.kernelStyle);
+    expect(gpu.recorder('other', false, other).kernelStyle).toBe(other);
+    expect([rowWorkgroupSize('workgroup'), rowWorkgroupSize('direct')]).toEqual([256, 4]);
+    expect(parseKernelStyle('workgroup')).toBe('workgroup');
+    expect(() => parseKernelStyle('fast', 'NEXTSCALE_KERNELS')).toThrow("NEXTSCALE_KERNELS: expected workgroup or direct, found 'fast'");
   });
 
   it('hits the pipeline cache on a second identical call', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KERNEL_STYLES, roundToHalf, type KernelStyle } from '../../runtime/gpu/index.ts';
 import { conv2d, conv2dTileRows, type Conv2dPadding } from '../../runtime/kernels/conv2d.ts';
 import * as ref from '../../runtime/reference/conv2d.ts';
-import { expectClose, random, testGpu } from '../helpers.ts';
+import { expectClose, expectSlackUntouched, fillSlack, random, testGpu } from '../helpers.ts';
 
 const TOL = { atol: 1e-4, rtol: 1e-4 };
 
@@ -25,11 +25,13 @@ async function checkStyle(style: KernelStyle, c: Case, seed: number): Promise<st
   const w = random(Cout * Cin * k * k, seed + 1);
   const b = bias ? random(Cout, seed + 2) : undefined;
   const out = gpu.tensor([B, Cout, Ho, Wo]);
+  fillSlack(gpu, out);
   const rec = gpu.recorder('conv2d', false, style);
   conv2d(rec, out, gpu.upload(x, [B, Cin, H, W]), gpu.upload(w, [Cout, Cin, k, k], f16 ? 'f16' : 'f32'), b && gpu.upload(b, [Cout]), { stride, padding: c.padding });
   rec.submit();
   const name = `conv2d (${style}) ${JSON.stringify(c)}`;
   expectClose(name, await gpu.read(out), ref.conv2d(x, f16 ? roundToHalf(w) : w, b, shape), TOL);
+  await expectSlackUntouched(gpu, out, name);
   return [...rec.counts.keys()].join();
 }
 

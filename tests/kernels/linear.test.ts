@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { roundToHalf, type KernelStyle } from '../../runtime/gpu/index.ts';
 import { linear, linearTileRows } from '../../runtime/kernels/linear.ts';
 import * as ref from '../../runtime/reference/linear.ts';
-import { expectClose, random, testGpu } from '../helpers.ts';
+import { expectClose, expectSlackUntouched, fillSlack, random, testGpu } from '../helpers.ts';
 
 const TOL = { atol: 1e-4, rtol: 1e-4 };
 
@@ -21,11 +21,13 @@ async function check({ M, K, N, f16 = false, bias = false }: Case, seed: number,
   const w = random(N * K, seed + 1);
   const b = bias ? random(N, seed + 2) : undefined;
   const out = gpu.tensor([M, N]);
+  fillSlack(gpu, out);
   const rec = gpu.recorder('linear', false, style);
   linear(rec, out, gpu.upload(x, [M, K]), gpu.upload(w, [N, K], f16 ? 'f16' : 'f32'), b && gpu.upload(b, [N]));
   rec.submit();
   const name = `linear (${style}) M=${M} K=${K} N=${N}${f16 ? ' f16' : ''}${bias ? ' +bias' : ''}`;
   expectClose(name, await gpu.read(out), ref.linear(x, f16 ? roundToHalf(w) : w, b, M, N, K), TOL);
+  await expectSlackUntouched(gpu, out, name);
   return [...rec.counts.keys()].join();
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KERNEL_STYLES, type KernelStyle } from '../../runtime/gpu/index.ts';
 import { matmul, matmulTileRows } from '../../runtime/kernels/matmul.ts';
 import * as ref from '../../runtime/reference/matmul.ts';
-import { expectClose, random, testGpu } from '../helpers.ts';
+import { expectClose, expectSlackUntouched, fillSlack, random, testGpu } from '../helpers.ts';
 
 const TOL = { atol: 1e-4, rtol: 1e-4 };
 
@@ -25,11 +25,13 @@ async function check(style: KernelStyle, { B, M, K, N, transposeB, alpha, shared
   const a = random(batch * M * K, seed);
   const b = random((sharedB ? 1 : batch) * K * N, seed + 1);
   const out = gpu.tensor([...lead, M, N]);
+  fillSlack(gpu, out);
   const rec = gpu.recorder('matmul', false, style);
   matmul(rec, out, gpu.upload(a, [...lead, M, K]), gpu.upload(b, sharedB ? bMat : [...lead, ...bMat]), { transposeB, alpha });
   rec.submit();
   const name = `matmul (${style}) B=${B} M=${M} K=${K} N=${N}${transposeB ? ' bᵀ' : ''}${sharedB ? ' shared b' : ''} alpha=${alpha}`;
   expectClose(name, await gpu.read(out), ref.matmul(a, b, batch, M, K, N, { transposeB, alpha }), TOL);
+  await expectSlackUntouched(gpu, out, name);
   return [...rec.counts.keys()].join();
 }
 
