@@ -81,6 +81,7 @@ export class Editor {
       exportPng: () => void this.exportPng(),
     });
     this.pane.say(start.messages.length ? start.messages.join('\n') : DROP_HINT);
+    this.pane.readouts.adapter = `${gpu.adapterName}${gpu.isSoftware ? ' (software)' : ''}\n${gpu.kernelStyle} kernels`;
     this.video = new EditorVideo(this.world, this.pane.addFolder('video'), sharedOf(this.settings), (message) => this.pane.say(message));
     this.scene = this.makeScene();
     setTextureListener(this.world, (eid, texture, change) => {

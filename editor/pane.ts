@@ -46,13 +46,15 @@ export interface Readouts {
   fps: string;
   gpuMs: string;
   dispatches: string;
+  /** The adapter and the kernel style the runtime picked for it. */
+  adapter: string;
   message: string;
 }
 
 const READOUT_INTERVAL_MS = 200;
 
 export class EditorPane {
-  readonly readouts: Readouts = { model: '', progress: '', generations: '', fps: '', gpuMs: '', dispatches: '', message: '' };
+  readonly readouts: Readouts = { model: '', progress: '', generations: '', fps: '', gpuMs: '', dispatches: '', adapter: '', message: '' };
   private readonly pane: TpFolder;
   private readonly draft: EditorSettings;
   private readonly inputs = new Map<keyof EditorSettings, TpBinding<unknown>>();
@@ -86,6 +88,7 @@ export class EditorPane {
     this.readout(frame, 'fps', 'frame rate');
     this.readout(frame, 'gpuMs', 'GPU ms', { multiline: true, rows: 2 });
     this.readout(frame, 'dispatches', 'dispatches');
+    this.readout(frame, 'adapter', 'GPU', { multiline: true, rows: 2 });
 
     this.studio = p.addFolder({ title: 'studio' });
     this.input(this.studio, 'mesh', { options: Object.fromEntries(STUDIO_MESHES.map((n) => [n, n])) });

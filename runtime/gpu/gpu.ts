@@ -93,6 +93,12 @@ export class Gpu {
     return new Gpu(await requestDevice(options), style);
   }
 
+  /** The adapter in words, as the browser or Dawn reports it (vendor, architecture, description). */
+  get adapterName(): string {
+    const info = this.device.adapterInfo;
+    return [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'an unnamed adapter';
+  }
+
   /** True on a software adapter (SwiftShader, llvmpipe): time absolute numbers only elsewhere. */
   get isSoftware(): boolean {
     const info = this.device.adapterInfo;

@@ -57,6 +57,8 @@ describe('editor in headless Chromium', () => {
     const e = await EditorPage.open(h, '?model=./models/var-tiny&class=3&seed=0&budget=2&scene=studio&mesh=cube');
     await e.ready();
     expect(await e.readout('model')).toMatch(/^var-tiny: 10 classes, 64 px, 4 scales/);
+    // Headless Chromium runs SwiftShader: the runtime picks its direct kernels there.
+    expect(await e.readout('adapter')).toMatch(/swiftshader.*\(software\)\ndirect kernels$/i);
     // A model that knows no clips makes its video from keyframes, one every 8 frames.
     expect(await e.videoShown('keyframeEvery')).toBe('8');
     await e.generated();
