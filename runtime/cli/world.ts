@@ -289,10 +289,11 @@ function gradeClips(dir: string, print: Log): void {
   const report: Record<string, ReturnType<typeof summarizeClips>> = {};
   for (const mode of [...new Set(records.map((r) => r.mode))]) report[mode] = summarizeClips(grades.filter((g) => g.mode === mode).map((g) => g.grade));
   const db = (x: number) => `${x.toFixed(1)} dB`;
+  const ratio = (x: number) => (Number.isNaN(x) ? '-' : `${x.toFixed(2)}x`);
   for (const [mode, s] of Object.entries(report)) {
-    print(`clips ${mode} (${s.clips} of ${frames} frames): follow ${db(s.followPsnr)} vs still ${db(s.stillPsnr)} (scroll and hue clips), change ${s.change.toFixed(2)}x the world's, colours kept ${(100 * s.colours).toFixed(0)}%, pattern kept ${(100 * s.pattern).toFixed(0)}%`);
+    print(`clips ${mode} (${s.clips} of ${frames} frames): follow ${db(s.followPsnr)} vs still ${db(s.stillPsnr)} (scroll and hue clips), change ${ratio(s.change)} the world's, colours kept ${(100 * s.colours).toFixed(0)}%, pattern kept ${(100 * s.pattern).toFixed(0)}%`);
     for (const [kind, k] of Object.entries(s.byMotion)) {
-      print(`  ${kind.padEnd(7)} (${k.clips}): follow ${Number.isNaN(k.followPsnr) ? '-' : db(k.followPsnr)}, still ${Number.isNaN(k.stillPsnr) ? '-' : db(k.stillPsnr)}, change ${k.change.toFixed(2)}x`);
+      print(`  ${kind.padEnd(7)} (${k.clips}): follow ${Number.isNaN(k.followPsnr) ? '-' : db(k.followPsnr)}, still ${Number.isNaN(k.stillPsnr) ? '-' : db(k.stillPsnr)}, change ${ratio(k.change)}`);
     }
   }
   print(JSON.stringify({ graded: dir, clips: report }));

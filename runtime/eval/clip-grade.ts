@@ -22,8 +22,8 @@ export interface ClipGrade {
   followMse?: number;
   /** Mean squared error of frame t + 1 against frame t. */
   stillMse: number;
-  /** Mean |Δ| between consecutive frames over the world's clip's. */
-  change: number;
+  /** Mean |Δ| between consecutive frames over the world's clip's; undefined when the world's clip stands still. */
+  change?: number;
   /** Shares of frames whose colours / pattern the checker confirms. */
   colours: number;
   pattern: number;
@@ -73,7 +73,7 @@ export function gradeClip(frames: readonly Uint8ClampedArray[], size: number, te
     motion: motion.kind,
     followMse: applyMotion(frames[0], size, motion) ? follow / pairs : undefined,
     stillMse: still / pairs,
-    change: truth > 0 ? change / truth : change > 0 ? Infinity : 1,
+    change: truth > 0 ? change / truth : undefined,
     colours: matches.filter((m) => m.coloursOk).length / frames.length,
     pattern: matches.filter((m) => m.patternOk).length / frames.length,
   };
@@ -86,6 +86,7 @@ export interface ClipSummary {
   followPsnr: number;
   /** PSNR (dB) of frame t + 1 against frame t over the same clips. */
   stillPsnr: number;
+  /** Mean change over the world's, over the clips whose world clip moves (NaN when none does). */
   change: number;
   colours: number;
   pattern: number;
@@ -99,7 +100,7 @@ export function summarizeClips(grades: readonly ClipGrade[]): ClipSummary & { by
       clips: g.length,
       followPsnr: psnr(mean((x) => x.followMse!, moving)),
       stillPsnr: psnr(mean((x) => x.stillMse, moving)),
-      change: mean((x) => x.change),
+      change: mean((x) => x.change!, g.filter((x) => x.change !== undefined)),
       colours: mean((x) => x.colours),
       pattern: mean((x) => x.pattern),
     };

@@ -129,7 +129,7 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
         for await (const { image } of clipFrames(model.gpu, source, play)) rgb.push(planesToRgb(image, size));
         const g = gradeClip(rgb, size, clip.text);
         grades.push(g);
-        progress(`clip "${clip.text}": still ${psnrText(g.stillMse)}, follow ${g.followMse === undefined ? '-' : psnrText(g.followMse)}, change ${g.change.toFixed(2)}x`);
+        progress(`clip "${clip.text}": still ${psnrText(g.stillMse)}, follow ${g.followMse === undefined ? '-' : psnrText(g.followMse)}, change ${g.change === undefined ? '- (the world\'s clip stands still)' : `${g.change.toFixed(2)}x`}`);
       }
     } finally {
       source.dispose?.();
@@ -166,7 +166,7 @@ export function formatWorldReport(r: WorldEvalReport): string {
     const db = (x: number) => (Number.isNaN(x) ? '-' : `${x.toFixed(1)} dB`);
     rows.push(
       [`clips: follow / still PSNR (${v.clips} of ${v.frames} frames, a keyframe every ${v.keyframeEvery})`, `${db(v.followPsnr)} / ${db(v.stillPsnr)}`, 'follow > still: moves like the world'],
-      ['  change between frames / the world\'s', `${v.change.toFixed(2)}x`, '0 frozen, 1 as the world'],
+      ['  change between frames / the world\'s', Number.isNaN(v.change) ? '-' : `${v.change.toFixed(2)}x`, '0 frozen, 1 as the world'],
       ['  texture kept: colours / pattern', `${pct(v.colours)} / ${pct(v.pattern)}`, ''],
       ['generation time per frame', `${v.msPerFrame.toFixed(0)} ms`, 'wall clock, this device'],
     );

@@ -248,10 +248,20 @@ export const MOTION_PHRASES: readonly string[] = [
   'flowing',
 ];
 
-/** A random clip: a texture of the split, one of the motion phrases, its caption, and the motion at the caption's speeds. */
+/**
+ * The motion phrases a pattern shows: all of them, but a checker neither grows nor shrinks. Its squares
+ * have no width of their own to scale (growth keeps the period, which tiling fixes), so its frames
+ * would stand still under a caption that says they move.
+ */
+export function motionPhrasesFor(pattern: Pattern): readonly string[] {
+  return pattern === 'checker' ? MOTION_PHRASES.filter((p) => p !== 'growing' && p !== 'shrinking') : MOTION_PHRASES;
+}
+
+/** A random clip: a texture of the split, one of the motion phrases it shows, its caption, and the motion at the caption's speeds. */
 export function sampleClip(rng: Rng, split: Split = 'train'): { spec: TextureSpec; text: string; motion: Motion } {
   const spec = sampleSpec(rng, split);
-  const text = `${caption(spec)}, ${MOTION_PHRASES[rng.int(MOTION_PHRASES.length)]}`;
+  const phrases = motionPhrasesFor(spec.pattern);
+  const text = `${caption(spec)}, ${phrases[rng.int(phrases.length)]}`;
   return { spec, text, motion: parseClipCaption(text).motion };
 }
 

@@ -33,6 +33,7 @@ export {
   instructionText,
   instructionsFor,
   motionPhrase,
+  motionPhrasesFor,
   parseCaption,
   parseClipCaption,
   parseInstruction,

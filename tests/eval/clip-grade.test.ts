@@ -41,6 +41,18 @@ describe('clip grading against the world\'s true motion', () => {
     expect(applyMotion(new Uint8ClampedArray(12), 2, { kind: 'flow', rate: 0.05 })).toBeUndefined();
   });
 
+  it('gives no change ratio against a world clip that stands still, and leaves it out of the summary', () => {
+    const still = 'red and blue checker, fine, growing'; // a caption the world no longer samples: its frames stand still
+    const frames = worldClip('red and blue checker, fine, scrolling left', 4);
+    const unscaled = gradeClip(frames, SIZE, still, 3);
+    expect(unscaled.change).toBeUndefined();
+    const moving = gradeClip(worldClip('white and black dots, medium, growing', 4), SIZE, 'white and black dots, medium, growing', 3);
+    const summary = summarizeClips([unscaled, moving]);
+    expect(summary.clips).toBe(2);
+    expect(summary.change).toBeCloseTo(moving.change!, 9);
+    expect(summary.byMotion.grow.change).toBeCloseTo(moving.change!, 9);
+  });
+
   it('refuses clips it cannot grade, naming what it found', () => {
     const text = 'red and blue stripes, medium, scrolling left';
     expect(() => gradeClip(worldClip(text, 1), SIZE, text)).toThrow(/at least 2 frames, found 1/);

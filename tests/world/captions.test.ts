@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   MOTION_PHRASES,
+  PATTERNS,
   Rng,
   applyInstruction,
   caption,
@@ -10,8 +11,11 @@ import {
   instructionText,
   instructionsFor,
   isHeldOut,
+  motionPhrasesFor,
   parseCaption,
   parseClipCaption,
+  renderFrame,
+  sampleClip,
   sampleEdit,
   vocabulary,
   type TextureSpec,
@@ -88,6 +92,22 @@ describe('world captions', () => {
     expect(parseClipCaption('red and blue checker, shrinking').motion).toEqual({ kind: 'grow', rate: -0.02 });
     expect(() => parseClipCaption('red and blue checker, fine')).toThrow(/expected a motion/);
     expect(() => clipCaption(spec, { kind: 'scroll', dx: 0, dy: 0 })).toThrow(/both 0/);
+  });
+
+  it('samples only motions a pattern shows: the world\'s frames of every one of them move', () => {
+    expect(motionPhrasesFor('checker')).toEqual(MOTION_PHRASES.filter((p) => p !== 'growing' && p !== 'shrinking'));
+    for (const pattern of PATTERNS) {
+      for (const phrase of motionPhrasesFor(pattern)) {
+        const { spec: s, motion } = parseClipCaption(`red and teal ${pattern}, medium, ${phrase}`);
+        const first = renderFrame(s, motion, 0, 32, 1);
+        const later = renderFrame(s, motion, 3, 32, 1);
+        expect(first.some((v, i) => v !== later[i]), `${pattern}, ${phrase}`).toBe(true);
+      }
+    }
+    const rng = new Rng(9);
+    const clips = Array.from({ length: 2000 }, () => sampleClip(rng));
+    expect(clips.filter((c) => c.spec.pattern === 'checker' && c.motion.kind === 'grow')).toEqual([]);
+    expect(new Set(clips.map((c) => c.motion.kind))).toEqual(new Set(['scroll', 'drift', 'grow', 'flow']));
   });
 
   it('the vocabulary holds every word of every caption, instruction and motion phrase', () => {
