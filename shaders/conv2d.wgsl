@@ -53,7 +53,11 @@ var<workgroup> xs: array<array<vec4f, 17>, 16>;
 // W[co, k] with k = (ci·KS + ky)·KS + kx, or 0 outside [Cout, K].
 fn load_w(co: u32, k: u32, K: u32) -> f32 {
   if (co >= p.Cout || k >= K) { return 0.0; }
-  let e = co * K + k;
+  return w_at(co * K + k);
+}
+
+// Element e of W as [Cout, K] (in range: load_w tests it, conv2d_direct clamps its channels instead).
+fn w_at(e: u32) -> f32 {
   if (W_F16) { return unpack2x16float(w[e >> 1u])[e & 1u]; }
   return bitcast<f32>(w[e]);
 }
@@ -149,12 +153,6 @@ const DIRECT_WG: u32 = 64u;
 // x[row + ix], or 0 in the padding (a clamped load and a select: no branch).
 fn load_x_at(row: u32, ix: i32) -> f32 {
   return select(0.0, x[row + u32(clamp(ix, 0, i32(p.W) - 1))], ix >= 0 && ix < i32(p.W));
-}
-
-// W[co, k] for co < Cout and k < K (conv2d_direct clamps its channels instead of testing them).
-fn w_at(e: u32) -> f32 {
-  if (W_F16) { return unpack2x16float(w[e >> 1u])[e & 1u]; }
-  return bitcast<f32>(w[e]);
 }
 
 // conv2d_direct's work item: channels co0 .. co0 + 3 (as W row offsets, the ones past Cout repeating
