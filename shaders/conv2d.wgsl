@@ -228,35 +228,73 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   store_block(q, array<vec4f, 4>(l0, l1, l2, l3), array<vec4f, 4>(h0, h1, h2, h3));
 }
 
+// conv2d_direct_3x3's view of x, four pixels of a row at a time (used when W % 4 == 0).
+@group(0) @binding(5) var<storage, read> x4: array<vec4f>;
+
+// Read x as vec4s: W % 4 == 0 and one column of padding on each side (so Wo == W), so a block's 10
+// input pixels ox0 - 1 .. ox0 + 8 are two whole vec4s and a neighbour on each side.
+override X4: bool = false;
+
 // The 3x3, stride 1 case (most of a VQVAE decoder), as conv2d_direct but reading each input row
-// segment once: the 10 values under a block's 8 pixels serve all three kx.
+// segment once: the 10 values under a block's 8 pixels serve all three kx. Written for a CPU-emulated
+// adapter: no branch in the loop (a row in the padding is read clamped and selected away), whole
+// vec4 loads where X4 allows them, and fma.
 @compute @workgroup_size(DIRECT_WG)
 fn conv2d_direct_3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let q = direct_block(gid, nwg);
   if (!q.valid) { return; }
   let ix0 = i32(q.ox0) - i32(p.pad_left);
+  // The X4 path's vec4s: the block's two, and the ones holding its left and right neighbours. One past
+  // the row is read clamped inside it, and a select drops it.
+  // A row's last block may hold 4 pixels only (W % 8 == 4): then its second vec4 is past the row.
+  let last = p.W / 4u - 1u;
+  let v0 = q.ox0 / 4u;
+  let v1 = min(v0 + 1u, last);
+  let vl = select(v0, v0 - 1u, q.ox0 > 0u);
+  let vr = min(v0 + 2u, last);
+  let left = q.ox0 > 0u;
+  let second = q.ox0 + 4u < p.W;
+  let right = q.ox0 + 8u < p.W;
   var l0 = vec4f(); var l1 = vec4f(); var l2 = vec4f(); var l3 = vec4f();
   var h0 = vec4f(); var h1 = vec4f(); var h2 = vec4f(); var h3 = vec4f();
   for (var ci = 0u; ci < p.Cin; ci++) {
     for (var ky = 0u; ky < 3u; ky++) {
       let iy = i32(q.oy) - i32(p.pad_top) + i32(ky);
-      if (iy < 0 || iy >= i32(p.H)) { continue; }
-      let base = ((q.b * p.Cin + ci) * p.H + u32(iy)) * p.W;
-      let s0 = load_x_at(base, ix0); let s1 = load_x_at(base, ix0 + 1); let s2 = load_x_at(base, ix0 + 2);
-      let s3 = load_x_at(base, ix0 + 3); let s4 = load_x_at(base, ix0 + 4); let s5 = load_x_at(base, ix0 + 5);
-      let s6 = load_x_at(base, ix0 + 6); let s7 = load_x_at(base, ix0 + 7); let s8 = load_x_at(base, ix0 + 8);
-      let s9 = load_x_at(base, ix0 + 9);
+      let inside = iy >= 0 && iy < i32(p.H);
+      let row = (q.b * p.Cin + ci) * p.H + u32(clamp(iy, 0, i32(p.H) - 1));
       // Pixels ox0 + j (lo) and ox0 + 4 + j (hi) under taps kx = 0, 1, 2.
-      let lx0 = vec4f(s0, s1, s2, s3); let lx1 = vec4f(s1, s2, s3, s4); let lx2 = vec4f(s2, s3, s4, s5);
-      let hx0 = vec4f(s4, s5, s6, s7); let hx1 = vec4f(s5, s6, s7, s8); let hx2 = vec4f(s6, s7, s8, s9);
+      var lx0: vec4f; var lx1: vec4f; var lx2: vec4f; var hx0: vec4f; var hx1: vec4f; var hx2: vec4f;
+      if (X4) {
+        let base = row * (p.W / 4u);
+        let a = select(vec4f(), x4[base + v0], inside);
+        let c = select(vec4f(), x4[base + v1], inside && second);
+        let s0 = select(0.0, x4[base + vl].w, inside && left);
+        let s9 = select(0.0, x4[base + vr].x, inside && right);
+        lx0 = vec4f(s0, a.xyz); lx1 = a; lx2 = vec4f(a.yzw, c.x);
+        hx0 = vec4f(a.w, c.xyz); hx1 = c; hx2 = vec4f(c.yzw, s9);
+      } else {
+        let base = row * p.W;
+        let s0 = load_x_at(base, ix0); let s1 = load_x_at(base, ix0 + 1); let s2 = load_x_at(base, ix0 + 2);
+        let s3 = load_x_at(base, ix0 + 3); let s4 = load_x_at(base, ix0 + 4); let s5 = load_x_at(base, ix0 + 5);
+        let s6 = load_x_at(base, ix0 + 6); let s7 = load_x_at(base, ix0 + 7); let s8 = load_x_at(base, ix0 + 8);
+        let s9 = load_x_at(base, ix0 + 9);
+        let z = vec4f();
+        lx0 = select(z, vec4f(s0, s1, s2, s3), inside); lx1 = select(z, vec4f(s1, s2, s3, s4), inside);
+        lx2 = select(z, vec4f(s2, s3, s4, s5), inside); hx0 = select(z, vec4f(s4, s5, s6, s7), inside);
+        hx1 = select(z, vec4f(s5, s6, s7, s8), inside); hx2 = select(z, vec4f(s6, s7, s8, s9), inside);
+      }
       let k = (ci * 3u + ky) * 3u;
       let w0 = vec4f(w_at(q.wrow.x + k), w_at(q.wrow.y + k), w_at(q.wrow.z + k), w_at(q.wrow.w + k));
       let w1 = vec4f(w_at(q.wrow.x + k + 1u), w_at(q.wrow.y + k + 1u), w_at(q.wrow.z + k + 1u), w_at(q.wrow.w + k + 1u));
       let w2 = vec4f(w_at(q.wrow.x + k + 2u), w_at(q.wrow.y + k + 2u), w_at(q.wrow.z + k + 2u), w_at(q.wrow.w + k + 2u));
-      l0 += w0.x * lx0 + w1.x * lx1 + w2.x * lx2; h0 += w0.x * hx0 + w1.x * hx1 + w2.x * hx2;
-      l1 += w0.y * lx0 + w1.y * lx1 + w2.y * lx2; h1 += w0.y * hx0 + w1.y * hx1 + w2.y * hx2;
-      l2 += w0.z * lx0 + w1.z * lx1 + w2.z * lx2; h2 += w0.z * hx0 + w1.z * hx1 + w2.z * hx2;
-      l3 += w0.w * lx0 + w1.w * lx1 + w2.w * lx2; h3 += w0.w * hx0 + w1.w * hx1 + w2.w * hx2;
+      l0 = fma(vec4f(w2.x), lx2, fma(vec4f(w1.x), lx1, fma(vec4f(w0.x), lx0, l0)));
+      l1 = fma(vec4f(w2.y), lx2, fma(vec4f(w1.y), lx1, fma(vec4f(w0.y), lx0, l1)));
+      l2 = fma(vec4f(w2.z), lx2, fma(vec4f(w1.z), lx1, fma(vec4f(w0.z), lx0, l2)));
+      l3 = fma(vec4f(w2.w), lx2, fma(vec4f(w1.w), lx1, fma(vec4f(w0.w), lx0, l3)));
+      h0 = fma(vec4f(w2.x), hx2, fma(vec4f(w1.x), hx1, fma(vec4f(w0.x), hx0, h0)));
+      h1 = fma(vec4f(w2.y), hx2, fma(vec4f(w1.y), hx1, fma(vec4f(w0.y), hx0, h1)));
+      h2 = fma(vec4f(w2.z), hx2, fma(vec4f(w1.z), hx1, fma(vec4f(w0.z), hx0, h2)));
+      h3 = fma(vec4f(w2.w), hx2, fma(vec4f(w1.w), hx1, fma(vec4f(w0.w), hx0, h3)));
     }
   }
   store_block(q, array<vec4f, 4>(l0, l1, l2, l3), array<vec4f, 4>(h0, h1, h2, h3));

@@ -189,23 +189,29 @@ fn linear_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   let n0 = (t % blocks_n) * 4u;
   if (m0 >= p.M) { return; }
   let k4 = p.K / 4u;
-  var rows: vec4u; // where each row of x starts, in vec4s
-  var cols: vec4u;
-  for (var i = 0u; i < 4u; i++) {
-    rows[i] = min(m0 + i, p.M - 1u) * k4;
-    cols[i] = min(n0 + i, p.N - 1u);
-  }
-  var acc: array<vec4f, 4>; // acc[i][c] = out[m0 + i, n0 + c]
+  let last_m = p.M - 1u;
+  let last_n = p.N - 1u;
+  // Where each of the 4 rows of x starts, in vec4s, and the 4 columns' rows of W.
+  let rows = vec4u(min(m0, last_m), min(m0 + 1u, last_m), min(m0 + 2u, last_m), min(m0 + 3u, last_m)) * k4;
+  let cols = vec4u(min(n0, last_n), min(n0 + 1u, last_n), min(n0 + 2u, last_n), min(n0 + 3u, last_n));
+  // acc[i][c] = out[m0 + i, n0 + c]. The loop indexes acc and the rows by constants only: a software
+  // adapter keeps them in registers then, and a loop over i would have it index memory (measured on
+  // SwiftShader: 1.7 to 1.9 times as fast).
+  var acc: array<vec4f, 4>;
   for (var q = 0u; q < k4; q++) {
     let k = 4u * q;
     let wa = load_w4(cols.x, k);
     let wb = load_w4(cols.y, k);
     let wc = load_w4(cols.z, k);
     let wd = load_w4(cols.w, k);
-    for (var i = 0u; i < 4u; i++) {
-      let a = x4[rows[i] + q];
-      acc[i] += vec4f(dot(a, wa), dot(a, wb), dot(a, wc), dot(a, wd));
-    }
+    let a0 = x4[rows.x + q];
+    let a1 = x4[rows.y + q];
+    let a2 = x4[rows.z + q];
+    let a3 = x4[rows.w + q];
+    acc[0] += vec4f(dot(a0, wa), dot(a0, wb), dot(a0, wc), dot(a0, wd));
+    acc[1] += vec4f(dot(a1, wa), dot(a1, wb), dot(a1, wc), dot(a1, wd));
+    acc[2] += vec4f(dot(a2, wa), dot(a2, wb), dot(a2, wc), dot(a2, wd));
+    acc[3] += vec4f(dot(a3, wa), dot(a3, wb), dot(a3, wc), dot(a3, wd));
   }
   for (var i = 0u; i < 4u; i++) {
     for (var c = 0u; c < 4u; c++) { store(m0 + i, n0 + c, acc[i][c]); }

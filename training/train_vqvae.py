@@ -77,6 +77,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--l1-weight", type=float, default=1.0, help="weight of the pixel L1 loss")
+    p.add_argument("--l2-weight", type=float, default=1.0,
+                   help="weight of the pixel squared error (the loss PSNR measures; images in [-1, 1])")
     p.add_argument("--edge-weight", type=float, default=0.5, help="weight of the image-gradient L1 loss")
     p.add_argument("--vq-weight", type=float, default=1.0)
     p.add_argument("--crop", type=int, default=32,
@@ -387,7 +390,7 @@ def train(model: VQVAE, semantics: Semantics | None, opt: torch.optim.Optimizer,
             recon = recon.float()
             l1, l2 = (recon - x).abs().mean(), (recon - x).square().mean()
             edge = edge_loss(recon, x)
-            loss = l1 + l2 + args.edge_weight * edge + args.vq_weight * vq
+            loss = args.l1_weight * l1 + args.l2_weight * l2 + args.edge_weight * edge + args.vq_weight * vq
             semantic = None
             if semantics is not None:
                 semantic = semantics.loss(stats["f_hat"].mean((2, 3)), pick)
@@ -404,7 +407,7 @@ def train(model: VQVAE, semantics: Semantics | None, opt: torch.optim.Optimizer,
             if step % args.eval_every == 0:
                 psnr, usage, sem = evaluate(model, eval_images, semantics=semantics, pick=eval_idx)
             if step % args.log_every == 0:
-                row = {"step": step, "loss": float(loss), "recon": float(l1 + l2), "edge": float(edge), "vq": float(vq),
+                row = {"step": step, "loss": float(loss), "recon": float(l1 + l2), "mse": float(l2), "edge": float(edge), "vq": float(vq),
                        "psnr": None if math.isnan(psnr) else round(psnr, 3),
                        "usage": None if math.isnan(usage) else round(usage, 2), "batch_usage": None if math.isnan(stats["usage"]) else round(stats["usage"], 2),
                        "lr": lr, "seconds": round(time.time() - start, 1)}

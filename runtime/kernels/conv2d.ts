@@ -68,8 +68,10 @@ export function conv2d(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bi
   const constants = { W_F16: weight.dtype === 'f16', HAS_BIAS: bias !== undefined, KS: k };
   if (rec.kernelStyle === 'direct') {
     const pixelBlocks = B * Ho * Math.ceil(Wo / 8);
-    rec.dispatch(k === 3 && stride === 1 ? direct3x3Kernel : directKernel, {
-      bindings: { out, x, w: weight, bias: bias ?? x }, uniforms, constants,
+    const is3x3 = k === 3 && stride === 1;
+    rec.dispatch(is3x3 ? direct3x3Kernel : directKernel, {
+      bindings: { out, x, x4: x, w: weight, bias: bias ?? x }, uniforms,
+      constants: is3x3 ? { ...constants, X4: W % 4 === 0 && left === 1 && right === 1 } : constants,
       workgroups: grid(Math.ceil(Cout / 4) * pixelBlocks, DIRECT_WG), weightPasses: pixelBlocks,
     });
     return;

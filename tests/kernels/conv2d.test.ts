@@ -45,6 +45,13 @@ describe.each(KERNEL_STYLES)('conv2d in the %s kernel style against the CPU refe
     await check({ B: 2, Cin: 3, H: 7, W: 6, Cout: 5, k: 3, padding: 1, f16: true }, 2);
   });
 
+  it('3x3 on rows of whole vec4s (W % 4 == 0, a column of padding a side): 4, 12 and 16 pixels a row', async () => {
+    // The direct style reads such rows four pixels at a time; 12 ends a row halfway into an 8-pixel block.
+    await check({ B: 2, Cin: 3, H: 5, W: 12, Cout: 6, k: 3, padding: 1 }, 12);
+    await check({ B: 1, Cin: 4, H: 3, W: 4, Cout: 5, k: 3, padding: 1, f16: true }, 13);
+    await check({ B: 1, Cin: 2, H: 6, W: 16, Cout: 3, k: 3, padding: [0, 2, 1, 1], bias: false }, 14);
+  });
+
   it('stride 2 with asymmetric padding [0, 1, 0, 1] (VQVAE downsampling), and no bias', async () => {
     await check({ B: 2, Cin: 3, H: 7, W: 6, Cout: 5, k: 3, stride: 2, padding: [0, 1, 0, 1] }, 3);
     await check({ B: 1, Cin: 4, H: 8, W: 9, Cout: 3, k: 3, stride: 2, padding: [0, 1, 0, 1], bias: false, f16: true }, 4);
