@@ -156,7 +156,8 @@ fn load_x_at(row: u32, ix: i32) -> f32 {
 }
 
 // conv2d_direct's work item: channels co0 .. co0 + 3 (as W row offsets, the ones past Cout repeating
-// the last) at pixels ox0 .. ox0 + 7 of output row oy of batch entry b.
+// the last) at pixels ox0 .. ox0 + 7 of output row oy (and, for a kernel that takes two rows, oy + 1) of
+// batch entry b.
 struct Block {
   valid: bool,
   co0: u32,
@@ -166,18 +167,20 @@ struct Block {
   ox0: u32,
 }
 
-// Invocation t's block: neighbouring invocations take neighbouring pixel blocks of the same channels.
-fn direct_block(gid: vec3u, nwg: vec3u) -> Block {
+// Invocation t's block of `rows` output rows (1 or 2): neighbouring invocations take neighbouring pixel
+// blocks of the same channels.
+fn direct_block(gid: vec3u, nwg: vec3u, rows: u32) -> Block {
   let t = gid.x + gid.y * nwg.x * DIRECT_WG;
   let blocks_x = (p.Wo + 7u) / 8u;
-  let pixel_blocks = p.B * p.Ho * blocks_x;
+  let blocks_y = (p.Ho + rows - 1u) / rows;
+  let pixel_blocks = p.B * blocks_y * blocks_x;
   let co0 = (t / pixel_blocks) * 4u;
   let r = t % pixel_blocks;
-  let row = r / blocks_x; // b·Ho + oy
+  let row = r / blocks_x; // b·blocks_y + oy / rows
   let last = p.Cout - 1u;
   let K = p.Cin * KS * KS;
   let wrow = vec4u(min(co0, last), min(co0 + 1u, last), min(co0 + 2u, last), min(co0 + 3u, last)) * K;
-  return Block(co0 < p.Cout, co0, wrow, row / p.Ho, row % p.Ho, (r % blocks_x) * 8u);
+  return Block(co0 < p.Cout, co0, wrow, row / blocks_y, (row % blocks_y) * rows, (r % blocks_x) * 8u);
 }
 
 // Stores lo[c][j] + bias and hi[c][j] + bias at channel co0 + c, pixels ox0 + j and ox0 + 4 + j, inside out.
@@ -201,7 +204,7 @@ fn store_block(q: Block, lo: array<vec4f, 4>, hi: array<vec4f, 4>) {
 // registers.
 @compute @workgroup_size(DIRECT_WG)
 fn conv2d_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let q = direct_block(gid, nwg);
+  let q = direct_block(gid, nwg, 1u);
   if (!q.valid) { return; }
   let s = i32(p.stride);
   let ix0 = i32(q.ox0) * s - i32(p.pad_left);
@@ -235,67 +238,80 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
 // input pixels ox0 - 1 .. ox0 + 8 are two whole vec4s and a neighbour on each side.
 override X4: bool = false;
 
-// The 3x3, stride 1 case (most of a VQVAE decoder), as conv2d_direct but reading each input row
-// segment once: the 10 values under a block's 8 pixels serve all three kx. Written for a CPU-emulated
-// adapter: no branch in the loop (a row in the padding is read clamped and selected away), whole
-// vec4 loads where X4 allows them, and fma.
+// The 10 input pixels under a block's 8 output pixels on row iy of input channel ci (zeros outside x), as the six vec4s
+// the three taps read: [kx] for pixels ox0 .. ox0 + 3, then [3 + kx] for ox0 + 4 .. ox0 + 7.
+fn row_taps(q: Block, ci: u32, iy: i32) -> array<vec4f, 6> {
+  let inside = iy >= 0 && iy < i32(p.H);
+  let row = (q.b * p.Cin + ci) * p.H + u32(clamp(iy, 0, i32(p.H) - 1));
+  if (X4) {
+    // The block's two vec4s, and the ones holding its left and right neighbours; a row's last block may
+    // hold 4 pixels only (W % 8 == 4). One past the row is read clamped inside it, and a select drops it.
+    let base = row * (p.W / 4u);
+    let last = p.W / 4u - 1u;
+    let v0 = q.ox0 / 4u;
+    let a = select(vec4f(), x4[base + v0], inside);
+    let c = select(vec4f(), x4[base + min(v0 + 1u, last)], inside && q.ox0 + 4u < p.W);
+    let s0 = select(0.0, x4[base + select(v0, v0 - 1u, q.ox0 > 0u)].w, inside && q.ox0 > 0u);
+    let s9 = select(0.0, x4[base + min(v0 + 2u, last)].x, inside && q.ox0 + 8u < p.W);
+    return array<vec4f, 6>(vec4f(s0, a.xyz), a, vec4f(a.yzw, c.x), vec4f(a.w, c.xyz), c, vec4f(c.yzw, s9));
+  }
+  let base = row * p.W;
+  let ix0 = i32(q.ox0) - i32(p.pad_left);
+  let s0 = load_x_at(base, ix0); let s1 = load_x_at(base, ix0 + 1); let s2 = load_x_at(base, ix0 + 2);
+  let s3 = load_x_at(base, ix0 + 3); let s4 = load_x_at(base, ix0 + 4); let s5 = load_x_at(base, ix0 + 5);
+  let s6 = load_x_at(base, ix0 + 6); let s7 = load_x_at(base, ix0 + 7); let s8 = load_x_at(base, ix0 + 8);
+  let s9 = load_x_at(base, ix0 + 9);
+  let z = vec4f();
+  return array<vec4f, 6>(select(z, vec4f(s0, s1, s2, s3), inside), select(z, vec4f(s1, s2, s3, s4), inside),
+                         select(z, vec4f(s2, s3, s4, s5), inside), select(z, vec4f(s4, s5, s6, s7), inside),
+                         select(z, vec4f(s5, s6, s7, s8), inside), select(z, vec4f(s6, s7, s8, s9), inside));
+}
+
+// The 3x3, stride 1 case (most of a VQVAE decoder), as conv2d_direct but on two output rows, reading each
+// input row segment once for the three kx and each weight once for both rows. Written for a CPU-emulated
+// adapter: no branch in the loop (a row in the padding is read clamped and selected away), whole vec4
+// loads where X4 allows them, sums indexed by constants, and fma. Grid: ceil(Cout / 4) · B ·
+// ceil(Ho / 2) · ceil(Wo / 8) invocations of DIRECT_WG.
 @compute @workgroup_size(DIRECT_WG)
 fn conv2d_direct_3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let q = direct_block(gid, nwg);
+  var q = direct_block(gid, nwg, 2u);
   if (!q.valid) { return; }
-  let ix0 = i32(q.ox0) - i32(p.pad_left);
-  // The X4 path's vec4s: the block's two, and the ones holding its left and right neighbours. One past
-  // the row is read clamped inside it, and a select drops it.
-  // A row's last block may hold 4 pixels only (W % 8 == 4): then its second vec4 is past the row.
-  let last = p.W / 4u - 1u;
-  let v0 = q.ox0 / 4u;
-  let v1 = min(v0 + 1u, last);
-  let vl = select(v0, v0 - 1u, q.ox0 > 0u);
-  let vr = min(v0 + 2u, last);
-  let left = q.ox0 > 0u;
-  let second = q.ox0 + 4u < p.W;
-  let right = q.ox0 + 8u < p.W;
+  // Sums of output row oy (l: pixels ox0 .. ox0 + 3, h: ox0 + 4 .. ox0 + 7) and of row oy + 1 (m, n).
   var l0 = vec4f(); var l1 = vec4f(); var l2 = vec4f(); var l3 = vec4f();
   var h0 = vec4f(); var h1 = vec4f(); var h2 = vec4f(); var h3 = vec4f();
+  var m0 = vec4f(); var m1 = vec4f(); var m2 = vec4f(); var m3 = vec4f();
+  var n0 = vec4f(); var n1 = vec4f(); var n2 = vec4f(); var n3 = vec4f();
   for (var ci = 0u; ci < p.Cin; ci++) {
     for (var ky = 0u; ky < 3u; ky++) {
-      let iy = i32(q.oy) - i32(p.pad_top) + i32(ky);
-      let inside = iy >= 0 && iy < i32(p.H);
-      let row = (q.b * p.Cin + ci) * p.H + u32(clamp(iy, 0, i32(p.H) - 1));
-      // Pixels ox0 + j (lo) and ox0 + 4 + j (hi) under taps kx = 0, 1, 2.
-      var lx0: vec4f; var lx1: vec4f; var lx2: vec4f; var hx0: vec4f; var hx1: vec4f; var hx2: vec4f;
-      if (X4) {
-        let base = row * (p.W / 4u);
-        let a = select(vec4f(), x4[base + v0], inside);
-        let c = select(vec4f(), x4[base + v1], inside && second);
-        let s0 = select(0.0, x4[base + vl].w, inside && left);
-        let s9 = select(0.0, x4[base + vr].x, inside && right);
-        lx0 = vec4f(s0, a.xyz); lx1 = a; lx2 = vec4f(a.yzw, c.x);
-        hx0 = vec4f(a.w, c.xyz); hx1 = c; hx2 = vec4f(c.yzw, s9);
-      } else {
-        let base = row * p.W;
-        let s0 = load_x_at(base, ix0); let s1 = load_x_at(base, ix0 + 1); let s2 = load_x_at(base, ix0 + 2);
-        let s3 = load_x_at(base, ix0 + 3); let s4 = load_x_at(base, ix0 + 4); let s5 = load_x_at(base, ix0 + 5);
-        let s6 = load_x_at(base, ix0 + 6); let s7 = load_x_at(base, ix0 + 7); let s8 = load_x_at(base, ix0 + 8);
-        let s9 = load_x_at(base, ix0 + 9);
-        let z = vec4f();
-        lx0 = select(z, vec4f(s0, s1, s2, s3), inside); lx1 = select(z, vec4f(s1, s2, s3, s4), inside);
-        lx2 = select(z, vec4f(s2, s3, s4, s5), inside); hx0 = select(z, vec4f(s4, s5, s6, s7), inside);
-        hx1 = select(z, vec4f(s5, s6, s7, s8), inside); hx2 = select(z, vec4f(s6, s7, s8, s9), inside);
-      }
       let k = (ci * 3u + ky) * 3u;
       let w0 = vec4f(w_at(q.wrow.x + k), w_at(q.wrow.y + k), w_at(q.wrow.z + k), w_at(q.wrow.w + k));
       let w1 = vec4f(w_at(q.wrow.x + k + 1u), w_at(q.wrow.y + k + 1u), w_at(q.wrow.z + k + 1u), w_at(q.wrow.w + k + 1u));
       let w2 = vec4f(w_at(q.wrow.x + k + 2u), w_at(q.wrow.y + k + 2u), w_at(q.wrow.z + k + 2u), w_at(q.wrow.w + k + 2u));
-      l0 = fma(vec4f(w2.x), lx2, fma(vec4f(w1.x), lx1, fma(vec4f(w0.x), lx0, l0)));
-      l1 = fma(vec4f(w2.y), lx2, fma(vec4f(w1.y), lx1, fma(vec4f(w0.y), lx0, l1)));
-      l2 = fma(vec4f(w2.z), lx2, fma(vec4f(w1.z), lx1, fma(vec4f(w0.z), lx0, l2)));
-      l3 = fma(vec4f(w2.w), lx2, fma(vec4f(w1.w), lx1, fma(vec4f(w0.w), lx0, l3)));
-      h0 = fma(vec4f(w2.x), hx2, fma(vec4f(w1.x), hx1, fma(vec4f(w0.x), hx0, h0)));
-      h1 = fma(vec4f(w2.y), hx2, fma(vec4f(w1.y), hx1, fma(vec4f(w0.y), hx0, h1)));
-      h2 = fma(vec4f(w2.z), hx2, fma(vec4f(w1.z), hx1, fma(vec4f(w0.z), hx0, h2)));
-      h3 = fma(vec4f(w2.w), hx2, fma(vec4f(w1.w), hx1, fma(vec4f(w0.w), hx0, h3)));
+      let iy = i32(q.oy) - i32(p.pad_top) + i32(ky);
+      let x = row_taps(q, ci, iy);
+      // Row oy + 1 reads the input row below; past the last output row it is computed and not stored.
+      let y = row_taps(q, ci, iy + 1);
+      l0 = fma(vec4f(w2.x), x[2], fma(vec4f(w1.x), x[1], fma(vec4f(w0.x), x[0], l0)));
+      l1 = fma(vec4f(w2.y), x[2], fma(vec4f(w1.y), x[1], fma(vec4f(w0.y), x[0], l1)));
+      l2 = fma(vec4f(w2.z), x[2], fma(vec4f(w1.z), x[1], fma(vec4f(w0.z), x[0], l2)));
+      l3 = fma(vec4f(w2.w), x[2], fma(vec4f(w1.w), x[1], fma(vec4f(w0.w), x[0], l3)));
+      h0 = fma(vec4f(w2.x), x[5], fma(vec4f(w1.x), x[4], fma(vec4f(w0.x), x[3], h0)));
+      h1 = fma(vec4f(w2.y), x[5], fma(vec4f(w1.y), x[4], fma(vec4f(w0.y), x[3], h1)));
+      h2 = fma(vec4f(w2.z), x[5], fma(vec4f(w1.z), x[4], fma(vec4f(w0.z), x[3], h2)));
+      h3 = fma(vec4f(w2.w), x[5], fma(vec4f(w1.w), x[4], fma(vec4f(w0.w), x[3], h3)));
+      m0 = fma(vec4f(w2.x), y[2], fma(vec4f(w1.x), y[1], fma(vec4f(w0.x), y[0], m0)));
+      m1 = fma(vec4f(w2.y), y[2], fma(vec4f(w1.y), y[1], fma(vec4f(w0.y), y[0], m1)));
+      m2 = fma(vec4f(w2.z), y[2], fma(vec4f(w1.z), y[1], fma(vec4f(w0.z), y[0], m2)));
+      m3 = fma(vec4f(w2.w), y[2], fma(vec4f(w1.w), y[1], fma(vec4f(w0.w), y[0], m3)));
+      n0 = fma(vec4f(w2.x), y[5], fma(vec4f(w1.x), y[4], fma(vec4f(w0.x), y[3], n0)));
+      n1 = fma(vec4f(w2.y), y[5], fma(vec4f(w1.y), y[4], fma(vec4f(w0.y), y[3], n1)));
+      n2 = fma(vec4f(w2.z), y[5], fma(vec4f(w1.z), y[4], fma(vec4f(w0.z), y[3], n2)));
+      n3 = fma(vec4f(w2.w), y[5], fma(vec4f(w1.w), y[4], fma(vec4f(w0.w), y[3], n3)));
     }
   }
   store_block(q, array<vec4f, 4>(l0, l1, l2, l3), array<vec4f, 4>(h0, h1, h2, h3));
+  if (q.oy + 1u < p.Ho) {
+    q.oy += 1u;
+    store_block(q, array<vec4f, 4>(m0, m1, m2, m3), array<vec4f, 4>(n0, n1, n2, n3));
+  }
 }

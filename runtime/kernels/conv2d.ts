@@ -67,8 +67,9 @@ export function conv2d(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bi
   const uniforms = { B, Cin, H, W, Cout, Ho, Wo, stride, pad_top: top, pad_left: left };
   const constants = { W_F16: weight.dtype === 'f16', HAS_BIAS: bias !== undefined, KS: k };
   if (rec.kernelStyle === 'direct') {
-    const pixelBlocks = B * Ho * Math.ceil(Wo / 8);
     const is3x3 = k === 3 && stride === 1;
+    // conv2d_direct_3x3 takes two output rows an invocation, conv2d_direct one.
+    const pixelBlocks = B * Math.ceil(Ho / (is3x3 ? 2 : 1)) * Math.ceil(Wo / 8);
     rec.dispatch(is3x3 ? direct3x3Kernel : directKernel, {
       bindings: { out, x, x4: x, w: weight, bias: bias ?? x }, uniforms,
       constants: is3x3 ? { ...constants, X4: W % 4 === 0 && left === 1 && right === 1 } : constants,
