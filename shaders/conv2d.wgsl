@@ -14,7 +14,7 @@
 // That is the 'workgroup' kernel style (GPUs). The 'direct' style (CPU-emulated adapters) takes
 // conv2d_direct: an invocation computes 4 output channels × 8 adjacent pixels of one output row in
 // registers, reading each input row segment and the 4 channels' taps straight from memory: no
-// workgroup memory, no barrier.
+// workgroup memory, no barrier. conv2d_direct_3x3 does the same on two output rows.
 
 struct Params {
   B: u32,

@@ -3,7 +3,7 @@
  * VQVAE's workhorse. One dispatch per convolution. In the 'workgroup' kernel style (GPUs), an implicit
  * GEMM: output channels × output pixels are tiled per workgroup, input patches and weights staged in
  * workgroup memory. In the 'direct' style (CPU-emulated adapters), each invocation computes 4 channels ×
- * 8 pixels of a row in registers from memory.
+ * 8 pixels of a row (of two rows for 3x3, stride 1) in registers from memory.
  * WGSL: shaders/conv2d.wgsl. Reference: runtime/reference/conv2d.ts.
  */
 import source from '../../shaders/conv2d.wgsl?raw';
