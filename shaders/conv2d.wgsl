@@ -238,8 +238,8 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
 // input pixels ox0 - 1 .. ox0 + 8 are two whole vec4s and a neighbour on each side.
 override X4: bool = false;
 
-// The 10 input pixels under a block's 8 output pixels on row iy of input channel ci (zeros outside x), as the six vec4s
-// the three taps read: [kx] for pixels ox0 .. ox0 + 3, then [3 + kx] for ox0 + 4 .. ox0 + 7.
+// The 10 input pixels under a block's 8 output pixels on row iy of input channel ci (zeros outside x), as
+// the six vec4s the three taps read: [kx] for pixels ox0 .. ox0 + 3, then [3 + kx] for ox0 + 4 .. ox0 + 7.
 fn row_taps(q: Block, ci: u32, iy: i32) -> array<vec4f, 6> {
   let inside = iy >= 0 && iy < i32(p.H);
   let row = (q.b * p.Cin + ci) * p.H + u32(clamp(iy, 0, i32(p.H) - 1));
