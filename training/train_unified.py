@@ -63,7 +63,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--vae", type=Path, help="a VQVAE export (vae.safetensors, vae.json) or a model folder; needed for a fresh start")
     p.add_argument("--work", type=Path, required=True, help="folder for unified.ckpt, tokens.pt, logs")
     p.add_argument("--resume", action="store_true", help="continue from WORK/unified.ckpt")
-    p.add_argument("--init", type=Path, help="fine-tune: start from this checkpoint's model (fresh optimizer and budgets)")
+    p.add_argument("--init", type=Path,
+                   help="fine-tune: start from this checkpoint's model, or a model folder's (fresh optimizer and budgets); "
+                        "--pos-2d and --code-head add to it what it lacks, starting at zero")
     p.add_argument("--export", type=Path, help="write a runtime model folder here when done (a --mix with clips marks it "
                                                  "frame_conditioned)")
     p.add_argument("--f16", action="store_true", help="export weights as float16")
@@ -110,7 +112,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--precision", choices=precision.CHOICES, default="auto",
                    help="training forward pass: bf16 autocast (auto: where the CPU computes bfloat16 natively) or fp32")
-    m = p.add_argument_group("model (ignored with --resume: the checkpoint's configuration is used)")
+    m = p.add_argument_group("model (ignored with --resume and --init, where the checkpoint's or folder's configuration is "
+                             "used; --init adds --pos-2d and --code-head)")
     m.add_argument("--depth", type=int, default=4)
     m.add_argument("--embed", type=int, default=192)
     m.add_argument("--heads", type=int, default=2)
@@ -553,6 +556,21 @@ def load_checkpoint(path: Path) -> tuple[dict, VQVAE, Tokenizer, Unified]:
     return ckpt, vae, Tokenizer(ckpt["tokenizer"]), model
 
 
+def load_model_folder(folder: Path) -> tuple[VQVAE, Tokenizer, Unified]:
+    """The VQVAE, tokenizer and transformer of a runtime model folder (an --export, e.g. models/builtin), in float32."""
+    config = json.loads((folder / "config.json").read_text())
+    if config.get("family") != "unified":
+        raise ValueError(f'{folder / "config.json"}: expected family "unified", found {config.get("family")!r}')
+    unified = {k: v for k, v in config["unified"].items() if k != "frame_conditioned"}  # the export's mark, not the model's
+    model = Unified.from_config(unified, config["vae"])
+    weights = folder / "weights.safetensors"
+    state = {k.removeprefix("unified."): v.float() for k, v in safetensors_io.load(weights).items() if k.startswith("unified.")}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"{weights}: unified tensors missing {missing[:4]}, unexpected {unexpected[:4]}")
+    return load_vae(folder), Tokenizer(json.loads((folder / "tokenizer.json").read_text())), model
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
@@ -571,10 +589,18 @@ def main() -> None:
         raise ValueError(f"--coarse-share must be in [0, 1] and --coarse-through at least 1; found {args.coarse_share} and "
                          f"{args.coarse_through}")
     if args.init:
-        ckpt, vae, tok, model = load_checkpoint(args.init)
+        if args.init.is_dir():
+            vae, tok, model = load_model_folder(args.init)
+            print(f"fine-tuning the model folder {args.init}")
+        else:
+            ckpt, vae, tok, model = load_checkpoint(args.init)
+            print(f"fine-tuning the model of {args.init} (trained {ckpt['step']} steps, {ckpt.get('seconds', 0) / 60:.1f} minutes)")
+        if args.pos_2d:
+            model.add_pos_grid()
+        if args.code_head and model.code_basis is None:
+            model.use_code_head(vae.quantize.embedding.weight)
         opt = make_optimizer(model, args)
         step, seconds = 0, 0.0
-        print(f"fine-tuning the model of {args.init} (trained {ckpt['step']} steps, {ckpt.get('seconds', 0) / 60:.1f} minutes)")
     elif args.resume:
         if not ckpt_path.exists():
             raise FileNotFoundError(f"--resume: {ckpt_path} does not exist (start without --resume)")

@@ -177,6 +177,15 @@ class Unified(nn.Module):
         self.code_basis = unit_rms(codebook_VC)
         self.code_proj = nn.Parameter(torch.zeros(self.code_basis.shape[1], self.cfg.embed_dim))
 
+    def add_pos_grid(self) -> None:
+        """Turns on pos_2d in a model trained without it, for a fine-tune: pos_grid starts at zero, so the model
+        computes what it computed before until training moves it."""
+        if self.cfg.pos_2d:
+            return
+        self.cfg.pos_2d = True
+        self.pos_grid = nn.Embedding(self.cfg.patch_nums[-1] ** 2, self.cfg.embed_dim)  # [P*P, C]
+        nn.init.zeros_(self.pos_grid.weight)
+
     def folded_state_dict(self) -> dict[str, Tensor]:
         """The state dict in the spec's names: the code head (if any) added into the image rows of `head.weight`."""
         state = self.state_dict()
