@@ -77,7 +77,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--weight-decay", type=float, default=0.05)
-    p.add_argument("--pos-lr-scale", type=float, default=1.0, help="learning rate of pos_row and pos_col, times --lr")
+    p.add_argument("--pos-lr-scale", type=float, default=1.0, help="learning rate of pos_row, pos_col and pos_grid, times --lr")
     p.add_argument("--prompt-drop", type=float, default=0.1, help="share of sequences whose prompt is hidden")
     p.add_argument("--mix", type=float, nargs="+", default=[0.55, 0.3, 0.15, 0.0], metavar="SHARE",
                    help="shares of the kinds of sequence: T2I I2T [EDIT [CLIP]] (edits and clips only when the world has them)")
@@ -396,7 +396,8 @@ def lr_at(step: int, done: float, args: argparse.Namespace) -> float:
 
 
 def make_optimizer(model: Unified, args: argparse.Namespace) -> torch.optim.Optimizer:
-    """AdamW: weight decay on matrices other than embeddings; the row and column embeddings at --pos-lr-scale times the rate."""
+    """AdamW: weight decay on matrices other than embeddings; the position embeddings (pos_row, pos_col, pos_grid) at
+    --pos-lr-scale times the rate."""
     named = list(model.named_parameters())
     decays = [n for n, p in named if p.dim() == 2 and "embed" not in n and "pos_" not in n]
     apart = [n for n, _ in named if n.startswith("pos_")] if args.pos_lr_scale != 1.0 else []
