@@ -1,4 +1,5 @@
-"""Trains the built-in unified model (text to image, image to text, editing) on the procedural world, on the CPU.
+"""Trains the built-in unified model (text to image, image to text, editing) on the procedural world, on the CPU or a
+CUDA GPU (--device).
 
     /usr/bin/python3 training/train_unified.py --data out/world --vae out/vqvae --work out/unified-work \\
         --minutes 60 --export out/models/unified --f16
@@ -6,7 +7,8 @@
         --sample "red and blue checker, fine" --sample-out out/sample.png
 
 Inputs: the world folder (images.npy, captions.jsonl, words.json; optional edit_src.npy, edit_dst.npy, edits.jsonl)
-and a trained VQVAE (DIR/vae.safetensors + vae.json from train_vqvae.py --export). Every image is tokenised once
+and a trained VQVAE (DIR/vae.safetensors + vae.json from train_vqvae.py --export); a world folder without images.npy
+trains from WORK/tokens.pt as it is (made elsewhere with the same VQVAE). Every image is tokenised once
 with the VQVAE (plus --rolls randomly rolled copies, the same roll for both images of an edit pair, which image to
 caption and edit sequences draw from; caption to image always takes the image as drawn) and cached in
 WORK/tokens.pt. Images and edit pairs marked "heldout" are never trained on; the held-out images give the eval
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import math
 import struct
@@ -50,7 +53,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nextscale import precision, safetensors_io  # noqa: E402
-from nextscale.data import load_captions, load_clips, load_edits, load_images, load_words, to_m11  # noqa: E402
+from nextscale.data import load_captions, load_clip_records, load_clips, load_edits, load_images, load_words, to_m11  # noqa: E402
 from nextscale.tokenizer import Tokenizer  # noqa: E402
 from nextscale.unified import (Batch, Image, Specials, Text, Unified, block_features, build_sequence, unit_rms,  # noqa: E402
                                collate, generate_image, generate_text)
@@ -109,9 +112,16 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--ckpt-minutes", type=float, default=5.0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2, help="CPU threads (the whole step on the CPU; the batches on a GPU)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="processes that build the batches ahead of the step (for a GPU, which would otherwise wait on "
+                        "them); with workers, step n's batch is drawn from its own seed (--seed, n), the same stream for "
+                        "any number of workers; 0: in this process, from the one generator the checkpoint carries")
+    p.add_argument("--device", default="auto",
+                   help="where the transformer trains: auto (a CUDA GPU when PyTorch sees one, else the CPU), cpu, cuda[:N]; "
+                        "the batches and the VQVAE stay on the CPU")
     p.add_argument("--precision", choices=precision.CHOICES, default="auto",
-                   help="training forward pass: bf16 autocast (auto: where the CPU computes bfloat16 natively) or fp32")
+                   help="training forward pass: bf16 autocast (auto: on a GPU or CPU that computes bfloat16 natively) or fp32")
     m = p.add_argument_group("model (ignored with --resume and --init, where the checkpoint's or folder's configuration is "
                              "used; --init adds --pos-2d and --code-head)")
     m.add_argument("--depth", type=int, default=4)
@@ -154,7 +164,7 @@ def build_tokenizer(data: Path) -> Tokenizer:
     if (data / "edits.jsonl").exists():
         words += [w for e in load_edits(data)[2] for w in e["instruction"].split()]
     if (data / "clips.jsonl").exists():
-        words += [w for c in load_clips(data)[1] for w in c["caption"].split()]
+        words += [w for c in load_clip_records(data) for w in c["caption"].split()]
     return Tokenizer.from_words(w.strip(".,;:!?\"'()") or w for w in words)
 
 
@@ -207,6 +217,8 @@ def load_tokens(args: argparse.Namespace, vae: VQVAE, vae_digest: str, gen: torc
     the clips' frames (these never rolled: a roll would move with the motion). A cache holding more than is asked
     for (edits or clips the --mix leaves out) serves."""
     path = args.work / "tokens.pt"
+    if not (args.data / "images.npy").exists():
+        return pixel_free_tokens(args, vae_digest)
     images = load_images(args.data)
     if args.images:
         images = images[: args.images]
@@ -252,6 +264,31 @@ def load_tokens(args: argparse.Namespace, vae: VQVAE, vae_digest: str, gen: torc
     return tokens
 
 
+def pixel_free_tokens(args: argparse.Namespace, vae_digest: str) -> dict:
+    """WORK/tokens.pt as it is, for a world folder that holds the captions but not the pixels (images.npy,
+    clips.npy): a machine that trains from tokens made elsewhere, e.g. a GPU reached with a size limit. The cache
+    must come from this VQVAE and hold what the arguments ask for; which world's pixels it read cannot be checked."""
+    path = args.work / "tokens.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"{args.data / 'images.npy'} is missing, and there is no {path} to train from instead")
+    tokens = torch.load(path)
+    key, found = tokens["key"], []
+    if key["vae"] != vae_digest:
+        found.append("another VQVAE's codes")
+    if key["rolls"] != args.rolls or key["shifts"] != ("per-image" if args.rolls else None):
+        found.append(f"--rolls {key['rolls']} ({key['shifts'] or 'no'} shifts)")
+    if args.images and key["images"][0] != args.images:
+        found.append(f"{key['images'][0]} images where --images asks for {args.images}")
+    if args.mix[3] > 0 and (args.data / "clips.jsonl").exists() and "clip_next" not in tokens:
+        found.append("no clips, where --mix trains on them")
+    if args.mix[2] > 0 and (args.data / "edits.jsonl").exists() and not key["edits"]:
+        found.append("no edit pairs, where --mix trains on them")
+    if found:
+        raise ValueError(f"{args.data} holds no pixels to tokenise, and {path} does not fit this run: it has {'; '.join(found)}")
+    print(f"{args.data} holds no images.npy: training on {path} as it is ({key['images'][0]} images, world sha1 {key['world'][:12]})")
+    return tokens
+
+
 class Sequences:
     """Draws training sequences (segments whose images still lack features) and turns them into Batches."""
 
@@ -268,7 +305,7 @@ class Sequences:
         edits = load_edits(data)[2] if "edit_src" in tokens and mix[2] > 0 else []
         self.instr_ids = [tok.encode(e["instruction"]) for e in edits]
         self.edit_idx = [i for i, e in enumerate(edits) if not e.get("heldout")]
-        clips = load_clips(data)[1][: tokens["clips"][0].shape[0]] if "clips" in tokens else []
+        clips = load_clip_records(data)[: tokens["clips"][0].shape[0]] if "clips" in tokens else []
         self.clip_ids = [tok.encode(c["caption"]) for c in clips]
         self.clip_idx = [i for i, c in enumerate(clips) if not c.get("heldout")]
         self.mix = torch.tensor([mix[0], mix[1], mix[2] if self.edit_idx else 0.0, mix[3] if self.clip_idx else 0.0])
@@ -345,6 +382,28 @@ class Sequences:
         return collate([build_sequence(segs, self.sp, self.model, drop) for segs, drop in drawn], self.sp.pad)
 
 
+def draw_batch(seqs: Sequences, gen: torch.Generator, args: argparse.Namespace) -> tuple[int, int | None, Batch]:
+    """(kind, through, batch) of one training step: the kind by --mix, a caption→image batch coarse for --coarse-share
+    of them (one draw more from the stream only when asked for, so older runs replay as they were), then the batch."""
+    kind = seqs.kind(gen)
+    through = args.coarse_through if kind == 0 and args.coarse_share > 0 and float(torch.rand(1, generator=gen)) < args.coarse_share else None
+    return kind, through, seqs.batch([seqs.draw(gen, kind, args.prompt_drop, through=through) for _ in range(args.batch)])
+
+
+class StepBatches(torch.utils.data.IterableDataset):
+    """draw_batch for steps first, first + 1, ..., step n from a generator seeded by (--seed, n), split across the
+    DataLoader's workers round-robin (which is the order the loader returns them in)."""
+
+    def __init__(self, seqs: Sequences, args: argparse.Namespace, first: int):
+        self.seqs, self.args, self.first = seqs, args, first
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info else (0, 1)
+        for step in itertools.count(self.first + worker, workers):
+            yield draw_batch(self.seqs, torch.Generator().manual_seed(self.args.seed * 2**32 + step), self.args)
+
+
 # ---- loss, schedule, checkpoints ---------------------------------------------------------------------------------
 
 
@@ -356,6 +415,7 @@ def loss_fn(model: Unified, b: Batch, scale_power: float, code_vectors: torch.Te
     near-duplicates; the distance says which way the region of the codebook lies, a signal every token of a layout
     agrees on."""
     T, pns = model.cfg.text_vocab_size, model.cfg.patch_nums
+    b = b.to(model.device)
     h = model(b)
     is_text, is_img = (b.target >= 0) & (b.target < T), b.target >= T
     text = F.cross_entropy(model.text_logits(h[is_text]), b.target[is_text]) if is_text.any() else h.new_zeros(())
@@ -374,7 +434,7 @@ def loss_fn(model: Unified, b: Batch, scale_power: float, code_vectors: torch.Te
                     expected = log_p[sel].exp() @ code_vectors  # [n, Cvae]
                     distance = distance + w * (expected - code_vectors[target[sel]]).pow(2).sum(-1).mean()
     norm = sum(weights)
-    image = (torch.stack(per_scale) * (torch.tensor(weights) / norm)).sum() if per_scale else h.new_zeros(())
+    image = (torch.stack(per_scale) * (torch.tensor(weights, device=h.device) / norm)).sum() if per_scale else h.new_zeros(())
     distance = distance / norm if per_scale else distance
     # A loss the batch has no targets for is None (not 0), so that means over batches leave it out.
     stats = {"text": float(text) if is_text.any() else None, "image": float(image) if per_scale else None,
@@ -475,7 +535,7 @@ def evaluate(model: Unified, seqs: Sequences, fixed: list, tok: Tokenizer, args:
     """Losses on a fixed set of held-out sequences (half text to image, half image to text), and a greedy caption of
     a held-out image."""
     model.eval()
-    with precision.autocast(args.precision):
+    with precision.autocast(args.precision, model.device):
         stats = [loss_fn(model, seqs.batch(fixed[i : i + args.batch]), args.scale_power)[1] for i in range(0, len(fixed), args.batch)]
     out = {}
     for k in ("text", "image"):
@@ -497,15 +557,20 @@ def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator,
     seqs = Sequences(args.data, tokens, tok, model, vae, args.mix, args.eval_images, args.seed)
     if args.caption_filter:
         seqs.keep_captions(args.caption_filter)
-    code_vectors = unit_rms(vae.quantize.embedding.weight)
+    code_vectors = unit_rms(vae.quantize.embedding.weight).to(model.device)
     eval_gen = torch.Generator().manual_seed(args.seed + 1)
     fixed = [seqs.draw(eval_gen, kind, 0.0, held=True) for kind in (0, 1) for _ in range(args.eval_seqs // 2)] if len(seqs.held_idx) else []
-    print(f"{len(seqs.train_idx)} training images, {len(seqs.held_idx)} held out, {len(seqs.edit_idx)} edit pairs; {args.precision}; "
+    print(f"{len(seqs.train_idx)} training images, {len(seqs.held_idx)} held out, {len(seqs.edit_idx)} edit pairs; {model.device}, {args.precision}; "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters; T = {tok.vocab_size}; {json.dumps(model.config())}")
     ckpt_path, log_path = args.work / "unified.ckpt", args.work / "unified_log.jsonl"
     start = time.time() - seconds  # so that time.time() - start counts every run's training time
     last_ckpt = time.time()
     model.train()
+    batches = None
+    if args.workers:
+        loader = torch.utils.data.DataLoader(StepBatches(seqs, args, step), batch_size=None, num_workers=args.workers,
+                                             prefetch_factor=4)
+        batches = iter(loader)
     bar = tqdm(total=args.steps, initial=step, dynamic_ncols=True, desc="unified")
     with log_path.open("a") as log:
         while (done := progress(step, time.time() - start, args)) < 1:
@@ -513,11 +578,8 @@ def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator,
             for group in opt.param_groups:
                 group["lr"] = lr * group.get("lr_scale", 1.0)
             t0 = time.time()
-            kind = seqs.kind(gen)
-            # A coarse batch: one draw more from the data stream only when asked for, so older runs replay as they were.
-            through = args.coarse_through if kind == 0 and args.coarse_share > 0 and float(torch.rand(1, generator=gen)) < args.coarse_share else None
-            b = seqs.batch([seqs.draw(gen, kind, args.prompt_drop, through=through) for _ in range(args.batch)])
-            with precision.autocast(args.precision):
+            kind, through, b = next(batches) if batches is not None else draw_batch(seqs, gen, args)
+            with precision.autocast(args.precision, model.device):
                 loss, stats = loss_fn(model, b, args.scale_power, code_vectors, args.code_vector_weight, args.code_vector_through)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -580,12 +642,15 @@ def main() -> None:
     gen = torch.Generator().manual_seed(args.seed)
     ckpt_path = args.work / "unified.ckpt"
     args.mix = (list(args.mix) + [0.0] * 4)[:4]
-    args.precision = precision.resolve(args.precision)
+    device = precision.resolve_device(args.device)
+    args.precision = precision.resolve(args.precision, device)
     if args.init and args.resume:
         raise ValueError("--init starts a fine-tune and --resume continues one: give one of them")
     if args.code_vector_weight < 0 or args.code_vector_through < 1:
         raise ValueError(f"--code-vector-weight must be at least 0 and --code-vector-through at least 1; found "
                          f"{args.code_vector_weight} and {args.code_vector_through}")
+    if args.workers < 0:
+        raise ValueError(f"--workers must be at least 0, found {args.workers}")
     if not 0 <= args.coarse_share <= 1 or args.coarse_through < 1:
         raise ValueError(f"--coarse-share must be in [0, 1] and --coarse-through at least 1; found {args.coarse_share} and "
                          f"{args.coarse_through}")
@@ -600,18 +665,12 @@ def main() -> None:
             model.add_pos_grid()
         if args.code_head and model.code_basis is None:
             model.use_code_head(vae.quantize.embedding.weight)
-        opt = make_optimizer(model, args)
-        step, seconds = 0, 0.0
+        step, seconds, opt_state = 0, 0.0, None
     elif args.resume:
         if not ckpt_path.exists():
             raise FileNotFoundError(f"--resume: {ckpt_path} does not exist (start without --resume)")
         ckpt, vae, tok, model = load_checkpoint(ckpt_path)
-        opt = make_optimizer(model, args)
-        if len(ckpt["optimizer"]["param_groups"]) != len(opt.param_groups):
-            raise ValueError(f"--resume: {ckpt_path} was trained with {len(ckpt['optimizer']['param_groups'])} parameter groups and "
-                             f"this run makes {len(opt.param_groups)}: resume with the --pos-lr-scale it was started with")
-        opt.load_state_dict(ckpt["optimizer"])
-        step, seconds = ckpt["step"], ckpt.get("seconds", 0.0)
+        step, seconds, opt_state = ckpt["step"], ckpt.get("seconds", 0.0), ckpt["optimizer"]
         torch.set_rng_state(ckpt["torch_rng"])
         gen.set_state(ckpt["data_rng"])
         print(f"resumed from {ckpt_path} at step {step}")
@@ -627,8 +686,14 @@ def main() -> None:
         model = Unified.from_config(unified, vae.config())
         if args.code_head:
             model.use_code_head(vae.quantize.embedding.weight)
-        opt = make_optimizer(model, args)
-        step, seconds = 0, 0.0
+        step, seconds, opt_state = 0, 0.0, None
+    model.to(device)  # before the optimizer, whose state (loaded or new) then lives beside the weights
+    opt = make_optimizer(model, args)
+    if opt_state is not None:
+        if len(opt_state["param_groups"]) != len(opt.param_groups):
+            raise ValueError(f"--resume: {ckpt_path} was trained with {len(opt_state['param_groups'])} parameter groups and "
+                             f"this run makes {len(opt.param_groups)}: resume with the --pos-lr-scale it was started with")
+        opt.load_state_dict(opt_state)
     vae.eval().requires_grad_(False)
     if progress(step, seconds, args) < 1:
         if args.data is None:

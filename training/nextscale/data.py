@@ -83,6 +83,16 @@ def load_edits(dir: str | Path) -> tuple[Tensor, Tensor, list[dict]]:
     return src, dst, rows
 
 
+def load_clip_records(dir: str | Path) -> list[dict]:
+    """DIR/clips.jsonl: one dict per clip with a "caption" (texture, then motion)."""
+    path = Path(dir) / "clips.jsonl"
+    rows = _load_jsonl(path)
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row.get("caption"), str):
+            raise ValueError(f"{path}:{n}: expected a string \"caption\", found {row.get('caption')!r}")
+    return rows
+
+
 def load_clips(dir: str | Path) -> tuple[Tensor, list[dict]]:
     """(frames, clip records): uint8 [M, F, H, W, 3] and M dicts with a "caption" (texture, then motion)."""
     d = Path(dir)
@@ -92,12 +102,9 @@ def load_clips(dir: str | Path) -> tuple[Tensor, list[dict]]:
     arr = np.load(path)
     if arr.dtype != np.uint8 or arr.ndim != 5 or arr.shape[4] != 3 or arr.shape[2] != arr.shape[3] or arr.shape[1] < 2:
         raise ValueError(f"{path}: expected uint8 [M, F >= 2, size, size, 3], found {arr.dtype} {list(arr.shape)}")
-    rows = _load_jsonl(d / "clips.jsonl")
+    rows = load_clip_records(d)
     if len(rows) != arr.shape[0]:
         raise ValueError(f"{d}: clips.npy holds {arr.shape[0]} clips, clips.jsonl {len(rows)} lines")
-    for n, row in enumerate(rows, 1):
-        if not isinstance(row.get("caption"), str):
-            raise ValueError(f"{d / 'clips.jsonl'}:{n}: expected a string \"caption\", found {row.get('caption')!r}")
     return torch.from_numpy(np.ascontiguousarray(arr)), rows
 
 

@@ -13,7 +13,7 @@ mask makes that equal to cached inference, so they are an independent reference 
 from __future__ import annotations
 
 import math
-from dataclasses import MISSING, dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 
 import torch
 import torch.nn as nn
@@ -142,6 +142,10 @@ class Batch:
     key_valid: Tensor  # bool [B, L]: false for padding and hidden prompt tokens
     target: Tensor  # long [B, L]: next text id, or T + image code, or IGNORE
 
+    def to(self, device: torch.device) -> "Batch":
+        """The batch with every field on `device` (a field already there is not copied)."""
+        return Batch(**{f.name: getattr(self, f.name).to(device, non_blocking=True) for f in fields(self)})
+
 
 def unit_rms(codebook_VC: Tensor) -> Tensor:
     """A detached float copy of the codebook scaled so that its entries have unit root mean square, [V, Cvae]."""
@@ -228,14 +232,18 @@ class Unified(nn.Module):
                 scale = 1 / math.sqrt(2 * self.cfg.depth) if name.endswith(("attn.o.weight", "mlp.down.weight")) else 1.0
                 nn.init.normal_(p, std=std * scale)
 
+    @property
+    def device(self) -> torch.device:
+        return self.head.weight.device
+
     def rope(self, b: Batch) -> tuple[Tensor, Tensor]:
         """cos and sin [B, 1, L, hd/2] of each token's rotary angle per pair: pair d turns by its position times
         theta^(-2d/hd). With `rope_2d` pair d reads axis d mod 3 of (pos, pos + row, pos + col) at block tokens."""
         hd = self.cfg.embed_dim // self.cfg.num_heads
-        inv_freq = self.cfg.rope_theta ** (-torch.arange(0, hd // 2, dtype=torch.float64) * 2 / hd)
+        inv_freq = self.cfg.rope_theta ** (-torch.arange(0, hd // 2, dtype=torch.float64, device=b.pos.device) * 2 / hd)
         pos = b.pos[..., None].expand(*b.pos.shape, hd // 2)  # [B, L, hd/2]
         if self.cfg.rope_2d:
-            axis = torch.arange(hd // 2) % 3
+            axis = torch.arange(hd // 2, device=b.pos.device) % 3
             pos = pos + b.is_block[..., None] * ((axis == 1) * b.row[..., None] + (axis == 2) * b.col[..., None])
         angle = pos.to(torch.float64) * inv_freq
         return angle.cos().float()[:, None], angle.sin().float()[:, None]
@@ -251,7 +259,9 @@ class Unified(nn.Module):
         return x + self.level_embed(b.level.clamp(min=0)) * (b.level >= 0)[..., None]
 
     def forward(self, b: Batch) -> Tensor:
-        """Final-normed hidden states [B, L, C] under the block-causal mask and the key mask."""
+        """Final-normed hidden states [B, L, C] under the block-causal mask and the key mask (the batch is moved to
+        the model's device)."""
+        b = b.to(self.device)
         allowed = (b.group[:, None, :] <= b.group[:, :, None]) & b.key_valid[:, None, :]
         cos, sin = self.rope(b)
         x = self.embed(b)
@@ -473,7 +483,7 @@ def generate_image(model: Unified, vae, sp: Specials, prefix: list, cfg_scale: f
     img = Image(codes=[], feats=[])
     for s, pn in enumerate(pns):
         rows = [build_sequence(prefix + [img], sp, model, drop_prompt=drop) for drop in (False, True)]
-        lg = model.image_logits(model(collate(rows, sp.pad))[:, -pn * pn :])
+        lg = model.image_logits(model(collate(rows, sp.pad))[:, -pn * pn :]).float().cpu()  # the VQVAE stays on the CPU
         guided = (1 + cfg_scale) * lg[0] - cfg_scale * lg[1]
         idx = choose(guided, top_k, top_p, temperature, generator)[None]
         f = vae.add_scale(f, idx, s)
@@ -493,7 +503,7 @@ def generate_text(model: Unified, sp: Specials, prefix: list, n_tokens: int, sto
     logits, gaps = [], []
     for _ in range(n_tokens):
         h = model(collate([build_sequence(prefix + [Text(ids)], sp, model)], sp.pad))
-        lg = model.text_logits(h[0, -1:])
+        lg = model.text_logits(h[0, -1:]).float().cpu()
         ids.append(int(choose(lg)[0]))
         logits.append(lg[0])
         gaps.append(top2_gap(lg))
