@@ -609,7 +609,7 @@ def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator,
 
 def load_checkpoint(path: Path) -> tuple[dict, VQVAE, Tokenizer, Unified]:
     """A checkpoint with its VQVAE, tokenizer and model rebuilt."""
-    ckpt = torch.load(path, map_location="cpu")
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)  # our own: configs and RNG states beside the tensors
     vae = VQVAE.from_config(ckpt["vae_config"])
     vae.load_state_dict(ckpt["vae"])
     model = Unified.from_config(ckpt["unified"], ckpt["vae_config"])

@@ -304,7 +304,7 @@ def main() -> None:
     if args.resume:
         if not ckpt_path.exists():
             raise FileNotFoundError(f"--resume: {ckpt_path} does not exist (start without --resume)")
-        ckpt = torch.load(ckpt_path, map_location="cpu")
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)  # our own: configs and RNG states beside the tensors
     if ckpt and bool(ckpt.get("decoder_only")) != args.decoder_only:
         raise ValueError(f"--resume: the checkpoint was trained {'with' if ckpt.get('decoder_only') else 'without'} "
                          f"--decoder-only; give the same as its first run")
