@@ -568,8 +568,9 @@ def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator,
     model.train()
     batches = None
     if args.workers:
+        # Forked, not spawned: the workers share the token cache and never touch the model's device.
         loader = torch.utils.data.DataLoader(StepBatches(seqs, args, step), batch_size=None, num_workers=args.workers,
-                                             prefetch_factor=4)
+                                             prefetch_factor=4, multiprocessing_context="fork")
         batches = iter(loader)
     bar = tqdm(total=args.steps, initial=step, dynamic_ncols=True, desc="unified")
     with log_path.open("a") as log:
