@@ -18,6 +18,8 @@
 # natively (train_unified.py --precision auto), about 4 times as many steps per minute as float32. Budgets
 # (minutes) are set by VQVAE_MINUTES, UNIFIED_MINUTES, CLIP_MINUTES and DECODER_MINUTES: 150 minutes of training
 # in all (DECODER_MINUTES=0 keeps to two hours, with the decoder of the tokenizer stage: 0.4 dB less).
+# Where PyTorch sees a CUDA GPU the transformer stages train on it (train_unified.py --device auto); for a GPU
+# machine without the world's pixels, training/build_builtin_gpu.sh runs stages 3-5 from a token carry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK="${WORK:-out/builtin-work}"
