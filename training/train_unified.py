@@ -53,7 +53,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nextscale import precision, safetensors_io  # noqa: E402
-from nextscale.data import load_captions, load_clip_records, load_clips, load_edits, load_images, load_words, to_m11  # noqa: E402
+from nextscale.data import (load_captions, load_clip_records, load_clips, load_edit_records, load_edits, load_images,  # noqa: E402
+                             load_words, to_m11)
 from nextscale.tokenizer import Tokenizer  # noqa: E402
 from nextscale.unified import (Batch, Image, Specials, Text, Unified, block_features, build_sequence, unit_rms,  # noqa: E402
                                collate, generate_image, generate_text)
@@ -162,7 +163,7 @@ def build_tokenizer(data: Path) -> Tokenizer:
     words: list[str] = load_words(data) if (data / "words.json").exists() else []
     words += [w for c in load_captions(data) for w in c["caption"].split()]
     if (data / "edits.jsonl").exists():
-        words += [w for e in load_edits(data)[2] for w in e["instruction"].split()]
+        words += [w for e in load_edit_records(data) for w in e["instruction"].split()]
     if (data / "clips.jsonl").exists():
         words += [w for c in load_clip_records(data) for w in c["caption"].split()]
     return Tokenizer.from_words(w.strip(".,;:!?\"'()") or w for w in words)
@@ -302,7 +303,7 @@ class Sequences:
         if int(held.sum()) < eval_images:
             held[torch.randperm(len(captions), generator=torch.Generator().manual_seed(seed + 1))[:eval_images]] = True
         self.train_idx, self.held_idx = (~held).nonzero().squeeze(1), held.nonzero().squeeze(1)
-        edits = load_edits(data)[2] if "edit_src" in tokens and mix[2] > 0 else []
+        edits = load_edit_records(data) if "edit_src" in tokens and mix[2] > 0 else []
         self.instr_ids = [tok.encode(e["instruction"]) for e in edits]
         self.edit_idx = [i for i, e in enumerate(edits) if not e.get("heldout")]
         clips = load_clip_records(data)[: tokens["clips"][0].shape[0]] if "clips" in tokens else []

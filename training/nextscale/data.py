@@ -70,16 +70,23 @@ def load_words(dir: str | Path) -> list[str]:
     return words
 
 
+def load_edit_records(dir: str | Path) -> list[dict]:
+    """DIR/edits.jsonl: one dict per edit pair with an "instruction"."""
+    path = Path(dir) / "edits.jsonl"
+    rows = _load_jsonl(path)
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row.get("instruction"), str):
+            raise ValueError(f"{path}:{n}: expected a string \"instruction\", found {row.get('instruction')!r}")
+    return rows
+
+
 def load_edits(dir: str | Path) -> tuple[Tensor, Tensor, list[dict]]:
     """(source images, edited images, edit records): uint8 [M, H, W, 3] twice and M dicts with an "instruction"."""
     d = Path(dir)
     src, dst = _load_npy_images(d / "edit_src.npy"), _load_npy_images(d / "edit_dst.npy")
-    rows = _load_jsonl(d / "edits.jsonl")
+    rows = load_edit_records(d)
     if src.shape != dst.shape or len(rows) != src.shape[0]:
         raise ValueError(f"{d}: edit_src {list(src.shape)}, edit_dst {list(dst.shape)} and {len(rows)} lines of edits.jsonl disagree")
-    for n, row in enumerate(rows, 1):
-        if not isinstance(row.get("instruction"), str):
-            raise ValueError(f"{d / 'edits.jsonl'}:{n}: expected a string \"instruction\", found {row.get('instruction')!r}")
     return src, dst, rows
 
 
