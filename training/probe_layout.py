@@ -2,7 +2,9 @@
 
     /usr/bin/python3 training/probe_layout.py --work out/unified-work --data out/world
 
-Three numbers per scale, on the held-out images of the world the checkpoint was trained on (caption → image):
+Three numbers per scale, on the held-out images of the world the checkpoint was trained on (caption → image): those
+the world marks `heldout` (a world written with held-out combinations), else the --eval-images that training set
+aside at random, whose captions' combinations are trained on; each image is measured once (--images).
 - teacher-forced accuracy: the share of codes where the model's most likely code, given the caption and the
   true coarser scales, is the true code;
 - caption lookup: the share of codes equal to the most common code at that position among the training
@@ -41,7 +43,9 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--work", type=Path, required=True, help="training folder holding unified.ckpt and tokens.pt")
     p.add_argument("--data", type=Path, required=True, help="the world folder it was trained on")
-    p.add_argument("--batches", type=int, default=4, help="batches of 16 held-out sequences for the model's accuracy")
+    p.add_argument("--images", type=int, default=256,
+                   help="images measured, each once: every held-out (or training) image up to this many, a seeded sample "
+                        "without repeats where there are more")
     p.add_argument("--eval-images", type=int, default=64, help="as train_unified.py: images set aside when none are held out")
     p.add_argument("--seed", type=int, default=5)
     p.add_argument("--caption-filter", metavar="TEXT", help="as train_unified.py: only images whose caption contains TEXT")
@@ -53,16 +57,15 @@ def parse_args() -> argparse.Namespace:
 
 
 @torch.no_grad()
-def teacher_forced(model: Unified, vae, seqs: Sequences, batches: int, gen: torch.Generator,
-                   held: bool = True) -> tuple[list[float], list[float]]:
+def teacher_forced(model: Unified, vae, seqs: Sequences, images: list[int]) -> tuple[list[float], list[float]]:
     """Per scale: the share of codes whose most likely code is the true one, and how much of the layout the model
-    places (see `layout_placed`), on `batches` x 16 held-out (or training) images."""
+    places (see `layout_placed`, averaged over images), on these images, caption first, in batches of 16."""
     T, S = model.cfg.text_vocab_size, len(model.cfg.patch_nums)
     codebook = vae.quantize.embedding.weight.detach().float()  # [V, Cvae]
     hits, counts = torch.zeros(S), torch.zeros(S)
     placed: list[list[float]] = [[] for _ in range(S)]
-    for _ in range(batches):
-        drawn = [seqs.draw(gen, 0, 0.0, held=held) for _ in range(16)]
+    for first in range(0, len(images), 16):
+        drawn = [(seqs.caption_image(i), False) for i in images[first : first + 16]]
         b = seqs.batch(drawn)
         h = model(b)
         for j, (segments, _) in enumerate(drawn):
@@ -102,7 +105,7 @@ def caption_lookup(codes: list[torch.Tensor], captions: list[str], train_idx: li
             if pool:
                 hits += int((torch.mode(c[pool], dim=0).values == c[i]).sum())
                 total += c.shape[1]
-        shares.append(hits / max(total, 1))
+        shares.append(hits / total if total else float("nan"))  # nan: no held-out image's caption was trained on
     return shares
 
 
@@ -150,9 +153,12 @@ def main() -> None:
         print(f"{args.picture_out}: images {images}; most likely code right, per scale: "
               + " ".join(f"{pn}x{pn} {100 * a:.0f}%" for pn, a in zip(model.cfg.patch_nums, acc)))
         return
-    model_acc, placed = teacher_forced(model, vae, seqs, args.batches, torch.Generator().manual_seed(args.seed), not args.train)
+    pool = seqs.train_idx if args.train else seqs.held_idx
+    if len(pool) > args.images:
+        pool = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(args.seed))[: args.images]]
+    model_acc, placed = teacher_forced(model, vae, seqs, pool.tolist())
     lookup = caption_lookup(tokens["images"], captions, seqs.train_idx.tolist(), seqs.held_idx.tolist())
-    print(f"{args.work / 'unified.ckpt'}: step {ckpt['step']}")
+    print(f"{args.work / 'unified.ckpt'}: step {ckpt['step']}; {len(pool)} {'training' if args.train else 'held-out'} images")
     print("scale               " + "".join(f"{pn}x{pn}".rjust(8) for pn in model.cfg.patch_nums))
     print("teacher-forced      " + "".join(f"{100 * a:7.1f}%" for a in model_acc))
     print("caption lookup      " + "".join(f"{100 * a:7.1f}%" for a in lookup))

@@ -356,10 +356,14 @@ class Sequences:
         pool = self.held_idx if held else self.train_idx
         i = int(pool[torch.randint(len(pool), (1,), generator=gen)])
         if kind == 0:
-            img = self.image("images", 0, i, False)
-            img.through = through
-            return [Text(self.caption_ids[i], prompt=True), img], drop
+            return self.caption_image(i, through), drop
         return [self.caption_source(roll, i), Text(self.caption_ids[i] + [self.sp.eos])], False
+
+    def caption_image(self, i: int, through: int | None = None) -> list:
+        """Caption i, then image i as the world drew it (never rolled: one caption, one layout), open for prediction."""
+        img = self.image("images", 0, i, False)
+        img.through = through
+        return [Text(self.caption_ids[i], prompt=True), img]
 
     def caption_source(self, roll: int, i: int) -> Image:
         """Image i as read before its caption: closed, or only its full view for a model with `caption_view`."""
