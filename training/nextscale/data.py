@@ -30,7 +30,8 @@ def _load_npy_images(path: Path) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(arr))
 
 
-def _load_jsonl(path: Path) -> list[dict]:
+def _load_jsonl(path: Path, text_field: str) -> list[dict]:
+    """One dict per line of a world's JSONL file, each with a string under `text_field`."""
     if not path.exists():
         raise FileNotFoundError(f"{path}: missing (expected one JSON object per line from `npm run world`)")
     rows: list[dict] = []
@@ -43,6 +44,8 @@ def _load_jsonl(path: Path) -> list[dict]:
             raise ValueError(f"{path}:{n}: not valid JSON ({e})") from e
         if not isinstance(row, dict):
             raise ValueError(f"{path}:{n}: expected a JSON object, found {type(row).__name__}")
+        if not isinstance(row.get(text_field), str):
+            raise ValueError(f"{path}:{n}: expected a string \"{text_field}\", found {row.get(text_field)!r}")
         rows.append(row)
     return rows
 
@@ -54,11 +57,7 @@ def load_images(dir: str | Path) -> Tensor:
 
 def load_captions(dir: str | Path) -> list[dict]:
     """DIR/captions.jsonl: one dict per image ({"caption", "pattern", "colors", "scale", "rotation", "heldout"})."""
-    rows = _load_jsonl(Path(dir) / "captions.jsonl")
-    for n, row in enumerate(rows, 1):
-        if not isinstance(row.get("caption"), str):
-            raise ValueError(f"{Path(dir) / 'captions.jsonl'}:{n}: expected a string \"caption\", found {row.get('caption')!r}")
-    return rows
+    return _load_jsonl(Path(dir) / "captions.jsonl", "caption")
 
 
 def load_words(dir: str | Path) -> list[str]:
@@ -72,12 +71,7 @@ def load_words(dir: str | Path) -> list[str]:
 
 def load_edit_records(dir: str | Path) -> list[dict]:
     """DIR/edits.jsonl: one dict per edit pair with an "instruction"."""
-    path = Path(dir) / "edits.jsonl"
-    rows = _load_jsonl(path)
-    for n, row in enumerate(rows, 1):
-        if not isinstance(row.get("instruction"), str):
-            raise ValueError(f"{path}:{n}: expected a string \"instruction\", found {row.get('instruction')!r}")
-    return rows
+    return _load_jsonl(Path(dir) / "edits.jsonl", "instruction")
 
 
 def load_edits(dir: str | Path) -> tuple[Tensor, Tensor, list[dict]]:
@@ -92,12 +86,7 @@ def load_edits(dir: str | Path) -> tuple[Tensor, Tensor, list[dict]]:
 
 def load_clip_records(dir: str | Path) -> list[dict]:
     """DIR/clips.jsonl: one dict per clip with a "caption" (texture, then motion)."""
-    path = Path(dir) / "clips.jsonl"
-    rows = _load_jsonl(path)
-    for n, row in enumerate(rows, 1):
-        if not isinstance(row.get("caption"), str):
-            raise ValueError(f"{path}:{n}: expected a string \"caption\", found {row.get('caption')!r}")
-    return rows
+    return _load_jsonl(Path(dir) / "clips.jsonl", "caption")
 
 
 def load_clips(dir: str | Path) -> tuple[Tensor, list[dict]]:
