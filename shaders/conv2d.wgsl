@@ -1,7 +1,9 @@
 // nn.Conv2d as an implicit GEMM: out[b, co, oy, ox] = bias[co] + Σ_{ci, ky, kx} w[co, ci, ky, kx] ·
 // x[b, ci, oy·s - pad_top + ky, ox·s - pad_left + kx], with x [B, Cin, H, W] f32 (NCHW), w in PyTorch's
 // [Cout, Cin, KS, KS] layout (f32, or f16 packed two halves per u32 word, low half first, chosen by the
-// W_F16 override), out [B, Cout, Ho, Wo] f32. Taps outside x read as zero (zero padding, any side).
+// W_F16 override), out [B, Cout, Ho, Wo] f32. Taps outside x read as zero (zero padding, any side), or,
+// with the CIRCULAR override, wrap around to the opposite edge (circular padding: x seen as a torus, so a
+// decoder built of such convolutions makes images that tile without a seam).
 //
 // Seen as a matrix product, the weight is an [Cout, K] matrix (K = Cin·KS·KS, already row-major) and
 // the input is a virtual [K, P] matrix (P = B·Ho·Wo output pixels) whose column is the receptive field
@@ -37,6 +39,8 @@ struct Params {
 
 override W_F16: bool = false;
 override HAS_BIAS: bool = false;
+// Circular padding: a tap at -1 reads index n - 1, one at n reads 0 (padding never exceeds the size).
+override CIRCULAR: bool = false;
 // Kernel height and width (1 or 3).
 override KS: u32 = 3u;
 // Output channels per thread (1, 2 or 4); a tile has 16·TM channels.
@@ -79,7 +83,12 @@ fn pixel(q: u32) -> Pixel {
   return Pixel(q < p.B * hw, b * p.Cin * p.H * p.W, i32(oy * p.stride) - i32(p.pad_top), i32(ox * p.stride) - i32(p.pad_left));
 }
 
-// Tap k of pixel q's receptive field, or 0 in the padding or outside [K, P].
+// Index i of an axis of n taps, wrapped onto the torus (i may lie up to n outside [0, n)).
+fn wrap(i: i32, n: u32) -> u32 {
+  return u32(select(select(i, i - i32(n), i >= i32(n)), i + i32(n), i < 0));
+}
+
+// Tap k of pixel q's receptive field, or 0 in the (zero) padding or outside [K, P].
 fn load_x(q: Pixel, k: u32, K: u32) -> f32 {
   if (!q.valid || k >= K) { return 0.0; }
   let ci = k / (KS * KS);
@@ -87,6 +96,7 @@ fn load_x(q: Pixel, k: u32, K: u32) -> f32 {
   let ky = r / KS;
   let iy = q.iy + i32(ky);
   let ix = q.ix + i32(r - ky * KS);
+  if (CIRCULAR) { return x[q.base + (ci * p.H + wrap(iy, p.H)) * p.W + wrap(ix, p.W)]; }
   if (iy < 0 || ix < 0 || iy >= i32(p.H) || ix >= i32(p.W)) { return 0.0; }
   return x[q.base + (ci * p.H + u32(iy)) * p.W + u32(ix)];
 }
@@ -150,8 +160,9 @@ fn conv2d(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: 
 
 const DIRECT_WG: u32 = 64u;
 
-// x[row + ix], or 0 in the padding (a clamped load and a select: no branch).
+// x[row + ix], or 0 in the zero padding (a clamped load and a select: no branch); wrapped when CIRCULAR.
 fn load_x_at(row: u32, ix: i32) -> f32 {
+  if (CIRCULAR) { return x[row + wrap(ix, p.W)]; }
   return select(0.0, x[row + u32(clamp(ix, 0, i32(p.W) - 1))], ix >= 0 && ix < i32(p.W));
 }
 
@@ -212,8 +223,12 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   var h0 = vec4f(); var h1 = vec4f(); var h2 = vec4f(); var h3 = vec4f(); // pixels ox0 + 4 .. ox0 + 7
   for (var ci = 0u; ci < p.Cin; ci++) {
     for (var ky = 0u; ky < KS; ky++) {
-      let iy = i32(q.oy) * s - i32(p.pad_top) + i32(ky);
-      if (iy < 0 || iy >= i32(p.H)) { continue; }
+      var iy = i32(q.oy) * s - i32(p.pad_top) + i32(ky);
+      if (CIRCULAR) {
+        iy = i32(wrap(iy, p.H));
+      } else if (iy < 0 || iy >= i32(p.H)) {
+        continue;
+      }
       let base = ((q.b * p.Cin + ci) * p.H + u32(iy)) * p.W;
       let k = (ci * KS + ky) * KS;
       for (var kx = 0u; kx < KS; kx++) {
@@ -238,18 +253,29 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
 // input pixels ox0 - 1 .. ox0 + 8 are two whole vec4s and a neighbour on each side.
 override X4: bool = false;
 
-// The 10 input pixels under a block's 8 output pixels on row iy of input channel ci (zeros outside x), as
-// the six vec4s the three taps read: [kx] for pixels ox0 .. ox0 + 3, then [3 + kx] for ox0 + 4 .. ox0 + 7.
+// The 10 input pixels under a block's 8 output pixels on row iy of input channel ci (zeros outside x, or
+// wrapped when CIRCULAR), as the six vec4s the three taps read: [kx] for pixels ox0 .. ox0 + 3, then
+// [3 + kx] for ox0 + 4 .. ox0 + 7.
 fn row_taps(q: Block, ci: u32, iy: i32) -> array<vec4f, 6> {
-  let inside = iy >= 0 && iy < i32(p.H);
-  let row = (q.b * p.Cin + ci) * p.H + u32(clamp(iy, 0, i32(p.H) - 1));
+  let inside = CIRCULAR || (iy >= 0 && iy < i32(p.H));
+  var y = u32(clamp(iy, 0, i32(p.H) - 1));
+  if (CIRCULAR) { y = wrap(iy, p.H); }
+  let row = (q.b * p.Cin + ci) * p.H + y;
   if (X4) {
     // The block's two vec4s, and the ones holding its left and right neighbours; a row's last block may
-    // hold 4 pixels only (W % 8 == 4). One past the row is read clamped inside it, and a select drops it.
+    // hold 4 pixels only (W % 8 == 4). One past the row is read clamped inside it, and a select drops it;
+    // on the torus the neighbours past either end are the other end's.
     let base = row * (p.W / 4u);
-    let last = p.W / 4u - 1u;
+    let n = p.W / 4u;
+    let last = n - 1u;
     let v0 = q.ox0 / 4u;
     let a = select(vec4f(), x4[base + v0], inside);
+    if (CIRCULAR) {
+      let c = x4[base + (v0 + 1u) % n];
+      let s0 = x4[base + (v0 + last) % n].w;
+      let s9 = x4[base + (v0 + 2u) % n].x;
+      return array<vec4f, 6>(vec4f(s0, a.xyz), a, vec4f(a.yzw, c.x), vec4f(a.w, c.xyz), c, vec4f(c.yzw, s9));
+    }
     let c = select(vec4f(), x4[base + min(v0 + 1u, last)], inside && q.ox0 + 4u < p.W);
     let s0 = select(0.0, x4[base + select(v0, v0 - 1u, q.ox0 > 0u)].w, inside && q.ox0 > 0u);
     let s9 = select(0.0, x4[base + min(v0 + 2u, last)].x, inside && q.ox0 + 8u < p.W);

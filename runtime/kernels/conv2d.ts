@@ -1,6 +1,6 @@
 /**
- * nn.Conv2d on NCHW feature maps (1x1 and 3x3 kernels, stride 1 or 2, zero padding on any side), the
- * VQVAE's workhorse. One dispatch per convolution. In the 'workgroup' kernel style (GPUs), an implicit
+ * nn.Conv2d on NCHW feature maps (1x1 and 3x3 kernels, stride 1 or 2, zero or circular padding on any
+ * side), the VQVAE's workhorse. One dispatch per convolution. In the 'workgroup' kernel style (GPUs), an implicit
  * GEMM: output channels × output pixels are tiled per workgroup, input patches and weights staged in
  * workgroup memory. In the 'direct' style (CPU-emulated adapters), each invocation computes 4 channels ×
  * 8 pixels of a row (of two rows for 3x3, stride 1) in registers from memory.
@@ -19,13 +19,22 @@ const TILE_PIXELS = 64;
 const DIRECT_WG = 64;
 const MAX_GROUPS = 65535;
 
-/** Zero padding: the same on every side, or [top, bottom, left, right]. */
+/** Padding: the same on every side, or [top, bottom, left, right]. */
 export type Conv2dPadding = number | [top: number, bottom: number, left: number, right: number];
+
+/**
+ * What the padding reads, as PyTorch's `padding_mode`: 'zeros', or 'circular' (the opposite edge: the
+ * input is a torus, and a tileable input gives a tileable output).
+ */
+export type PaddingMode = 'zeros' | 'circular';
+export const PADDING_MODES: readonly PaddingMode[] = ['zeros', 'circular'];
 
 export interface Conv2dOptions {
   stride?: 1 | 2;
   /** Default 0, as in PyTorch. */
   padding?: Conv2dPadding;
+  /** Default 'zeros'. Circular padding may not exceed the input's size on its axis. */
+  paddingMode?: PaddingMode;
 }
 
 /**
@@ -39,6 +48,7 @@ export interface Conv2dOptions {
  * @example
  *   conv2d(rec, hB320x32x32, xB160x32x32, conv.w, conv.b, { padding: 1 });
  *   conv2d(rec, downB128x16x16, hB128x32x32, down.w, down.b, { padding: [0, 1, 0, 1], stride: 2 }); // VQVAE Downsample
+ *   conv2d(rec, hB64x64x64, xB64x64x64, conv.w, conv.b, { padding: 1, paddingMode: 'circular' }); // on the torus
  */
 export function conv2d(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | undefined, opts: Conv2dOptions = {}): void {
   expectDType('conv2d', 'x', x, 'f32');
@@ -59,13 +69,19 @@ export function conv2d(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bi
   if (![top, bottom, left, right].every((v) => Number.isInteger(v) && v >= 0)) {
     throw new Error(`conv2d: padding must be whole numbers ≥ 0, found [${[top, bottom, left, right].join(', ')}]`);
   }
+  const mode = opts.paddingMode ?? 'zeros';
+  if (!PADDING_MODES.includes(mode)) throw new Error(`conv2d: paddingMode must be ${PADDING_MODES.join(' or ')}, found ${JSON.stringify(mode)}`);
+  const circular = mode === 'circular';
+  if (circular && (Math.max(top, bottom) > H || Math.max(left, right) > W)) {
+    throw new Error(`conv2d: circular padding [${[top, bottom, left, right].join(', ')}] exceeds the ${H}x${W} input`);
+  }
   const Ho = Math.floor((H + top + bottom - k) / stride) + 1;
   const Wo = Math.floor((W + left + right - k) / stride) + 1;
   if (Ho < 1 || Wo < 1) throw new Error(`conv2d: a ${k}x${k} kernel does not fit the padded ${H}x${W} input`);
   expectShape('conv2d: out', out, [B, Cout, Ho, Wo]);
   if (out.size === 0) return;
   const uniforms = { B, Cin, H, W, Cout, Ho, Wo, stride, pad_top: top, pad_left: left };
-  const constants = { W_F16: weight.dtype === 'f16', HAS_BIAS: bias !== undefined, KS: k };
+  const constants = { W_F16: weight.dtype === 'f16', HAS_BIAS: bias !== undefined, KS: k, CIRCULAR: circular };
   if (rec.kernelStyle === 'direct') {
     const is3x3 = k === 3 && stride === 1;
     // conv2d_direct_3x3 takes two output rows an invocation, conv2d_direct one.

@@ -1,4 +1,7 @@
-/** Plain TypeScript reference of shaders/conv2d.wgsl (PyTorch's nn.Conv2d, zero padding), in float64 arithmetic. */
+/**
+ * Plain TypeScript reference of shaders/conv2d.wgsl (PyTorch's nn.Conv2d, padding_mode 'zeros' or
+ * 'circular'), in float64 arithmetic.
+ */
 
 export interface Conv2dShape {
   B: number;
@@ -10,6 +13,8 @@ export interface Conv2dShape {
   stride?: number;
   /** [top, bottom, left, right] */
   padding?: [number, number, number, number];
+  /** 'zeros' (default): taps outside x read 0; 'circular': they read the opposite edge. */
+  paddingMode?: 'zeros' | 'circular';
 }
 
 /** The output's [Ho, Wo]: ⌊(H + top + bottom - k) / stride⌋ + 1, likewise for W. */
@@ -20,7 +25,8 @@ export function conv2dOutSize({ H, W, k, stride = 1, padding = [0, 0, 0, 0] }: C
 
 /** x [B, Cin, H, W], weight [Cout, Cin, k, k], bias [Cout] → out [B, Cout, Ho, Wo]. */
 export function conv2d(x: ArrayLike<number>, weight: ArrayLike<number>, bias: ArrayLike<number> | undefined, s: Conv2dShape): Float32Array {
-  const { B, Cin, H, W, Cout, k, stride = 1, padding = [0, 0, 0, 0] } = s;
+  const { B, Cin, H, W, Cout, k, stride = 1, padding = [0, 0, 0, 0], paddingMode = 'zeros' } = s;
+  const circular = paddingMode === 'circular';
   const [Ho, Wo] = conv2dOutSize(s);
   const [top, , left] = padding;
   const out = new Float32Array(B * Cout * Ho * Wo);
@@ -32,9 +38,14 @@ export function conv2d(x: ArrayLike<number>, weight: ArrayLike<number>, bias: Ar
           for (let ci = 0; ci < Cin; ci++)
             for (let ky = 0; ky < k; ky++)
               for (let kx = 0; kx < k; kx++) {
-                const iy = oy * stride - top + ky;
-                const ix = ox * stride - left + kx;
-                if (iy < 0 || ix < 0 || iy >= H || ix >= W) continue;
+                let iy = oy * stride - top + ky;
+                let ix = ox * stride - left + kx;
+                if (circular) {
+                  iy = ((iy % H) + H) % H;
+                  ix = ((ix % W) + W) % W;
+                } else if (iy < 0 || ix < 0 || iy >= H || ix >= W) {
+                  continue;
+                }
                 sum += weight[((co * Cin + ci) * k + ky) * k + kx] * x[((b * Cin + ci) * H + iy) * W + ix];
               }
           out[((b * Cout + co) * Ho + oy) * Wo + ox] = sum;

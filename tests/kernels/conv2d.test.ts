@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { KERNEL_STYLES, roundToHalf, type KernelStyle } from '../../runtime/gpu/index.ts';
-import { conv2d, conv2dTileRows, type Conv2dPadding } from '../../runtime/kernels/conv2d.ts';
+import { conv2d, conv2dTileRows, type Conv2dPadding, type PaddingMode } from '../../runtime/kernels/conv2d.ts';
 import * as ref from '../../runtime/reference/conv2d.ts';
 import { expectClose, expectSlackUntouched, fillSlack, random, testGpu } from '../helpers.ts';
 
 const TOL = { atol: 1e-4, rtol: 1e-4 };
 
-interface Case extends Omit<ref.Conv2dShape, 'padding' | 'stride'> {
+interface Case extends Omit<ref.Conv2dShape, 'padding' | 'stride' | 'paddingMode'> {
   stride?: 1 | 2;
   padding?: Conv2dPadding;
+  paddingMode?: PaddingMode;
   f16?: boolean;
   bias?: boolean;
 }
@@ -19,7 +20,7 @@ async function checkStyle(style: KernelStyle, c: Case, seed: number): Promise<st
   const { B, Cin, H, W, Cout, k, stride = 1, f16 = false, bias = true } = c;
   const pad = c.padding ?? 0;
   const padding: [number, number, number, number] = typeof pad === 'number' ? [pad, pad, pad, pad] : pad;
-  const shape = { B, Cin, H, W, Cout, k, stride, padding };
+  const shape = { B, Cin, H, W, Cout, k, stride, padding, paddingMode: c.paddingMode };
   const [Ho, Wo] = ref.conv2dOutSize(shape);
   const x = random(B * Cin * H * W, seed);
   const w = random(Cout * Cin * k * k, seed + 1);
@@ -27,7 +28,7 @@ async function checkStyle(style: KernelStyle, c: Case, seed: number): Promise<st
   const out = gpu.tensor([B, Cout, Ho, Wo]);
   fillSlack(gpu, out);
   const rec = gpu.recorder('conv2d', false, style);
-  conv2d(rec, out, gpu.upload(x, [B, Cin, H, W]), gpu.upload(w, [Cout, Cin, k, k], f16 ? 'f16' : 'f32'), b && gpu.upload(b, [Cout]), { stride, padding: c.padding });
+  conv2d(rec, out, gpu.upload(x, [B, Cin, H, W]), gpu.upload(w, [Cout, Cin, k, k], f16 ? 'f16' : 'f32'), b && gpu.upload(b, [Cout]), { stride, padding: c.padding, paddingMode: c.paddingMode });
   rec.submit();
   const name = `conv2d (${style}) ${JSON.stringify(c)}`;
   expectClose(name, await gpu.read(out), ref.conv2d(x, f16 ? roundToHalf(w) : w, b, shape), TOL);
@@ -71,6 +72,45 @@ describe.each(KERNEL_STYLES)('conv2d in the %s kernel style against the CPU refe
   });
 });
 
+describe.each(KERNEL_STYLES)('conv2d with circular padding in the %s kernel style against the CPU reference', (style) => {
+  const check = async (c: Omit<Case, 'paddingMode'>, seed: number) => {
+    await checkStyle(style, { ...c, paddingMode: 'circular' }, seed);
+  };
+
+  it('3x3, padding 1: rows of any width, and rows of whole vec4s (4, 12 and 16 pixels)', async () => {
+    await check({ B: 2, Cin: 3, H: 7, W: 6, Cout: 5, k: 3, padding: 1 }, 21);
+    await check({ B: 2, Cin: 3, H: 5, W: 12, Cout: 6, k: 3, padding: 1, f16: true }, 22);
+    await check({ B: 1, Cin: 4, H: 3, W: 4, Cout: 5, k: 3, padding: 1 }, 23);
+    await check({ B: 1, Cin: 2, H: 6, W: 16, Cout: 3, k: 3, padding: [0, 2, 1, 1], bias: false }, 24);
+  });
+
+  it('stride 2 with padding [0, 1, 0, 1], 1x1, several tiles, and padding as large as the input', async () => {
+    await check({ B: 2, Cin: 3, H: 7, W: 6, Cout: 5, k: 3, stride: 2, padding: [0, 1, 0, 1] }, 25);
+    await check({ B: 1, Cin: 5, H: 4, W: 6, Cout: 3, k: 1, f16: true }, 26);
+    await check({ B: 2, Cin: 5, H: 9, W: 10, Cout: 70, k: 3, padding: 1, f16: true }, 27);
+    await check({ B: 1, Cin: 2, H: 2, W: 3, Cout: 3, k: 3, padding: [2, 1, 3, 0] }, 28);
+  });
+});
+
+describe('the conv2d reference with circular padding', () => {
+  it('equals an unpadded convolution of the input padded by hand with its opposite edges', () => {
+    const [B, Cin, H, W, Cout, k] = [2, 3, 5, 4, 2, 3];
+    const x = random(B * Cin * H * W, 31);
+    const w = random(Cout * Cin * k * k, 32);
+    const b = random(Cout, 33);
+    const wrapped = new Float32Array(B * Cin * (H + 2) * (W + 2));
+    for (let i = 0; i < B * Cin; i++)
+      for (let y = 0; y < H + 2; y++)
+        for (let xx = 0; xx < W + 2; xx++) {
+          wrapped[(i * (H + 2) + y) * (W + 2) + xx] = x[(i * H + ((y - 1 + H) % H)) * W + ((xx - 1 + W) % W)];
+        }
+    const circular = ref.conv2d(x, w, b, { B, Cin, H, W, Cout, k, padding: [1, 1, 1, 1], paddingMode: 'circular' });
+    expectClose('circular reference', circular, ref.conv2d(wrapped, w, b, { B, Cin, H: H + 2, W: W + 2, Cout, k }), { atol: 1e-6, rtol: 1e-6 });
+    const zeros = ref.conv2d(x, w, b, { B, Cin, H, W, Cout, k, padding: [1, 1, 1, 1] });
+    expect(Math.max(...circular.map((v, i) => Math.abs(v - zeros[i])))).toBeGreaterThan(0.01);
+  });
+});
+
 describe('conv2d arguments', () => {
   it('tiles 16, 32 or 64 channels in the workgroup style, the smallest that covers Cout', () => {
     expect([conv2dTileRows(3), conv2dTileRows(20), conv2dTileRows(70)]).toEqual([1, 2, 4]);
@@ -93,6 +133,8 @@ describe('conv2d arguments', () => {
     expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 6]), gpu.tensor([2, 3, 7, 6], 'f16'), w, undefined)).toThrow('conv2d: x must be f32, found f16');
     expect(() => conv2d(rec, gpu.tensor([1, 5, 1, 1]), gpu.tensor([1, 3, 2, 2]), w, undefined)).toThrow('conv2d: a 3x3 kernel does not fit the padded 2x2 input');
     expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 6]), x, w, undefined, { padding: -1 })).toThrow(/padding must be whole numbers ≥ 0, found \[-1/);
+    expect(() => conv2d(rec, gpu.tensor([2, 5, 6, 6]), gpu.tensor([2, 3, 2, 2]), w, undefined, { padding: 3, paddingMode: 'circular' })).toThrow('conv2d: circular padding [3, 3, 3, 3] exceeds the 2x2 input');
+    expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 6]), x, w, undefined, { padding: 1, paddingMode: 'reflect' as PaddingMode })).toThrow('conv2d: paddingMode must be zeros or circular, found "reflect"');
     expect(rec.dispatches).toBe(3);
   });
 });

@@ -1,0 +1,174 @@
+"""The ladder: where a unified model loses the pattern a prompt names, scale by scale.
+
+    npm run world -- --out out/ladder-heldout --count 180 --seed 9 --heldout --aligned
+    /usr/bin/python3 training/ladder.py --model models/builtin --train out/builtin-work/world \\
+        --heldout out/ladder-heldout --out out/ladder
+
+For each prompt the model is given the true codes of the scales below a rung (the codes of the prompt's own world
+image, through the model's VQVAE) and samples the rest with the runtime's sampler (no guidance, top-k 16, top-p
+0.9: `UNIFIED_SAMPLING`); `npm run world -- --grade` then reads colours and pattern off each image. The rungs:
+
+- `none`: normal generation, every scale sampled;
+- `4x4`, `8x8`: the true codes through that scale given, the finer ones sampled;
+- `all`: every code given, i.e. the VQVAE's reconstruction: the most a generator can show through this tokenizer.
+
+A rung's gain over the one below is what the model loses at those scales. Prompts come from two world folders: the
+training world (`--train`, prompts the model was trained on; the first `--count` / 3 captions of each texture scale,
+fine, medium and coarse) and a world of held-out combinations (`--heldout`, written with `--heldout --aligned`,
+pairs of pattern and colours the training world never shows). Each rung writes OUT/RUNG in the world export's
+format; the script prints a table and then one JSON line. Generation is batched (`--batch` prompts at once) and
+seeded, so a rerun gives the same table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nextscale.data import load_captions, load_images, to_m11  # noqa: E402
+from nextscale.unified import Image, Specials, Text, Unified, build_sequence, choose, collate  # noqa: E402
+from nextscale.vqvae import VQVAE  # noqa: E402
+from train_unified import load_checkpoint, load_model_folder  # noqa: E402
+
+SCALES = ("fine", "medium", "coarse")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", type=Path, help="a runtime model folder (e.g. models/builtin)")
+    src.add_argument("--ckpt", type=Path, help="a training checkpoint (WORK/unified.ckpt)")
+    p.add_argument("--train", type=Path, required=True, help="the training world: its captions are the seen prompts")
+    p.add_argument("--heldout", type=Path, help="a world of held-out combinations (npm run world -- --heldout --aligned)")
+    p.add_argument("--count", type=int, default=180, help="prompts from each world (a third per texture scale)")
+    p.add_argument("--rungs", default="none,4x4,8x8,all", help="comma-separated: none, 2x2, 4x4, 8x8, all")
+    p.add_argument("--out", type=Path, required=True, help="folder for one graded export per rung")
+    p.add_argument("--cfg", type=float, default=0.0)
+    p.add_argument("--top-k", type=int, default=16)
+    p.add_argument("--top-p", type=float, default=0.9)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--batch", type=int, default=30)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    return p.parse_args()
+
+
+def pick(world: Path, count: int, balanced: bool) -> tuple[list[dict], torch.Tensor]:
+    """The first `count` captions of a world (a third of each texture scale when `balanced`) and their images."""
+    captions = load_captions(world)
+    if balanced:
+        per = -(-count // len(SCALES))
+        chosen = [i for sc in SCALES for i in [j for j, c in enumerate(captions) if c["caption"].endswith(f", {sc}")][:per]]
+    else:
+        chosen = list(range(min(count, len(captions))))
+    images = load_images(world)
+    return [captions[i] for i in chosen], images[torch.tensor(chosen)]
+
+
+def rung_scales(name: str, pns: list[int]) -> int:
+    """How many scales a rung gives: 0 for none, all of them for all, else those through the named side."""
+    if name == "none":
+        return 0
+    if name == "all":
+        return len(pns)
+    side = int(name.split("x")[0])
+    if side not in pns:
+        raise ValueError(f"rung {name!r}: the model's scales are {pns}")
+    return pns.index(side) + 1
+
+
+@torch.no_grad()
+def generate(model: Unified, vae: VQVAE, sp: Specials, prompts: list[list[int]], given: list[torch.Tensor], known: int,
+             args: argparse.Namespace, gen: torch.Generator) -> np.ndarray:
+    """Images uint8 [B, H, W, 3] for B prompts: scales below `known` take the codes `given` (per scale, [B, pn²]),
+    the rest are sampled from the model, guided by the prompt-dropped row when cfg is not 0."""
+    pns, B = model.cfg.patch_nums, len(prompts)
+    f = torch.zeros(B, model.Cvae, pns[-1], pns[-1])
+    imgs = [Image(codes=[], feats=[]) for _ in range(B)]
+    drops = (False, True) if args.cfg else (False,)
+    for s, pn in enumerate(pns):
+        if s < known:
+            idx = given[s]
+        else:
+            rows = [build_sequence([Text(p, prompt=True), img], sp, model, drop_prompt=d) for d in drops
+                    for p, img in zip(prompts, imgs)]
+            h = model(collate(rows, sp.pad))
+            ends = [len(r["ids"]) for r in rows]
+            lg = torch.stack([model.image_logits(h[i, e - pn * pn : e]) for i, e in enumerate(ends)]).float().cpu()
+            guided = lg[:B] if not args.cfg else (1 + args.cfg) * lg[:B] - args.cfg * lg[B:]
+            idx = choose(guided.flatten(0, 1), args.top_k, args.top_p, args.temperature, gen).view(B, pn * pn)
+        f = vae.add_scale(f, idx, s)
+        for b, img in enumerate(imgs):
+            img.codes.append(idx[b])
+            if s + 1 < len(pns):
+                img.feats.append(torch.nn.functional.adaptive_avg_pool2d(f[b : b + 1], pns[s + 1]).flatten(2).transpose(1, 2)[0])
+    out = (vae.decode(f).clamp(-1, 1) + 1) / 2
+    return (out.permute(0, 2, 3, 1) * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def grade(folder: Path) -> dict:
+    """The runtime checker's reading of an export (`npm run world -- --grade`): its last line, as JSON."""
+    run = subprocess.run(["npm", "run", "-s", "world", "--", "--grade", str(folder)], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    if args.model:
+        vae, tok, model = load_model_folder(args.model)
+        source = str(args.model)
+    else:
+        ckpt, vae, tok, model = load_checkpoint(args.ckpt)
+        source = f"{args.ckpt} (step {ckpt['step']})"
+    model, vae = model.eval(), vae.eval()
+    sp = Specials.of(tok)
+    pns = model.cfg.patch_nums
+    rungs = [r.strip() for r in args.rungs.split(",")]
+    sets = [("seen", *pick(args.train, args.count, balanced=True))]
+    if args.heldout:
+        sets.append(("held-out", *pick(args.heldout, args.count, balanced=False)))
+
+    report: dict = {"model": source, "rungs": {}}
+    for rung in rungs:
+        known = rung_scales(rung, pns)
+        gen = torch.Generator().manual_seed(args.seed)
+        images, records = [], []
+        for name, captions, world in sets:
+            for i in range(0, len(captions), args.batch):
+                part = captions[i : i + args.batch]
+                given = vae.encode_idx(to_m11(world[i : i + args.batch])) if known else []
+                prompts = [tok.encode(c["caption"]) for c in part]
+                images.append(generate(model, vae, sp, prompts, given, known, args, gen))
+                records += [{"caption": c["caption"], "heldout": name == "held-out"} for c in part]
+        folder = args.out / rung
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "images.npy", np.concatenate(images))
+        (folder / "captions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+        g = grade(folder)["generation"]
+        report["rungs"][rung] = {k: g[k] for k in ("seen", "heldOut")}
+        print(f"rung {rung}: seen pattern {100 * g['seen']['pattern']:.1f}% colours {100 * g['seen']['colours']:.1f}%"
+              f" | held-out pattern {100 * g['heldOut']['pattern']:.1f}% colours {100 * g['heldOut']['colours']:.1f}%",
+              flush=True)
+
+    print(f"\nladder of {source}: true codes given through the rung, the rest sampled "
+          f"(cfg {args.cfg}, top-k {args.top_k}, top-p {args.top_p})")
+    print("| true codes given | seen: pattern | seen: colours | held-out: pattern | held-out: colours |")
+    print("| --- | --- | --- | --- | --- |")
+    for rung, g in report["rungs"].items():
+        cells = [f"{100 * g[k][m]:.1f}% ({g[k]['count']})" if g[k]["count"] else "-" for k in ("seen", "heldOut")
+                 for m in ("pattern", "colours")]
+        print(f"| {rung} | " + " | ".join(cells) + " |")
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
