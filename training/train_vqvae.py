@@ -56,7 +56,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nextscale import precision, safetensors_io  # noqa: E402
 from nextscale.data import augment, load_captions, load_images, to_m11  # noqa: E402
-from nextscale.vqvae import VQVAE, load_vae  # noqa: E402
+from nextscale.vqvae import PADDINGS, VQVAE, load_vae  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -70,7 +70,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--decoder-only", action="store_true",
                    help="train post_quant_conv and the decoder alone; the tokens of every image stay as they were")
     p.add_argument("--update-model", type=Path, metavar="DIR",
-                   help="when done, write the decoder into the model folder DIR (needs --decoder-only)")
+                   help="when done, write the decoder (and its padding) into the model folder DIR (needs --decoder-only)")
+    p.add_argument("--padding", choices=PADDINGS,
+                   help="the decoder's padding (a fresh model: zeros unless given; --init: the model's unless given, so "
+                        "--init DIR --decoder-only --padding circular fine-tunes a decoder onto the torus)")
     p.add_argument("--export", type=Path, help="write vae.safetensors and vae.json here when done")
     p.add_argument("--steps", type=int, default=10000, help="step budget, over all runs of a resumed training")
     p.add_argument("--minutes", type=float, default=36.0, help="time budget of the training, over all runs of a resumed training")
@@ -115,7 +118,8 @@ def parse_args() -> argparse.Namespace:
 def model_config(args: argparse.Namespace) -> dict:
     return dict(vocab_size=args.vocab, z_channels=args.z_channels, ch=args.ch, ch_mult=args.ch_mult,
                 num_res_blocks=args.num_res_blocks, using_sa=args.using_sa, using_mid_sa=args.using_mid_sa,
-                quant_conv_ks=3, quant_resi=0.5, share_quant_resi=4, v_patch_nums=args.patch_nums)
+                quant_conv_ks=3, quant_resi=0.5, share_quant_resi=4, v_patch_nums=args.patch_nums,
+                padding=args.padding or "zeros")
 
 
 def split(data: Path, n_images: int, n_eval: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -256,8 +260,9 @@ DECODER_PREFIXES = ("decoder.", "post_quant_conv.")
 
 
 def update_model(model: VQVAE, folder: Path) -> None:
-    """Writes the decoder (post_quant_conv, decoder) into folder/weights.safetensors in the file's dtype. Refuses a
-    folder whose other `vae.*` tensors differ from the model's: its transformer was trained on other tokens."""
+    """Writes the decoder (post_quant_conv, decoder) into folder/weights.safetensors in the file's dtype, and its
+    padding into folder/config.json. Refuses a folder whose other `vae.*` tensors differ from the model's: its
+    transformer was trained on other tokens."""
     path = folder / "weights.safetensors"
     tensors = safetensors_io.load(path)
     ours = model.state_dict()
@@ -272,7 +277,11 @@ def update_model(model: VQVAE, folder: Path) -> None:
     tmp = path.with_suffix(".tmp")
     safetensors_io.save(tensors, tmp, metadata={"format": "pt"})
     tmp.replace(path)
-    print(f"wrote {len(changed)} decoder tensors into {path}")
+    config_path = folder / "config.json"
+    config = json.loads(config_path.read_text())
+    config["vae"]["padding"] = model.config()["padding"]
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    print(f"wrote {len(changed)} decoder tensors into {path}, and its padding ({config['vae']['padding']}) into {config_path}")
 
 
 def export(model: VQVAE, out: Path) -> None:
@@ -309,6 +318,11 @@ def main() -> None:
         raise ValueError(f"--resume: the checkpoint was trained {'with' if ckpt.get('decoder_only') else 'without'} "
                          f"--decoder-only; give the same as its first run")
     model = load_vae(args.init) if args.init else VQVAE.from_config(ckpt["config"] if ckpt else model_config(args))
+    if args.padding and model.config()["padding"] != args.padding:
+        if ckpt:
+            raise ValueError(f"--resume: the checkpoint's decoder pads with {model.config()['padding']}; give the same "
+                             f"--padding as its first run (found {args.padding})")
+        model.set_decoder_padding(args.padding)
     if ckpt and (ckpt.get("semantics") is not None) != (args.semantic_weight > 0):
         raise ValueError(f"--resume: the checkpoint was trained {'with' if ckpt.get('semantics') is not None else 'without'} "
                          f"a semantic head; give the same --semantic-weight as its first run (found {args.semantic_weight})")

@@ -38,7 +38,7 @@ function publicConfig(depth: number): VarModelConfig {
   const patchNums = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16];
   return {
     family: 'var',
-    vae: { vocabSize: 4096, zChannels: 32, ch: 160, chMult: [1, 1, 2, 2, 4], numResBlocks: 2, usingSa: true, usingMidSa: true, quantConvKs: 3, quantResi: 0.5, shareQuantResi: 4, vPatchNums: patchNums },
+    vae: { vocabSize: 4096, zChannels: 32, ch: 160, chMult: [1, 1, 2, 2, 4], numResBlocks: 2, usingSa: true, usingMidSa: true, quantConvKs: 3, quantResi: 0.5, shareQuantResi: 4, vPatchNums: patchNums, padding: 'zeros' },
     var: { numClasses: 1000, depth, embedDim: depth * 64, numHeads: depth, mlpRatio: 4, normEps: 1e-6, sharedAln: false, attnL2Norm: true, patchNums },
   };
 }

@@ -32,12 +32,14 @@ import { loadModelFromArgs, MODEL_OPTIONS, parseNumberList, usageError } from '.
 
 const USAGE = `usage: npm run generate -- (--model DIR | --vae VAE.pth --var VAR.pth) --class 3,7 [--seed 0]
        [--cfg 1.5] [--top-k 900] [--top-p 0.96] [--temperature 1] [--dtype f32|f16] [--patch-nums 1,2,3,4]
-       --out out.png [--dump tensors.safetensors]
+       --out out.png [--dump tensors.safetensors] [--seamless]
    or: npm run generate -- [--model UNIFIED_DIR] --prompt "text" [--image in.png] [--seed 0] [--cfg 0]
        [--top-k 16] [--top-p 0.9] [--temperature 1] [--dtype f32|f16] --out out.png [--dump tensors.safetensors]
    clip: add --frames 48 [--keyframe-every N] [--loop] with --out DIR/ (numbered PNGs; N defaults to 1 for a
        model trained on clips, else 8)
-   --model defaults to the built-in model (models/builtin) when no model is given`;
+   --model defaults to the built-in model (models/builtin) when no model is given
+   --seamless decodes on the torus (circular padding) so the texture tiles without a seam; a model whose
+       config.json says "padding": "circular" (the built-in one) always does`;
 
 interface ClipValues {
   frames?: string;

@@ -12,6 +12,7 @@ export const MODEL_OPTIONS = {
   var: { type: 'string' },
   dtype: { type: 'string', default: 'f32' },
   'patch-nums': { type: 'string' },
+  seamless: { type: 'boolean' },
 } as const;
 
 export interface ModelArgs {
@@ -20,6 +21,8 @@ export interface ModelArgs {
   var?: string;
   dtype?: string;
   'patch-nums'?: string;
+  /** Decode on the torus (circular padding), whatever padding the model was trained with. */
+  seamless?: boolean;
 }
 
 export function usageError(message: string, usage: string): Error {
@@ -43,6 +46,12 @@ export function parseDType(text: string | undefined): WeightDType {
 
 /** A model folder of either family (--model DIR), the public VAR checkpoints (--vae, --var), or else the built-in model. */
 export async function loadModelFromArgs(gpu: Gpu, a: ModelArgs, usage: string): Promise<AnyModel> {
+  const model = await loadModel(gpu, a, usage);
+  if (a.seamless) model.decoder.paddingMode = 'circular';
+  return model;
+}
+
+async function loadModel(gpu: Gpu, a: ModelArgs, usage: string): Promise<AnyModel> {
   const dtype = parseDType(a.dtype);
   const patchNums = a['patch-nums'] ? parseNumberList('--patch-nums', a['patch-nums']) : undefined;
   if (a.model) {

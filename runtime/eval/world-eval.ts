@@ -16,6 +16,7 @@ import { clipFrames } from '../video/clip-frames.ts';
 import { defaultKeyframeEvery, familyKeyframeSource } from '../video/sources.ts';
 import { caption, compareToCaption, gradeCaption, hash32, render, rgbToRgba, Rng, sampleClip, sampleSpec, type Split } from '../world/index.ts';
 import { gradeClip, summarizeClips, type ClipGrade, type ClipSummary } from './clip-grade.ts';
+import { seamRatio } from './seam.ts';
 
 export interface WorldEvalOptions {
   /** Text-to-image prompts; half from held-out combinations. Default 200. */
@@ -46,7 +47,8 @@ export interface PromptScores {
 }
 
 export interface WorldEvalReport {
-  generation: { seen: PromptScores; heldOut: PromptScores; all: PromptScores; msPerImage: number };
+  /** `seam`: the mean seam ratio of the generated textures (runtime/eval/seam.ts; about 1: they tile without one). */
+  generation: { seen: PromptScores; heldOut: PromptScores; all: PromptScores; msPerImage: number; seam: number };
   captioning: { count: number; right: number; pattern: number; colours: number; scale: number };
   /** PSNR, and the shares of reconstructions whose colours and pattern the checker still reads: what a perfect transformer could reach through this tokenizer. */
   reconstruction: { count: number; psnrDb: number; colours: number; pattern: number };
@@ -55,7 +57,7 @@ export interface WorldEvalReport {
 }
 
 /** The targets a built-in model must reach (see the eval table). */
-export const WORLD_TARGETS = { colours: 0.85, pattern: 0.7, captions: 0.8, psnrDb: 26 } as const;
+export const WORLD_TARGETS = { colours: 0.85, pattern: 0.7, captions: 0.8, psnrDb: 26, seam: 1.1 } as const;
 
 export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions = {}): Promise<WorldEvalReport> {
   const prompts = opts.prompts ?? 200;
@@ -74,6 +76,7 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
   const seen: Tally[] = [];
   const heldOut: Tally[] = [];
   let genMs = 0;
+  let seam = 0;
   const rng = new Rng(hash32(seed, 0x9e0));
   for (let i = 0; i < prompts; i++) {
     const split: Split = i % 2 === 0 ? 'train' : 'heldout';
@@ -81,6 +84,7 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
     const started = performance.now();
     const out = await textToImage(model, prompt, { ...sampling, seed: hash32(seed, i) });
     genMs += performance.now() - started;
+    seam += seamRatio(out.image, size);
     const match = compareToCaption(planesToRgb(out.image, size), size, prompt);
     (split === 'train' ? seen : heldOut).push({ colours: match.coloursOk, pattern: match.patternOk });
     progress(`generate "${prompt}": colours ${ok(match.coloursOk)}, pattern ${ok(match.patternOk)}`);
@@ -139,7 +143,7 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
 
   return {
     video,
-    generation: { seen: score(seen), heldOut: score(heldOut), all: score([...seen, ...heldOut]), msPerImage: prompts ? genMs / prompts : 0 },
+    generation: { seen: score(seen), heldOut: score(heldOut), all: score([...seen, ...heldOut]), msPerImage: prompts ? genMs / prompts : 0, seam: prompts ? seam / prompts : 0 },
     captioning: { count: captions, right: share(cap.right, captions), pattern: share(cap.pattern, captions), colours: share(cap.colours, captions), scale: share(cap.scale, captions) },
     reconstruction: { count: recons, psnrDb: recons ? 10 * Math.log10(1 / Math.max(mse / recons, 1e-12)) : 0, colours: readBack.colours, pattern: readBack.pattern },
   };
@@ -159,6 +163,7 @@ export function formatWorldReport(r: WorldEvalReport): string {
     ['  caption pattern / colours / scale', `${pct(r.captioning.pattern)} / ${pct(r.captioning.colours)} / ${pct(r.captioning.scale)}`, ''],
     [`tokenizer reconstruction PSNR (${r.reconstruction.count})`, `${r.reconstruction.psnrDb.toFixed(2)} dB`, `>= ${WORLD_TARGETS.psnrDb} dB ${mark(r.reconstruction.psnrDb, WORLD_TARGETS.psnrDb)}`],
     ['  checker on the reconstructions: colours / pattern', `${pct(r.reconstruction.colours)} / ${pct(r.reconstruction.pattern)}`, 'the most a generator can show through this tokenizer'],
+    ['seam of the generated textures, tiled', g.seam.toFixed(2), `<= ${WORLD_TARGETS.seam} ${g.seam <= WORLD_TARGETS.seam ? 'met' : 'MISSED'} (the wrap edge's step over the inside's)`],
     ['generation time per image', `${g.msPerImage.toFixed(0)} ms`, 'wall clock, this device'],
   ];
   const v = r.video;

@@ -63,6 +63,9 @@ describe('loading VAR models', () => {
     expect(() => parseVarConfig({ family: 'llama' })).toThrow(/expected "family": "var", found "llama"/);
     const json = JSON.parse(await readFile(`${FIXTURE}/config.json`, 'utf8'));
     expect(() => parseVarConfig({ ...json, var: { ...json.var, num_heads: 5 } })).toThrow(/embed_dim 64 is not divisible by num_heads 5/);
+    expect(parseVarConfig(json).vae.padding).toBe('zeros');
+    expect(parseVarConfig({ ...json, vae: { ...json.vae, padding: 'circular' } }).vae.padding).toBe('circular');
+    expect(() => parseVarConfig({ ...json, vae: { ...json.vae, padding: 'reflect' } })).toThrow(/"vae": expected "padding" to be "zeros" or "circular", found "reflect"/);
     const strip = (prefix: string): TensorFile => ({
       ...weights,
       tensors: new Map([...weights.tensors].filter(([n]) => n.startsWith(prefix)).map(([n, i]) => [n.slice(prefix.length), i])),

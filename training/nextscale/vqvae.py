@@ -326,7 +326,8 @@ class VectorQuantizer(nn.Module):
 
 
 _CONFIG_KEYS = ("vocab_size", "z_channels", "ch", "ch_mult", "num_res_blocks", "using_sa", "using_mid_sa",
-                "quant_conv_ks", "quant_resi", "share_quant_resi", "v_patch_nums")
+                "quant_conv_ks", "quant_resi", "share_quant_resi", "v_patch_nums", "padding")
+PADDINGS = ("zeros", "circular")
 
 
 class VQVAE(nn.Module):
@@ -334,11 +335,17 @@ class VQVAE(nn.Module):
 
     Images are [B, 3, H, W] in [-1, 1]; features and f_hat are [B, Cvae, P, P] with P = v_patch_nums[-1] =
     H / 2^(len(ch_mult) - 1); token maps are long [B, pn*pn], row-major.
+
+    `padding` is the decoder's (post_quant_conv and every convolution of the decoder): "zeros", as VAR's, or
+    "circular", which decodes on the torus, so that f_hat rolled by k cells decodes to the image rolled by k patches
+    and a tileable f_hat gives a texture without a seam. The encoder, quant_conv and the quantizer's phi always pad
+    with zeros, so the padding never changes an image's tokens.
     """
 
     def __init__(self, vocab_size: int, z_channels: int, ch: int, ch_mult: tuple[int, ...] = (1, 1, 2, 2, 4),
                  num_res_blocks: int = 2, using_sa: bool = True, using_mid_sa: bool = True, quant_conv_ks: int = 3,
-                 quant_resi: float = 0.5, share_quant_resi: int = 4, v_patch_nums: tuple[int, ...] = (1, 2, 3, 4)):
+                 quant_resi: float = 0.5, share_quant_resi: int = 4, v_patch_nums: tuple[int, ...] = (1, 2, 3, 4),
+                 padding: str = "zeros"):
         cfg = {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in locals().items() if k in _CONFIG_KEYS}
         super().__init__()
         self._config = cfg
@@ -347,7 +354,8 @@ class VQVAE(nn.Module):
                           (len(pns) < 2 or any(b <= a for a, b in zip(pns, pns[1:])), f"v_patch_nums must be at least 2 increasing sizes, found {list(pns)}"),
                           (share_quant_resi < 1, f"share_quant_resi must be >= 1 (the runtime shares phi convolutions), found {share_quant_resi}"),
                           (abs(quant_resi) <= 1e-6, f"quant_resi must be non-zero (the runtime always loads phi convolutions), found {quant_resi}"),
-                          (quant_conv_ks % 2 != 1, f"quant_conv_ks must be odd, found {quant_conv_ks}")):
+                          (quant_conv_ks % 2 != 1, f"quant_conv_ks must be odd, found {quant_conv_ks}"),
+                          (padding not in PADDINGS, f"padding must be one of {list(PADDINGS)}, found {padding!r}")):
             if bad:
                 raise ValueError(what)
         self.v_patch_nums = pns
@@ -360,6 +368,16 @@ class VQVAE(nn.Module):
         self.quant_conv = nn.Conv2d(z_channels, z_channels, quant_conv_ks, padding=quant_conv_ks // 2)
         self.post_quant_conv = nn.Conv2d(z_channels, z_channels, quant_conv_ks, padding=quant_conv_ks // 2)
         self._init_identity()
+        self.set_decoder_padding(padding)
+
+    def set_decoder_padding(self, padding: str) -> None:
+        """Pads every convolution of the decode path (post_quant_conv, the decoder) with zeros or circularly."""
+        if padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {list(PADDINGS)}, found {padding!r}")
+        for m in [self.post_quant_conv, *self.decoder.modules()]:
+            if isinstance(m, nn.Conv2d):
+                m.padding_mode = padding
+        self._config["padding"] = padding
 
     @torch.no_grad()
     def _init_identity(self) -> None:

@@ -2,6 +2,7 @@
  * VAR family configuration: the constructor arguments of the reference's VQVAE and VAR, read from a
  * model folder's `config.json` or inferred from the tensors of a public checkpoint.
  */
+import { PADDING_MODES, type PaddingMode } from '../../kernels/conv2d.ts';
 
 /** VQVAE hyperparameters (example values: the public vae_ch160v4096z32). */
 export interface VaeConfig {
@@ -16,6 +17,12 @@ export interface VaeConfig {
   quantResi: number; // 0.5: phi(h) = (1 - 0.5) h + 0.5 conv(h)
   shareQuantResi: number; // 4 shared phi convolutions
   vPatchNums: number[]; // [1, 2, 3, 4, 5, 6, 8, 10, 13, 16]
+  /**
+   * How the decoder's convolutions (post_quant_conv and the decoder) pad: 'zeros' (VAR's), or 'circular'
+   * for a decoder trained on the torus, whose tileable f_hat decode to seamless textures. The encoder and
+   * quantizer always pad with zeros, so this never changes an image's tokens.
+   */
+  padding: PaddingMode; // 'zeros'
 }
 
 /** VAR transformer hyperparameters (example values: var_d16). */
@@ -88,7 +95,17 @@ export function parseVaeConfig(vae: Json, where: string, patchNums: number[]): V
     quantResi: num(vae, 'quant_resi', where, 0.5),
     shareQuantResi: num(vae, 'share_quant_resi', where, 4),
     vPatchNums: Array.isArray(vae.v_patch_nums) ? ints(vae, 'v_patch_nums', where) : patchNums,
+    padding: paddingMode(vae, where),
   };
+}
+
+/** The "padding" of a "vae" section: "zeros" (also when absent, as in VAR's configs) or "circular". */
+function paddingMode(vae: Json, where: string): PaddingMode {
+  const x = vae.padding ?? 'zeros';
+  if (!PADDING_MODES.includes(x as PaddingMode)) {
+    throw new Error(`${where}: expected "padding" to be ${PADDING_MODES.map((m) => JSON.stringify(m)).join(' or ')}, found ${JSON.stringify(vae.padding)}`);
+  }
+  return x as PaddingMode;
 }
 
 /** Parses a model folder's config.json (snake_case constructor arguments) with clear errors. */
@@ -139,7 +156,7 @@ export function serializeVaeConfig(vae: VaeConfig): Json {
     vocab_size: vae.vocabSize, z_channels: vae.zChannels, ch: vae.ch, ch_mult: vae.chMult,
     num_res_blocks: vae.numResBlocks, using_sa: vae.usingSa, using_mid_sa: vae.usingMidSa,
     quant_conv_ks: vae.quantConvKs, quant_resi: vae.quantResi, share_quant_resi: vae.shareQuantResi,
-    v_patch_nums: vae.vPatchNums,
+    v_patch_nums: vae.vPatchNums, padding: vae.padding,
   };
 }
 

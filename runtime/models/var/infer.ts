@@ -73,7 +73,7 @@ export function inferVarConfig(vae: TensorSource, v: TensorSource, opts: InferOp
       vocabSize: vocab, zChannels, ch, chMult, numResBlocks: numResBlocks - 1,
       usingSa: vae.tensors.has(`decoder.up.${chMult.length - 1}.attn.0.qkv.weight`),
       usingMidSa: vae.tensors.has('decoder.mid.attn_1.qkv.weight'),
-      quantConvKs, quantResi: 0.5, shareQuantResi, vPatchNums: patchNums,
+      quantConvKs, quantResi: 0.5, shareQuantResi, vPatchNums: patchNums, padding: 'zeros',
     },
     var: {
       numClasses: classRows - 1, depth, embedDim: C, numHeads, mlpRatio: hidden / C, normEps: 1e-6,

@@ -9,7 +9,7 @@
  */
 import type { Gpu, Recorder, Tensor } from '../../gpu/index.ts';
 import { addScaled, clampAffine } from '../../kernels/activation.ts';
-import { conv2d } from '../../kernels/conv2d.ts';
+import { conv2d, type PaddingMode } from '../../kernels/conv2d.ts';
 import { groupNorm } from '../../kernels/group-norm.ts';
 import { linear } from '../../kernels/linear.ts';
 import { matmul } from '../../kernels/matmul.ts';
@@ -31,7 +31,12 @@ interface Level { block: ResnetBlock[]; attn: AttnBlock[]; resample?: Conv }
 
 interface Mid { block1: ResnetBlock; attn1?: AttnBlock; block2: ResnetBlock }
 
-export interface DecoderWeights { postQuantConv: Conv; convIn: Conv; mid: Mid; up: Level[]; normOut: Norm; convOut: Conv }
+/**
+ * `paddingMode` is how every convolution of the decode path pads: the config's `padding` when loaded; a
+ * tool may set 'circular' to decode a zero-padded model on the torus (seamless tiles; only the pixels
+ * near the edges change much, as the decoder was not trained so).
+ */
+export interface DecoderWeights { postQuantConv: Conv; convIn: Conv; mid: Mid; up: Level[]; normOut: Norm; convOut: Conv; paddingMode: PaddingMode }
 export interface EncoderWeights { convIn: Conv; down: Level[]; mid: Mid; normOut: Norm; convOut: Conv; quantConv: Conv }
 
 const GROUPS = 32;
@@ -99,7 +104,10 @@ export async function loadDecoderWeights(w: WeightLoader, cfg: VaeConfig): Promi
     if (i !== 0) level.resample = await loadConv(w, `decoder.up.${i}.upsample.conv`, cin, cin, 3);
     up[i] = level;
   }
-  return { postQuantConv: post, convIn, mid, up, normOut: await loadNorm(w, 'decoder.norm_out', cin), convOut: await loadConv(w, 'decoder.conv_out', 3, cin, 3) };
+  return {
+    postQuantConv: post, convIn, mid, up, normOut: await loadNorm(w, 'decoder.norm_out', cin),
+    convOut: await loadConv(w, 'decoder.conv_out', 3, cin, 3), paddingMode: cfg.padding,
+  };
 }
 
 export async function loadEncoderWeights(w: WeightLoader, cfg: VaeConfig): Promise<EncoderWeights> {
@@ -130,14 +138,16 @@ export async function loadEncoderWeights(w: WeightLoader, cfg: VaeConfig): Promi
 }
 
 /** A conv into a fresh pooled map; consumes (disposes) x when `consume` is set. */
-function convNew(rec: Recorder, gpu: Gpu, c: Conv, x: Tensor, opts: { padding?: number | [number, number, number, number]; stride?: 1 | 2 } = {}, consume = false): Tensor {
+interface ConvNewOptions { padding?: number | [number, number, number, number]; stride?: 1 | 2; paddingMode?: PaddingMode }
+
+function convNew(rec: Recorder, gpu: Gpu, c: Conv, x: Tensor, opts: ConvNewOptions = {}, consume = false): Tensor {
   const [B, , H, W] = x.shape;
   const [cout, , k] = c.w.shape;
   const pad = opts.padding ?? (k - 1) / 2;
   const [pt, pb, pl, pr] = typeof pad === 'number' ? [pad, pad, pad, pad] : pad;
   const s = opts.stride ?? 1;
   const out = gpu.tensor([B, cout, Math.floor((H + pt + pb - k) / s) + 1, Math.floor((W + pl + pr - k) / s) + 1], 'f32', 'vae.map');
-  conv2d(rec, out, x, c.w, c.b, { padding: pad, stride: s });
+  conv2d(rec, out, x, c.w, c.b, { padding: pad, stride: s, paddingMode: opts.paddingMode });
   if (consume) x.dispose();
   return out;
 }
@@ -149,9 +159,9 @@ function normNew(rec: Recorder, gpu: Gpu, n: Norm, x: Tensor, silu: boolean): Te
 }
 
 /** x + conv2(silu(norm2(conv1(silu(norm1(x)))))), with a 1x1 shortcut when channels change. Consumes x. */
-function resnet(rec: Recorder, gpu: Gpu, r: ResnetBlock, x: Tensor): Tensor {
-  const h = convNew(rec, gpu, r.conv1, normNew(rec, gpu, r.norm1, x, true), {}, true);
-  const out = convNew(rec, gpu, r.conv2, normNew(rec, gpu, r.norm2, h, true), {}, true);
+function resnet(rec: Recorder, gpu: Gpu, r: ResnetBlock, x: Tensor, paddingMode: PaddingMode): Tensor {
+  const h = convNew(rec, gpu, r.conv1, normNew(rec, gpu, r.norm1, x, true), { paddingMode }, true);
+  const out = convNew(rec, gpu, r.conv2, normNew(rec, gpu, r.norm2, h, true), { paddingMode }, true);
   h.dispose();
   if (r.ninShortcut) {
     const s = convNew(rec, gpu, r.ninShortcut, x, { padding: 0 });
@@ -189,24 +199,27 @@ function attnBlock(rec: Recorder, gpu: Gpu, a: AttnBlock, x: Tensor): Tensor {
   return x;
 }
 
-function mid(rec: Recorder, gpu: Gpu, m: Mid, x: Tensor): Tensor {
-  let h = resnet(rec, gpu, m.block1, x);
+function mid(rec: Recorder, gpu: Gpu, m: Mid, x: Tensor, paddingMode: PaddingMode): Tensor {
+  let h = resnet(rec, gpu, m.block1, x, paddingMode);
   if (m.attn1) h = attnBlock(rec, gpu, m.attn1, h);
-  return resnet(rec, gpu, m.block2, h);
+  return resnet(rec, gpu, m.block2, h, paddingMode);
 }
 
 /**
  * Decodes f_hat [B, Cvae, P, P] into `image` [B, 3, H, W] with values in [0, 1]
- * (`fhat_to_img(f_hat).add_(1).mul_(0.5)`, clamped to [-1, 1] first).
+ * (`fhat_to_img(f_hat).add_(1).mul_(0.5)`, clamped to [-1, 1] first), padding as `d.paddingMode` says.
+ * On the torus ('circular') the decoder commutes with rolls: f_hat rolled by k cells decodes to the
+ * image rolled by k patches.
  */
 export function decode(rec: Recorder, gpu: Gpu, d: DecoderWeights, fHat: Tensor, image: Tensor): void {
-  let h = convNew(rec, gpu, d.postQuantConv, fHat);
-  h = convNew(rec, gpu, d.convIn, h, {}, true);
-  h = mid(rec, gpu, d.mid, h);
+  const paddingMode = d.paddingMode;
+  let h = convNew(rec, gpu, d.postQuantConv, fHat, { paddingMode });
+  h = convNew(rec, gpu, d.convIn, h, { paddingMode }, true);
+  h = mid(rec, gpu, d.mid, h, paddingMode);
   for (let i = d.up.length - 1; i >= 0; i--) {
     const level = d.up[i];
     level.block.forEach((block, j) => {
-      h = resnet(rec, gpu, block, h);
+      h = resnet(rec, gpu, block, h, paddingMode);
       if (level.attn.length) h = attnBlock(rec, gpu, level.attn[j], h);
     });
     if (level.resample) {
@@ -214,10 +227,10 @@ export function decode(rec: Recorder, gpu: Gpu, d: DecoderWeights, fHat: Tensor,
       const up = gpu.tensor([B, C, 2 * H, 2 * W], 'f32', 'vae.map');
       upsampleNearest2x(rec, up, h);
       h.dispose();
-      h = convNew(rec, gpu, level.resample, up, {}, true);
+      h = convNew(rec, gpu, level.resample, up, { paddingMode }, true);
     }
   }
-  const out = convNew(rec, gpu, d.convOut, normNew(rec, gpu, d.normOut, h, true), {}, true);
+  const out = convNew(rec, gpu, d.convOut, normNew(rec, gpu, d.normOut, h, true), { paddingMode }, true);
   h.dispose();
   clampAffine(rec, image, out, { lo: -1, hi: 1, scale: 0.5, shift: 0.5 });
   out.dispose();
@@ -228,12 +241,12 @@ export function encode(rec: Recorder, gpu: Gpu, e: EncoderWeights, image: Tensor
   let h = convNew(rec, gpu, e.convIn, image);
   for (const level of e.down) {
     level.block.forEach((block, j) => {
-      h = resnet(rec, gpu, block, h);
+      h = resnet(rec, gpu, block, h, 'zeros');
       if (level.attn.length) h = attnBlock(rec, gpu, level.attn[j], h);
     });
     if (level.resample) h = convNew(rec, gpu, level.resample, h, { padding: [0, 1, 0, 1], stride: 2 }, true);
   }
-  h = mid(rec, gpu, e.mid, h);
+  h = mid(rec, gpu, e.mid, h, 'zeros');
   const normed = normNew(rec, gpu, e.normOut, h, true);
   h.dispose();
   h = convNew(rec, gpu, e.convOut, normed, {}, true);
