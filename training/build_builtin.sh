@@ -12,12 +12,17 @@
 #      image→caption in the mix (45% clips, 35% captions, 20% images): the model then plays videos frame by frame;
 #   5. export as a model folder with f16 weights;
 #   6. the VQVAE's decoder fine-tuned alone on whole images (train_vqvae.py --decoder-only): every image keeps its
-#      tokens, so the transformer stays valid, and the decoder is written into the model folder; then the eval.
+#      tokens, so the transformer stays valid, and the decoder is written into the model folder;
+#   7. the transformer fine-tuned on whole caption→image sequences of all 20,000 images, captions and clips kept in
+#      the mix (where the pattern is decided: the 8x8 and 16x16 scales need far more whole-image sequences than the
+#      unified stage gives them);
+#   8. the decoder fine-tuned once more on the torus (--padding circular): textures tile without a seam, and the
+#      model folder's config says "padding": "circular"; then the eval.
 # Every stage resumes from its checkpoint under WORK (default out/builtin-work): run the script again after an
 # interruption and it continues. The transformer stages train in bfloat16 autocast on a CPU that computes it
 # natively (train_unified.py --precision auto), about 4 times as many steps per minute as float32. Budgets
-# (minutes) are set by VQVAE_MINUTES, UNIFIED_MINUTES, CLIP_MINUTES and DECODER_MINUTES: 150 minutes of training
-# in all (DECODER_MINUTES=0 keeps to two hours, with the decoder of the tokenizer stage: 0.4 dB less).
+# (minutes) are set by VQVAE_MINUTES, UNIFIED_MINUTES, CLIP_MINUTES, DECODER_MINUTES, FINETUNE_MINUTES and
+# TORUS_MINUTES: 290 minutes of training in all.
 # Where PyTorch sees a CUDA GPU the transformer stages train on it (train_unified.py --device auto); for a GPU
 # machine without the world's pixels, training/build_builtin_gpu.sh runs stages 3-5 from a token carry.
 set -euo pipefail
@@ -27,6 +32,8 @@ VQVAE_MINUTES="${VQVAE_MINUTES:-36}"
 UNIFIED_MINUTES="${UNIFIED_MINUTES:-66}"
 CLIP_MINUTES="${CLIP_MINUTES:-18}"
 DECODER_MINUTES="${DECODER_MINUTES:-30}"
+FINETUNE_MINUTES="${FINETUNE_MINUTES:-110}"
+TORUS_MINUTES="${TORUS_MINUTES:-30}"
 PY=/usr/bin/python3
 mkdir -p "$WORK"
 
@@ -62,6 +69,16 @@ if [ "$DECODER_MINUTES" != 0 ]; then
   $PY training/train_vqvae.py --data "$WORK/world" --work "$WORK/decoder-work" "${resume[@]}" --decoder-only \
     --minutes "$DECODER_MINUTES" --lr 3e-4 --warmup 50 --update-model models/builtin
 fi
+
+# The whole-sequence fine-tune reads the world's first 20,000 images (the unified stages read 12,000): its own cache.
+start=(--init models/builtin); [ -f "$WORK/finetune-work/unified.ckpt" ] && start=(--resume)
+$PY training/train_unified.py --data "$WORK/world" --work "$WORK/finetune-work" "${start[@]}" --code-head \
+  --minutes "$FINETUNE_MINUTES" --steps 100000 --mix 0.65 0.2 0 0.15 --images 20000 --rolls 1 --lr 5e-4 --warmup 50 \
+  --eval-every 250 --export models/builtin --f16
+
+resume=(--init models/builtin); [ -f "$WORK/torus-work/vqvae.ckpt" ] && resume=(--resume)
+$PY training/train_vqvae.py --data "$WORK/world" --work "$WORK/torus-work" "${resume[@]}" --decoder-only --padding circular \
+  --minutes "$TORUS_MINUTES" --lr 1e-4 --warmup 20 --precision bf16 --update-model models/builtin
 
 du -sh models/builtin
 npm run -s eval -- --model models/builtin
