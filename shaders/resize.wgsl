@@ -1,7 +1,8 @@
 // Resampling of NCHW feature maps, x [planes = B·C, H, W] → out [planes, Ho, Wo], f32, as PyTorch's
 // F.interpolate: nearest 2x upsampling (the VQVAE decoder's Upsample), bicubic with align_corners=False
-// (VAR's quantizer upsampling a token map to the full feature map) and area (adaptive average pooling:
-// the quantizer's downsampling of the residual to each scale).
+// (VAR's quantizer upsampling a token map to the full feature map; with the CIRCULAR override the taps
+// wrap around instead of clamping, so a map on the torus stays on the torus) and area (adaptive average
+// pooling: the quantizer's downsampling of the residual to each scale).
 //
 // One invocation per output element, consecutive invocations on consecutive output pixels of a row, so
 // writes are coalesced and reads of neighbouring taps hit the same cache lines. These maps are small
@@ -22,6 +23,9 @@ struct Params {
 
 const WG: u32 = 256u;
 const A: f32 = -0.75; // PyTorch's bicubic coefficient
+
+// Bicubic taps past an edge read the opposite edge (x is a torus) rather than the edge itself.
+override CIRCULAR: bool = false;
 
 fn index(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
@@ -60,7 +64,9 @@ fn cubic_weights(t: f32) -> vec4f {
   return vec4f(wf.x, wn.x, wn.y, wf.y);
 }
 
-fn clamped(i: i32, n: u32) -> u32 {
+// Tap i of an axis of n samples (i may lie 2 outside [0, n)): clamped to the edge, or wrapped when CIRCULAR.
+fn tap(i: i32, n: u32) -> u32 {
+  if (CIRCULAR) { return u32(((i % i32(n)) + i32(n)) % i32(n)); }
   return u32(clamp(i, 0, i32(n) - 1));
 }
 
@@ -76,10 +82,10 @@ fn resize_bicubic(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
   let plane = c.x * p.H * p.W;
   let x0 = i32(sx.x) - 1;
   var cols: array<u32, 4>;
-  for (var k = 0; k < 4; k++) { cols[k] = clamped(x0 + k, p.W); }
+  for (var k = 0; k < 4; k++) { cols[k] = tap(x0 + k, p.W); }
   var acc = 0.0;
   for (var j = 0; j < 4; j++) {
-    let row = plane + clamped(i32(sy.x) - 1 + j, p.H) * p.W;
+    let row = plane + tap(i32(sy.x) - 1 + j, p.H) * p.W;
     let v = vec4f(x[row + cols[0]], x[row + cols[1]], x[row + cols[2]], x[row + cols[3]]);
     acc += wy[j] * dot(wx, v);
   }

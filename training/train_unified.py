@@ -557,7 +557,9 @@ def evaluate(model: Unified, seqs: Sequences, fixed: list, tok: Tokenizer, args:
 
 
 def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator, args: argparse.Namespace) -> int:
-    digest = hashlib.sha1(b"".join(v.numpy().tobytes() for v in vae.state_dict().values())).hexdigest()
+    # The weights, and a VQVAE on the torus (its upsampling makes other residuals, so other tokens).
+    circular = [b"circular"] if vae.config().get("padding") == "circular" else []
+    digest = hashlib.sha1(b"".join([v.numpy().tobytes() for v in vae.state_dict().values()] + circular)).hexdigest()
     tokens = load_tokens(args, vae, digest, gen)
     seqs = Sequences(args.data, tokens, tok, model, vae, args.mix, args.eval_images, args.seed)
     if args.caption_filter:

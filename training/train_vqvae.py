@@ -72,8 +72,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--update-model", type=Path, metavar="DIR",
                    help="when done, write the decoder (and its padding) into the model folder DIR (needs --decoder-only)")
     p.add_argument("--padding", choices=PADDINGS,
-                   help="the decoder's padding (a fresh model: zeros unless given; --init: the model's unless given, so "
-                        "--init DIR --decoder-only --padding circular fine-tunes a decoder onto the torus)")
+                   help="the decode path's padding, quantizer and decoder (a fresh model: zeros unless given; --init: the "
+                        "model's unless given, so --init DIR --decoder-only --padding circular fine-tunes a decoder onto the torus)")
     p.add_argument("--export", type=Path, help="write vae.safetensors and vae.json here when done")
     p.add_argument("--steps", type=int, default=10000, help="step budget, over all runs of a resumed training")
     p.add_argument("--minutes", type=float, default=36.0, help="time budget of the training, over all runs of a resumed training")
@@ -322,7 +322,7 @@ def main() -> None:
         if ckpt:
             raise ValueError(f"--resume: the checkpoint's decoder pads with {model.config()['padding']}; give the same "
                              f"--padding as its first run (found {args.padding})")
-        model.set_decoder_padding(args.padding)
+        model.set_padding(args.padding)
     if ckpt and (ckpt.get("semantics") is not None) != (args.semantic_weight > 0):
         raise ValueError(f"--resume: the checkpoint was trained {'with' if ckpt.get('semantics') is not None else 'without'} "
                          f"a semantic head; give the same --semantic-weight as its first run (found {args.semantic_weight})")

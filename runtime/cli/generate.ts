@@ -38,8 +38,8 @@ const USAGE = `usage: npm run generate -- (--model DIR | --vae VAE.pth --var VAR
    clip: add --frames 48 [--keyframe-every N] [--loop] with --out DIR/ (numbered PNGs; N defaults to 1 for a
        model trained on clips, else 8)
    --model defaults to the built-in model (models/builtin) when no model is given
-   --seamless decodes on the torus (circular padding) so the texture tiles without a seam; a model whose
-       config.json says "padding": "circular" (the built-in one) always does`;
+   --seamless decodes on the torus (the quantizer's upsampling and the decoder wrap around) so the texture
+       tiles without a seam; a model whose config.json says "padding": "circular" (the built-in one) always does`;
 
 interface ClipValues {
   frames?: string;

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import type { Gpu } from '../gpu/index.ts';
 import { loadModelFolder, type AnyModel } from '../models/load.ts';
+import { decodeOnTorus } from '../models/var/vqvae.ts';
 import type { WeightDType } from '../models/loader.ts';
 import { loadVarCheckpoints } from '../models/var/load.ts';
 import { BUILTIN_MODEL } from './builtin.ts';
@@ -47,7 +48,7 @@ export function parseDType(text: string | undefined): WeightDType {
 /** A model folder of either family (--model DIR), the public VAR checkpoints (--vae, --var), or else the built-in model. */
 export async function loadModelFromArgs(gpu: Gpu, a: ModelArgs, usage: string): Promise<AnyModel> {
   const model = await loadModel(gpu, a, usage);
-  if (a.seamless) model.decoder.paddingMode = 'circular';
+  if (a.seamless) decodeOnTorus(model);
   return model;
 }
 

@@ -29,10 +29,13 @@ export function cubicWeights(t: number, A = -0.75): number[] {
   return [far(t + 1), near(t), near(1 - t), far(2 - t)];
 }
 
-/** mode='bicubic', align_corners=False: source (dst + 0.5)·in/out - 0.5, taps clamped to the edge. */
-export function resizeBicubic(x: ArrayLike<number>, s: ResizeShape): Float32Array {
+/**
+ * mode='bicubic', align_corners=False: source (dst + 0.5)·in/out - 0.5, taps clamped to the edge, or
+ * with `circular` wrapped around to the opposite edge.
+ */
+export function resizeBicubic(x: ArrayLike<number>, s: ResizeShape, circular = false): Float32Array {
   const { H, W, Ho, Wo } = s;
-  const clampTo = (i: number, n: number) => Math.min(Math.max(i, 0), n - 1);
+  const clampTo = circular ? (i: number, n: number) => ((i % n) + n) % n : (i: number, n: number) => Math.min(Math.max(i, 0), n - 1);
   return resample(x, s, (base, oy, ox) => {
     const sy = (oy + 0.5) * (H / Ho) - 0.5;
     const sx = (ox + 0.5) * (W / Wo) - 0.5;

@@ -45,6 +45,28 @@ describe('resize kernels against the CPU reference', () => {
     expect(ref.cubicWeights(0.25).reduce((a, b) => a + b)).toBeCloseTo(1, 12);
   });
 
+  it('bicubic on the torus (taps wrap around): 2→16, 3→7, 1→4, 4→16x8', async () => {
+    const gpu = await testGpu();
+    for (const [i, [H, W, Ho, Wo]] of [[2, 2, 16, 16], [3, 3, 7, 7], [1, 1, 4, 4], [4, 4, 16, 8]].entries()) {
+      const x = random(B * C * H * W, 50 + i);
+      const out = gpu.tensor([B, C, Ho, Wo]);
+      gpu.run('bicubic circular', (rec) => gpuK.resizeBicubic(rec, out, gpu.upload(x, [B, C, H, W]), { paddingMode: 'circular' }));
+      expectClose(`circular bicubic ${H}x${W}→${Ho}x${Wo}`, await gpu.read(out), ref.resizeBicubic(x, { planes: B * C, H, W, Ho, Wo }, true), TOL);
+    }
+  });
+
+  it('the circular bicubic reference is the middle tile of the input tiled 3x3 and upsampled with clamped taps', () => {
+    const [H, W, r] = [4, 2, 4];
+    const x = random(H * W, 60);
+    const tiled = Float32Array.from({ length: 9 * H * W }, (_, i) => x[(Math.floor(i / (3 * W)) % H) * W + ((i % (3 * W)) % W)]);
+    const big = ref.resizeBicubic(tiled, { planes: 1, H: 3 * H, W: 3 * W, Ho: 3 * H * r, Wo: 3 * W * r });
+    const middle = Float32Array.from({ length: H * r * W * r }, (_, i) => big[(H * r + Math.floor(i / (W * r))) * 3 * W * r + W * r + (i % (W * r))]);
+    const circular = ref.resizeBicubic(x, { planes: 1, H, W, Ho: H * r, Wo: W * r }, true);
+    expectClose('circular reference', circular, middle, { atol: 1e-6, rtol: 1e-6 });
+    const clamped = ref.resizeBicubic(x, { planes: 1, H, W, Ho: H * r, Wo: W * r });
+    expect(Math.max(...clamped.map((v, i) => Math.abs(v - circular[i])))).toBeGreaterThan(0.01);
+  });
+
   it('area 7→3, 4→2, 5→5, and different sizes per axis', async () => {
     for (const [i, [H, W, Ho, Wo]] of [[7, 7, 3, 3], [4, 4, 2, 2], [5, 5, 5, 5], [16, 9, 1, 4], [5, 3, 2, 6]].entries()) {
       const { got, want } = await run('resizeArea', H, W, Ho, Wo, 30 + i);

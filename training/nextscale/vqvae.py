@@ -216,6 +216,14 @@ class PhiShared(nn.Module):
         return self.qresi_ls[int(np.argmin(np.abs(self.ticks - si / (num_scales - 1))))]
 
 
+def upsample_bicubic(h: Tensor, size: int, circular: bool) -> Tensor:
+    """F.interpolate(h, size, mode="bicubic", align_corners=False), or on the torus: h tiled 3x3, upsampled, and the
+    middle tile kept, which wraps every tap around (exact for whole ratios; a 1x1 map is constant either way)."""
+    if not circular:
+        return F.interpolate(h, size=(size, size), mode="bicubic", align_corners=False)
+    return F.interpolate(h.repeat(1, 1, 3, 3), size=(3 * size, 3 * size), mode="bicubic", align_corners=False)[..., size : 2 * size, size : 2 * size]
+
+
 class VectorQuantizer(nn.Module):
     """The multi-scale residual quantizer (`quantize.*`): codebook, shared phi convs, per-scale code hit counts."""
 
@@ -227,6 +235,7 @@ class VectorQuantizer(nn.Module):
         self.quant_resi = PhiShared(c, quant_resi, share_quant_resi)
         self.register_buffer("ema_vocab_hit_SV", torch.zeros(len(v_patch_nums), vocab_size))
         self.recent_rest_NC: Tensor | None = None  # residuals seen by the last training forward, for revive_dead_codes
+        self.circular = False  # upsample token maps on the torus (VQVAE.set_padding)
 
     @contextlib.contextmanager
     def scales(self, v_patch_nums: tuple[int, ...]):
@@ -258,7 +267,7 @@ class VectorQuantizer(nn.Module):
             raise ValueError(f"scale {si}: expected token map [B, {pn * pn}], found {list(idx_Bl.shape)}")
         h_BChw = self.embedding(idx_Bl.long()).transpose(1, 2).reshape(-1, self.c, pn, pn)
         if si != S - 1:
-            h_BChw = F.interpolate(h_BChw, size=(P, P), mode="bicubic", align_corners=False)
+            h_BChw = upsample_bicubic(h_BChw, P, self.circular)
         return self.quant_resi.at(si, S)(h_BChw)
 
     def f_to_idx(self, f_BChw: Tensor, start: Tensor | None = None) -> list[Tensor]:
@@ -336,10 +345,12 @@ class VQVAE(nn.Module):
     Images are [B, 3, H, W] in [-1, 1]; features and f_hat are [B, Cvae, P, P] with P = v_patch_nums[-1] =
     H / 2^(len(ch_mult) - 1); token maps are long [B, pn*pn], row-major.
 
-    `padding` is the decoder's (post_quant_conv and every convolution of the decoder): "zeros", as VAR's, or
-    "circular", which decodes on the torus, so that f_hat rolled by k cells decodes to the image rolled by k patches
-    and a tileable f_hat gives a texture without a seam. The encoder, quant_conv and the quantizer's phi always pad
-    with zeros, so the padding never changes an image's tokens.
+    `padding` is the decode path's: the quantizer's upsampling of each token map and its phi convolutions,
+    post_quant_conv and every convolution of the decoder. "zeros" is VAR's (bicubic taps clamped at the edges, convs
+    padded with zeros); "circular" puts them on the torus, so that any token maps give an f_hat, and so an image,
+    that tiles without a seam, and f_hat rolled by k cells decodes to the image rolled by k patches. The encoder and
+    quant_conv pad with zeros either way. The quantizer's upsampling also makes the residuals, so an image's tokens
+    depend on the padding.
     """
 
     def __init__(self, vocab_size: int, z_channels: int, ch: int, ch_mult: tuple[int, ...] = (1, 1, 2, 2, 4),
@@ -368,15 +379,17 @@ class VQVAE(nn.Module):
         self.quant_conv = nn.Conv2d(z_channels, z_channels, quant_conv_ks, padding=quant_conv_ks // 2)
         self.post_quant_conv = nn.Conv2d(z_channels, z_channels, quant_conv_ks, padding=quant_conv_ks // 2)
         self._init_identity()
-        self.set_decoder_padding(padding)
+        self.set_padding(padding)
 
-    def set_decoder_padding(self, padding: str) -> None:
-        """Pads every convolution of the decode path (post_quant_conv, the decoder) with zeros or circularly."""
+    def set_padding(self, padding: str) -> None:
+        """Puts the decode path (the quantizer's upsampling and phi, post_quant_conv, the decoder) on the torus, or
+        back to VAR's zero padding and clamped upsampling."""
         if padding not in PADDINGS:
             raise ValueError(f"padding must be one of {list(PADDINGS)}, found {padding!r}")
-        for m in [self.post_quant_conv, *self.decoder.modules()]:
+        for m in [self.post_quant_conv, *self.decoder.modules(), *self.quantize.quant_resi.modules()]:
             if isinstance(m, nn.Conv2d):
                 m.padding_mode = padding
+        self.quantize.circular = padding == "circular"
         self._config["padding"] = padding
 
     @torch.no_grad()

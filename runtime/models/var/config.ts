@@ -18,9 +18,10 @@ export interface VaeConfig {
   shareQuantResi: number; // 4 shared phi convolutions
   vPatchNums: number[]; // [1, 2, 3, 4, 5, 6, 8, 10, 13, 16]
   /**
-   * How the decoder's convolutions (post_quant_conv and the decoder) pad: 'zeros' (VAR's), or 'circular'
-   * for a decoder trained on the torus, whose tileable f_hat decode to seamless textures. The encoder and
-   * quantizer always pad with zeros, so this never changes an image's tokens.
+   * The decode path's padding: the quantizer's upsampling of each token map and its phi convolutions,
+   * post_quant_conv and the decoder. 'zeros' is VAR's (bicubic taps clamped at the edges, convolutions
+   * padded with zeros); 'circular' puts them all on the torus, so any tokens decode to a texture that
+   * tiles without a seam. The encoder pads with zeros either way.
    */
   padding: PaddingMode; // 'zeros'
 }

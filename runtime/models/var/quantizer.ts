@@ -76,7 +76,8 @@ export class QuantizerScratch {
 
 /**
  * f_hat += phi_k(upsample(codebook[idx])) for scale si (`get_next_autoregressive_input`), or
- * f_rest -= the same when `sign` is -1 (quantising). idx: i32 [B, pn²]; fHat: [B, Cvae, P, P].
+ * f_rest -= the same when `sign` is -1 (quantising). idx: i32 [B, pn²]; fHat: [B, Cvae, P, P]. The
+ * upsampling and phi wrap around for a VQVAE on the torus (`padding: 'circular'`).
  */
 export function addScale(rec: Recorder, cfg: VaeConfig, q: QuantizerWeights, s: QuantizerScratch, targets: { tensor: Tensor; sign: number }[], idx: Tensor, si: number): void {
   const S = cfg.vPatchNums.length;
@@ -88,11 +89,11 @@ export function addScale(rec: Recorder, cfg: VaeConfig, q: QuantizerWeights, s: 
   embedding(rec, h, q.embedding, idx, { layout: 'nchw' });
   // The last scale is already P x P; coarser ones are upsampled to it.
   const hP = si === S - 1 ? s.h.view([B, C, P, P]) : s.hUp.view([B, C, P, P]);
-  if (si !== S - 1) resizeBicubic(rec, hP, h.view([B, C, pn, pn]));
+  if (si !== S - 1) resizeBicubic(rec, hP, h.view([B, C, pn, pn]), { paddingMode: cfg.padding });
   const ratio = cfg.quantResi;
   const k = phiIndex(si, S, q.phiW.length);
   const conv = s.conv.view([B, C, P, P]);
-  if (Math.abs(ratio) > 1e-6) conv2d(rec, conv, hP, q.phiW[k], q.phiB[k], { padding: 1 });
+  if (Math.abs(ratio) > 1e-6) conv2d(rec, conv, hP, q.phiW[k], q.phiB[k], { padding: 1, paddingMode: cfg.padding });
   for (const { tensor, sign } of targets) {
     if (Math.abs(ratio) > 1e-6) {
       addScaled(rec, tensor, hP, sign * (1 - Math.abs(ratio)));

@@ -31,11 +31,7 @@ interface Level { block: ResnetBlock[]; attn: AttnBlock[]; resample?: Conv }
 
 interface Mid { block1: ResnetBlock; attn1?: AttnBlock; block2: ResnetBlock }
 
-/**
- * `paddingMode` is how every convolution of the decode path pads: the config's `padding` when loaded; a
- * tool may set 'circular' to decode a zero-padded model on the torus (seamless tiles; only the pixels
- * near the edges change much, as the decoder was not trained so).
- */
+/** `paddingMode`: how the decoder's convolutions pad, the config's `padding` when loaded (see `decodeOnTorus`). */
 export interface DecoderWeights { postQuantConv: Conv; convIn: Conv; mid: Mid; up: Level[]; normOut: Norm; convOut: Conv; paddingMode: PaddingMode }
 export interface EncoderWeights { convIn: Conv; down: Level[]; mid: Mid; normOut: Norm; convOut: Conv; quantConv: Conv }
 
@@ -135,6 +131,17 @@ export async function loadEncoderWeights(w: WeightLoader, cfg: VaeConfig): Promi
     convOut: await loadConv(w, 'encoder.conv_out', Cz, cin, 3),
     quantConv: await loadConv(w, 'quant_conv', Cz, Cz, cfg.quantConvKs),
   };
+}
+
+/**
+ * Puts a loaded model's decode path on the torus from now on, whatever padding it was trained with:
+ * the quantizer's upsampling and phi (`config.vae.padding`) and the decoder (`decoder.paddingMode`)
+ * wrap around, so generated textures tile without a seam. Images encoded afterwards get the torus
+ * quantizer's tokens.
+ */
+export function decodeOnTorus(model: { config: { vae: VaeConfig }; decoder: DecoderWeights }): void {
+  model.config.vae.padding = 'circular';
+  model.decoder.paddingMode = 'circular';
 }
 
 /** A conv into a fresh pooled map; consumes (disposes) x when `consume` is set. */
