@@ -25,10 +25,10 @@ function roll(x: Float32Array, C: number, n: number, dy: number, dx: number): Fl
 }
 
 /**
- * The built-in model's generated textures on the torus: about 1.0 on the 4 prompts here (the world's
- * own textures 0.8); with VAR's zero padding and clamped upsampling 2 to 3.
+ * The built-in model's generated textures on the torus: 1.28 on the 4 prompts here, 1.29 over `npm run
+ * eval`'s 200 (the world's own textures 0.76); with VAR's zero padding and clamped upsampling about 5 here.
  */
-const SEAM_LIMIT = 1.3;
+const SEAM_LIMIT = 1.5;
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
@@ -51,13 +51,13 @@ describe('the built-in model decoded on the torus', () => {
     const size = model.imageSize;
     const f = gpu.upload(fHat, [1, zChannels, P, P]);
     const image = gpu.tensor([1, 3, size, size]);
-    const before = model.decoder.paddingMode;
+    const before = model.config.vae.padding;
     try {
-      model.decoder.paddingMode = mode;
+      model.config.vae.padding = mode;
       gpu.run('decode', (rec) => decode(rec, gpu, model.decoder, f, image));
       return (await gpu.read(image)) as Float32Array;
     } finally {
-      model.decoder.paddingMode = before;
+      model.config.vae.padding = before;
       f.dispose();
       image.dispose();
     }
@@ -65,7 +65,7 @@ describe('the built-in model decoded on the torus', () => {
 
   it('is the config\'s padding: the built-in decoder was trained on the torus', () => {
     expect(model.config.vae.padding).toBe('circular');
-    expect(model.decoder.paddingMode).toBe('circular');
+    expect(model.decoder.vae).toBe(model.config.vae); // the decoder reads the padding the quantizer reads
   });
 
   it('commutes with rolls: f_hat rolled by k cells decodes to the image rolled by k patches (not so with zero padding)', async () => {
@@ -88,10 +88,9 @@ describe('the built-in model decoded on the torus', () => {
     const prompts = ['red and blue checker, fine', 'blue and yellow stripes, coarse', 'green and white dots, medium', 'orange and purple waves, medium'];
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const ratios = { zeros: [] as number[], circular: [] as number[] };
-    const before = model.decoder.paddingMode;
+    const before = model.config.vae.padding;
     try {
       for (const mode of ['zeros', 'circular'] as const) {
-        model.decoder.paddingMode = mode;
         model.config.vae.padding = mode;
         for (const [i, prompt] of prompts.entries()) {
           const out = await textToImage(model, prompt, { ...UNIFIED_SAMPLING, seed: i });
@@ -99,7 +98,6 @@ describe('the built-in model decoded on the torus', () => {
         }
       }
     } finally {
-      model.decoder.paddingMode = before;
       model.config.vae.padding = before;
     }
     const line = (mode: PaddingMode) => `${ratios[mode].map((r) => r.toFixed(2)).join(', ')} (mean ${mean(ratios[mode]).toFixed(2)})`;

@@ -31,8 +31,8 @@ interface Level { block: ResnetBlock[]; attn: AttnBlock[]; resample?: Conv }
 
 interface Mid { block1: ResnetBlock; attn1?: AttnBlock; block2: ResnetBlock }
 
-/** `paddingMode`: how the decoder's convolutions pad, the config's `padding` when loaded (see `decodeOnTorus`). */
-export interface DecoderWeights { postQuantConv: Conv; convIn: Conv; mid: Mid; up: Level[]; normOut: Norm; convOut: Conv; paddingMode: PaddingMode }
+/** `vae`: the configuration the decoder was loaded with (the model's own object), whose `padding` it decodes with. */
+export interface DecoderWeights { postQuantConv: Conv; convIn: Conv; mid: Mid; up: Level[]; normOut: Norm; convOut: Conv; vae: VaeConfig }
 export interface EncoderWeights { convIn: Conv; down: Level[]; mid: Mid; normOut: Norm; convOut: Conv; quantConv: Conv }
 
 const GROUPS = 32;
@@ -102,7 +102,7 @@ export async function loadDecoderWeights(w: WeightLoader, cfg: VaeConfig): Promi
   }
   return {
     postQuantConv: post, convIn, mid, up, normOut: await loadNorm(w, 'decoder.norm_out', cin),
-    convOut: await loadConv(w, 'decoder.conv_out', 3, cin, 3), paddingMode: cfg.padding,
+    convOut: await loadConv(w, 'decoder.conv_out', 3, cin, 3), vae: cfg,
   };
 }
 
@@ -135,13 +135,11 @@ export async function loadEncoderWeights(w: WeightLoader, cfg: VaeConfig): Promi
 
 /**
  * Puts a loaded model's decode path on the torus from now on, whatever padding it was trained with:
- * the quantizer's upsampling and phi (`config.vae.padding`) and the decoder (`decoder.paddingMode`)
- * wrap around, so generated textures tile without a seam. Images encoded afterwards get the torus
- * quantizer's tokens.
+ * the quantizer's upsampling and phi and the decoder (both read `config.vae.padding`) wrap around, so
+ * generated textures tile without a seam. Images encoded afterwards get the torus quantizer's tokens.
  */
-export function decodeOnTorus(model: { config: { vae: VaeConfig }; decoder: DecoderWeights }): void {
+export function decodeOnTorus(model: { config: { vae: VaeConfig } }): void {
   model.config.vae.padding = 'circular';
-  model.decoder.paddingMode = 'circular';
 }
 
 /** A conv into a fresh pooled map; consumes (disposes) x when `consume` is set. */
@@ -214,12 +212,12 @@ function mid(rec: Recorder, gpu: Gpu, m: Mid, x: Tensor, paddingMode: PaddingMod
 
 /**
  * Decodes f_hat [B, Cvae, P, P] into `image` [B, 3, H, W] with values in [0, 1]
- * (`fhat_to_img(f_hat).add_(1).mul_(0.5)`, clamped to [-1, 1] first), padding as `d.paddingMode` says.
+ * (`fhat_to_img(f_hat).add_(1).mul_(0.5)`, clamped to [-1, 1] first), padding as `d.vae.padding` says.
  * On the torus ('circular') the decoder commutes with rolls: f_hat rolled by k cells decodes to the
  * image rolled by k patches.
  */
 export function decode(rec: Recorder, gpu: Gpu, d: DecoderWeights, fHat: Tensor, image: Tensor): void {
-  const paddingMode = d.paddingMode;
+  const paddingMode = d.vae.padding;
   let h = convNew(rec, gpu, d.postQuantConv, fHat, { paddingMode });
   h = convNew(rec, gpu, d.convIn, h, { paddingMode }, true);
   h = mid(rec, gpu, d.mid, h, paddingMode);
