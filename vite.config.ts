@@ -13,7 +13,7 @@ const repo = fileURLToPath(new URL('.', import.meta.url));
 const MODELS = [
   { route: 'models/builtin', dir: process.env.NEXTSCALE_BUILTIN_MODEL ?? fileURLToPath(new URL('./models/builtin', import.meta.url)), files: ['config.json', 'tokenizer.json', 'weights.safetensors'] },
   { route: 'models/unified-tiny', dir: fileURLToPath(new URL('./tests/fixtures/unified-tiny', import.meta.url)), files: ['config.json', 'tokenizer.json', 'weights.safetensors'] },
-  { route: 'models/var-tiny', dir: fileURLToPath(new URL('../shared/fixtures/var-tiny', import.meta.url)), files: ['config.json', 'weights.safetensors'] },
+  { route: 'models/var-tiny', dir: fileURLToPath(new URL('tests/fixtures/var-tiny', import.meta.url)), files: ['config.json', 'weights.safetensors'] },
 ];
 
 /**

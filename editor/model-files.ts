@@ -24,7 +24,7 @@ export interface ModelFilesOptions {
  * Serves and builds one model folder.
  *
  * @example
- *   plugins: [modelFiles({ route: 'models/var-tiny', dir: '../shared/fixtures/var-tiny', files: ['config.json', 'weights.safetensors'] })]
+ *   plugins: [modelFiles({ route: 'models/var-tiny', dir: 'tests/fixtures/var-tiny', files: ['config.json', 'weights.safetensors'] })]
  */
 export function modelFiles(options: ModelFilesOptions): Plugin {
   const prefix = `/${options.route.replace(/^\/+|\/+$/g, '')}/`;

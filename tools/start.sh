@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bash tools/setup.sh
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 npm run generate -- --prompt "red and blue checker, fine" --seed 0 --out out/texture.png
-npm run generate -- --model ../shared/fixtures/var-tiny --class 3,7 --seed 0 --cfg 1.5 --top-k 1 --out out/var-tiny.png "$@"
+npm run generate -- --model tests/fixtures/var-tiny --class 3,7 --seed 0 --cfg 1.5 --top-k 1 --out out/var-tiny.png "$@"

@@ -5,7 +5,7 @@ computes with what the reference computed: the encoder features, the token maps 
 (identical), the reconstruction, and the generated f_hat and image rebuilt from the generated tokens.
 Prints max |delta| per item; exits 1 if any exceeds the tolerance or a token differs.
 
-    /usr/bin/python3 training/check_vqvae.py [--fixture /work/shared/fixtures/var-tiny]
+    /usr/bin/python3 training/check_vqvae.py [--fixture tests/fixtures/var-tiny]
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def load_fixture_vae(fixture: Path) -> VQVAE:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fixture", type=Path, default=Path("/work/shared/fixtures/var-tiny"))
+    parser.add_argument("--fixture", type=Path, default=Path(__file__).resolve().parent.parent / "tests/fixtures/var-tiny")
     parser.add_argument("--tol", type=float, default=1e-4, help="largest |delta| allowed for float outputs")
     args = parser.parse_args()
 

@@ -31,7 +31,7 @@ import { parseDType } from './model-args.ts';
 import { defaultKeyframeEvery } from '../video/sources.ts';
 import { benchVideo, VIDEO_OPTIONS, videoOptions } from './video-bench.ts';
 
-const FIXTURE = new URL('../../../shared/fixtures/var-tiny', import.meta.url).pathname;
+const FIXTURE = new URL('../../tests/fixtures/var-tiny', import.meta.url).pathname;
 
 /** The public 256-px VAR-d{depth} with its VQVAE (vae_ch160v4096z32). */
 function publicConfig(depth: number): VarModelConfig {

@@ -33,7 +33,7 @@ import { loadVarFolder } from '../../runtime/models/var/load.ts';
 import type { VarModel } from '../../runtime/models/var/model.ts';
 import { testGpu } from '../helpers.ts';
 
-const FIXTURE = new URL('../../../shared/fixtures/var-tiny', import.meta.url).pathname;
+const FIXTURE = new URL('../fixtures/var-tiny', import.meta.url).pathname;
 /** A budget no unit fits: every frame runs exactly one unit. */
 const TINY = 1e-6;
 const SAMPLING = { classLabel: 3, seed: 11, cfg: 2, topK: 8, topP: 0.9, temperature: 1.2 };

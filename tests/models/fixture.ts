@@ -1,12 +1,12 @@
 /**
- * The var-tiny conformance fixture (../shared/fixtures/var-tiny): its expected outputs and settings.
+ * The var-tiny conformance fixture (tests/fixtures/var-tiny): its expected outputs and settings.
  * Regenerate it with ../shared/tools/var_fixtures.py when the format changes.
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { openSafetensors, openSource } from '../../runtime/io/index.ts';
 
-export const FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/var-tiny', import.meta.url));
+export const FIXTURE = fileURLToPath(new URL('../fixtures/var-tiny', import.meta.url));
 
 export interface FixtureConfig {
   generation: { labels: number[]; cfg: number; top_k: number; top_p: number };

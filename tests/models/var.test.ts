@@ -1,5 +1,5 @@
 /**
- * Conformance of the VAR family with ../shared/fixtures/var-tiny (random weights run through the
+ * Conformance of the VAR family with tests/fixtures/var-tiny (random weights run through the
  * reference PyTorch implementation). If the fixture's format changes, regenerate it with
  * ../shared/tools/var_fixtures.py (see its README) and update the key names here.
  */
