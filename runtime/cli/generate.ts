@@ -6,6 +6,7 @@
  *                 [--dump tensors.safetensors]
  *   unified:  npm run generate -- [--model DIR] --prompt "red and blue checker" [--image in.png] ... --out out.png
  *   clip:     either of the above with --frames 48 [--keyframe-every N] [--loop] --out clip/
+ *   material: either image command with --maps albedo,normal,height,roughness,ao [--size 256] --out dir/
  *
  * A clip from a unified model trained on clips generates every frame from the one before (the default
  * --keyframe-every 1 there); other models blend between keyframes, one every 8 frames by default.
@@ -26,7 +27,9 @@ import { VarSession, type SamplingSettings } from '../generate/var-session.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
 import type { VarModel } from '../models/var/model.ts';
 import { defaultKeyframeEvery, familyKeyframeSource } from '../video/sources.ts';
+import { parseMapKinds } from '../generate/material.ts';
 import { writeClip } from './clip.ts';
+import { parseTextureSize, renderTextures, textureName, writeTextures } from './material-out.ts';
 import { decodePng, encodePng, imagesToRgba } from './png.ts';
 import { loadModelFromArgs, MODEL_OPTIONS, parseNumberList, usageError } from './model-args.ts';
 
@@ -39,7 +42,11 @@ const USAGE = `usage: npm run generate -- (--model DIR | --vae VAE.pth --var VAR
        model trained on clips, else 8)
    --model defaults to the built-in model (models/builtin) when no model is given
    --seamless decodes on the torus (the quantizer's upsampling and the decoder wrap around) so the texture
-       tiles without a seam; a model whose config.json says "padding": "circular" (the built-in one) always does`;
+       tiles without a seam; a model whose config.json says "padding": "circular" (the built-in one) always does
+   material: add --maps albedo,normal,height,roughness,ao with --out DIR/ (writes NAME_albedo.png, NAME_normal.png,
+       ...; NAME is --name or the prompt's words); the maps are estimated from the albedo on the GPU and tile as it does
+   --size N resizes the outputs to N x N on the torus (wrap-around bicubic: a seamless texture stays seamless;
+       resizing adds no detail)`;
 
 interface ClipValues {
   frames?: string;
@@ -54,6 +61,9 @@ interface Values {
   out?: string;
   dump?: string;
   seed?: string;
+  maps?: string;
+  size?: string;
+  name?: string;
 }
 
 /** What either family's run hands back to be written out. */
@@ -92,11 +102,17 @@ async function main(): Promise<void> {
       frames: { type: 'string' },
       'keyframe-every': { type: 'string' },
       loop: { type: 'boolean' },
+      maps: { type: 'string' },
+      size: { type: 'string' },
+      name: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
   if (values.help) return void console.log(USAGE);
   if (!values.out) throw usageError('--out is required', USAGE);
+  const kinds = values.maps === undefined ? undefined : parseMapKinds(values.maps);
+  const requestedSide = values.size === undefined ? undefined : parseTextureSize(values.size);
+  if (values.frames !== undefined && (kinds || requestedSide)) throw usageError('--maps and --size make textures; a clip (--frames) writes frames as generated', USAGE);
   const gpu = await Gpu.create();
   try {
     const model = await loadModelFromArgs(gpu, values, USAGE);
@@ -111,9 +127,17 @@ async function main(): Promise<void> {
     }
     const out = model.config.family === 'unified' ? await runUnified(model as UnifiedModel, values, settings) : await runVar(model as VarModel, values, settings);
     const { image, batch: B, size } = out;
-    await mkdir(dirname(values.out), { recursive: true });
-    await writeFile(values.out, encodePng(imagesToRgba(image, B, size, size), B * size, size));
-    process.stderr.write(`wrote ${values.out}\n`);
+    const side = requestedSide ?? size;
+    if (kinds) {
+      const name = values.name ?? textureName(values.prompt ?? `class ${values.class}`);
+      const paths = await writeTextures(values.out, name, await renderTextures(gpu, image, B, size, kinds, side), B, side);
+      for (const path of paths) process.stderr.write(`wrote ${path}\n`);
+    } else {
+      const albedo = side === size ? image : (await renderTextures(gpu, image, B, size, ['albedo'], side)).get('albedo')!;
+      await mkdir(dirname(values.out), { recursive: true });
+      await writeFile(values.out, encodePng(imagesToRgba(albedo, B, side, side), B * side, side));
+      process.stderr.write(`wrote ${values.out}\n`);
+    }
     if (values.dump) {
       const entries = [
         ...out.tokens.map((t, s) => ({ name: `scale${s}.idx`, dtype: 'I32' as const, shape: [B, out.patchNums[s] ** 2], data: t })),
