@@ -63,6 +63,8 @@ export interface GenerationComponent {
   texture: Uint32Array;
   /** 1 when the session's image changed and the texture has not been written yet. */
   imageDirty: Uint8Array;
+  /** 1 when the generation also makes material maps (normal, roughness, ao) of its image. */
+  material: Uint8Array;
 }
 
 /** Playback state of a video, stored in `VideoStream.state`. */
@@ -151,6 +153,7 @@ export function createGenerationComponent(maxEntities: number): GenerationCompon
     plannedPreview: new Uint8Array(n),
     texture: new Uint32Array(n),
     imageDirty: new Uint8Array(n),
+    material: new Uint8Array(n),
   };
 }
 

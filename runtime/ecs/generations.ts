@@ -6,7 +6,7 @@
 import { entityExists, hasComponent, removeEntity } from 'bitecs';
 import { addEntityWith, clearEntity, GenerationState, SAMPLING_DEFAULTS, samplingOf, STATE_NAMES, type GenerationStateName, type SamplingSettings } from './components.ts';
 import type { EngineSession } from './sessions.ts';
-import type { Engine } from './world.ts';
+import { dropMaterial, type Engine } from './world.ts';
 
 /** What a generation makes and how it is scheduled. */
 export interface GenerationSettings extends SamplingSettings {
@@ -16,6 +16,11 @@ export interface GenerationSettings extends SamplingSettings {
   visible?: boolean;
   /** Selected by the user: scheduled before everything else. Default false. */
   selected?: boolean;
+  /**
+   * Also make the material maps (normal, roughness, ambient occlusion) of every image written to its
+   * texture (runtime/generate/material.ts); `setMaterialListener` hears of them. Default false.
+   */
+  material?: boolean;
 }
 
 /** The settings whose change restarts a generation (the others only reorder the schedule). */
@@ -73,6 +78,11 @@ export function setGenerationSettings(world: Engine, eid: number, settings: Part
   if (settings.priority !== undefined) G.priority[eid] = settings.priority;
   if (settings.visible !== undefined) G.visible[eid] = settings.visible ? 1 : 0;
   if (settings.selected !== undefined) G.selected[eid] = settings.selected ? 1 : 0;
+  if (settings.material !== undefined && G.material[eid] !== (settings.material ? 1 : 0)) {
+    G.material[eid] = settings.material ? 1 : 0;
+    // Maps asked for after the image was written are made from it on the next frame.
+    if (settings.material) G.imageDirty[eid] = 1;
+  }
 }
 
 /** The settings as stored (after defaults). */
@@ -85,6 +95,7 @@ export function getGenerationSettings(world: Engine, eid: number): Required<Omit
     priority: G.priority[eid],
     visible: G.visible[eid] === 1,
     selected: G.selected[eid] === 1,
+    material: G.material[eid] === 1,
   };
 }
 
@@ -105,6 +116,7 @@ export function removeGeneration(world: Engine, eid: number): void {
   }
   world.textures.delete(eid);
   world.textureViews.delete(eid);
+  dropMaterial(world, eid);
   world.prompts.delete(eid);
   world.errors.delete(eid);
   clearEntity(world.Generation, eid);

@@ -12,6 +12,7 @@
  */
 import { query } from 'bitecs';
 import type { Recorder } from '../gpu/index.ts';
+import { disposeMaps, recordMaterialMaps } from '../generate/material.ts';
 import { writeImageTexture } from '../kernels/image-texture.ts';
 import { GenerationState, samplingOf, type GenerationComponent } from './components.ts';
 import { estimateCost } from './cost-model.ts';
@@ -19,7 +20,7 @@ import { stopSession } from './generations.ts';
 import { createSession } from './sessions.ts';
 import { trackUnit, unitKind, unitScale, type UnitPlan } from './units.ts';
 import { videoSystem } from './video-system.ts';
-import type { Engine, System } from './world.ts';
+import { dropMaterial, type Engine, type MaterialTextures, type System } from './world.ts';
 
 /** Floor of a unit's estimated cost, so a frame holds finitely many units whatever was measured. */
 const MIN_UNIT_MS = 1e-3;
@@ -67,7 +68,10 @@ export function settingsSystem(world: Engine): void {
   }
 }
 
-/** Creates each generation's texture once its model is known (again if the model's image size changes). */
+/**
+ * Creates each generation's texture once its model is known (again if the model's image size changes),
+ * and its material maps while it asks for them.
+ */
 export function textureSystem(world: Engine): void {
   const G = world.Generation;
   for (const eid of query(world, [G])) {
@@ -75,24 +79,40 @@ export function textureSystem(world: Engine): void {
     if (!model) continue;
     const size = model.imageSize;
     const old = world.textures.get(eid);
-    if (old && old.width === size && old.height === size) continue;
-    if (old) {
-      world.onTexture?.(eid, old, 'removed');
-      old.destroy();
+    if (!old || old.width !== size || old.height !== size) {
+      if (old) {
+        world.onTexture?.(eid, old, 'removed');
+        old.destroy();
+      }
+      const texture = createImageTexture(world, `generation ${eid}`, size);
+      world.textures.set(eid, texture);
+      world.textureViews.set(eid, texture.createView({ baseMipLevel: 0, mipLevelCount: 1 }));
+      G.texture[eid] = world.nextTextureId++;
+      world.onTexture?.(eid, texture, 'created');
     }
-    const mips = world.options.mipmaps;
-    const texture = world.gpu.device.createTexture({
-      label: `generation ${eid}`,
-      size: [size, size],
-      format: 'rgba8unorm',
-      mipLevelCount: mips ? Math.floor(Math.log2(size)) + 1 : 1,
-      usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_SRC | (mips ? GPUTextureUsage.RENDER_ATTACHMENT : 0),
-    });
-    world.textures.set(eid, texture);
-    world.textureViews.set(eid, texture.createView({ baseMipLevel: 0, mipLevelCount: 1 }));
-    G.texture[eid] = world.nextTextureId++;
-    world.onTexture?.(eid, texture, 'created');
+    const maps = world.materials.get(eid);
+    if (maps && (!G.material[eid] || maps.textures.normal.width !== size)) dropMaterial(world, eid);
+    if (G.material[eid] && !world.materials.has(eid)) {
+      const make = (kind: string) => createImageTexture(world, `generation ${eid} ${kind}`, size);
+      const textures: MaterialTextures = { normal: make('normal'), roughness: make('roughness'), ao: make('ao') };
+      const level0 = (t: GPUTexture) => t.createView({ baseMipLevel: 0, mipLevelCount: 1 });
+      world.materials.set(eid, { textures, views: { normal: level0(textures.normal), roughness: level0(textures.roughness), ao: level0(textures.ao) } });
+      G.imageDirty[eid] = 1;
+      world.onMaterial?.(eid, textures);
+    }
   }
+}
+
+/** A size x size rgba8unorm texture the preview system writes (with a mip chain when the engine keeps mips). */
+function createImageTexture(world: Engine, label: string, size: number): GPUTexture {
+  const mips = world.options.mipmaps;
+  return world.gpu.device.createTexture({
+    label,
+    size: [size, size],
+    format: 'rgba8unorm',
+    mipLevelCount: mips ? Math.floor(Math.log2(size)) + 1 : 1,
+    usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_SRC | (mips ? GPUTextureUsage.RENDER_ATTACHMENT : 0),
+  });
 }
 
 /**
@@ -171,26 +191,41 @@ export function stepSystem(world: Engine): void {
 
 /**
  * Decodes the planned previews (the features of the scales finished so far) and writes every changed
- * image into its generation's texture, all writes in one submit; then tells the texture listener.
+ * image into its generation's texture (and its material maps into theirs), all writes in one submit;
+ * then tells the texture listener.
  */
 export function previewSystem(world: Engine): void {
   const G = world.Generation;
-  let rec: Recorder | undefined;
   for (const eid of world.order) {
     const session = world.sessions.get(eid);
-    if (!session) continue;
+    if (!session || !G.plannedPreview[eid] || !G.previewPending[eid] || session.done) continue;
     try {
-      if (G.plannedPreview[eid] && G.previewPending[eid] && !session.done) {
-        const plan = planOf(world, eid);
-        const info = session.preview(world.options.timing);
-        trackUnit(world, G.model[eid], plan.scales, info, unitCost(world, eid, 'decode', plan.scales));
-        G.previewPending[eid] = 0;
-        G.imageDirty[eid] = 1;
-      }
-      const view = world.textureViews.get(eid);
-      if (!G.imageDirty[eid] || !view) continue;
+      const plan = planOf(world, eid);
+      const info = session.preview(world.options.timing);
+      trackUnit(world, G.model[eid], plan.scales, info, unitCost(world, eid, 'decode', plan.scales));
+      G.previewPending[eid] = 0;
+      G.imageDirty[eid] = 1;
+    } catch (e) {
+      fail(world, eid, e);
+    }
+  }
+  // Every changed image, including finished ones whose maps were asked for after their last write.
+  let rec: Recorder | undefined;
+  const writes: number[] = [];
+  for (const eid of query(world, [G])) {
+    const session = world.sessions.get(eid);
+    const view = world.textureViews.get(eid);
+    if (!G.imageDirty[eid] || !session || !view) continue;
+    try {
       rec ??= world.gpu.recorder('generation textures');
       writeImageTexture(rec, view, session.image, { batchIndex: 0 });
+      const material = world.materials.get(eid);
+      if (material) {
+        const maps = recordMaterialMaps(world.gpu, rec, session.image);
+        for (const kind of ['normal', 'roughness', 'ao'] as const) writeImageTexture(rec, material.views[kind], maps[kind], { batchIndex: 0 });
+        disposeMaps(maps);
+      }
+      writes.push(eid);
     } catch (e) {
       fail(world, eid, e);
     }
@@ -199,9 +234,9 @@ export function previewSystem(world: Engine): void {
   const sub = rec.submit();
   rec.dispose();
   world.stats.dispatches += sub.dispatches;
-  for (const eid of world.order) {
+  for (const eid of writes) {
     const texture = world.textures.get(eid);
-    if (!G.imageDirty[eid] || !texture || !world.sessions.has(eid)) continue;
+    if (!texture || !world.sessions.has(eid)) continue;
     G.imageDirty[eid] = 0;
     world.onTexture?.(eid, texture, 'written');
   }

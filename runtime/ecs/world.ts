@@ -54,6 +54,20 @@ export type TextureChange = 'created' | 'written' | 'removed';
  */
 export type TextureListener = (eid: number, texture: GPUTexture, change: TextureChange) => void;
 
+/** A generation's material maps (rgba8unorm, linear data, sizes and mips as its texture's), written with it. */
+export interface MaterialTextures {
+  normal: GPUTexture;
+  roughness: GPUTexture;
+  ao: GPUTexture;
+}
+
+/**
+ * Called when a generation's material maps are created (bind them) or removed (`undefined`: unbind; they
+ * are destroyed right after the call). They are written in the same submission as the texture, so the
+ * texture listener's 'written' covers them.
+ */
+export type MaterialListener = (eid: number, maps: MaterialTextures | undefined) => void;
+
 export interface FrameStats {
   /** The frame these numbers are about (1 after the first `runFrame`). */
   frame: number;
@@ -93,6 +107,8 @@ export interface EngineContext {
   readonly textures: Map<number, GPUTexture>;
   /** Level-0 views of the textures, written by the preview system. */
   readonly textureViews: Map<number, GPUTextureView>;
+  /** Material maps of the generations that ask for them, with their level-0 views. */
+  readonly materials: Map<number, { textures: MaterialTextures; views: Record<keyof MaterialTextures, GPUTextureView> }>;
   readonly costs: CostModel;
   readonly stats: FrameStats;
   /** Units in flight per frame: how many have not completed yet and the ms of those that have. */
@@ -104,6 +120,7 @@ export interface EngineContext {
   /** This frame's runnable generations in schedule order (scratch, rebuilt every frame). */
   readonly order: number[];
   onTexture?: TextureListener;
+  onMaterial?: MaterialListener;
   nextModelId: number;
   nextTextureId: number;
 }
@@ -146,6 +163,7 @@ export function createEngine(gpu: Gpu, options: EngineOptions = {}): Engine {
     errors: new Map(),
     textures: new Map(),
     textureViews: new Map(),
+    materials: new Map(),
     costs: createCostModel(opts.priorUnitMs),
     stats: { frame: 0, units: 0, dispatches: 0, estimatedMs: 0, measuredMs: 0, measuredFrame: 0 },
     inFlight: new Map(),
@@ -166,6 +184,7 @@ export function disposeEngine(world: Engine): void {
     world.onTexture?.(eid, texture, 'removed');
     texture.destroy();
   }
+  for (const eid of [...world.materials.keys()]) dropMaterial(world, eid);
   world.sessions.clear();
   world.textures.clear();
   world.textureViews.clear();
@@ -181,6 +200,20 @@ export function setBudget(world: Engine, ms: number): void {
 /** Sets (or clears) the listener told about texture creation, writes and removal. */
 export function setTextureListener(world: Engine, listener: TextureListener | undefined): void {
   world.onTexture = listener;
+}
+
+/** Sets (or clears) the listener told about material maps being created and removed. */
+export function setMaterialListener(world: Engine, listener: MaterialListener | undefined): void {
+  world.onMaterial = listener;
+}
+
+/** Removes a generation's material maps, if any: the listener hears `undefined`, then they are destroyed. */
+export function dropMaterial(world: Engine, eid: number): void {
+  const maps = world.materials.get(eid);
+  if (!maps) return;
+  world.onMaterial?.(eid, undefined);
+  for (const t of Object.values(maps.textures)) t.destroy();
+  world.materials.delete(eid);
 }
 
 /** Registers a loaded model of either family; returns its id for `GenerationSettings.model`. The caller keeps ownership. */

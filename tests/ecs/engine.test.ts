@@ -22,11 +22,14 @@ import {
   runFrame,
   setBudget,
   setGenerationSettings,
+  setMaterialListener,
   setTextureListener,
   type Engine,
+  type MaterialTextures,
   type EngineOptions,
   type TextureChange,
 } from '../../runtime/ecs/index.ts';
+import { disposeMaps, recordMaterialMaps } from '../../runtime/generate/material.ts';
 import { VarSession } from '../../runtime/generate/var-session.ts';
 import type { Gpu } from '../../runtime/gpu/index.ts';
 import { loadVarFolder } from '../../runtime/models/var/load.ts';
@@ -163,6 +166,54 @@ describe('engine on var-tiny', () => {
     expect(events.at(-1)).toEqual([eid, 'removed']);
     expect(getTexture(world, eid)).toBeUndefined();
     expect(() => getProgress(world, eid)).toThrow(/entity \d+ is not a generation of this world/);
+    disposeEngine(world);
+  });
+
+  it('makes material maps with the image while a generation asks for them, in the same submission', async () => {
+    const { world, modelId } = engine({ budgetMs: Infinity });
+    const maps: (MaterialTextures | undefined)[] = [];
+    const written: number[] = [];
+    setMaterialListener(world, (_eid, m) => maps.push(m));
+    setTextureListener(world, (eid, _texture, change) => change === 'written' && written.push(eid));
+    const eid = addGeneration(world, { model: modelId, ...SAMPLING, material: true });
+    runFrame(world, (clock += 16));
+    expect(getProgress(world, eid).state).toBe('done');
+    expect(maps.length).toBe(1);
+    const textures = maps[0]!;
+    expect([textures.normal.width, textures.roughness.height, textures.ao.format]).toEqual([64, 64, 'rgba8unorm']);
+
+    // What the texture holds is the session's image's maps, quantised to bytes.
+    const expectMapsOf = async (textures: MaterialTextures) => {
+      let want: ReturnType<typeof recordMaterialMaps> | undefined;
+      gpu.run('maps', (rec) => { want = recordMaterialMaps(gpu, rec, getSession(world, eid)!.image); });
+      const plane = 64 * 64;
+      for (const kind of ['normal', 'roughness', 'ao'] as const) {
+        const values = (await gpu.read(want![kind])) as Float32Array;
+        const texels = await readTexture(textures[kind]);
+        let worst = 0;
+        for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(texels[4 * i + c] - Math.min(Math.max(values[c * plane + i], 0), 1) * 255));
+        expect(worst, kind).toBeLessThanOrEqual(0.5 + 1e-3);
+        expect(Math.max(...values) - Math.min(...values), `${kind} varies`).toBeGreaterThan(0.02);
+      }
+      disposeMaps(want!);
+    };
+    await expectMapsOf(textures);
+    expect(written).toEqual([eid]);
+
+    // No longer asked for: dropped. Asked again after the image is final: made from it on the next frame.
+    setGenerationSettings(world, eid, { material: false });
+    runFrame(world, (clock += 16));
+    expect(maps).toEqual([textures, undefined]);
+    expect(world.materials.size).toBe(0);
+    setGenerationSettings(world, eid, { material: true });
+    runFrame(world, (clock += 16));
+    expect(maps.length).toBe(3);
+    expect(written).toEqual([eid, eid]);
+    expect(getProgress(world, eid).state).toBe('done');
+    await expectMapsOf(maps[2]!);
+    removeGeneration(world, eid);
+    expect(maps.at(-1)).toBeUndefined();
+    expect(world.materials.size).toBe(0);
     disposeEngine(world);
   });
 
