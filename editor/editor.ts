@@ -16,6 +16,7 @@ import {
   removeModel,
   runFrame,
   setBudget,
+  setMaterialListener,
   setTextureListener,
   type Engine,
   type Progress,
@@ -89,6 +90,7 @@ export class Editor {
       else if (change === 'written') this.scene.textureWritten(eid);
       else this.scene.setTexture(eid, undefined);
     });
+    setMaterialListener(this.world, (eid, maps) => this.scene.setMaterial?.(eid, maps));
   }
 
   /** Starts the frame loop and loads the model of the settings. */
@@ -128,6 +130,9 @@ export class Editor {
         break;
       case 'tiling':
         this.studio()?.setTiling(this.settings.tiling);
+        break;
+      case 'maps':
+        this.studio()?.setMaps(this.settings.maps);
         break;
       default:
         this.slots.setShared(sharedOf(this.settings));
@@ -268,7 +273,7 @@ export class Editor {
   private makeScene(): GeneratedScene {
     const s = this.settings;
     const ctx: VideoSceneContext = { renderer: this.renderer, slots: this.slots, video: this.video };
-    const scene = createScene(s.scene, ctx, { studio: { mesh: s.mesh, tiling: s.tiling } });
+    const scene = createScene(s.scene, ctx, { studio: { mesh: s.mesh, tiling: s.tiling, maps: s.maps } });
     const size = this.renderer.domElement;
     scene.resize(size.clientWidth || size.width, size.clientHeight || size.height);
     this.pane.showStudio(s.scene === 'studio');

@@ -93,6 +93,7 @@ export class EditorPane {
     this.studio = p.addFolder({ title: 'studio' });
     this.input(this.studio, 'mesh', { options: Object.fromEntries(STUDIO_MESHES.map((n) => [n, n])) });
     this.input(this.studio, 'tiling', { step: 1, format: whole });
+    this.input(this.studio, 'maps', { label: 'material maps' });
     this.studio.hidden = current.scene !== 'studio';
 
     p.addButton({ title: 'export PNG' }).on('click', () => handlers.exportPng()).element.dataset.action = 'export';

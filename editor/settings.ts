@@ -25,6 +25,8 @@ export interface EditorSettings {
   /** The studio's mesh and tiling. */
   mesh: StudioMesh;
   tiling: number;
+  /** The studio lights its mesh with the generation's normal, roughness and ambient-occlusion maps. */
+  maps: boolean;
 }
 
 /** The built-in model's folder, served beside the editor (vite.config.ts): the model of a first start. */
@@ -45,6 +47,7 @@ export const DEFAULT_SETTINGS: Readonly<EditorSettings> = {
   scene: 'studio',
   mesh: 'cube',
   tiling: 1,
+  maps: true,
 };
 
 /** What the checks know of the loaded model (nothing before one has loaded). */
@@ -69,6 +72,7 @@ const URL_PARAMS: Record<string, keyof EditorSettings> = {
   scene: 'scene',
   mesh: 'mesh',
   tiling: 'tiling',
+  maps: 'maps',
 };
 
 /**
@@ -109,6 +113,8 @@ export function checkSetting<K extends keyof EditorSettings>(key: K, value: Edit
       return (STUDIO_MESHES as readonly unknown[]).includes(v) ? undefined : `mesh must be one of ${STUDIO_MESHES.join(', ')}, found ${show(v)}`;
     case 'tiling':
       return whole('tiling', 1, 16);
+    case 'maps':
+      return typeof v === 'boolean' ? undefined : `maps must be true or false, found ${show(v)}`;
   }
   return `unknown setting '${String(key)}'`;
 }
@@ -145,7 +151,8 @@ export function startSettings(search: string, storage: Storage | undefined): Sta
       messages.push(`URL parameter '${name}' is not a setting (known: ${Object.keys(URL_PARAMS).join(', ')})`);
       continue;
     }
-    const value = typeof DEFAULT_SETTINGS[key] === 'number' ? (raw.trim() === '' ? NaN : Number(raw)) : raw;
+    const kind = typeof DEFAULT_SETTINGS[key];
+    const value = kind === 'number' ? (raw.trim() === '' ? NaN : Number(raw)) : kind === 'boolean' ? parseFlag(raw) : raw;
     const error = checkSetting(key, value as never);
     if (error) messages.push(`URL parameter ${name}: ${error}`);
     else assign(settings, key, value);
@@ -164,6 +171,12 @@ export function saveSettings(settings: EditorSettings, storage: Storage | undefi
 
 function assign<K extends keyof EditorSettings>(settings: EditorSettings, key: K, value: unknown): void {
   settings[key] = value as EditorSettings[K];
+}
+
+/** 'true' / '1' and 'false' / '0' as booleans; anything else as given, for the check to refuse. */
+function parseFlag(raw: string): boolean | string {
+  const t = raw.trim().toLowerCase();
+  return t === 'true' || t === '1' ? true : t === 'false' || t === '0' ? false : raw;
 }
 
 function show(v: unknown): string {

@@ -38,7 +38,7 @@ interface Panel {
   surface: GeneratedTexture;
   material: MeshStandardNodeMaterial;
   /** The hints last given, to send only changes. */
-  hints: Required<SlotHints>;
+  hints: Required<Omit<SlotHints, 'material'>>;
 }
 
 export class GalleryScene implements GeneratedScene {
@@ -128,7 +128,7 @@ export class GalleryScene implements GeneratedScene {
     const panels: Panel[] = [];
     for (let row = 0; row < this.rows; row++) {
       const variant = 1 + zigzag(column) * this.rows + row;
-      const hints: Required<SlotHints> = { visible: false, selected: false, priority: 0 };
+      const hints: Required<Omit<SlotHints, 'material'>> = { visible: false, selected: false, priority: 0 };
       const slot = this.ctx.slots.acquire(variant, hints);
       const surface = new GeneratedTexture(this.ctx.renderer);
       const material = new MeshStandardNodeMaterial({ roughness: 0.45, metalness: 0 });
@@ -158,7 +158,7 @@ export class GalleryScene implements GeneratedScene {
     this.columns.delete(column);
   }
 
-  private hint(p: Panel, hints: Required<SlotHints>): void {
+  private hint(p: Panel, hints: Required<Omit<SlotHints, 'material'>>): void {
     if (hints.visible === p.hints.visible && hints.selected === p.hints.selected && hints.priority === p.hints.priority) return;
     p.hints = hints;
     this.ctx.slots.hint(p.slot, hints);

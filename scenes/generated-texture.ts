@@ -27,7 +27,7 @@ import {
 } from 'three/webgpu';
 
 /** Shown until the first image arrives: a flat mid grey. */
-const PLACEHOLDER_SRGB = 0x80;
+const PLACEHOLDER_SRGB = [0x80, 0x80, 0x80] as const;
 
 /** The part of the renderer's backend used here (WebGPUBackend has it; not in the type declarations). */
 interface MipmapBackend {
@@ -37,6 +37,8 @@ interface MipmapBackend {
 export class GeneratedTexture {
   /** The generated colour in the renderer's working (linear) colour space: a material's `colorNode`. */
   readonly colorNode: Node<'vec4'>;
+  /** The texels as stored, for maps that hold data rather than colour (normals, roughness, occlusion). */
+  readonly dataNode: Node<'vec4'>;
   /** How many times the image repeats across the surface's UV square. */
   readonly repeat = uniform(new Vector2(1, 1));
   private readonly sample: TextureNode;
@@ -44,14 +46,19 @@ export class GeneratedTexture {
   private external: ExternalTexture | undefined;
   private source: GPUTexture | undefined;
 
-  constructor(private readonly renderer: WebGPURenderer) {
-    const grey = new Uint8Array(4 * 4).fill(PLACEHOLDER_SRGB);
-    for (let i = 3; i < grey.length; i += 4) grey[i] = 255;
-    this.placeholder = new DataTexture(grey, 2, 2);
+  /** `placeholder`: the RGB bytes shown until the first write (a map's neutral value: a flat normal is 128, 128, 255). */
+  constructor(
+    private readonly renderer: WebGPURenderer,
+    placeholder: readonly [number, number, number] = PLACEHOLDER_SRGB,
+  ) {
+    const texels = new Uint8Array(4 * 4);
+    for (let i = 0; i < texels.length; i += 4) texels.set([...placeholder, 255], i);
+    this.placeholder = new DataTexture(texels, 2, 2);
     this.placeholder.colorSpace = NoColorSpace;
     this.placeholder.needsUpdate = true;
     this.sample = texture(this.placeholder, uv().mul(this.repeat));
     this.colorNode = colorSpaceToWorking(this.sample, SRGBColorSpace) as Node<'vec4'>;
+    this.dataNode = this.sample as unknown as Node<'vec4'>;
   }
 
   /** The bound GPUTexture, if any. */

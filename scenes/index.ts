@@ -13,7 +13,7 @@ import { VideoScene } from './video.ts';
 
 export { GalleryScene, type GalleryOptions } from './gallery.ts';
 export { GeneratedTexture } from './generated-texture.ts';
-export type { GeneratedScene, GenerationSlots, SceneContext, SlotHints } from './scene.ts';
+export type { GeneratedScene, GenerationSlots, SceneContext, SlotHints, SlotMaterial } from './scene.ts';
 export { STUDIO_MESHES, StudioScene, type StudioMesh, type StudioOptions } from './studio.ts';
 export { VideoScene } from './video.ts';
 

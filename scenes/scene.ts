@@ -14,6 +14,15 @@ export interface SlotHints {
   selected?: boolean;
   /** Higher runs first among slots of equal visibility and selection. */
   priority?: number;
+  /** Also make the material maps (normal, roughness, ambient occlusion) of the slot's image. */
+  material?: boolean;
+}
+
+/** A slot's material maps: rgba8unorm textures of linear data, written with the slot's texture. */
+export interface SlotMaterial {
+  normal: GPUTexture;
+  roughness: GPUTexture;
+  ao: GPUTexture;
 }
 
 /** The generations a scene may ask for: the editor's settings, varied by seed per slot. */
@@ -47,6 +56,8 @@ export interface GeneratedScene {
   setTexture(slot: number, texture: GPUTexture | undefined): void;
   /** The slot's texture was written (a preview or the final image): regenerate its mipmaps. */
   textureWritten(slot: number): void;
+  /** Binds a slot's material maps (asked for with the `material` hint), or unbinds them with `undefined`. */
+  setMaterial?(slot: number, maps: SlotMaterial | undefined): void;
   /** Advances animation by `dt` seconds. */
   update(dt: number): void;
   /** The canvas size in CSS pixels changed. */

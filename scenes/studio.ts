@@ -1,7 +1,8 @@
 /**
  * The texture studio: one lit mesh wearing the editor's generation, tiled, slowly turning, on a dark
  * backdrop. The mesh can be swapped (cube, sphere, torus knot, plane) without restarting the
- * generation; the camera orbits with the pointer.
+ * generation; the camera orbits with the pointer. With material maps on, the generation's normal,
+ * roughness and ambient-occlusion maps (made on the GPU with every image) light the surface too.
  */
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 import {
@@ -19,8 +20,9 @@ import {
   TorusKnotGeometry,
   type BufferGeometry,
 } from 'three/webgpu';
+import { normalMap } from 'three/tsl';
 import { GeneratedTexture } from './generated-texture.ts';
-import type { GeneratedScene, SceneContext } from './scene.ts';
+import type { GeneratedScene, SceneContext, SlotMaterial } from './scene.ts';
 
 export const STUDIO_MESHES = ['cube', 'sphere', 'torus knot', 'plane'] as const;
 export type StudioMesh = (typeof STUDIO_MESHES)[number];
@@ -32,7 +34,12 @@ export interface StudioOptions {
   tiling?: number;
   /** Radians per second the mesh turns (0: still). Default 0.4. */
   spin?: number;
+  /** Light the surface with the generation's material maps. Default true. */
+  maps?: boolean;
 }
+
+/** Roughness of the surface without maps (and the roughness map's placeholder). */
+const ROUGHNESS = 0.55;
 
 /** Radians of yaw given to the mesh at rest, so three faces of the cube show. */
 const REST_YAW = 0.6;
@@ -42,6 +49,10 @@ export class StudioScene implements GeneratedScene {
   readonly camera = new PerspectiveCamera(40, 1, 0.1, 100);
   private readonly slot: number;
   private readonly surface: GeneratedTexture;
+  /** The material maps' textures, bound while the slot has maps. */
+  private readonly maps: Record<keyof SlotMaterial, GeneratedTexture>;
+  private mapsBound = false;
+  private mapsOn: boolean;
   private readonly material: MeshStandardNodeMaterial;
   private readonly mesh: Mesh;
   private readonly controls: OrbitControls;
@@ -59,15 +70,22 @@ export class StudioScene implements GeneratedScene {
     this.controls = new OrbitControls(this.camera, ctx.renderer.domElement);
     this.controls.enableDamping = true;
     this.surface = new GeneratedTexture(ctx.renderer);
-    this.material = new MeshStandardNodeMaterial({ roughness: 0.55, metalness: 0, side: DoubleSide });
+    const rough = Math.round(ROUGHNESS * 255);
+    this.maps = {
+      normal: new GeneratedTexture(ctx.renderer, [128, 128, 255]),
+      roughness: new GeneratedTexture(ctx.renderer, [rough, rough, rough]),
+      ao: new GeneratedTexture(ctx.renderer, [255, 255, 255]),
+    };
+    this.material = new MeshStandardNodeMaterial({ roughness: ROUGHNESS, metalness: 0, side: DoubleSide });
     this.material.colorNode = this.surface.colorNode;
+    this.mapsOn = options.maps ?? true;
     this.meshKind = checkMesh(options.mesh ?? 'cube');
     this.mesh = new Mesh(geometryOf(this.meshKind), this.material);
     this.mesh.rotation.set(0.35, REST_YAW, 0);
     this.scene.add(this.mesh);
     this.spin = options.spin ?? 0.4;
     this.setTiling(options.tiling ?? 1);
-    this.slot = ctx.slots.acquire(0, { visible: true, selected: true });
+    this.slot = ctx.slots.acquire(0, { visible: true, selected: true, material: this.mapsOn });
   }
 
   get focusSlot(): number {
@@ -90,6 +108,20 @@ export class StudioScene implements GeneratedScene {
   setTiling(n: number): void {
     if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`tiling must be a whole number in [1, 16], found ${n}`);
     this.surface.setTiling(n);
+    for (const m of Object.values(this.maps)) m.setTiling(n);
+  }
+
+  /** Turns the material maps on or off (the generation makes them only while they are on). */
+  setMaps(on: boolean): void {
+    if (on === this.mapsOn) return;
+    this.mapsOn = on;
+    this.ctx.slots.hint(this.slot, { material: on });
+    if (!on) this.setMaterial(this.slot, undefined);
+  }
+
+  /** Whether the surface wears material maps now. */
+  get mapsShown(): boolean {
+    return this.mapsBound;
   }
 
   /** Sets the turning speed in radians per second (0: still). */
@@ -102,7 +134,21 @@ export class StudioScene implements GeneratedScene {
   }
 
   textureWritten(slot: number): void {
-    if (slot === this.slot) this.surface.written();
+    if (slot !== this.slot) return;
+    this.surface.written();
+    if (this.mapsBound) for (const m of Object.values(this.maps)) m.written();
+  }
+
+  setMaterial(slot: number, maps: SlotMaterial | undefined): void {
+    if (slot !== this.slot) return;
+    const bind = maps !== undefined && this.mapsOn;
+    for (const kind of ['normal', 'roughness', 'ao'] as const) this.maps[kind].bind(bind ? maps[kind] : undefined);
+    if (bind === this.mapsBound) return;
+    this.mapsBound = bind;
+    this.material.normalNode = bind ? normalMap(this.maps.normal.dataNode.xyz) : null;
+    this.material.roughnessNode = bind ? this.maps.roughness.dataNode.x : null;
+    this.material.aoNode = bind ? this.maps.ao.dataNode.x : null;
+    this.material.needsUpdate = true;
   }
 
   update(dt: number): void {
@@ -121,6 +167,7 @@ export class StudioScene implements GeneratedScene {
     this.mesh.geometry.dispose();
     this.material.dispose();
     this.surface.dispose();
+    for (const m of Object.values(this.maps)) m.dispose();
   }
 }
 

@@ -70,6 +70,17 @@ describe('editor in headless Chromium', () => {
     // The random-weight model's image is fine-grained noise: far more detail than the flat placeholder.
     expect(shown.detail).toBeGreaterThan(3 * blank.detail + 2);
 
+    // The studio lights the mesh with the generation's material maps; the checkbox takes them off (the
+    // engine stops making them) and puts them back (made from the finished image on the next frame).
+    const mapsState = () => e.page.evaluate(() => [(window.nextscale!.scene as unknown as { mapsShown: boolean }).mapsShown, window.nextscale!.world.materials.size]);
+    await expect.poll(mapsState).toEqual([true, 1]);
+    const mapsBox = e.page.locator('[data-setting="maps"] .tp-ckbv_w'); // tweakpane's drawn checkbox
+    await mapsBox.click();
+    await expect.poll(mapsState).toEqual([false, 0]);
+    await mapsBox.click();
+    await expect.poll(mapsState).toEqual([true, 1]);
+    expect(await e.page.evaluate(() => window.nextscale!.settings.maps)).toBe(true);
+
     // A new seed through the pane: the generation restarts, spread over frames that keep coming.
     const before = await e.page.evaluate(() => window.nextscale!.frames.at(-1)!.t);
     await e.set('seed', '7');
