@@ -133,6 +133,7 @@ export class GalleryScene implements GeneratedScene {
       const surface = new GeneratedTexture(this.ctx.renderer);
       const material = new MeshStandardNodeMaterial({ roughness: 0.45, metalness: 0 });
       material.colorNode = surface.colorNode;
+      surface.usedBy(material);
       const mesh = new Mesh(this.panelGeometry, material);
       const frame = new Mesh(this.frameGeometry, this.frameMaterial);
       const y = (row - (this.rows - 1) / 2) * PITCH;

@@ -9,6 +9,11 @@
  *
  * Mipmaps: the engine writes level 0 only; after every write the other levels are regenerated with
  * the renderer's own mipmap pass, so faces seen at an angle do not sample stale levels.
+ *
+ * Rebinding: when the sampled texture object changes (the placeholder for the engine's texture, or
+ * back), the materials that use it are rebuilt (`usedBy`). Three's WebGPU backend keeps the bindings it
+ * made for the previous texture otherwise, and the surface keeps showing a mip level of an early
+ * preview instead of the image.
  */
 import { colorSpaceToWorking, texture, uniform, uv } from 'three/tsl';
 import {
@@ -16,6 +21,7 @@ import {
   ExternalTexture,
   LinearFilter,
   LinearMipmapLinearFilter,
+  type Material,
   NoColorSpace,
   RepeatWrapping,
   SRGBColorSpace,
@@ -45,6 +51,7 @@ export class GeneratedTexture {
   private readonly placeholder: DataTexture;
   private external: ExternalTexture | undefined;
   private source: GPUTexture | undefined;
+  private readonly materials = new Set<Material>();
 
   /** `placeholder`: the RGB bytes shown until the first write (a map's neutral value: a flat normal is 128, 128, 255). */
   constructor(
@@ -61,6 +68,11 @@ export class GeneratedTexture {
     this.dataNode = this.sample as unknown as Node<'vec4'>;
   }
 
+  /** Rebuilds `material` whenever the sampled texture object changes (call once per material using a node of this). */
+  usedBy(material: Material): void {
+    this.materials.add(material);
+  }
+
   /** The bound GPUTexture, if any. */
   get texture(): GPUTexture | undefined {
     return this.source;
@@ -75,7 +87,7 @@ export class GeneratedTexture {
     this.external?.dispose();
     this.external = undefined;
     this.source = gpuTexture;
-    this.sample.value = this.placeholder;
+    this.show(this.placeholder);
   }
 
   /** The bound texture was written: show it and regenerate its mip levels from level 0. */
@@ -94,9 +106,16 @@ export class GeneratedTexture {
       ext.anisotropy = mips ? 4 : 1;
       this.renderer.initTexture(ext);
       this.external = ext;
-      this.sample.value = ext;
+      this.show(ext);
     }
     if (source.mipLevelCount > 1) (this.renderer.backend as unknown as MipmapBackend).generateMipmaps?.(this.external);
+  }
+
+  /** Samples `t` from now on, rebuilding the materials that use it when that changes the texture object. */
+  private show(t: Texture): void {
+    if (this.sample.value === t) return;
+    this.sample.value = t;
+    for (const m of this.materials) m.needsUpdate = true;
   }
 
   /** Sets the tiling: the image repeats `n` times along each axis. */
@@ -109,5 +128,6 @@ export class GeneratedTexture {
     this.placeholder.dispose();
     this.external = undefined;
     this.source = undefined;
+    this.materials.clear();
   }
 }

@@ -78,6 +78,7 @@ export class StudioScene implements GeneratedScene {
     };
     this.material = new MeshStandardNodeMaterial({ roughness: ROUGHNESS, metalness: 0, side: DoubleSide });
     this.material.colorNode = this.surface.colorNode;
+    for (const t of [this.surface, ...Object.values(this.maps)]) t.usedBy(this.material);
     this.mapsOn = options.maps ?? true;
     this.meshKind = checkMesh(options.mesh ?? 'cube');
     this.mesh = new Mesh(geometryOf(this.meshKind), this.material);

@@ -70,6 +70,7 @@ export class VideoScene implements GeneratedScene {
     this.surface = new GeneratedTexture(ctx.renderer);
     const picture = new MeshBasicNodeMaterial();
     picture.colorNode = this.surface.colorNode;
+    this.surface.usedBy(picture);
     const dark = new MeshStandardNodeMaterial({ color: 0x1b1c20, roughness: 0.35, metalness: 0.2 });
     const floor = new MeshStandardNodeMaterial({ color: 0x26272c, roughness: 0.9 });
     this.add(new Mesh(new PlaneGeometry(SCREEN, SCREEN), picture), 0, 0.25, 0.031);
