@@ -6,7 +6,7 @@
  *                 [--dump tensors.safetensors]
  *   unified:  npm run generate -- [--model DIR] --prompt "red and blue checker" [--image in.png] ... --out out.png
  *   clip:     either of the above with --frames 48 [--keyframe-every N] [--loop] --out clip/
- *   material: either image command with --maps albedo,normal,height,roughness,ao [--size 256] --out dir/
+ *   material: either image command with --maps albedo,normal,height,roughness,ao [--size 256] [--glb] --out dir/
  *
  * A clip from a unified model trained on clips generates every frame from the one before (the default
  * --keyframe-every 1 there); other models blend between keyframes, one every 8 frames by default.
@@ -27,9 +27,9 @@ import { VarSession, type SamplingSettings } from '../generate/var-session.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
 import type { VarModel } from '../models/var/model.ts';
 import { defaultKeyframeEvery, familyKeyframeSource } from '../video/sources.ts';
-import { parseMapKinds } from '../generate/material.ts';
+import { parseMapKinds, type MapKind } from '../generate/material.ts';
 import { writeClip } from './clip.ts';
-import { parseTextureSize, renderTextures, textureName, writeTextures } from './material-out.ts';
+import { GLB_MESHES, parseTextureSize, renderTextures, textureName, writeMaterialGlb, writeTextures, type GlbMesh } from './material-out.ts';
 import { decodePng, encodePng, imagesToRgba } from './png.ts';
 import { loadModelFromArgs, MODEL_OPTIONS, parseNumberList, usageError } from './model-args.ts';
 
@@ -46,7 +46,9 @@ const USAGE = `usage: npm run generate -- (--model DIR | --vae VAE.pth --var VAR
    material: add --maps albedo,normal,height,roughness,ao with --out DIR/ (writes NAME_albedo.png, NAME_normal.png,
        ...; NAME is --name or the prompt's words); the maps are estimated from the albedo on the GPU and tile as it does
    --size N resizes the outputs to N x N on the torus (wrap-around bicubic: a seamless texture stays seamless;
-       resizing adds no detail)`;
+       resizing adds no detail)
+   --glb writes DIR/NAME.glb too: the material (albedo, normal, occlusion-roughness-metallic) on --mesh plane|cube|
+       sphere|torus-knot (default plane), the texture repeated --tiling N times (default 1)`;
 
 interface ClipValues {
   frames?: string;
@@ -64,7 +66,13 @@ interface Values {
   maps?: string;
   size?: string;
   name?: string;
+  glb?: boolean;
+  mesh?: string;
+  tiling?: string;
 }
+
+/** The maps a .glb's material is made of. */
+const GLB_MAPS: readonly MapKind[] = ['albedo', 'normal', 'roughness', 'ao'];
 
 /** What either family's run hands back to be written out. */
 interface Generated {
@@ -105,12 +113,18 @@ async function main(): Promise<void> {
       maps: { type: 'string' },
       size: { type: 'string' },
       name: { type: 'string' },
+      glb: { type: 'boolean' },
+      mesh: { type: 'string', default: 'plane' },
+      tiling: { type: 'string', default: '1' },
       help: { type: 'boolean' },
     },
   });
   if (values.help) return void console.log(USAGE);
   if (!values.out) throw usageError('--out is required', USAGE);
-  const kinds = values.maps === undefined ? undefined : parseMapKinds(values.maps);
+  const kinds = values.maps === undefined ? (values.glb ? [] : undefined) : parseMapKinds(values.maps);
+  const tiling = Number(values.tiling);
+  if (!Number.isInteger(tiling) || tiling < 1 || tiling > 64) throw usageError(`--tiling: expected a whole number from 1 to 64, found '${values.tiling}'`, USAGE);
+  if (values.glb && !(GLB_MESHES as readonly string[]).includes(values.mesh!)) throw usageError(`--mesh: expected one of ${GLB_MESHES.join(', ')}, found '${values.mesh}'`, USAGE);
   const requestedSide = values.size === undefined ? undefined : parseTextureSize(values.size);
   if (values.frames !== undefined && (kinds || requestedSide)) throw usageError('--maps and --size make textures; a clip (--frames) writes frames as generated', USAGE);
   const gpu = await Gpu.create();
@@ -130,7 +144,10 @@ async function main(): Promise<void> {
     const side = requestedSide ?? size;
     if (kinds) {
       const name = values.name ?? textureName(values.prompt ?? `class ${values.class}`);
-      const paths = await writeTextures(values.out, name, await renderTextures(gpu, image, B, size, kinds, side), B, side);
+      const needed = values.glb ? [...new Set([...kinds, ...GLB_MAPS])] : kinds;
+      const textures = await renderTextures(gpu, image, B, size, needed, side);
+      const paths = await writeTextures(values.out, name, new Map(kinds.map((k) => [k, textures.get(k)!])), B, side);
+      if (values.glb) paths.push(await writeMaterialGlb(values.out, name, textures, side, values.mesh as GlbMesh, tiling));
       for (const path of paths) process.stderr.write(`wrote ${path}\n`);
     } else {
       const albedo = side === size ? image : (await renderTextures(gpu, image, B, size, ['albedo'], side)).get('albedo')!;

@@ -1,10 +1,13 @@
 /**
  * The texture tool's outputs beyond one PNG: the albedo and its material maps (runtime/generate/material.ts),
- * each resized on the torus to the size an engine wants, as NAME_albedo.png, NAME_normal.png, ... Resizing
- * interpolates (wrap-around bicubic): it adds no detail, and keeps a seamless texture seamless.
+ * each resized on the torus to the size an engine wants, as NAME_albedo.png, NAME_normal.png, ..., and the
+ * material on a mesh as NAME.glb. Resizing interpolates (wrap-around bicubic): it adds no detail, and keeps
+ * a seamless texture seamless.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BoxGeometry, PlaneGeometry, SphereGeometry, TorusKnotGeometry, type BufferGeometry } from 'three';
+import { writeGlb, type GlbGeometry } from '../io/glb.ts';
 import type { Gpu, Tensor } from '../gpu/index.ts';
 import { disposeMaps, recordMaterialMaps, type MapKind, type MaterialMaps } from '../generate/material.ts';
 import { resizeBicubic } from '../kernels/resize.ts';
@@ -73,4 +76,51 @@ export async function writeTextures(dir: string, name: string, textures: Map<Map
     }
   }
   return paths;
+}
+
+/** Meshes `--glb` can put the material on. */
+export const GLB_MESHES = ['plane', 'cube', 'sphere', 'torus-knot'] as const;
+export type GlbMesh = (typeof GLB_MESHES)[number];
+
+/** The arrays of a mesh (the editor studio's shapes and sizes), its UVs scaled by `tiling` repeats. */
+export function meshGeometry(kind: GlbMesh, tiling = 1): GlbGeometry {
+  const shapes: Record<GlbMesh, () => BufferGeometry> = {
+    plane: () => new PlaneGeometry(2, 2),
+    cube: () => new BoxGeometry(1.5, 1.5, 1.5),
+    sphere: () => new SphereGeometry(1, 64, 32),
+    'torus-knot': () => new TorusKnotGeometry(0.62, 0.22, 256, 32),
+  };
+  if (!(kind in shapes)) throw new Error(`--mesh: expected one of ${GLB_MESHES.join(', ')}, found '${kind}'`);
+  const g = shapes[kind]();
+  const uvs = Float32Array.from(g.getAttribute('uv').array as ArrayLike<number>, (v) => v * tiling);
+  const index = g.getIndex()!.array;
+  return {
+    positions: Float32Array.from(g.getAttribute('position').array as ArrayLike<number>),
+    normals: Float32Array.from(g.getAttribute('normal').array as ArrayLike<number>),
+    uvs,
+    indices: index instanceof Uint32Array ? Uint32Array.from(index) : Uint16Array.from(index as ArrayLike<number>),
+  };
+}
+
+/** glTF's occlusion-roughness-metallic packing of grey [3, side, side] maps as RGBA bytes: R ao, G roughness, B 0. */
+export function packOrm(ao: Float32Array, roughness: Float32Array, side: number): Uint8Array {
+  const out = new Uint8Array(side * side * 4);
+  const byte = (v: number) => Math.round(Math.min(1, Math.max(0, v)) * 255);
+  for (let i = 0; i < side * side; i++) out.set([byte(ao[i]), byte(roughness[i]), 0, 255], 4 * i);
+  return out;
+}
+
+/** Writes DIR/NAME.glb: `mesh` wearing image 0 of the albedo and its maps (`textures` must hold albedo, normal, roughness, ao). */
+export async function writeMaterialGlb(dir: string, name: string, textures: Map<MapKind, Float32Array>, side: number, mesh: GlbMesh, tiling: number): Promise<string> {
+  const plane = 3 * side * side;
+  const png = (kind: MapKind) => encodePng(imagesToRgba(textures.get(kind)!.subarray(0, plane), 1, side, side), side, side);
+  const bytes = writeGlb(name, meshGeometry(mesh, tiling), {
+    baseColor: png('albedo'),
+    normal: png('normal'),
+    occlusionRoughnessMetallic: encodePng(packOrm(textures.get('ao')!, textures.get('roughness')!, side), side, side),
+  });
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `${name}.glb`);
+  await writeFile(path, bytes);
+  return path;
 }

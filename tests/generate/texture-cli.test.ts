@@ -1,0 +1,68 @@
+/**
+ * The texture tool's material outputs end to end: `npm run generate -- --maps ... --size ... --glb` on the
+ * var-tiny fixture, the files read back.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { decode } from 'fast-png';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readGlb } from '../../runtime/io/glb.ts';
+
+const run = promisify(execFile);
+const ROOT = new URL('../..', import.meta.url).pathname;
+const FIXTURE = join(ROOT, 'tests/fixtures/var-tiny');
+const dir = mkdtempSync(join(tmpdir(), 'nextscale-maps-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const generate = (args: string[]) =>
+  run(process.execPath, ['--import', './tools/wgsl-register.mjs', '--import', 'tsx', 'runtime/cli/generate.ts', '--model', FIXTURE, '--class', '3', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, XDG_RUNTIME_DIR: tmpdir() },
+  });
+
+describe('generate --maps --size --glb', () => {
+  it('writes the named maps at the asked size, and the material on a mesh', async () => {
+    await generate(['--seamless', '--maps', 'albedo,normal,ao', '--size', '96', '--glb', '--mesh', 'cube', '--tiling', '2', '--name', 'tiny', '--out', dir]);
+    expect(readdirSync(dir).sort()).toEqual(['tiny.glb', 'tiny_albedo.png', 'tiny_ao.png', 'tiny_normal.png']);
+    const png = (kind: string) => decode(readFileSync(join(dir, `tiny_${kind}.png`)));
+    for (const kind of ['albedo', 'normal', 'ao']) expect([png(kind).width, png(kind).height]).toEqual([96, 96]);
+    // The noise of a random-weight model still gives the normal map slopes around a mean facing out.
+    const normal = png('normal').data;
+    let blue = 0;
+    let spread = 0;
+    for (let i = 0; i < 96 * 96; i++) {
+      blue += normal[4 * i + 2] / (96 * 96);
+      spread += Math.abs(normal[4 * i] - 128) / (96 * 96);
+    }
+    expect(blue).toBeGreaterThan(200);
+    expect(spread).toBeGreaterThan(2);
+
+    const { json, bin } = readGlb(readFileSync(join(dir, 'tiny.glb')), 'tiny.glb');
+    const j = json as any;
+    expect(j.images.length).toBe(3);
+    const m = j.materials[0];
+    const image = (texture: number) => {
+      const view = j.bufferViews[j.images[j.textures[texture].source].bufferView];
+      return decode(bin.subarray(view.byteOffset, view.byteOffset + view.byteLength));
+    };
+    // The glb's base colour is the albedo PNG's image, its normals the normal map's.
+    expect(Buffer.from(image(m.pbrMetallicRoughness.baseColorTexture.index).data).equals(Buffer.from(png('albedo').data))).toBe(true);
+    expect(Buffer.from(image(m.normalTexture.index).data).equals(Buffer.from(normal))).toBe(true);
+    const orm = image(m.occlusionTexture.index).data;
+    const ao = png('ao').data;
+    for (let i = 0; i < 96 * 96; i += 97) {
+      expect(orm[4 * i]).toBe(ao[4 * i]);
+      expect(orm[4 * i + 2]).toBe(0);
+    }
+    expect(j.accessors[j.meshes[0].primitives[0].attributes.POSITION].count).toBe(24);
+  }, 120_000);
+
+  it('refuses unknown maps, sizes and meshes before generating', async () => {
+    await expect(generate(['--maps', 'albedo,gloss', '--out', dir])).rejects.toMatchObject({ stderr: expect.stringMatching(/--maps: unknown map 'gloss'/) });
+    await expect(generate(['--maps', 'albedo', '--size', '100000', '--out', dir])).rejects.toMatchObject({ stderr: expect.stringMatching(/--size: expected a whole number of pixels from 8 to 4096/) });
+    await expect(generate(['--glb', '--mesh', 'teapot', '--out', dir])).rejects.toMatchObject({ stderr: expect.stringMatching(/--mesh: expected one of plane, cube, sphere, torus-knot/) });
+  }, 60_000);
+});
