@@ -42,8 +42,13 @@ export default defineConfig({
   server: { host: '127.0.0.1' },
   preview: { host: '127.0.0.1' },
   build: { outDir: '../dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 2048 },
-  // Pre-bundle the page's dependencies up front: discovering one mid-session would reload the page.
-  optimizeDeps: { entries: ['index.html'], include: ['three/webgpu', 'three/tsl', 'three/addons/controls/OrbitControls.js', 'tweakpane', 'bitecs', 'webgpu-utils'], exclude: ['webgpu'] },
+  // Pre-bundle the page's dependencies up front: discovering one mid-session would reload the page. The
+  // end-to-end tests read exported .glb files back in the page with three's GLTFLoader.
+  optimizeDeps: {
+    entries: ['index.html'],
+    include: ['three/webgpu', 'three/tsl', 'three/addons/controls/OrbitControls.js', 'three/addons/loaders/GLTFLoader.js', 'tweakpane', 'bitecs', 'webgpu-utils'],
+    exclude: ['webgpu'],
+  },
   test: {
     root: repo,
     include: ['tests/**/*.test.ts'],

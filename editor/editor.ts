@@ -22,6 +22,8 @@ import {
   type Progress,
 } from '../runtime/ecs/index.ts';
 import type { AnyModel, Gpu } from '../runtime/index.ts';
+import { writeGlb, type GlbTextures } from '../runtime/io/glb.ts';
+import { encodePng } from '../runtime/io/png.ts';
 import { createScene, StudioScene, type GeneratedScene } from '../scenes/index.ts';
 import type { VideoSceneContext } from '../scenes/video.ts';
 import { download, readTexturePixels, texturePng } from './export-png.ts';
@@ -80,6 +82,7 @@ export class Editor {
       change: (key, value) => this.change(key, value),
       rollSeed: () => this.change('seed', Math.floor(Math.random() * SEED_LIMIT)),
       exportPng: () => void this.exportPng(),
+      exportGlb: () => void this.exportGlb(),
     });
     this.pane.say(start.messages.length ? start.messages.join('\n') : DROP_HINT);
     this.pane.readouts.adapter = `${gpu.adapterName}${gpu.isSoftware ? ' (software)' : ''}\n${gpu.kernelStyle} kernels`;
@@ -199,6 +202,38 @@ export class Editor {
   async focusPixels(): Promise<Uint8ClampedArray | undefined> {
     const texture = this.focusTexture();
     return texture && readTexturePixels(this.gpu.device, texture);
+  }
+
+  /**
+   * Downloads the studio's mesh wearing the generation and, while material maps are on, its normal and
+   * occlusion-roughness-metallic maps, as a binary glTF (the texture tool's hand-off to an engine).
+   */
+  async exportGlb(): Promise<void> {
+    const studio = this.studio();
+    const slot = this.scene.focusSlot;
+    const texture = this.focusTexture();
+    if (!studio || slot === undefined || !texture) {
+      this.pane.say(studio ? 'export: no generated image yet' : 'export glb: the studio scene exports its mesh');
+      return;
+    }
+    try {
+      const { width: w, height: h } = texture;
+      const read = (t: GPUTexture) => readTexturePixels(this.gpu.device, t);
+      const png = (rgba: Uint8ClampedArray) => encodePng(new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength), w, h);
+      const maps = this.world.materials.get(slot)?.textures;
+      const textures: GlbTextures = { baseColor: png(await read(texture)) };
+      if (maps) {
+        const [ao, roughness] = [await read(maps.ao), await read(maps.roughness)];
+        const orm = new Uint8ClampedArray(w * h * 4);
+        for (let i = 0; i < w * h; i++) orm.set([ao[4 * i], roughness[4 * i + 1], 0, 255], 4 * i);
+        textures.normal = png(await read(maps.normal));
+        textures.occlusionRoughnessMetallic = png(orm);
+      }
+      const name = pngName(this.loaded?.model, getGenerationSettings(this.world, slot)).replace(/\.png$/, '');
+      download(new Blob([writeGlb(name, studio.meshArrays(), textures)], { type: 'model/gltf-binary' }), `${name}.glb`);
+    } catch (e) {
+      this.pane.say(`export failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** Downloads the focused generation's image as a PNG. */

@@ -36,6 +36,8 @@ export interface PaneHandlers {
   /** A new random seed. */
   rollSeed(): void;
   exportPng(): void;
+  /** Downloads the studio's mesh and material as a binary glTF. */
+  exportGlb(): void;
 }
 
 /** The read-outs, refreshed a few times a second from this object. */
@@ -94,6 +96,7 @@ export class EditorPane {
     this.input(this.studio, 'mesh', { options: Object.fromEntries(STUDIO_MESHES.map((n) => [n, n])) });
     this.input(this.studio, 'tiling', { step: 1, format: whole });
     this.input(this.studio, 'maps', { label: 'material maps' });
+    this.studio.addButton({ title: 'export glb' }).on('click', () => handlers.exportGlb()).element.dataset.action = 'export-glb';
     this.studio.hidden = current.scene !== 'studio';
 
     p.addButton({ title: 'export PNG' }).on('click', () => handlers.exportPng()).element.dataset.action = 'export';

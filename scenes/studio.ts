@@ -125,6 +125,19 @@ export class StudioScene implements GeneratedScene {
     return this.mapsBound;
   }
 
+  /** The mesh as arrays, its UVs scaled by the tiling (what a .glb export of the studio holds). */
+  meshArrays(): { positions: Float32Array; normals: Float32Array; uvs: Float32Array; indices: Uint16Array | Uint32Array } {
+    const g = this.mesh.geometry;
+    const tiling = this.surface.repeat.value.x;
+    const index = g.getIndex()!.array;
+    return {
+      positions: Float32Array.from(g.getAttribute('position').array as ArrayLike<number>),
+      normals: Float32Array.from(g.getAttribute('normal').array as ArrayLike<number>),
+      uvs: Float32Array.from(g.getAttribute('uv').array as ArrayLike<number>, (v) => v * tiling),
+      indices: index instanceof Uint32Array ? Uint32Array.from(index) : Uint16Array.from(index as ArrayLike<number>),
+    };
+  }
+
   /** Sets the turning speed in radians per second (0: still). */
   setSpin(radiansPerSecond: number): void {
     this.spin = radiansPerSecond;

@@ -13,7 +13,7 @@ import { caption } from '../generate/unified-tasks.ts';
 import { loadUnifiedFolder } from '../models/unified/load.ts';
 import { BUILTIN_MODEL } from './builtin.ts';
 import { parseDType, usageError } from './model-args.ts';
-import { decodePng } from './png.ts';
+import { decodePng } from '../io/png.ts';
 
 const USAGE = `usage: npm run caption -- [--model DIR] --image in.png [--max-tokens 32] [--top-k 1] [--top-p 0]
        [--temperature 1] [--seed 0] [--dtype f32|f16]`;

@@ -9,7 +9,7 @@ import type { Gpu } from '../gpu/index.ts';
 import type { VarModel } from '../models/var/model.ts';
 import { clipFrames, type ClipPlayOptions } from '../video/clip-frames.ts';
 import type { KeyframeSource } from '../video/keyframes.ts';
-import { encodePng, imagesToRgba } from './png.ts';
+import { encodePng, imagesToRgba } from '../io/png.ts';
 
 export interface ClipOptions extends ClipPlayOptions {
   /** Folder of the PNGs (made if missing). */

@@ -30,7 +30,7 @@ import { defaultKeyframeEvery, familyKeyframeSource } from '../video/sources.ts'
 import { parseMapKinds, type MapKind } from '../generate/material.ts';
 import { writeClip } from './clip.ts';
 import { GLB_MESHES, parseTextureSize, renderTextures, textureName, writeMaterialGlb, writeTextures, type GlbMesh } from './material-out.ts';
-import { decodePng, encodePng, imagesToRgba } from './png.ts';
+import { decodePng, encodePng, imagesToRgba } from '../io/png.ts';
 import { loadModelFromArgs, MODEL_OPTIONS, parseNumberList, usageError } from './model-args.ts';
 
 const USAGE = `usage: npm run generate -- (--model DIR | --vae VAE.pth --var VAR.pth) --class 3,7 [--seed 0]

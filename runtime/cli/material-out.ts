@@ -11,7 +11,7 @@ import { writeGlb, type GlbGeometry } from '../io/glb.ts';
 import type { Gpu, Tensor } from '../gpu/index.ts';
 import { disposeMaps, recordMaterialMaps, type MapKind, type MaterialMaps } from '../generate/material.ts';
 import { resizeBicubic } from '../kernels/resize.ts';
-import { encodePng, imagesToRgba } from './png.ts';
+import { encodePng, imagesToRgba } from '../io/png.ts';
 
 /** Largest side `--size` accepts. */
 export const MAX_TEXTURE_SIZE = 4096;

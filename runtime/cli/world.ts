@@ -59,7 +59,7 @@ import {
   type TextureSpec,
 } from '../world/index.ts';
 import { gradeClip, summarizeClips } from '../eval/clip-grade.ts';
-import { encodePng } from './png.ts';
+import { encodePng } from '../io/png.ts';
 
 const USAGE = `usage: npm run world -- --out DIR --count N [--size 64] [--seed 0] [--edits M] [--clips M] [--clip-frames 8]
        [--heldout] [--aligned] [--preview sheet.png] [--list-heldout] [--check N] [--grade DIR]`;

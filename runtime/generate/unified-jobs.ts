@@ -30,7 +30,7 @@ export interface UnifiedStepInfo {
 
 /**
  * An image for `appendImage`: RGBA bytes (`Uint8Array` or `Uint8ClampedArray`, width·height·4, as in
- * an ImageData) or float planes (`Float32Array`, [3, height, width] in [0, 1], as runtime/cli/png.ts
+ * an ImageData) or float planes (`Float32Array`, [3, height, width] in [0, 1], as runtime/io/png.ts
  * decodes them).
  */
 export interface ImageInput {

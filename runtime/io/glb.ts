@@ -55,7 +55,7 @@ function checkGeometry(g: GlbGeometry): number {
  * @example
  *   writeFileSync('brick.glb', writeGlb('brick', plane, { baseColor: albedoPng, normal: normalPng }));
  */
-export function writeGlb(name: string, geometry: GlbGeometry, textures: GlbTextures): Uint8Array {
+export function writeGlb(name: string, geometry: GlbGeometry, textures: GlbTextures): Uint8Array<ArrayBuffer> {
   const vertices = checkGeometry(geometry);
   const views: { bytes: Uint8Array; target?: number }[] = [];
   const view = (data: ArrayBufferView, target?: number) => views.push({ bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), target }) - 1;

@@ -81,6 +81,23 @@ describe('editor in headless Chromium', () => {
     await expect.poll(mapsState).toEqual([true, 1]);
     expect(await e.page.evaluate(() => window.nextscale!.settings.maps)).toBe(true);
 
+    // The studio exports its mesh and material as a .glb, which three's GLTFLoader reads back in the page
+    // with the albedo, normal, roughness and occlusion textures on the material.
+    const [glb] = await Promise.all([e.page.waitForEvent('download'), e.page.locator('[data-action="export-glb"] button').click()]);
+    expect(glb.suggestedFilename()).toBe('nextscale-class3-seed0.glb');
+    const glbBytes = Array.from(await streamBytes(await glb.createReadStream()));
+    const loaded = await e.page.evaluate(async (data) => {
+      // Imported by the page from the dev server (a string, so that the test's own bundler leaves it be).
+      const load = new Function('url', 'return import(url)') as (url: string) => Promise<{ GLTFLoader: new () => { parseAsync(d: ArrayBuffer, path: string): Promise<{ scene: { traverse(f: (o: { isMesh?: boolean }) => void): void } }> } }>;
+      const { GLTFLoader } = await load('/@id/three/addons/loaders/GLTFLoader.js');
+      const gltf = await new GLTFLoader().parseAsync(new Uint8Array(data).buffer, '');
+      const meshes: { material: Record<string, { image?: { width: number } } | null>; geometry: { attributes: Record<string, { count: number }> } }[] = [];
+      gltf.scene.traverse((o) => o.isMesh && meshes.push(o as never));
+      const m = meshes[0].material;
+      return { meshes: meshes.length, vertices: meshes[0].geometry.attributes.position.count, widths: ['map', 'normalMap', 'roughnessMap', 'aoMap'].map((k) => m[k]?.image?.width ?? 0) };
+    }, glbBytes);
+    expect(loaded).toEqual({ meshes: 1, vertices: 24, widths: [64, 64, 64, 64] });
+
     // A new seed through the pane: the generation restarts, spread over frames that keep coming.
     const before = await e.page.evaluate(() => window.nextscale!.frames.at(-1)!.t);
     await e.set('seed', '7');

@@ -1,7 +1,7 @@
 import { decode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { meshGeometry, packOrm } from '../../runtime/cli/material-out.ts';
-import { encodePng } from '../../runtime/cli/png.ts';
+import { encodePng } from '../../runtime/io/png.ts';
 import { readGlb, writeGlb } from '../../runtime/io/glb.ts';
 
 /** A w x h PNG of one colour. */

@@ -1,4 +1,4 @@
-/** PNG in and out for the command-line tools (fast-png does the format). */
+/** PNG in and out for the command-line tools, the editor's exports and image inputs (fast-png does the format). */
 import { decode, encode } from 'fast-png';
 
 /** Float images [B, 3, H, W] in [0, 1] laid side by side as RGBA bytes (width B·W). */
