@@ -1,6 +1,7 @@
 /**
  * The editor's tweakpane: inputs for every setting, read-outs for the model, the generation's progress
- * and the frame's numbers, and a message line. Inputs are bound to a draft copy of the settings; a
+ * and the frame's numbers, and above them a message box that grows with its text, so a refusal, an
+ * error or the drop hint always reads whole. Inputs are bound to a draft copy of the settings; a
  * change is offered to the editor, which applies it or refuses it with a message, and a refused value
  * snaps back to the one in force. Each control's element carries `data-setting` or `data-readout`
  * with its name (what the end-to-end tests and user styles select).
@@ -61,12 +62,17 @@ export class EditorPane {
   private readonly draft: EditorSettings;
   private readonly inputs = new Map<keyof EditorSettings, TpBinding<unknown>>();
   private readonly studio: TpFolder;
+  private readonly messageBox: HTMLElement;
 
   constructor(container: HTMLElement, private readonly current: Readonly<EditorSettings>, private readonly handlers: PaneHandlers) {
     this.draft = { ...current };
+    this.messageBox = document.createElement('p');
+    this.messageBox.className = 'message';
+    this.messageBox.dataset.readout = 'message';
+    this.messageBox.hidden = true;
+    container.append(this.messageBox);
     this.pane = new Pane({ container, title: 'nextscale' }) as unknown as TpFolder;
     const p = this.pane;
-    this.readout(p, 'message', 'message', { multiline: true, rows: 3 });
 
     const model = p.addFolder({ title: 'model' });
     this.input(model, 'model', { label: 'url' });
@@ -102,9 +108,11 @@ export class EditorPane {
     p.addButton({ title: 'export PNG' }).on('click', () => handlers.exportPng()).element.dataset.action = 'export';
   }
 
-  /** Shows a message (a refusal, an error, a note) on the message line. */
+  /** Shows a message (a refusal, an error, a note) in the message box; '' clears it. */
   say(message: string): void {
     this.readouts.message = message;
+    this.messageBox.textContent = message;
+    this.messageBox.hidden = message === '';
   }
 
   /** Shows a setting's value in force (after the editor changed it, e.g. a rolled seed). */

@@ -7,6 +7,7 @@
  *   unified:  npm run generate -- [--model DIR] --prompt "red and blue checker" [--image in.png] ... --out out.png
  *   clip:     either of the above with --frames 48 [--keyframe-every N] [--loop] --out clip/
  *   material: either image command with --maps albedo,normal,height,roughness,ao [--size 256] [--glb] --out dir/
+ *   list:     --prompts list.txt (one prompt a line) in place of --prompt: one material per line into --out dir/
  *
  * A clip from a unified model trained on clips generates every frame from the one before (the default
  * --keyframe-every 1 there); other models blend between keyframes, one every 8 frames by default.
@@ -16,7 +17,7 @@
  * `scale{s}.idx` (I32 [B, pn²]) and `image` (F32 [B, 3, H, W] in [0, 1]) exactly as the session
  * produced them. One progress line per scale.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Gpu } from '../gpu/index.ts';
@@ -47,6 +48,8 @@ const USAGE = `usage: npm run generate -- (--model DIR | --vae VAE.pth --var VAR
        ...; NAME is --name or the prompt's words); the maps are estimated from the albedo on the GPU and tile as it does
    --size N resizes the outputs to N x N on the torus (wrap-around bicubic: a seamless texture stays seamless;
        resizing adds no detail)
+   --prompts FILE (in place of --prompt, unified models) makes one material per line of FILE into --out DIR/
+       (blank lines and lines starting with # are skipped), with --maps (default albedo) and --glb as above
    --glb writes DIR/NAME.glb too: the material (albedo, normal, occlusion-roughness-metallic) on --mesh plane|cube|
        sphere|torus-knot (default plane), the texture repeated --tiling N times (default 1)`;
 
@@ -69,6 +72,7 @@ interface Values {
   glb?: boolean;
   mesh?: string;
   tiling?: string;
+  prompts?: string;
 }
 
 /** The maps a .glb's material is made of. */
@@ -99,6 +103,7 @@ async function main(): Promise<void> {
       ...MODEL_OPTIONS,
       class: { type: 'string' },
       prompt: { type: 'string' },
+      prompts: { type: 'string' },
       image: { type: 'string' },
       seed: { type: 'string', default: '0' },
       cfg: { type: 'string' },
@@ -121,7 +126,11 @@ async function main(): Promise<void> {
   });
   if (values.help) return void console.log(USAGE);
   if (!values.out) throw usageError('--out is required', USAGE);
-  const kinds = values.maps === undefined ? (values.glb ? [] : undefined) : parseMapKinds(values.maps);
+  if (values.prompts !== undefined && (values.prompt !== undefined || values.frames !== undefined || values.image !== undefined)) {
+    throw usageError('--prompts makes one texture per line: use it without --prompt, --image or --frames', USAGE);
+  }
+  const prompts = values.prompts === undefined ? undefined : await readPromptList(values.prompts);
+  const kinds = values.maps === undefined ? (values.glb ? [] : prompts ? ['albedo' as const] : undefined) : parseMapKinds(values.maps);
   const tiling = Number(values.tiling);
   if (!Number.isInteger(tiling) || tiling < 1 || tiling > 64) throw usageError(`--tiling: expected a whole number from 1 to 64, found '${values.tiling}'`, USAGE);
   if (values.glb && !(GLB_MESHES as readonly string[]).includes(values.mesh!)) throw usageError(`--mesh: expected one of ${GLB_MESHES.join(', ')}, found '${values.mesh}'`, USAGE);
@@ -139,17 +148,28 @@ async function main(): Promise<void> {
       model.dispose();
       return;
     }
+    const material = { kinds: kinds ?? [], side: requestedSide, glb: values.glb ? { mesh: values.mesh as GlbMesh, tiling } : undefined };
+    if (prompts) {
+      if (model.config.family !== 'unified') throw usageError('--prompts needs a unified model (a VAR model takes --class)', USAGE);
+      const names = new Map<string, number>();
+      for (const [i, prompt] of prompts.entries()) {
+        const out = await runUnified(model as UnifiedModel, { ...values, prompt }, settings, false);
+        const stem = textureName(prompt);
+        const seen = (names.get(stem) ?? 0) + 1;
+        names.set(stem, seen);
+        const paths = await writeMaterial(gpu, out, values.out, seen > 1 ? `${stem}-${seen}` : stem, material);
+        process.stderr.write(`[${i + 1}/${prompts.length}] ${prompt} → ${paths.join(', ')}\n`);
+      }
+      model.dispose();
+      return;
+    }
     const out = model.config.family === 'unified' ? await runUnified(model as UnifiedModel, values, settings) : await runVar(model as VarModel, values, settings);
     const { image, batch: B, size } = out;
-    const side = requestedSide ?? size;
     if (kinds) {
-      const name = values.name ?? textureName(values.prompt ?? `class ${values.class}`);
-      const needed = values.glb ? [...new Set([...kinds, ...GLB_MAPS])] : kinds;
-      const textures = await renderTextures(gpu, image, B, size, needed, side);
-      const paths = await writeTextures(values.out, name, new Map(kinds.map((k) => [k, textures.get(k)!])), B, side);
-      if (values.glb) paths.push(await writeMaterialGlb(values.out, name, textures, side, values.mesh as GlbMesh, tiling));
+      const paths = await writeMaterial(gpu, out, values.out, values.name ?? textureName(values.prompt ?? `class ${values.class}`), material);
       for (const path of paths) process.stderr.write(`wrote ${path}\n`);
     } else {
+      const side = requestedSide ?? size;
       const albedo = side === size ? image : (await renderTextures(gpu, image, B, size, ['albedo'], side)).get('albedo')!;
       await mkdir(dirname(values.out), { recursive: true });
       await writeFile(values.out, encodePng(imagesToRgba(albedo, B, side, side), B * side, side));
@@ -188,7 +208,45 @@ async function runVar(model: VarModel, values: Values, settings: SamplingSetting
   return { image, batch: labels.length, size: model.imageSize, tokens, patchNums: pns, metadata: { labels: labels.join(','), seed: String(values.seed) } };
 }
 
-async function runUnified(model: UnifiedModel, values: Values, settings: SamplingSettings): Promise<Generated> {
+/** What a material is written as: which maps, at what size, and whether on a mesh in a .glb. */
+interface MaterialOutput {
+  kinds: readonly MapKind[];
+  side?: number;
+  glb?: { mesh: GlbMesh; tiling: number };
+}
+
+/** Writes DIR/NAME_KIND.png per map (and DIR/NAME.glb); returns the paths. */
+async function writeMaterial(gpu: Gpu, out: Generated, dir: string, name: string, m: MaterialOutput): Promise<string[]> {
+  const side = m.side ?? out.size;
+  const needed = m.glb ? [...new Set([...m.kinds, ...GLB_MAPS])] : m.kinds;
+  const textures = await renderTextures(gpu, out.image, out.batch, out.size, needed, side);
+  const paths = await writeTextures(dir, name, new Map(m.kinds.map((k) => [k, textures.get(k)!])), out.batch, side);
+  if (m.glb) paths.push(await writeMaterialGlb(dir, name, textures, side, m.glb.mesh, m.glb.tiling));
+  return paths;
+}
+
+/** Most lines, and characters a line, a --prompts file may hold. */
+const PROMPT_LIST_LIMITS = { lines: 10_000, chars: 1_000, bytes: 4 * 1024 * 1024 };
+
+/** The prompts of a --prompts file: one a line, blank lines and # comments skipped; bounded and checked. */
+async function readPromptList(path: string): Promise<string[]> {
+  const { size } = await stat(path).catch((e: Error) => {
+    throw usageError(`--prompts ${path}: cannot read it (${e.message})`, USAGE);
+  });
+  if (size > PROMPT_LIST_LIMITS.bytes) throw usageError(`--prompts ${path}: expected a text file of at most ${PROMPT_LIST_LIMITS.bytes} bytes, found ${size}`, USAGE);
+  const prompts: string[] = [];
+  for (const [i, raw] of (await readFile(path, 'utf8')).split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    if (line.length > PROMPT_LIST_LIMITS.chars) throw usageError(`--prompts ${path}: line ${i + 1} has ${line.length} characters, more than ${PROMPT_LIST_LIMITS.chars}`, USAGE);
+    prompts.push(line);
+  }
+  if (prompts.length === 0) throw usageError(`--prompts ${path}: expected at least one prompt line, found none`, USAGE);
+  if (prompts.length > PROMPT_LIST_LIMITS.lines) throw usageError(`--prompts ${path}: expected at most ${PROMPT_LIST_LIMITS.lines} prompts, found ${prompts.length}`, USAGE);
+  return prompts;
+}
+
+async function runUnified(model: UnifiedModel, values: Values, settings: SamplingSettings, report = true): Promise<Generated> {
   if (values.class) throw usageError('--class needs a VAR model; a unified model takes --prompt', USAGE);
   if (values.prompt === undefined) throw usageError('--prompt is required with a unified model (and --image to edit an image)', USAGE);
   const session = new UnifiedSession(model, { guidance: (settings.cfg ?? 1.5) > 0 });
@@ -203,11 +261,11 @@ async function runUnified(model: UnifiedModel, values: Values, settings: Samplin
   let scale = 0;
   while (!session.idle) {
     const info = session.step();
-    if (info.kind === 'sample') await progress(info.gpuDone, scale++, pns, started);
+    if (info.kind === 'sample' && report) await progress(info.gpuDone, scale++, pns, started);
   }
   const image = await job.readImage();
   const tokens = await job.readTokens();
-  process.stderr.write(`decoded an image of ${model.imageSize}x${model.imageSize} in ${(performance.now() - started).toFixed(0)} ms\n`);
+  if (report) process.stderr.write(`decoded an image of ${model.imageSize}x${model.imageSize} in ${(performance.now() - started).toFixed(0)} ms\n`);
   session.dispose();
   return { image, batch: 1, size: model.imageSize, tokens, patchNums: pns, metadata: { prompt: values.prompt, image: values.image ?? '', seed: String(values.seed) } };
 }

@@ -3,7 +3,7 @@
  * var-tiny fixture, the files read back.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,11 +17,9 @@ const FIXTURE = join(ROOT, 'tests/fixtures/var-tiny');
 const dir = mkdtempSync(join(tmpdir(), 'nextscale-maps-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const generate = (args: string[]) =>
-  run(process.execPath, ['--import', './tools/wgsl-register.mjs', '--import', 'tsx', 'runtime/cli/generate.ts', '--model', FIXTURE, '--class', '3', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, XDG_RUNTIME_DIR: tmpdir() },
-  });
+const cli = (args: string[]) =>
+  run(process.execPath, ['--import', './tools/wgsl-register.mjs', '--import', 'tsx', 'runtime/cli/generate.ts', ...args], { cwd: ROOT, env: { ...process.env, XDG_RUNTIME_DIR: tmpdir() } });
+const generate = (args: string[]) => cli(['--model', FIXTURE, '--class', '3', ...args]);
 
 describe('generate --maps --size --glb', () => {
   it('writes the named maps at the asked size, and the material on a mesh', async () => {
@@ -58,6 +56,18 @@ describe('generate --maps --size --glb', () => {
       expect(orm[4 * i + 2]).toBe(0);
     }
     expect(j.accessors[j.meshes[0].primitives[0].attributes.POSITION].count).toBe(24);
+  }, 120_000);
+
+  it('makes one material per line of a --prompts file, numbering repeated prompts', async () => {
+    const list = join(dir, 'list.txt');
+    writeFileSync(list, 'red and blue checker\n# skipped\n\nred and blue checker\nwhite dots\n');
+    const out = join(dir, 'list');
+    const { stderr } = await cli(['--model', join(ROOT, 'tests/fixtures/unified-tiny'), '--prompts', list, '--maps', 'albedo,roughness', '--out', out]);
+    expect(stderr).toMatch(/\[1\/3\] red and blue checker → .*red-and-blue-checker_albedo\.png/);
+    expect(stderr).toMatch(/\[3\/3\] white dots → /);
+    expect(readdirSync(out).sort()).toEqual(['red-and-blue-checker-2_albedo.png', 'red-and-blue-checker-2_roughness.png', 'red-and-blue-checker_albedo.png', 'red-and-blue-checker_roughness.png', 'white-dots_albedo.png', 'white-dots_roughness.png']);
+    writeFileSync(list, `${'x'.repeat(1001)}\n`);
+    await expect(cli(['--model', join(ROOT, 'tests/fixtures/unified-tiny'), '--prompts', list, '--out', out])).rejects.toMatchObject({ stderr: expect.stringMatching(/--prompts .*list\.txt: line 1 has 1001 characters, more than 1000/) });
   }, 120_000);
 
   it('refuses unknown maps, sizes and meshes before generating', async () => {
