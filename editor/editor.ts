@@ -27,6 +27,7 @@ import { encodePng } from '../runtime/io/png.ts';
 import { createScene, StudioScene, type GeneratedScene } from '../scenes/index.ts';
 import type { VideoSceneContext } from '../scenes/video.ts';
 import { download, readTexturePixels, texturePng } from './export-png.ts';
+import { cacheUsage, describeUsage, forgetCachedModels } from './model-cache.ts';
 import { describeModel, loadDroppedModel, loadModelFolder } from './models.ts';
 import { EditorPane } from './pane.ts';
 import { checkSetting, saveSettings, SEED_LIMIT, type EditorSettings, type StartSettings } from './settings.ts';
@@ -83,6 +84,7 @@ export class Editor {
       rollSeed: () => this.change('seed', Math.floor(Math.random() * SEED_LIMIT)),
       exportPng: () => void this.exportPng(),
       exportGlb: () => void this.exportGlb(),
+      forgetCache: () => void this.forgetCachedModels(),
     });
     this.pane.say(start.messages.length ? start.messages.join('\n') : DROP_HINT);
     this.pane.readouts.adapter = `${gpu.adapterName}${gpu.isSoftware ? ' (software)' : ''}\n${gpu.kernelStyle} kernels`;
@@ -100,6 +102,7 @@ export class Editor {
   start(): void {
     this.raf = requestAnimationFrame(this.frame);
     void this.loadModel(this.settings.model);
+    void this.refreshCacheUsage();
   }
 
   /**
@@ -158,10 +161,8 @@ export class Editor {
     };
     status(`loading ${name} …`);
     try {
-      const model =
-        url !== undefined
-          ? await loadModelFolder(this.gpu, url, (loaded, total) => status(`loading ${name}: ${total > 0 ? Math.round((100 * loaded) / total) : 0}%`))
-          : await loadDroppedModel(this.gpu, files);
+      const folder = url !== undefined ? await loadModelFolder(this.gpu, url, (loaded, total) => status(`loading ${name}: ${total > 0 ? Math.round((100 * loaded) / total) : 0}%`)) : undefined;
+      const model = folder?.model ?? (await loadDroppedModel(this.gpu, files));
       if (load !== this.loads) {
         model.dispose();
         return;
@@ -180,7 +181,9 @@ export class Editor {
       }
       this.pane.show('model');
       this.pane.showConditioning(model.config.family === 'unified' ? 'prompt' : 'class');
-      status(describeModel(name, model));
+      status(describeModel(name, model) + (folder?.cached ? ' (from the browser cache)' : ''));
+      if (folder?.warnings.length) this.pane.say(folder.warnings.join('\n'));
+      void this.refreshCacheUsage();
       const refusal = checkSetting('classLabel', this.settings.classLabel, { numClasses: numClassesOf(model) });
       if (model.config.family === 'var' && refusal) this.pane.say(`${refusal}: choose a class this model has`);
     } catch (e) {
@@ -190,6 +193,18 @@ export class Editor {
       status(this.loaded ? describeModel(this.loaded.name, this.loaded.model) : 'no model loaded');
       this.pane.say(`model ${name} failed to load: ${message}${this.loaded ? ` (still running ${this.loaded.name})` : ''}`);
     }
+  }
+
+  /** Shows what the model cache holds. */
+  async refreshCacheUsage(): Promise<void> {
+    this.pane.readouts.cache = describeUsage(await cacheUsage());
+  }
+
+  /** Empties the model cache: every model downloads again on its next load. */
+  async forgetCachedModels(): Promise<void> {
+    await forgetCachedModels();
+    await this.refreshCacheUsage();
+    this.pane.say('cached models forgotten: each downloads again on its next load');
   }
 
   /** Where the scene's focused generation stands. */

@@ -63,8 +63,11 @@ export function modelFiles(options: ModelFilesOptions): Plugin {
 
 /** Sends a file whole, or the single byte range a `Range: bytes=a-b` header asks for. */
 function sendFile(req: IncomingMessage, res: ServerResponse, file: string): void {
-  const size = statSync(file).size;
+  const { size, mtime } = statSync(file);
   res.setHeader('Accept-Ranges', 'bytes');
+  // Validators: the editor's model cache keeps a file until they change.
+  res.setHeader('ETag', `"${size.toString(16)}-${mtime.getTime().toString(16)}"`);
+  res.setHeader('Last-Modified', mtime.toUTCString());
   res.setHeader('Content-Type', file.endsWith('.json') ? 'application/json' : 'application/octet-stream');
   res.setHeader('Cache-Control', 'no-cache');
   const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');

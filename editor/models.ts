@@ -1,14 +1,12 @@
 /**
  * Models as the editor sees them: a folder URL (relative to the page, so the built-in model resolves
  * wherever the site is served from, or on another origin that allows it) of either family, loaded with
- * progress; files dropped on the page (a model folder, or VAR's two public checkpoints), read in place
+ * progress and kept in the browser's cache for the next visit (model-cache.ts); files dropped on the page (a model folder, or VAR's two public checkpoints), read in place
  * from the Blobs; and a one-line description for the pane. VAR models load only their generation half
  * (no VQVAE encoder); unified models load whole (images are inputs too).
  */
 import {
   inferVarConfig,
-  loadUnifiedFolder,
-  loadVarFolder,
   openPth,
   openSafetensors,
   openSource,
@@ -22,9 +20,22 @@ import {
   type ProgressFn,
   type TensorFile,
 } from '../runtime/index.ts';
+import { folderFiles } from './model-cache.ts';
 
-/** Loads the model folder at `url` (resolved against the page), of whichever family its config.json names. */
-export async function loadModelFolder(gpu: Gpu, url: string, onProgress: ProgressFn): Promise<AnyModel> {
+/** A model loaded from a folder URL, and what its files' trip said. */
+export interface FolderLoad {
+  model: AnyModel;
+  /** Files read from the browser's cache instead of downloaded. */
+  cached: number;
+  /** Files that could not be kept for the next visit, and why. */
+  warnings: string[];
+}
+
+/**
+ * Loads the model folder at `url` (resolved against the page), of whichever family its config.json
+ * names, through the browser's cache (model-cache.ts).
+ */
+export async function loadModelFolder(gpu: Gpu, url: string, onProgress: ProgressFn): Promise<FolderLoad> {
   let absolute: URL;
   try {
     absolute = new URL(url, document.baseURI);
@@ -32,11 +43,17 @@ export async function loadModelFolder(gpu: Gpu, url: string, onProgress: Progres
     throw new Error(`'${url}' is not a URL`);
   }
   if (!/^https?:$/.test(absolute.protocol)) throw new Error(`expected an http(s) URL of a model folder, found '${url}'`);
-  const response = await fetch(new URL('config.json', absolute.href.replace(/\/*$/, '/')));
-  if (!response.ok) throw new Error(`${absolute.href}/config.json: HTTP ${response.status}`);
-  const family = ((await response.json().catch(() => ({}))) as { family?: unknown }).family;
-  if (family === 'unified') return loadUnifiedFolder(gpu, absolute.href, { onProgress });
-  return loadVarFolder(gpu, absolute.href, { encoder: false, onProgress });
+  const base = absolute.href.replace(/\/*$/, '/');
+  const config = await folderFiles(base, ['config.json']);
+  let family: unknown;
+  try {
+    family = (JSON.parse(await config.files[0].text()) as { family?: unknown } | null)?.family;
+  } catch (e) {
+    throw new Error(`${base}config.json: not valid JSON (${(e as Error).message})`);
+  }
+  const rest = await folderFiles(base, family === 'unified' ? ['tokenizer.json', 'weights.safetensors'] : ['weights.safetensors'], onProgress);
+  const model = await loadDroppedModel(gpu, [...config.files, ...rest.files]);
+  return { model, cached: config.cached + rest.cached, warnings: [...config.warnings, ...rest.warnings] };
 }
 
 /**

@@ -39,11 +39,15 @@ export interface PaneHandlers {
   exportPng(): void;
   /** Downloads the studio's mesh and material as a binary glTF. */
   exportGlb(): void;
+  /** Empties the browser's model cache. */
+  forgetCache(): void;
 }
 
 /** The read-outs, refreshed a few times a second from this object. */
 export interface Readouts {
   model: string;
+  /** What the browser's model cache holds. */
+  cache: string;
   progress: string;
   generations: string;
   fps: string;
@@ -57,7 +61,7 @@ export interface Readouts {
 const READOUT_INTERVAL_MS = 200;
 
 export class EditorPane {
-  readonly readouts: Readouts = { model: '', progress: '', generations: '', fps: '', gpuMs: '', dispatches: '', adapter: '', message: '' };
+  readonly readouts: Readouts = { model: '', cache: '', progress: '', generations: '', fps: '', gpuMs: '', dispatches: '', adapter: '', message: '' };
   private readonly pane: TpFolder;
   private readonly draft: EditorSettings;
   private readonly inputs = new Map<keyof EditorSettings, TpBinding<unknown>>();
@@ -77,6 +81,8 @@ export class EditorPane {
     const model = p.addFolder({ title: 'model' });
     this.input(model, 'model', { label: 'url' });
     this.readout(model, 'model', 'status', { multiline: true, rows: 2 });
+    this.readout(model, 'cache', 'cache');
+    model.addButton({ title: 'forget cached models', label: '' }).on('click', () => handlers.forgetCache()).element.dataset.action = 'forget-cache';
 
     const gen = p.addFolder({ title: 'generation' });
     this.input(gen, 'prompt', { label: 'prompt' });

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FrameRecord } from '../../editor/editor.ts';
 import { buildSite, EditorPage, serveStatic, startHarness, type Harness, type PixelStats } from './harness.ts';
 
+const ROOT = new URL('../..', import.meta.url).pathname;
 let h: Harness;
 /** The middle of the canvas while the mesh wears only its placeholder. */
 let blank: PixelStats;
@@ -159,6 +160,33 @@ describe('editor in headless Chromium', () => {
     expect(unexpected(e.errors)).toEqual([]);
     await e.close();
   }, 480_000); // generation, reloads, the gallery, the video screen and drops: the suite's longest test
+
+  it('keeps a model loaded by URL in the browser cache, and opens it from there with its server gone', async () => {
+    const models = await serveStatic(join(ROOT, 'tests/fixtures'), '/m/', { cors: true });
+    const url = `${models.url}var-tiny/`;
+    const e = await EditorPage.open(h, `?model=${encodeURIComponent(url)}&class=3&scene=studio`);
+    await e.ready();
+    expect(await e.readout('model')).toMatch(/^var-tiny: 10 classes, 64 px, 4 scales, [\d.]+ MB$/);
+    await expect.poll(() => e.readout('cache')).toMatch(/^[\d.]+ MB in 2 files$/);
+    // The same server again: the files are checked (HEAD), not downloaded.
+    await e.page.reload();
+    await e.ready();
+    expect(await e.readout('model')).toMatch(/\(from the browser cache\)$/);
+    await models.close();
+    await e.page.reload();
+    await e.ready();
+    expect(await e.readout('model')).toMatch(/^var-tiny: 10 classes.*\(from the browser cache\)$/);
+    await e.generated();
+    // Forgotten, the model has nowhere left to come from.
+    await e.page.locator('[data-action="forget-cache"] button').click();
+    await expect.poll(() => e.readout('cache')).toBe('empty');
+    await e.page.reload();
+    await e.ready();
+    expect(await e.readout('message')).toMatch(/^model http:\/\/127\.0\.0\.1:\d+\/m\/var-tiny\/ failed to load: .*config\.json: request failed/);
+    // The browser logs each request to the stopped server; nothing else may fail.
+    expect(unexpected(e.errors).filter((m) => !/ERR_CONNECTION_REFUSED/.test(m))).toEqual([]);
+    await e.close();
+  }, 240_000);
 
   it('builds a static site that runs from a nested path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nextscale-site-'));

@@ -74,21 +74,31 @@ const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javas
  * Serves `dir` under the URL folder `prefix` (e.g. '/nested/site/') with a plain static server: no
  * byte ranges, so the model arrives as one streamed download. Returns the site's URL and a closer.
  */
-export async function serveStatic(dir: string, prefix: string): Promise<{ url: string; close: () => Promise<void> }> {
+export async function serveStatic(dir: string, prefix: string, options: { cors?: boolean } = {}): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = createHttpServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
     const rel = path.startsWith(prefix) ? normalize(path.slice(prefix.length) || 'index.html') : '';
     const file = join(dir, rel.endsWith('/') ? `${rel}index.html` : rel);
-    if (!rel || rel.startsWith('..') || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
-      res.writeHead(404).end();
+    // Another origin's page may read the files, and their validators, when `cors` is set.
+    const cors = options.cors ? { 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'ETag, Last-Modified, Content-Length' } : {};
+    const stat = rel && !rel.startsWith('..') ? statSync(file, { throwIfNoEntry: false }) : undefined;
+    if (!stat?.isFile()) {
+      res.writeHead(404, cors).end();
       return;
     }
-    res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': statSync(file).size });
-    createReadStream(file).pipe(res);
+    res.writeHead(200, { ...cors, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': stat.size, ETag: `"${stat.size}-${stat.mtimeMs}"` });
+    if (req.method === 'HEAD') res.end();
+    else createReadStream(file).pipe(res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}${prefix}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}${prefix}`,
+    close: () => new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections(); // the browser's kept-alive connections, so the server is gone at once
+    }),
+  };
 }
 
 export interface OpenOptions {
