@@ -12,8 +12,7 @@
  */
 import { query } from 'bitecs';
 import type { Recorder } from '../gpu/index.ts';
-import { disposeMaps, recordMaterialMaps } from '../generate/material.ts';
-import { writeImageTexture } from '../kernels/image-texture.ts';
+import { recordImageTextures } from '../generate/material.ts';
 import { GenerationState, samplingOf, type GenerationComponent } from './components.ts';
 import { estimateCost } from './cost-model.ts';
 import { stopSession } from './generations.ts';
@@ -218,13 +217,7 @@ export function previewSystem(world: Engine): void {
     if (!G.imageDirty[eid] || !session || !view) continue;
     try {
       rec ??= world.gpu.recorder('generation textures');
-      writeImageTexture(rec, view, session.image, { batchIndex: 0 });
-      const material = world.materials.get(eid);
-      if (material) {
-        const maps = recordMaterialMaps(world.gpu, rec, session.image);
-        for (const kind of ['normal', 'roughness', 'ao'] as const) writeImageTexture(rec, material.views[kind], maps[kind], { batchIndex: 0 });
-        disposeMaps(maps);
-      }
+      recordImageTextures(world.gpu, rec, session.image, { image: view, maps: world.materials.get(eid)?.views });
       writes.push(eid);
     } catch (e) {
       fail(world, eid, e);

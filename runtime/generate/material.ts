@@ -12,6 +12,7 @@
  *   disposeMaps(maps);                                            // after recording, back to the pool
  */
 import type { Gpu, Recorder, Tensor } from '../gpu/index.ts';
+import { writeImageTexture } from '../kernels/image-texture.ts';
 import { aoMap, blurCircular, colourAxis, heightMap, normalMap, projectColours, roughnessMap } from '../kernels/material-maps.ts';
 
 /** The maps a material can hold, in the order tools list them; 'albedo' is the generated image itself. */
@@ -85,6 +86,24 @@ export function recordMaterialMaps(gpu: Gpu, rec: Recorder, image: Tensor, setti
   aoMap(rec, maps.ao, local, mid, settings.aoGain);
   for (const t of [axis, lum, rows, local, mid, wide]) t.dispose();
   return maps;
+}
+
+/** Level-0 views of the rgba8unorm textures an image and its maps are written to. */
+export interface ImageTargets {
+  image: GPUTextureView;
+  maps?: Record<'normal' | 'roughness' | 'ao', GPUTextureView>;
+}
+
+/**
+ * Records the writes of image 0 of `image` [B, 3, H, W] into its texture and, when `targets.maps` is
+ * given, its material maps into theirs (the engine's texture system owns the textures).
+ */
+export function recordImageTextures(gpu: Gpu, rec: Recorder, image: Tensor, targets: ImageTargets): void {
+  writeImageTexture(rec, targets.image, image, { batchIndex: 0 });
+  if (!targets.maps) return;
+  const maps = recordMaterialMaps(gpu, rec, image);
+  for (const kind of ['normal', 'roughness', 'ao'] as const) writeImageTexture(rec, targets.maps[kind], maps[kind], { batchIndex: 0 });
+  disposeMaps(maps);
 }
 
 /** Returns the maps' buffers to the pool. */
