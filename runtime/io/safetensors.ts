@@ -2,8 +2,8 @@
  * safetensors: an 8-byte little-endian header length N, N bytes of JSON
  * (`{"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}`), then the
  * data section that the offsets index. Opening reads only the header, and validates it whole (every
- * offset inside the data section, sized by dtype and shape, no overlaps) so a bad file fails at open
- * with a message naming the tensor; tensors are then read one at a time.
+ * offset inside the data section, sized by dtype and shape, the tensors tiling the section exactly) so
+ * a bad file fails at open with a message naming the tensor; tensors are then read one at a time.
  */
 import { toHalf } from '../gpu/half.ts';
 import type { ByteSource } from './source.ts';
@@ -111,12 +111,21 @@ function parseHeader(header: Record<string, unknown>, file: string, dataStart: n
     tensors.set(name, { name, dtype, shape: [...shape], offset: dataStart + begin, byteLength });
     spans.push({ name, begin, end });
   }
+  // As the format's own reader requires: the tensors tile the data section, back to back from its
+  // start to its end. A header length off by a few bytes (into its padding) shifts every tensor, and a
+  // same-size edit of an offset moves one; both leave a gap, an overlap or a wrong end.
   spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < spans.length; i++) {
-    const [a, b] = [spans[i - 1], spans[i]];
-    if (b.begin < a.end) {
+  let covered = 0;
+  for (const [i, b] of spans.entries()) {
+    if (b.begin < covered) {
+      const a = spans[i - 1];
       throw new Error(`${file}: tensors '${a.name}' [${a.begin}, ${a.end}] and '${b.name}' [${b.begin}, ${b.end}] overlap, expected disjoint data_offsets`);
     }
+    if (b.begin > covered) throw new Error(`${file}: tensor '${b.name}' starts at data offset ${b.begin}, expected ${covered} (no gaps between tensors)`);
+    covered = b.end;
+  }
+  if (covered !== dataSize) {
+    throw new Error(`${file}: the tensors cover ${covered} bytes of a ${dataSize}-byte data section, expected all of it (a wrong header length, or bytes appended?)`);
   }
   return { tensors, metadata };
 }

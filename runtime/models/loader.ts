@@ -48,6 +48,9 @@ function hash(text: string): number {
 
 export type WeightDType = 'f32' | 'f16';
 
+/** The dtypes weights may be stored in (integers are never read as floats). */
+const FLOAT_DTYPES: readonly string[] = ['F32', 'F16', 'BF16', 'F64'];
+
 export class WeightLoader {
   /** Bytes uploaded so far (what the model's weights occupy on the GPU). */
   bytes = 0;
@@ -64,10 +67,22 @@ export class WeightLoader {
     private readonly source = 'weights',
   ) {}
 
-  /** Host copy of a tensor, checked against the expected shape. */
+  /**
+   * Host copy of a tensor, checked against the expected shape and a float dtype before any of its bytes
+   * are read (a file that declares a huge tensor fails before it costs memory), and again after.
+   */
   async host(name: string, shape: readonly number[]): Promise<Float32Array> {
     const full = this.prefix + name;
-    if (!this.file.tensors.has(full)) throw this.missing(name);
+    const declared = this.file.tensors.get(full);
+    if (!declared) throw this.missing(name);
+    if (!(this.file instanceof RandomWeights)) {
+      if (declared.shape.length !== shape.length || declared.shape.some((d, i) => d !== shape[i])) {
+        throw new Error(`${this.source}: tensor '${full}' has shape [${declared.shape.join(', ')}], expected [${shape.join(', ')}]`);
+      }
+      if (!FLOAT_DTYPES.includes(declared.dtype)) {
+        throw new Error(`${this.source}: tensor '${full}' is ${declared.dtype}, expected weights of a float dtype (${FLOAT_DTYPES.join(', ')})`);
+      }
+    }
     const t = await this.file.read(full, shape);
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw new Error(`${this.source}: tensor '${full}' has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);

@@ -153,4 +153,20 @@ describe('safetensors', () => {
     const overlap = handMade({ a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] }, b: { dtype: 'F16', shape: [4], data_offsets: [8, 16] } }, data);
     await expect(open(overlap)).rejects.toThrow("bad.safetensors: tensors 'a' [0, 16] and 'b' [8, 16] overlap, expected disjoint data_offsets");
   });
+
+  it('refuses tensors that do not tile the data section: a gap, bytes past the last, a header length cut into its padding', async () => {
+    const data = new Uint8Array(32);
+    const gap = handMade({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [4], data_offsets: [16, 32] } }, data);
+    await expect(open(gap)).rejects.toThrow("bad.safetensors: tensor 'b' starts at data offset 16, expected 8 (no gaps between tensors)");
+    const extra = handMade({ a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, data);
+    await expect(open(extra)).rejects.toThrow('bad.safetensors: the tensors cover 16 bytes of a 32-byte data section, expected all of it');
+    // A written file whose header length is cut into the header's space padding: the JSON still parses,
+    // and every tensor would be read shifted.
+    const good = writeSafetensors([{ name: 'w', dtype: 'F32', shape: [3], data: [1, 2, 3] }]);
+    const length = new DataView(good.buffer).getBigUint64(0, true);
+    expect(good[8 + Number(length) - 1]).toBe(0x20);
+    const cut = good.slice();
+    new DataView(cut.buffer).setBigUint64(0, length - 1n, true);
+    await expect(open(cut)).rejects.toThrow('bad.safetensors: the tensors cover 12 bytes of a 13-byte data section, expected all of it');
+  });
 });

@@ -84,7 +84,15 @@ describe('loading unified models', () => {
   it('refuses bad configurations, naming the values', () => {
     expect(() => parseUnifiedConfig({ ...json, family: 'var' })).toThrow(/expected "family": "unified", found "var"/);
     expect(() => parseUnifiedConfig({ ...json, unified: undefined })).toThrow(/config.json "unified": expected an object, found undefined/);
-    expect(() => parseUnifiedConfig(withUnified({ depth: 'two' }))).toThrow(/"unified": expected a number for "depth", found "two"/);
+    expect(() => parseUnifiedConfig(withUnified({ depth: 'two' }))).toThrow(/"unified": "depth" must be a whole number from 1 to 256, found "two"/);
+    // Strict: fractions, null, out-of-range values, unknown keys and mistyped flags are refused, never defaulted.
+    expect(() => parseUnifiedConfig(withUnified({ depth: 1.5 }))).toThrow(/"depth" must be a whole number from 1 to 256, found 1\.5/);
+    expect(() => parseUnifiedConfig(withUnified({ depth: 0 }))).toThrow(/"depth" must be a whole number from 1 to 256, found 0/);
+    expect(() => parseUnifiedConfig(withUnified({ rms_norm_eps: 0 }))).toThrow(/"rms_norm_eps" must be a number above 0 and at most 1, found 0/);
+    expect(() => parseUnifiedConfig(withUnified({ rms_norm_eps: null }))).toThrow(/"rms_norm_eps" must be a number above 0 and at most 1, found null/);
+    expect(() => parseUnifiedConfig(withUnified({ dpeth: 2 }))).toThrow(/"unified": unknown key "dpeth" \(known: text_vocab_size, depth/);
+    expect(() => parseUnifiedConfig({ ...json, vae: { ...json.vae, using_sa: 'false' } })).toThrow(/"vae": "using_sa" must be true or false, found "false"/);
+    expect(() => parseUnifiedConfig({ ...json, vae: { ...json.vae, vocab_size: 1e9 } })).toThrow(/"vae": "vocab_size" must be a whole number from 1 to 1048576, found 1000000000/);
     expect(() => parseUnifiedConfig(withUnified({ num_kv_heads: 3 }))).toThrow(/num_kv_heads 3 does not divide num_heads 4/);
     expect(() => parseUnifiedConfig(withUnified({ num_heads: 32, num_kv_heads: 2 }))).toThrow(/head dim embed_dim \/ num_heads = 2 must be a multiple of 4/);
     expect(() => parseUnifiedConfig(withUnified({ embed_dim: 1024, num_heads: 4 }))).toThrow(/= 256 must be a multiple of 4 and at most 128/);
@@ -92,12 +100,12 @@ describe('loading unified models', () => {
     expect(() => parseUnifiedConfig(withUnified({ patch_nums: [1, 3, 2, 4] }))).toThrow(/patch_nums must increase/);
     expect(() => parseUnifiedConfig(withUnified({ patch_nums: [1, 2, 4] }))).toThrow(/v_patch_nums \[1,2,3,4\] differ from the transformer's patch_nums \[1,2,4\]/);
     expect(() => parseUnifiedConfig(withUnified({ context_length: 40 }))).toThrow(/context_length 40 cannot hold one image .* take 48 tokens/);
-    expect(() => parseUnifiedConfig(withUnified({ context_length: 0.5 }))).toThrow(/context_length must be a whole number >= 1, found 0.5/);
-    expect(() => parseUnifiedConfig(withUnified({ frame_conditioned: 'yes' }))).toThrow(/"unified": frame_conditioned must be true or false, found "yes"/);
+    expect(() => parseUnifiedConfig(withUnified({ context_length: 0.5 }))).toThrow(/"context_length" must be a whole number from 1 to 65536, found 0\.5/);
+    expect(() => parseUnifiedConfig(withUnified({ frame_conditioned: 'yes' }))).toThrow(/"unified": "frame_conditioned" must be true or false, found "yes"/);
     expect(parseUnifiedConfig(withUnified({ frame_conditioned: true })).unified.frameConditioned).toBe(true);
-    expect(() => parseUnifiedConfig(withUnified({ caption_view: 1 }))).toThrow(/"unified": caption_view must be true or false, found 1/);
-    expect(() => parseUnifiedConfig(withUnified({ rope_2d: 'yes' }))).toThrow(/"unified": rope_2d must be true or false, found "yes"/);
-    expect(() => parseUnifiedConfig(withUnified({ pos_2d: 1 }))).toThrow(/"unified": pos_2d must be true or false, found 1/);
+    expect(() => parseUnifiedConfig(withUnified({ caption_view: 1 }))).toThrow(/"unified": "caption_view" must be true or false, found 1/);
+    expect(() => parseUnifiedConfig(withUnified({ rope_2d: 'yes' }))).toThrow(/"unified": "rope_2d" must be true or false, found "yes"/);
+    expect(() => parseUnifiedConfig(withUnified({ pos_2d: 1 }))).toThrow(/"unified": "pos_2d" must be true or false, found 1/);
     expect(() => parseUnifiedConfig(withUnified({ rope_2d: true, embed_dim: 16, intermediate_size: 32 }))).toThrow(/rope_2d needs a head dim of at least 6 \(3 rotary pairs\), found 4/);
   });
 

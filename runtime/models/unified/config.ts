@@ -3,7 +3,7 @@
  * (`"vae"`, VAR's section, parsed by VAR's parser) and the decoder-only transformer (`"unified"`, see
  * README.md in this folder). Checks refuse what the runtime cannot run, naming the values found.
  */
-import { asObject, checkVaeConfig, field, parseVaeConfig, serializeVaeConfig, vaeImageSize, type Json, type VaeConfig } from '../var/config.ts';
+import { asObject, checkVaeConfig, field, LIMITS, parseVaeConfig, serializeVaeConfig, vaeImageSize, type Json, type VaeConfig } from '../var/config.ts';
 
 /** The transformer's hyperparameters (example values: the conformance fixture unified-tiny). */
 export interface UnifiedConfig {
@@ -78,26 +78,27 @@ export function parseUnifiedConfig(json: unknown, source = 'config.json'): Unifi
   if (root.family !== 'unified') throw new Error(`${source}: expected "family": "unified", found ${JSON.stringify(root.family)}`);
   const u = asObject(root.unified, `${source} "unified"`);
   const w = `${source} "unified"`;
-  const { num, ints } = field;
-  const patchNums = ints(u, 'patch_nums', w);
+  const { int, num, bool, ints, only } = field;
+  only(u, ['text_vocab_size', 'depth', 'embed_dim', 'num_heads', 'num_kv_heads', 'intermediate_size', 'rms_norm_eps', 'rope_theta', 'patch_nums', 'context_length', 'frame_conditioned', 'caption_view', 'rope_2d', 'pos_2d'], w);
+  const patchNums = ints(u, 'patch_nums', w, LIMITS.side);
   const cfg: UnifiedModelConfig = {
     family: 'unified',
     vae: parseVaeConfig(asObject(root.vae, `${source} "vae"`), `${source} "vae"`, patchNums),
     unified: {
-      textVocabSize: num(u, 'text_vocab_size', w),
-      depth: num(u, 'depth', w),
-      embedDim: num(u, 'embed_dim', w),
-      numHeads: num(u, 'num_heads', w),
-      numKvHeads: num(u, 'num_kv_heads', w),
-      intermediateSize: num(u, 'intermediate_size', w),
-      rmsNormEps: num(u, 'rms_norm_eps', w, 1e-6),
-      ropeTheta: num(u, 'rope_theta', w, 10000),
+      textVocabSize: int(u, 'text_vocab_size', w, LIMITS.vocab),
+      depth: int(u, 'depth', w, LIMITS.depth),
+      embedDim: int(u, 'embed_dim', w, LIMITS.channels),
+      numHeads: int(u, 'num_heads', w, LIMITS.heads),
+      numKvHeads: int(u, 'num_kv_heads', w, LIMITS.heads),
+      intermediateSize: int(u, 'intermediate_size', w, { min: 1, max: 65536 }),
+      rmsNormEps: num(u, 'rms_norm_eps', w, LIMITS.eps, 1e-6),
+      ropeTheta: num(u, 'rope_theta', w, { min: 0, max: 1e12, above: true }, 10000),
       patchNums,
-      contextLength: num(u, 'context_length', w),
-      frameConditioned: flag(u, 'frame_conditioned', w),
-      captionView: flag(u, 'caption_view', w),
-      rope2d: flag(u, 'rope_2d', w),
-      pos2d: flag(u, 'pos_2d', w),
+      contextLength: int(u, 'context_length', w, { min: 1, max: 65536 }),
+      frameConditioned: bool(u, 'frame_conditioned', w, false),
+      captionView: bool(u, 'caption_view', w, false),
+      rope2d: bool(u, 'rope_2d', w, false),
+      pos2d: bool(u, 'pos_2d', w, false),
     },
   };
   checkUnifiedConfig(cfg, source);
@@ -148,14 +149,6 @@ export function checkUnifiedConfig(cfg: UnifiedModelConfig, source: string): voi
   if (u.contextLength < least) {
     throw new Error(`${where}: context_length ${u.contextLength} cannot hold one image (<text> and an image of scales [${pns}] take ${least} tokens)`);
   }
-}
-
-/** An optional boolean key (false when missing). */
-function flag(o: Record<string, unknown>, key: string, where: string): boolean {
-  const v = o[key];
-  if (v === undefined) return false;
-  if (typeof v !== 'boolean') throw new Error(`${where}: ${key} must be true or false, found ${JSON.stringify(v)}`);
-  return v;
 }
 
 function snake(k: string): string {

@@ -62,40 +62,86 @@ export function imageSize(cfg: VarModelConfig): number {
 
 export type Json = Record<string, unknown>;
 
-/** Readers of config.json fields; errors name the section, the key and what was found. */
+/** Inclusive bounds of a numeric key; `above` makes the lower one exclusive (eps > 0). */
+export interface Bounds {
+  min: number;
+  max: number;
+  above?: boolean;
+}
+
+const show = (x: unknown) => (x === undefined ? 'nothing' : JSON.stringify(x));
+
+/**
+ * Readers of config.json keys, strict: a key that is absent takes its default (a key without one is
+ * required); a key that is present must have the right type and lie in its bounds (`null` is not
+ * absent). Errors name the section, the key, the value found and what is allowed.
+ */
 export const field = {
-  num(o: Json, k: string, where: string, dflt?: number): number {
-    const x = o[k] ?? dflt;
-    if (typeof x !== 'number' || !Number.isFinite(x)) throw new Error(`${where}: expected a number for "${k}", found ${JSON.stringify(o[k])}`);
+  /** A whole number in bounds. */
+  int(o: Json, k: string, where: string, b: Bounds, dflt?: number): number {
+    const x = o[k] === undefined ? dflt : o[k];
+    if (!Number.isInteger(x) || (x as number) < b.min || (x as number) > b.max) {
+      throw new Error(`${where}: "${k}" must be a whole number from ${b.min} to ${b.max}, found ${show(o[k])}`);
+    }
+    return x as number;
+  },
+  /** A finite number in bounds. */
+  num(o: Json, k: string, where: string, b: Bounds, dflt?: number): number {
+    const x = o[k] === undefined ? dflt : o[k];
+    if (typeof x !== 'number' || !Number.isFinite(x) || (b.above ? x <= b.min : x < b.min) || x > b.max) {
+      throw new Error(`${where}: "${k}" must be a number ${b.above ? 'above' : 'from'} ${b.min} ${b.above ? 'and at most' : 'to'} ${b.max}, found ${show(o[k])}`);
+    }
     return x;
   },
-  bool(o: Json, k: string, dflt: boolean): boolean {
-    return typeof o[k] === 'boolean' ? (o[k] as boolean) : dflt;
+  /** true or false. */
+  bool(o: Json, k: string, where: string, dflt: boolean): boolean {
+    const x = o[k] === undefined ? dflt : o[k];
+    if (typeof x !== 'boolean') throw new Error(`${where}: "${k}" must be true or false, found ${show(o[k])}`);
+    return x;
   },
-  ints(o: Json, k: string, where: string): number[] {
+  /** A list of 1 to `maxLength` whole numbers from 1 to `max`. */
+  ints(o: Json, k: string, where: string, max: number, maxLength = 32): number[] {
     const x = o[k];
-    if (!Array.isArray(x) || x.length === 0 || !x.every((n) => Number.isInteger(n) && n > 0)) {
-      throw new Error(`${where}: expected "${k}" as a list of positive integers, found ${JSON.stringify(x)}`);
+    if (!Array.isArray(x) || x.length === 0 || x.length > maxLength || !x.every((n) => Number.isInteger(n) && n >= 1 && n <= max)) {
+      throw new Error(`${where}: "${k}" must be a list of 1 to ${maxLength} whole numbers from 1 to ${max}, found ${show(x)}`);
     }
     return x as number[];
   },
+  /** Refuses keys outside `known` (a misspelt key would otherwise silently take its default). */
+  only(o: Json, known: readonly string[], where: string): void {
+    const unknown = Object.keys(o).filter((k) => !known.includes(k));
+    if (unknown.length) throw new Error(`${where}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${known.join(', ')})`);
+  },
 };
+
+/** Bounds of the sizes a config may declare: generous for real models, far from what would exhaust memory. */
+export const LIMITS = {
+  vocab: { min: 1, max: 1 << 20 },
+  channels: { min: 1, max: 8192 },
+  depth: { min: 1, max: 256 },
+  heads: { min: 1, max: 256 },
+  side: 1024,
+  eps: { min: 0, max: 1, above: true },
+} as const;
+
+const VAE_KEYS = ['vocab_size', 'z_channels', 'ch', 'ch_mult', 'num_res_blocks', 'using_sa', 'using_mid_sa', 'quant_conv_ks', 'quant_resi', 'share_quant_resi', 'v_patch_nums', 'padding'];
 
 /** Parses a config.json's "vae" section (`where` names it in errors); `patchNums` is the default of v_patch_nums. */
 export function parseVaeConfig(vae: Json, where: string, patchNums: number[]): VaeConfig {
-  const { num, bool, ints } = field;
+  const { int, num, bool, ints, only } = field;
+  only(vae, VAE_KEYS, where);
   return {
-    vocabSize: num(vae, 'vocab_size', where),
-    zChannels: num(vae, 'z_channels', where),
-    ch: num(vae, 'ch', where),
-    chMult: Array.isArray(vae.ch_mult) ? ints(vae, 'ch_mult', where) : [1, 1, 2, 2, 4],
-    numResBlocks: num(vae, 'num_res_blocks', where, 2),
-    usingSa: bool(vae, 'using_sa', true),
-    usingMidSa: bool(vae, 'using_mid_sa', true),
-    quantConvKs: num(vae, 'quant_conv_ks', where, 3),
-    quantResi: num(vae, 'quant_resi', where, 0.5),
-    shareQuantResi: num(vae, 'share_quant_resi', where, 4),
-    vPatchNums: Array.isArray(vae.v_patch_nums) ? ints(vae, 'v_patch_nums', where) : patchNums,
+    vocabSize: int(vae, 'vocab_size', where, LIMITS.vocab),
+    zChannels: int(vae, 'z_channels', where, LIMITS.channels),
+    ch: int(vae, 'ch', where, LIMITS.channels),
+    chMult: vae.ch_mult === undefined ? [1, 1, 2, 2, 4] : ints(vae, 'ch_mult', where, 64, 8),
+    numResBlocks: int(vae, 'num_res_blocks', where, { min: 1, max: 16 }, 2),
+    usingSa: bool(vae, 'using_sa', where, true),
+    usingMidSa: bool(vae, 'using_mid_sa', where, true),
+    quantConvKs: int(vae, 'quant_conv_ks', where, { min: 1, max: 7 }, 3),
+    quantResi: num(vae, 'quant_resi', where, { min: -1, max: 1 }, 0.5),
+    shareQuantResi: int(vae, 'share_quant_resi', where, { min: 0, max: 64 }, 4),
+    vPatchNums: vae.v_patch_nums === undefined ? patchNums : ints(vae, 'v_patch_nums', where, LIMITS.side),
     padding: paddingMode(vae, where),
   };
 }
@@ -115,21 +161,22 @@ export function parseVarConfig(json: unknown, source = 'config.json'): VarModelC
   if (root.family !== 'var') throw new Error(`${source}: expected "family": "var", found ${JSON.stringify(root.family)}`);
   const vae = asObject(root.vae, `${source} "vae"`);
   const v = asObject(root.var, `${source} "var"`);
-  const { num, bool, ints } = field;
+  const { int, num, bool, ints, only } = field;
   const w = `${source} "var"`;
-  const patchNums = ints(v, 'patch_nums', w);
+  only(v, ['num_classes', 'depth', 'embed_dim', 'num_heads', 'mlp_ratio', 'norm_eps', 'shared_aln', 'attn_l2_norm', 'patch_nums'], w);
+  const patchNums = ints(v, 'patch_nums', w, LIMITS.side);
   const cfg: VarModelConfig = {
     family: 'var',
     vae: parseVaeConfig(vae, `${source} "vae"`, patchNums),
     var: {
-      numClasses: num(v, 'num_classes', w),
-      depth: num(v, 'depth', w),
-      embedDim: num(v, 'embed_dim', w),
-      numHeads: num(v, 'num_heads', w),
-      mlpRatio: num(v, 'mlp_ratio', w, 4),
-      normEps: num(v, 'norm_eps', w, 1e-6),
-      sharedAln: bool(v, 'shared_aln', false),
-      attnL2Norm: bool(v, 'attn_l2_norm', true),
+      numClasses: int(v, 'num_classes', w, { min: 1, max: 1_000_000 }),
+      depth: int(v, 'depth', w, LIMITS.depth),
+      embedDim: int(v, 'embed_dim', w, LIMITS.channels),
+      numHeads: int(v, 'num_heads', w, LIMITS.heads),
+      mlpRatio: num(v, 'mlp_ratio', w, { min: 0, max: 64, above: true }, 4),
+      normEps: num(v, 'norm_eps', w, LIMITS.eps, 1e-6),
+      sharedAln: bool(v, 'shared_aln', w, false),
+      attnL2Norm: bool(v, 'attn_l2_norm', w, true),
       patchNums,
     },
   };
