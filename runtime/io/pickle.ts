@@ -3,7 +3,9 @@
  * memo opcodes of protocols 3-4). It builds plain values: None → null, ints → number (bigint beyond
  * 2^53), str → string, bytes → Uint8Array, tuples and lists → arrays, dicts → Map. Nothing is
  * imported or executed: a GLOBAL resolves only through the caller's allow-list, REDUCE calls only
- * the `Callable`s that list returns, and any other opcode is refused by name.
+ * the `Callable`s that list returns, and any other opcode is refused by name. Work is bounded: integers
+ * of at most 64 bytes, a memo of at most a million entries, MARKs nested at most 1,000 deep, so a
+ * hostile pickle fails fast with an error naming the opcode instead of stalling or exhausting memory.
  */
 
 /** A function the allow-list exposes to REDUCE (e.g. torch._utils._rebuild_tensor_v2). */
@@ -37,6 +39,9 @@ const NAMES: Record<number, string> = {
   0x96: 'BYTEARRAY8', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
 };
 
+/** Bounds on a pickle's work (a state dict's pickle stays far below each). */
+export const PICKLE_LIMITS = { intBytes: 64, memo: 1_000_000, depth: 1_000 } as const;
+
 /** Runs a pickle and returns the value STOP leaves; `file` names the pickle in errors. */
 export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, file: string): unknown {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -65,6 +70,21 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, file: string):
     return Number(v);
   };
   const take = (n: number) => bytes.subarray(need(n), pos);
+  const text = (raw: Uint8Array) => {
+    try {
+      return utf8.decode(raw);
+    } catch {
+      throw fail(`string of ${raw.length} bytes is not valid UTF-8`);
+    }
+  };
+  const long = (n: number) => {
+    if (n > PICKLE_LIMITS.intBytes) throw fail(`integer of ${n} bytes, expected at most ${PICKLE_LIMITS.intBytes}`);
+    return int(take(n));
+  };
+  const put = (i: number, v: unknown) => {
+    if (!memo.has(i) && memo.size >= PICKLE_LIMITS.memo) throw fail(`memo of more than ${PICKLE_LIMITS.memo} entries`);
+    memo.set(i, v);
+  };
   const pop = (): unknown => {
     if (stack.length === 0) throw fail('pickle stack underflow (corrupt file?)');
     return stack.pop();
@@ -115,7 +135,11 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, file: string):
       case 0x80: u8(); break; // PROTO
       case 0x95: need(8); break; // FRAME: the frame's bytes follow inline
       case 0x2e: return pop(); // STOP
-      case 0x28: marks.push(stack); stack = []; break; // MARK
+      case 0x28: // MARK
+        if (marks.length >= PICKLE_LIMITS.depth) throw fail(`MARKs nested more than ${PICKLE_LIMITS.depth} deep`);
+        marks.push(stack);
+        stack = [];
+        break;
       case 0x30: pop(); break; // POP
       case 0x31: popMark(); break; // POP_MARK
       case 0x32: stack.push(top()); break; // DUP
@@ -125,12 +149,12 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, file: string):
       case 0x4a: stack.push(view.getInt32(need(4), true)); break; // BININT
       case 0x4b: stack.push(u8()); break; // BININT1
       case 0x4d: stack.push(u16()); break; // BININT2
-      case 0x8a: stack.push(int(take(u8()))); break; // LONG1
-      case 0x8b: stack.push(int(take(u32()))); break; // LONG4
+      case 0x8a: stack.push(long(u8())); break; // LONG1
+      case 0x8b: stack.push(long(u32())); break; // LONG4
       case 0x47: stack.push(view.getFloat64(need(8), false)); break; // BINFLOAT (big-endian)
-      case 0x58: stack.push(utf8.decode(take(u32()))); break; // BINUNICODE
-      case 0x8c: stack.push(utf8.decode(take(u8()))); break; // SHORT_BINUNICODE
-      case 0x8d: stack.push(utf8.decode(take(u64()))); break; // BINUNICODE8
+      case 0x58: stack.push(text(take(u32()))); break; // BINUNICODE
+      case 0x8c: stack.push(text(take(u8()))); break; // SHORT_BINUNICODE
+      case 0x8d: stack.push(text(take(u64()))); break; // BINUNICODE8
       case 0x54: stack.push(latin1.decode(take(u32()))); break; // BINSTRING
       case 0x55: stack.push(latin1.decode(take(u8()))); break; // SHORT_BINSTRING
       case 0x42: stack.push(take(u32()).slice()); break; // BINBYTES
@@ -146,10 +170,10 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, file: string):
       case 0x73: { const v = pop(); const k = pop(); asMap(top()).set(k, v); break; } // SETITEM
       case 0x75: { const items = popMark(); setItems(asMap(top()), items); break; } // SETITEMS
       case 0x61: { const v = pop(); asList(top()).push(v); break; } // APPEND
-      case 0x65: { const items = popMark(); asList(top()).push(...items); break; } // APPENDS
-      case 0x71: memo.set(u8(), top()); break; // BINPUT
-      case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
-      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
+      case 0x65: { const items = popMark(); const list = asList(top()); for (const v of items) list.push(v); break; } // APPENDS
+      case 0x71: put(u8(), top()); break; // BINPUT
+      case 0x72: put(u32(), top()); break; // LONG_BINPUT
+      case 0x94: put(memo.size, top()); break; // MEMOIZE
       case 0x68: stack.push(get(u8())); break; // BINGET
       case 0x6a: stack.push(get(u32())); break; // LONG_BINGET
       case 0x63: { // GLOBAL: "module\nname\n"
@@ -199,4 +223,21 @@ function describe(v: unknown): string {
   if (v instanceof Map) return 'a dict';
   if (Array.isArray(v)) return 'a tuple or list';
   return v === null ? 'None' : typeof v === 'object' ? (v.constructor?.name ?? 'an object') : `${typeof v} ${String(v)}`;
+}
+
+/**
+ * A short, safe rendering of an unpickled value for error messages: bigints, dicts, bytes, cycles and
+ * deep or long containers (a hostile pickle makes all of them) never throw and stay short.
+ */
+export function show(v: unknown, depth = 2): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
+  if (typeof v === 'bigint') return `${v}n`.length > 24 ? `an integer of ${v.toString(16).length * 4} bits` : `${v}`;
+  if (v === null) return 'None';
+  if (typeof v !== 'object') return String(v);
+  if (v instanceof Uint8Array) return `bytes[${v.length}]`;
+  if (v instanceof Map) return `a dict of ${v.size}`;
+  if (!Array.isArray(v)) return describe(v);
+  if (depth === 0) return `(${v.length} items)`;
+  const items = v.slice(0, 5).map((x) => show(x, depth - 1));
+  return `(${items.join(', ')}${v.length > 5 ? `, … ${v.length} in all` : ''})`;
 }

@@ -7,10 +7,13 @@
  * fetches its bytes from the archive, gathering a non-contiguous view into row-major order.
  * Top-level entries that are not tensors (rare in a state dict) are left out of `tensors`.
  */
-import { Callable, unpickle } from './pickle.ts';
+import { Callable, show, unpickle } from './pickle.ts';
 import type { ByteSource } from './source.ts';
 import { convert, DTYPE_SIZE, numel, notFound, type FileDType, type TensorData, type TensorFile, type TensorInfo } from './tensor-file.ts';
 import { ZipArchive } from './zip.ts';
+
+/** Largest data.pkl read: a state dict's pickle names its tensors (a few hundred KB for the largest VAR). */
+const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
 
 /** A .pth tensor: a strided view of a storage entry. */
 export interface PthTensorInfo extends TensorInfo {
@@ -56,7 +59,7 @@ function allowedGlobal(module: string, name: string, file: string): unknown {
   const rebuild = (args: unknown[]) => {
     const [storage, offset, size, stride] = args;
     if (!(storage instanceof Storage) || !isCount(offset) || !Array.isArray(size) || !Array.isArray(stride) || size.length !== stride.length || ![...size, ...stride].every(isCount)) {
-      throw new Error(`${file}: ${name} expects (storage, offset, size, stride) of matching ranks, found (${args.slice(0, 4).map((a) => JSON.stringify(a) ?? typeof a).join(', ')})`);
+      throw new Error(`${file}: ${name} expects (storage, offset, size, stride) of matching ranks, found ${show(args.slice(0, 4))}`);
     }
     return new Rebuilt(storage, offset, size as number[], stride as number[]);
   };
@@ -98,13 +101,15 @@ export class PthFile implements TensorFile {
     }
 
     const where = `${src.name}/${pkl}`;
+    const pklEntry = zip.entry(pkl);
+    if (pklEntry.size > MAX_PICKLE_BYTES) throw new Error(`${where}: the pickle declares ${pklEntry.size} bytes, expected a state dict's (at most ${MAX_PICKLE_BYTES})`);
     const storages = new Map<string, Storage>();
-    const root = unpickle(await zip.read(zip.entry(pkl)), {
+    const root = unpickle(await zip.read(pklEntry), {
       global: (module, name) => allowedGlobal(module, name, where),
       persistentLoad: (pid) => {
         const [kind, type, key, , count] = Array.isArray(pid) ? pid : [];
         if (kind !== 'storage' || !(type instanceof StorageType) || typeof key !== 'string' || !isCount(count)) {
-          throw new Error(`${where}: persistent id ${JSON.stringify(pid) ?? typeof pid} is not ('storage', type, key, location, numel)`);
+          throw new Error(`${where}: persistent id ${show(pid)} is not ('storage', type, key, location, numel)`);
         }
         const known = storages.get(key) ?? new Storage(key, type.dtype, count);
         storages.set(key, known);

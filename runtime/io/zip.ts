@@ -2,12 +2,19 @@
  * The part of ZIP that torch.save archives use: the central directory (with ZIP64 sizes and
  * offsets, for checkpoints over 4 GB) read from the end of the file, and entries read by byte range.
  * torch.save stores entries uncompressed, so a tensor's bytes are read straight from the archive;
- * a deflated entry (an archive re-zipped by hand) is inflated whole with DecompressionStream.
+ * a deflated entry (an archive re-zipped by hand) is inflated once, streamed, and stopped at its
+ * declared size.
+ *
+ * The archive is checked as it is read: names are unique, entries' byte ranges do not overlap each
+ * other or the directory, each local header names its entry, and an entry's CRC-32 is compared the
+ * first time it is read (read whole for that if the first read is a part of it).
  */
 import type { ByteSource } from './source.ts';
 
 export interface ZipEntry {
   name: string;
+  /** CRC-32 of the uncompressed contents. */
+  crc: number;
   /** 0 = stored, 8 = deflated. */
   method: number;
   compressedSize: number;
@@ -21,6 +28,27 @@ const ZIP64_LOCATOR = 0x07064b50;
 const ZIP64_EOCD = 0x06064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
+/** Deflate expands a byte to at most about 1032 (its longest match, 258 bytes, from a 2-bit code). */
+const MAX_DEFLATE_RATIO = 1032;
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/** The CRC-32 (IEEE, as zip uses it) of `bytes`. */
+export function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+const hex = (v: number) => `0x${v.toString(16).padStart(8, '0')}`;
 
 function u64(view: DataView, at: number, what: string): number {
   const v = view.getBigUint64(at, true);
@@ -31,6 +59,8 @@ function u64(view: DataView, at: number, what: string): number {
 /** A zip archive's directory; entries are read lazily. */
 export class ZipArchive {
   private readonly dataStarts = new Map<string, Promise<number>>();
+  private readonly inflatedEntries = new Map<string, Promise<Uint8Array>>();
+  private readonly verified = new Set<string>();
 
   private constructor(
     readonly source: ByteSource,
@@ -83,6 +113,7 @@ export class ZipArchive {
       if (p + 46 + nameLength + extraLength + commentLength > cd.length) throw bad(`central directory entry ${i} runs past the directory`);
       const entry: ZipEntry = {
         name: utf8.decode(cd.subarray(p + 46, p + 46 + nameLength)),
+        crc: cv.getUint32(p + 16, true),
         method: cv.getUint16(p + 10, true),
         compressedSize: cv.getUint32(p + 20, true),
         size: cv.getUint32(p + 24, true),
@@ -92,8 +123,21 @@ export class ZipArchive {
       if (entry.headerOffset + 30 + entry.compressedSize > src.size) {
         throw bad(`entry '${entry.name}' ([${entry.headerOffset}, +${entry.compressedSize}]) lies past the end (${src.size} bytes; truncated?)`);
       }
+      if (entries.has(entry.name)) throw bad(`entry '${entry.name}' appears twice in the central directory`);
+      if (entry.method === 8 && entry.size > MAX_DEFLATE_RATIO * Math.max(entry.compressedSize, 1)) {
+        throw bad(`entry '${entry.name}' declares ${entry.size} bytes from ${entry.compressedSize} deflated, more than deflate can expand (${MAX_DEFLATE_RATIO}x)`);
+      }
       entries.set(entry.name, entry);
       p += 46 + nameLength + extraLength + commentLength;
+    }
+    // Each entry's local header and data lie before the next entry's, and all before the directory.
+    const spans = [...entries.values()].sort((a, b) => a.headerOffset - b.headerOffset);
+    for (const [i, e] of spans.entries()) {
+      const end = e.headerOffset + 30 + e.compressedSize;
+      const next = i + 1 < spans.length ? spans[i + 1] : undefined;
+      if (end > (next?.headerOffset ?? cdOffset)) {
+        throw bad(`entry '${e.name}' at ${e.headerOffset} (+${e.compressedSize} bytes) overlaps ${next ? `entry '${next.name}' at ${next.headerOffset}` : `the central directory at ${cdOffset}`}`);
+      }
     }
     return new ZipArchive(src, entries);
   }
@@ -105,23 +149,48 @@ export class ZipArchive {
     return e;
   }
 
-  /** Reads `length` bytes at `offset` of an entry's uncompressed contents. */
+  /** Reads `length` bytes at `offset` of an entry's uncompressed contents (its CRC-32 checked on first read). */
   async read(entry: ZipEntry, offset = 0, length = entry.size - offset): Promise<Uint8Array> {
     if (offset < 0 || length < 0 || offset + length > entry.size) {
       throw new Error(`${this.source.name}: cannot read ${length} bytes at offset ${offset} of zip entry '${entry.name}' (${entry.size} bytes)`);
     }
-    if (entry.method === 8) return (await this.inflate(entry)).subarray(offset, offset + length);
-    if (entry.method !== 0) throw new Error(`${this.source.name}: zip entry '${entry.name}' uses compression method ${entry.method}, expected 0 (stored) or 8 (deflated)`);
-    return this.source.read((await this.dataStart(entry)) + offset, length);
+    if (entry.method !== 0 && entry.method !== 8) {
+      throw new Error(`${this.source.name}: zip entry '${entry.name}' uses compression method ${entry.method}, expected 0 (stored) or 8 (deflated)`);
+    }
+    if (entry.method === 8) return (await this.inflated(entry)).subarray(offset, offset + length);
+    const start = await this.dataStart(entry);
+    if (!this.verified.has(entry.name)) {
+      const whole = offset === 0 && length === entry.size;
+      const bytes = await this.source.read(start, entry.size);
+      this.check(entry, bytes);
+      if (whole) return bytes;
+    }
+    return this.source.read(start + offset, length);
+  }
+
+  /** Compares an entry's contents with the CRC-32 the directory gives for it. */
+  private check(entry: ZipEntry, bytes: Uint8Array): void {
+    const crc = crc32(bytes);
+    if (crc !== entry.crc) {
+      throw new Error(`${this.source.name}: zip entry '${entry.name}' is corrupt: its CRC-32 is ${hex(crc)}, the archive says ${hex(entry.crc)}`);
+    }
+    this.verified.add(entry.name);
   }
 
   private dataStart(entry: ZipEntry): Promise<number> {
     let start = this.dataStarts.get(entry.name);
     if (!start) {
-      start = this.source.read(entry.headerOffset, 30).then((h) => {
+      const name = new TextEncoder().encode(entry.name);
+      const headerBytes = Math.min(30 + name.length, this.source.size - entry.headerOffset);
+      start = this.source.read(entry.headerOffset, headerBytes).then((h) => {
         const hv = new DataView(h.buffer, h.byteOffset, h.byteLength);
-        if (hv.getUint32(0, true) !== LOCAL) throw new Error(`${this.source.name}: not a valid zip archive: no local header for '${entry.name}' at offset ${entry.headerOffset}`);
-        const at = entry.headerOffset + 30 + hv.getUint16(26, true) + hv.getUint16(28, true);
+        if (h.length < 30 || hv.getUint32(0, true) !== LOCAL) throw new Error(`${this.source.name}: not a valid zip archive: no local header for '${entry.name}' at offset ${entry.headerOffset}`);
+        const nameLength = hv.getUint16(26, true);
+        const local = h.subarray(30, 30 + nameLength);
+        if (nameLength !== name.length || local.some((b, i) => b !== name[i])) {
+          throw new Error(`${this.source.name}: not a valid zip archive: the local header at ${entry.headerOffset} names '${new TextDecoder().decode(local)}', the directory '${entry.name}'`);
+        }
+        const at = entry.headerOffset + 30 + nameLength + hv.getUint16(28, true);
         if (at + entry.compressedSize > this.source.size) throw new Error(`${this.source.name}: zip entry '${entry.name}' ends past the end of the file (truncated?)`);
         return at;
       });
@@ -130,16 +199,37 @@ export class ZipArchive {
     return start;
   }
 
+  /** An entry's inflated contents: inflated once, streamed, stopped as soon as it passes its declared size. */
+  private inflated(entry: ZipEntry): Promise<Uint8Array> {
+    let out = this.inflatedEntries.get(entry.name);
+    if (!out) {
+      out = this.inflate(entry);
+      this.inflatedEntries.set(entry.name, out);
+    }
+    return out;
+  }
+
   private async inflate(entry: ZipEntry): Promise<Uint8Array> {
     const packed = await this.source.read(await this.dataStart(entry), entry.compressedSize);
-    const stream = new Blob([packed.slice()]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
-    let out: Uint8Array;
+    const reader = new Blob([packed.slice()]).stream().pipeThrough(new DecompressionStream('deflate-raw')).getReader();
+    const out = new Uint8Array(entry.size);
+    let filled = 0;
+    const wrong = (what: string) => new Error(`${this.source.name}: zip entry '${entry.name}' ${what}`);
     try {
-      out = new Uint8Array(await new Response(stream).arrayBuffer());
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (filled + value.byteLength > entry.size) throw wrong(`inflates past its declared ${entry.size} bytes`);
+        out.set(value, filled);
+        filled += value.byteLength;
+      }
     } catch (e) {
-      throw new Error(`${this.source.name}: zip entry '${entry.name}' does not inflate (${(e as Error).message})`);
+      await reader.cancel().catch(() => undefined);
+      if ((e as Error).message.startsWith(this.source.name)) throw e;
+      throw wrong(`does not inflate (${(e as Error).message})`);
     }
-    if (out.length !== entry.size) throw new Error(`${this.source.name}: zip entry '${entry.name}' inflates to ${out.length} bytes, expected ${entry.size}`);
+    if (filled !== entry.size) throw wrong(`inflates to ${filled} bytes, expected ${entry.size}`);
+    this.check(entry, out);
     return out;
   }
 }

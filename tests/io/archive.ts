@@ -3,21 +3,34 @@
  * one-tensor state dict assembled opcode by opcode, so a test can break exactly one thing.
  */
 
+import { crc32 } from '../../runtime/io/zip.ts';
+
 const ascii = (s: string) => Array.from(new TextEncoder().encode(s));
 const le = (v: number, bytes: number) => Array.from({ length: bytes }, (_, i) => (v >>> (8 * i)) & 0xff);
 
-/** A zip archive of stored entries (no CRCs: the reader does not check them). */
-export function storedZip(entries: { name: string; data: Uint8Array }[]): Uint8Array {
+/** One entry of `storedZip`: stored, or `deflated` (raw deflate of `data`); `crc` and `size` override what is declared. */
+export interface HandEntry {
+  name: string;
+  data: Uint8Array;
+  crc?: number;
+  deflated?: Uint8Array;
+  size?: number;
+}
+
+/** A zip archive of the entries, with their CRC-32s. */
+export function storedZip(entries: HandEntry[]): Uint8Array {
   const parts: number[][] = [];
   const central: number[][] = [];
   let offset = 0;
-  for (const { name, data } of entries) {
+  for (const { name, data, crc, deflated, size } of entries) {
     const n = ascii(name);
-    const sizes = [...le(0, 4), ...le(data.length, 4), ...le(data.length, 4)];
-    const local = [...le(0x04034b50, 4), 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...sizes, ...le(n.length, 2), 0, 0, ...n];
-    central.push([...le(0x02014b50, 4), 20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...sizes, ...le(n.length, 2), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...le(offset, 4), ...n]);
-    parts.push(local, Array.from(data));
-    offset += local.length + data.length;
+    const body = deflated ?? data;
+    const method = deflated ? 8 : 0;
+    const sizes = [...le(crc ?? crc32(data), 4), ...le(body.length, 4), ...le(size ?? data.length, 4)];
+    const local = [...le(0x04034b50, 4), 20, 0, 0, 0, method, 0, 0, 0, 0, 0, ...sizes, ...le(n.length, 2), 0, 0, ...n];
+    central.push([...le(0x02014b50, 4), 20, 0, 20, 0, 0, 0, method, 0, 0, 0, 0, 0, ...sizes, ...le(n.length, 2), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...le(offset, 4), ...n]);
+    parts.push(local, Array.from(body));
+    offset += local.length + body.length;
   }
   const cd = central.flat();
   const end = [...le(0x06054b50, 4), 0, 0, 0, 0, ...le(entries.length, 2), ...le(entries.length, 2), ...le(cd.length, 4), ...le(offset, 4), 0, 0];

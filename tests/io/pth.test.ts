@@ -5,6 +5,7 @@
  * at a time (zip, pickle opcode, global, storage) and each error says what was expected.
  */
 import { readFileSync } from 'node:fs';
+import { deflateRawSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { toHalf } from '../../runtime/gpu/half.ts';
@@ -105,6 +106,54 @@ describe('PyTorch .pth', () => {
     await expect(open(handPth(good.slice(0, -1), storages))).rejects.toThrow(/pickle ends after \d+ bytes, expected 1 more/);
     await expect(open(handPth([0x80, 2, 0x74, 0x2e], storages))).rejects.toThrow('hand.pth/archive/data.pkl: no MARK to pop to (corrupt file?) (pickle opcode TUPLE at byte 2)');
     await expect(open(handPth([0x80, 2, ...op.str('x'), 0x2e], storages))).rejects.toThrow('expected a state dict (a dict of tensors) at the top level, found string');
+  });
+
+  it('checks the archive as it reads: CRC-32, duplicate names, local headers, overlapping entries, deflate bombs', async () => {
+    const pickle = Uint8Array.from(tensorPickle({ numel: 4, size: [4], stride: [1] }));
+    const parts = (crc?: number) => [{ name: 'archive/data.pkl', data: pickle }, { name: 'archive/data/0', data: f32(1, 2, 3, 4), crc }];
+    const flipped = await open(storedZip(parts(0x1234)));
+    await expect(flipped.read('w')).rejects.toThrow(/hand\.pth: zip entry 'archive\/data\/0' is corrupt: its CRC-32 is 0x[0-9a-f]{8}, the archive says 0x00001234/);
+    await expect(open(storedZip([...parts(), { name: 'archive/data/0', data: f32(5, 6, 7, 8) }]))).rejects.toThrow("hand.pth: not a valid zip archive: entry 'archive/data/0' appears twice in the central directory");
+
+    // The directory's offset of one entry moved onto another's local header: the names disagree.
+    const zip = storedZip(parts());
+    const dv = new DataView(zip.buffer);
+    let cd = zip.length - 22;
+    while (dv.getUint32(cd, true) !== 0x06054b50) cd--;
+    const cdStart = dv.getUint32(cd + 16, true);
+    const second = cdStart + 46 + 'archive/data.pkl'.length; // the storage's directory record
+    const moved = zip.slice();
+    new DataView(moved.buffer).setUint32(second + 42, 0, true);
+    await expect(open(moved)).rejects.toThrow(/hand\.pth: not a valid zip archive: entry '.*' at 0 \(\+\d+ bytes\) overlaps entry '.*' at 0/);
+    // A local header renamed (same length): the directory and the header disagree.
+    const renamed = zip.slice();
+    const at = zip.indexOf(0x30, zip.indexOf(0x2f, 30 + pickle.length + 'archive/data'.length + 30)); // the '0' of archive/data/0's local name
+    renamed[at] = 0x31;
+    await expect((await open(renamed)).read('w')).rejects.toThrow(/the local header at \d+ names 'archive\/data\/1', the directory 'archive\/data\/0'/);
+
+    // Deflated storages: one that declares more than deflate can give is refused at open; one that
+    // inflates past what it declares stops there; a good one inflates once for all its views.
+    const zeros = new Uint8Array(1 << 20);
+    const packed = deflateRawSync(zeros);
+    const bomb = [{ name: 'archive/data.pkl', data: pickle }, { name: 'archive/data/0', data: f32(1, 2, 3, 4), deflated: packed, size: 2 ** 31 }];
+    await expect(open(storedZip(bomb))).rejects.toThrow(`hand.pth: not a valid zip archive: entry 'archive/data/0' declares 2147483648 bytes from ${packed.length} deflated, more than deflate can expand (1032x)`);
+    const liar = [{ name: 'archive/data.pkl', data: pickle }, { name: 'archive/data/0', data: f32(1, 2, 3, 4), deflated: deflateRawSync(new Uint8Array(64)) }];
+    await expect((await open(storedZip(liar))).read('w')).rejects.toThrow("hand.pth: zip entry 'archive/data/0' inflates past its declared 16 bytes");
+    const good = [{ name: 'archive/data.pkl', data: pickle }, { name: 'archive/data/0', data: f32(1, 2, 3, 4), deflated: deflateRawSync(f32(1, 2, 3, 4)) }];
+    expect(Array.from((await (await open(storedZip(good))).read('w')).data)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('bounds the pickle: integer length, nesting, invalid UTF-8, long APPENDS, without internal errors', async () => {
+    const storages = { 0: f32(1, 2, 3, 4) };
+    const long4 = [0x80, 2, 0x8b, ...[0, 0, 4, 0], ...new Array(1 << 18).fill(0xff), 0x2e];
+    await expect(open(handPth(long4, storages))).rejects.toThrow('hand.pth/archive/data.pkl: integer of 262144 bytes, expected at most 64 (pickle opcode LONG4 at byte 2)');
+    await expect(open(handPth([0x80, 2, ...new Array(5000).fill(0x28), 0x2e], storages))).rejects.toThrow('MARKs nested more than 1000 deep (pickle opcode MARK at byte 1002)');
+    await expect(open(handPth([0x80, 2, 0x8c, 2, 0xc3, 0x28, 0x2e], storages))).rejects.toThrow('string of 2 bytes is not valid UTF-8 (pickle opcode SHORT_BINUNICODE at byte 2)');
+    const appends = [0x80, 2, 0x5d, 0x28, ...new Array(300_000).fill(0x4e), 0x65, 0x2e];
+    await expect(open(handPth(appends, storages))).rejects.toThrow('expected a state dict (a dict of tensors) at the top level, found a list');
+    // A persistent id holding a bigint and a cycle still gets a readable message.
+    const pid = [0x80, 2, 0x7d, 0x28, ...op.str('w'), 0x5d, 0x32, 0x61, 0x8a, 9, ...new Array(9).fill(0x7f), 0x86, 0x51, 0x73, 0x2e];
+    await expect(open(handPth(pid, storages))).rejects.toThrow("hand.pth/archive/data.pkl: persistent id (((1 items)), 2351923699311548792703) is not ('storage', type, key, location, numel)");
   });
 
   it('refuses views outside their storage and missing or short storages', async () => {
