@@ -5,7 +5,8 @@
 import type { Gpu } from '../gpu/index.ts';
 import type { ProgressFn } from '../io/index.ts';
 import type { WeightDType } from './loader.ts';
-import { loadUnifiedFolder, readJson } from './unified/load.ts';
+import { readJson } from './read-json.ts';
+import { loadUnifiedFolder } from './unified/load.ts';
 import type { UnifiedModel } from './unified/model.ts';
 import { loadVarFolder } from './var/load.ts';
 import type { VarModel } from './var/model.ts';

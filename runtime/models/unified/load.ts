@@ -4,6 +4,7 @@
  */
 import type { Gpu } from '../../gpu/index.ts';
 import { openSafetensors, openSource, type ProgressFn } from '../../io/index.ts';
+import { readJson } from '../read-json.ts';
 import { parseUnifiedConfig } from './config.ts';
 import { UnifiedModel, type UnifiedLoadOptions } from './model.ts';
 import { UnifiedTokenizer } from './tokenizer.ts';
@@ -11,17 +12,6 @@ import { UnifiedTokenizer } from './tokenizer.ts';
 export interface UnifiedFolderOptions extends UnifiedLoadOptions {
   /** Download progress of the weights (bytes loaded, bytes in all). */
   onProgress?: ProgressFn;
-}
-
-/** Reads and parses a JSON file of a model folder, naming the file in errors. */
-export async function readJson(path: string): Promise<unknown> {
-  const source = await openSource(path);
-  const text = new TextDecoder().decode(await source.read(0, source.size));
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
-  }
 }
 
 /** Loads a unified model folder from a Node path or an http(s) URL. */

@@ -43,6 +43,10 @@ export class UnifiedTokenizer {
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${source}: expected a JSON object, found ${JSON.stringify(json)?.slice(0, 40)}`);
     const model = (json as { model?: { type?: unknown } }).model;
     if (!model || typeof model !== 'object') throw new Error(`${source}: expected a "model" section (a BPE vocabulary), found none`);
+    const regex = findRegex(json, '');
+    if (regex !== undefined) {
+      throw new Error(`${source}: ${regex} holds a regular expression; tokenizers with regular expressions are refused (a crafted pattern can take exponential time on a prompt)`);
+    }
     let tokenizer: Tokenizer;
     try {
       tokenizer = new Tokenizer(json, {});
@@ -75,4 +79,16 @@ export class UnifiedTokenizer {
     if (id === undefined) throw new Error(`tokenizer: no token '${token}'`);
     return id;
   }
+}
+
+/** The path of the first "Regex" pattern in a tokenizer's JSON (normalizers, pre-tokenizers, decoders), if any. */
+function findRegex(node: unknown, path: string, depth = 0): string | undefined {
+  if (typeof node !== 'object' || node === null || depth > 32) return undefined;
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'Regex') return path || 'the tokenizer';
+    if (k === 'vocab' || k === 'merges' || k === 'added_tokens') continue;
+    const found = findRegex(v, path ? `${path}.${k}` : k, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }

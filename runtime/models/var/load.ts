@@ -5,6 +5,7 @@
  */
 import type { Gpu } from '../../gpu/index.ts';
 import { openPth, openSafetensors, openSource, type ProgressFn } from '../../io/index.ts';
+import { readJson } from '../read-json.ts';
 import { parseVarConfig } from './config.ts';
 import { inferVarConfig } from './infer.ts';
 import { VarModel, type VarLoadOptions } from './model.ts';
@@ -17,15 +18,7 @@ export interface VarFolderOptions extends VarLoadOptions {
 /** Loads a model folder from a Node path or an http(s) URL. */
 export async function loadVarFolder(gpu: Gpu, dir: string, opts: VarFolderOptions = {}): Promise<VarModel> {
   const base = dir.replace(/\/+$/, '');
-  const configSource = await openSource(`${base}/config.json`);
-  const text = new TextDecoder().decode(await configSource.read(0, configSource.size));
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${base}/config.json: not valid JSON (${(e as Error).message})`);
-  }
-  const config = parseVarConfig(json, `${base}/config.json`);
+  const config = parseVarConfig(await readJson(`${base}/config.json`), `${base}/config.json`);
   const weights = await openSafetensors(await openSource(`${base}/weights.safetensors`, { onProgress: opts.onProgress }));
   return VarModel.load(gpu, config, { vae: weights, vaePrefix: 'vae.', var: weights, varPrefix: 'var.', name: `${base}/weights.safetensors` }, opts);
 }
