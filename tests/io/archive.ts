@@ -72,3 +72,23 @@ export function handPth(pickle: number[], storages: Record<string, Uint8Array>):
     { name: 'archive/version', data: Uint8Array.from(ascii('3\n')) },
   ]);
 }
+
+/** The entries (name and stored contents) of a zip of stored entries, read from its central directory. */
+export function handPthEntries(zip: Uint8Array): HandEntry[] {
+  const dv = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  let eocd = zip.length - 22;
+  while (eocd > 0 && dv.getUint32(eocd, true) !== 0x06054b50) eocd--;
+  const count = dv.getUint16(eocd + 10, true);
+  let p = dv.getUint32(eocd + 16, true);
+  const out: HandEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const nameLength = dv.getUint16(p + 28, true);
+    const name = new TextDecoder().decode(zip.subarray(p + 46, p + 46 + nameLength));
+    const size = dv.getUint32(p + 20, true);
+    const local = dv.getUint32(p + 42, true);
+    const start = local + 30 + dv.getUint16(local + 26, true) + dv.getUint16(local + 28, true);
+    out.push({ name, data: zip.slice(start, start + size) });
+    p += 46 + nameLength + dv.getUint16(p + 30, true) + dv.getUint16(p + 32, true);
+  }
+  return out;
+}

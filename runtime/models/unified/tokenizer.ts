@@ -43,6 +43,7 @@ export class UnifiedTokenizer {
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${source}: expected a JSON object, found ${JSON.stringify(json)?.slice(0, 40)}`);
     const model = (json as { model?: { type?: unknown } }).model;
     if (!model || typeof model !== 'object') throw new Error(`${source}: expected a "model" section (a BPE vocabulary), found none`);
+    checkIds(json as { model: { vocab?: unknown }; added_tokens?: unknown }, source);
     const regex = findRegex(json, '');
     if (regex !== undefined) {
       throw new Error(`${source}: ${regex} holds a regular expression; tokenizers with regular expressions are refused (a crafted pattern can take exponential time on a prompt)`);
@@ -91,4 +92,22 @@ function findRegex(node: unknown, path: string, depth = 0): string | undefined {
     if (found !== undefined) return found;
   }
   return undefined;
+}
+
+/**
+ * Every token id (the vocabulary's and the added tokens') is a whole number below the count of both: ids
+ * are dense in a BPE vocabulary, and the tokenizer library sizes its tables by the largest.
+ */
+function checkIds(json: { model: { vocab?: unknown }; added_tokens?: unknown }, source: string): void {
+  const vocab = json.model.vocab;
+  if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) throw new Error(`${source}: expected "model"."vocab" to map tokens to ids, found ${JSON.stringify(vocab)?.slice(0, 40)}`);
+  const added = Array.isArray(json.added_tokens) ? (json.added_tokens as unknown[]) : [];
+  const entries = Object.entries(vocab as Record<string, unknown>);
+  const limit = entries.length + added.length;
+  const bad = (what: string, id: unknown) => new Error(`${source}: ${what} has id ${JSON.stringify(id)?.slice(0, 20)}, expected a whole number below ${limit}`);
+  for (const [token, id] of entries) if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= limit) throw bad(`vocabulary token ${JSON.stringify(token)}`, id);
+  for (const a of added) {
+    const id = (a as { id?: unknown } | null)?.id;
+    if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= limit) throw bad('an added token', id);
+  }
 }
