@@ -20,6 +20,7 @@ import {
   type ProgressFn,
   type TensorFile,
 } from '../runtime/index.ts';
+import { MAX_JSON_BYTES } from '../runtime/models/read-json.ts';
 import { folderFiles } from './model-cache.ts';
 
 /** A model loaded from a folder URL, and what its files' trip said. */
@@ -66,6 +67,9 @@ export async function loadModelFolder(gpu: Gpu, url: string, onProgress: Progres
  *   await loadDroppedModel(gpu, [vaeCh160v4096z32Pth, varD16Pth]); // configuration inferred from the tensors
  */
 export async function loadDroppedModel(gpu: Gpu, files: readonly File[]): Promise<AnyModel> {
+  for (const f of files) {
+    if (/\.json$/i.test(f.name) && f.size > MAX_JSON_BYTES) throw new Error(`${f.name}: ${f.size} bytes, expected a JSON file of at most ${MAX_JSON_BYTES}`);
+  }
   const config = files.find((f) => f.name === 'config.json');
   const tensors = files.filter((f) => /\.(safetensors|pth)$/i.test(f.name));
   if (config && tensors.length === 1 && /\.safetensors$/i.test(tensors[0].name)) {
