@@ -7,6 +7,7 @@
  *
  *   npm run bench [-- --model DIR | --random] [--dtype f16] [--batch 1] [--depth 16] [--kernels workgroup|direct]
  *   npm run bench -- --model UNIFIED_DIR [--prompt "..."] [--cfg 0]
+ *   npm run bench -- --soak 1000 [--model DIR]   (memory over many generations: soak-bench.ts)
  *   npm run bench -- --video [--frames 48] [--keyframe-every 8] [--video-fps 12] [--video-budget 8]
  *       [--video-seconds 60] [--video-costs condition=0.2,blocks=0.5,sample=0.3,decode=3]
  *
@@ -25,6 +26,7 @@ import { loadModelFolder } from '../models/load.ts';
 import { readJson } from '../models/read-json.ts';
 import { loadUnifiedFolder } from '../models/unified/load.ts';
 import { UNIFIED_SAMPLING } from '../generate/unified-tasks.ts';
+import { benchSoak } from './soak-bench.ts';
 import { benchUnified } from './unified-bench.ts';
 import { loadVarFolder } from '../models/var/load.ts';
 import { VarModel } from '../models/var/model.ts';
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
     options: {
       model: { type: 'string' }, random: { type: 'boolean' }, dtype: { type: 'string', default: 'f32' }, batch: { type: 'string', default: '1' }, depth: { type: 'string', default: '16' },
       kernels: { type: 'string' }, prompt: { type: 'string', default: 'red and blue checker, fine' }, cfg: { type: 'string', default: String(UNIFIED_SAMPLING.cfg) },
+      soak: { type: 'string' },
       ...VIDEO_OPTIONS,
     },
   });
@@ -58,6 +61,13 @@ async function main(): Promise<void> {
   const random = values.random ?? (real && !values.model);
   const randomVar = () => VarModel.load(gpu, publicConfig(Number(values.depth)), { vae: new RandomWeights(1), vaePrefix: '', var: new RandomWeights(2), varPrefix: '', name: 'random weights' }, { dtype, encoder: false });
   const name = random ? `VAR-d${values.depth} (random weights)` : values.model ?? 'var-tiny fixture';
+  if (values.soak !== undefined) {
+    const soaked = await loadModelFolder(gpu, values.model ?? FIXTURE, { dtype });
+    await benchSoak(gpu, soaked, values.model ?? 'var-tiny fixture', Number(values.soak));
+    soaked.dispose();
+    gpu.destroy();
+    return;
+  }
   if (values.video) {
     const played = random ? await randomVar() : await loadModelFolder(gpu, values.model ?? FIXTURE, { dtype });
     await benchVideo(gpu, played, name, videoOptions(values, real, defaultKeyframeEvery(played)));
