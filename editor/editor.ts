@@ -62,7 +62,7 @@ export class Editor {
   /** The last frames, oldest first. */
   readonly frames: FrameRecord[] = [];
   scene: GeneratedScene;
-  private loaded: { id: number; model: AnyModel; name: string } | undefined;
+  private loaded: { id: number; model: AnyModel; name: string; files?: readonly File[] } | undefined;
   /** Models replaced by another, disposed once a frame has moved every generation off them. */
   private retired: AnyModel[] = [];
   private loads = 0;
@@ -98,11 +98,16 @@ export class Editor {
     setMaterialListener(this.world, (eid, maps) => this.scene.setMaterial?.(eid, maps));
   }
 
-  /** Starts the frame loop and loads the model of the settings. */
-  start(): void {
+  /** Starts the frame loop and loads `model` (default: the model of the settings). */
+  start(model: string | readonly File[] = this.settings.model): void {
     this.raf = requestAnimationFrame(this.frame);
-    void this.loadModel(this.settings.model);
+    void this.loadModel(model);
     void this.refreshCacheUsage();
+  }
+
+  /** The files of the running model when it came from a drop (to load it again on a new device). */
+  get droppedModel(): readonly File[] | undefined {
+    return this.loaded?.files;
   }
 
   /**
@@ -168,7 +173,7 @@ export class Editor {
         return;
       }
       const previous = this.loaded;
-      this.loaded = { id: addModel(this.world, model), model, name };
+      this.loaded = { id: addModel(this.world, model), model, name, files: url === undefined ? files : undefined };
       this.slots.setModel(this.loaded.id);
       this.video.setModel(this.loaded.id);
       if (previous) {

@@ -145,6 +145,7 @@ export class EditorPane {
 
   dispose(): void {
     this.pane.dispose();
+    this.messageBox.remove();
   }
 
   private input<K extends keyof EditorSettings & string>(folder: TpFolder, key: K, params: Record<string, unknown> = {}): void {

@@ -188,6 +188,23 @@ describe('editor in headless Chromium', () => {
     await e.close();
   }, 240_000);
 
+  it('comes back on a new GPU device when the device is lost, without a page reload', async () => {
+    const e = await EditorPage.open(h, '?model=./models/var-tiny&class=3&seed=2&scene=studio');
+    await e.ready();
+    await e.generated();
+    await e.page.evaluate(() => {
+      (window as unknown as { before: unknown }).before = window.nextscale;
+      window.nextscale!.gpu.device.destroy();
+    });
+    await e.page.waitForFunction(() => window.nextscale !== (window as unknown as { before: unknown }).before && /^var-tiny/.test(window.nextscale!.pane.readouts.model), undefined, { timeout: 60_000 });
+    expect(await e.readout('message')).toMatch(/^The GPU device was lost \(.+\); the editor runs on a new one, its model reloaded and its generations restarted\.$/);
+    await e.generated();
+    expect((await e.pixels()).length).toBe(64 * 64 * 4);
+    expect(await e.page.evaluate(() => [document.querySelectorAll('#pane .tp-rotv').length, document.querySelectorAll('#pane .message').length])).toEqual([1, 1]);
+    expect(unexpected(e.errors)).toEqual([]);
+    await e.close();
+  }, 180_000);
+
   it('builds a static site that runs from a nested path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nextscale-site-'));
     const site = await buildSite(dir).then(() => serveStatic(dir, '/nested/site/'));
