@@ -21,7 +21,7 @@ import {
   type Engine,
   type Progress,
 } from '../runtime/ecs/index.ts';
-import type { AnyModel, Gpu } from '../runtime/index.ts';
+import { ModelFileError, type AnyModel, type Gpu } from '../runtime/index.ts';
 import { writeGlb, type GlbTextures } from '../runtime/io/glb.ts';
 import { encodePng } from '../runtime/io/png.ts';
 import { createScene, StudioScene, type GeneratedScene } from '../scenes/index.ts';
@@ -193,7 +193,11 @@ export class Editor {
       if (model.config.family === 'var' && refusal) this.pane.say(`${refusal}: choose a class this model has`);
     } catch (e) {
       if (load !== this.loads) return;
-      const message = e instanceof Error ? e.message : String(e);
+      // A bad file or a failed download says what is wrong; a TypeError or RangeError is the runtime's own fault, and says so.
+      const cause = e instanceof ModelFileError && e.cause !== undefined ? e.cause : e;
+      const internal = cause instanceof TypeError || cause instanceof RangeError || cause instanceof ReferenceError;
+      const text = e instanceof Error ? e.message : String(e);
+      const message = internal ? `an error in the runtime, not in the files (${(cause as Error).name}: ${text})` : text;
       this.pane.show('model');
       status(this.loaded ? describeModel(this.loaded.name, this.loaded.model) : 'no model loaded');
       this.pane.say(`model ${name} failed to load: ${message}${this.loaded ? ` (still running ${this.loaded.name})` : ''}`);

@@ -7,3 +7,4 @@ export { blobSource, fileSource, memorySource, openSource, urlSource, type ByteS
 export { DTYPE_SIZE, type FileDType, type TensorData, type TensorFile, type TensorInfo } from './tensor-file.ts';
 export { openSafetensors, SafetensorsFile, writeSafetensors, type SafetensorsEntry } from './safetensors.ts';
 export { openPth, PthFile, type PthTensorInfo } from './pth.ts';
+export { ModelFileError } from './model-file-error.ts';

@@ -7,6 +7,7 @@
  * fetches its bytes from the archive, gathering a non-contiguous view into row-major order.
  * Top-level entries that are not tensors (rare in a state dict) are left out of `tensors`.
  */
+import { checkedFile } from './model-file-error.ts';
 import { Callable, show, unpickle } from './pickle.ts';
 import type { ByteSource } from './source.ts';
 import { convert, DTYPE_SIZE, numel, notFound, type FileDType, type TensorData, type TensorFile, type TensorInfo } from './tensor-file.ts';
@@ -139,26 +140,30 @@ export class PthFile implements TensorFile {
     return info;
   }
 
-  async readRaw(name: string): Promise<Uint8Array> {
-    const info = this.info(name);
-    const entry = this.zip.entry(info.entry);
-    if (info.contiguous) return this.zip.read(entry, info.offset, info.byteLength);
-    const item = DTYPE_SIZE[info.dtype];
-    const last = info.shape.reduce((sum, d, i) => sum + (d - 1) * info.strides[i], 0);
-    const span = await this.zip.read(entry, info.offset, (last + 1) * item);
-    return gather(span, info.shape, info.strides, item);
+  readRaw(name: string): Promise<Uint8Array> {
+    return checkedFile(this.name, async () => {
+      const info = this.info(name);
+      const entry = this.zip.entry(info.entry);
+      if (info.contiguous) return this.zip.read(entry, info.offset, info.byteLength);
+      const item = DTYPE_SIZE[info.dtype];
+      const last = info.shape.reduce((sum, d, i) => sum + (d - 1) * info.strides[i], 0);
+      const span = await this.zip.read(entry, info.offset, (last + 1) * item);
+      return gather(span, info.shape, info.strides, item);
+    }, `tensor '${name}'`);
   }
 
-  async read(name: string): Promise<TensorData> {
-    const info = this.info(name);
-    const data = convert(await this.readRaw(name), info.dtype, `tensor '${name}' in ${this.name}`);
-    return { data, shape: [...info.shape], dtype: info.dtype };
+  read(name: string): Promise<TensorData> {
+    return checkedFile(this.name, async () => {
+      const info = this.info(name);
+      const data = convert(await this.readRaw(name), info.dtype, `tensor '${name}' in ${this.name}`);
+      return { data, shape: [...info.shape], dtype: info.dtype };
+    }, `tensor '${name}'`);
   }
 }
 
-/** Opens a torch.save checkpoint (see PthFile). */
+/** Opens a torch.save checkpoint (see PthFile); a bad file is a ModelFileError. */
 export function openPth(src: ByteSource): Promise<PthFile> {
-  return PthFile.open(src);
+  return checkedFile(src.name, () => PthFile.open(src));
 }
 
 function describeTensor(zip: ZipArchive, prefix: string, name: string, t: Rebuilt): PthTensorInfo {

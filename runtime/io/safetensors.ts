@@ -6,6 +6,7 @@
  * a bad file fails at open with a message naming the tensor; tensors are then read one at a time.
  */
 import { toHalf } from '../gpu/half.ts';
+import { checkedFile } from './model-file-error.ts';
 import type { ByteSource } from './source.ts';
 import { convert, DTYPE_SIZE, isFileDType, notFound, numel, type TensorData, type TensorFile, type TensorInfo } from './tensor-file.ts';
 
@@ -60,21 +61,25 @@ export class SafetensorsFile implements TensorFile {
     return info;
   }
 
-  async readRaw(name: string): Promise<Uint8Array> {
-    const info = this.info(name);
-    return this.source.read(info.offset, info.byteLength);
+  readRaw(name: string): Promise<Uint8Array> {
+    return checkedFile(this.name, async () => {
+      const info = this.info(name);
+      return this.source.read(info.offset, info.byteLength);
+    }, `tensor '${name}'`);
   }
 
-  async read(name: string): Promise<TensorData> {
-    const info = this.info(name);
-    const data = convert(await this.readRaw(name), info.dtype, `tensor '${name}' in ${this.name}`);
-    return { data, shape: [...info.shape], dtype: info.dtype };
+  read(name: string): Promise<TensorData> {
+    return checkedFile(this.name, async () => {
+      const info = this.info(name);
+      const data = convert(await this.readRaw(name), info.dtype, `tensor '${name}' in ${this.name}`);
+      return { data, shape: [...info.shape], dtype: info.dtype };
+    }, `tensor '${name}'`);
   }
 }
 
-/** Reads a safetensors file's header (see SafetensorsFile). */
+/** Reads a safetensors file's header (see SafetensorsFile); a bad file is a ModelFileError. */
 export function openSafetensors(src: ByteSource): Promise<SafetensorsFile> {
-  return SafetensorsFile.open(src);
+  return checkedFile(src.name, () => SafetensorsFile.open(src));
 }
 
 function parseHeader(header: Record<string, unknown>, file: string, dataStart: number, dataSize: number) {

@@ -3,6 +3,7 @@
  * as a list of `await w.tensor('blocks.0.attn.proj.weight', [C, C])` lines.
  */
 import { Tensor, type Gpu } from '../gpu/index.ts';
+import { checkedFile } from '../io/model-file-error.ts';
 
 /** What the loader needs of a tensor file (safetensors or .pth). */
 export interface TensorSource {
@@ -71,7 +72,11 @@ export class WeightLoader {
    * Host copy of a tensor, checked against the expected shape and a float dtype before any of its bytes
    * are read (a file that declares a huge tensor fails before it costs memory), and again after.
    */
-  async host(name: string, shape: readonly number[]): Promise<Float32Array> {
+  host(name: string, shape: readonly number[]): Promise<Float32Array> {
+    return checkedFile(this.source, () => this.checkedHost(name, shape), `tensor '${this.prefix + name}'`);
+  }
+
+  private async checkedHost(name: string, shape: readonly number[]): Promise<Float32Array> {
     const full = this.prefix + name;
     const declared = this.file.tensors.get(full);
     if (!declared) throw this.missing(name);

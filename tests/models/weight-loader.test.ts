@@ -20,3 +20,23 @@ describe('weight loader', () => {
     await expect(loader.host('gone', [2])).rejects.toThrow("big.safetensors: tensor 'gone' not found (the file has 3 tensors, e.g. 'w', 'ids', 'ok')");
   });
 });
+
+describe('ModelFileError', () => {
+  it('is what every reader throws for a bad file: the file, where in it, and the original as its cause', async () => {
+    const { ModelFileError } = await import('../../runtime/io/index.ts');
+    const { parseUnifiedConfig } = await import('../../runtime/models/unified/config.ts');
+    const loader = new WeightLoader({} as Gpu, declaring({ w: { shape: [3], dtype: 'F32' } }), 'unified.', 'f32', 'm/weights.safetensors');
+    const missing = await loader.host('w', [3]).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(ModelFileError);
+    expect(missing).toMatchObject({ file: 'm/weights.safetensors', where: "tensor 'unified.w'" });
+    let config: unknown;
+    try {
+      parseUnifiedConfig({ family: 'unified' }, 'm/config.json');
+    } catch (e) {
+      config = e;
+    }
+    expect(config).toBeInstanceOf(ModelFileError);
+    expect((config as Error).message).toBe('m/config.json "unified": expected an object, found undefined');
+    expect((config as Error & { cause: unknown }).cause).toBeInstanceOf(Error);
+  });
+});

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Gpu } from '../../runtime/gpu/index.ts';
-import { openPth, openSafetensors, openSource, type TensorFile } from '../../runtime/io/index.ts';
+import { ModelFileError, openPth, openSafetensors, openSource, type TensorFile } from '../../runtime/io/index.ts';
 import { WeightLoader } from '../../runtime/models/loader.ts';
 import { readJson } from '../../runtime/models/read-json.ts';
 import { parseUnifiedConfig } from '../../runtime/models/unified/config.ts';
@@ -97,9 +97,13 @@ async function main(): Promise<void> {
     try {
       result.changed = (await read[format](path)) !== original.reading;
     } catch (e) {
-      const clean = e instanceof Error && e.constructor === Error && e.message.includes(path);
+      // A clean refusal: the runtime's ModelFileError naming the file, from a plain Error (not a TypeError,
+      // RangeError or other fault of the runtime's own).
+      const cause = e instanceof ModelFileError ? e.cause : undefined;
+      const clean = e instanceof ModelFileError && e.message.includes(path) && (cause === undefined || (cause as Error).constructor === Error);
       result.outcome = clean ? 'clean' : 'internal';
-      result.message = `${e instanceof Error ? e.constructor.name : typeof e}: ${String((e as Error)?.message ?? e).slice(0, 300)}`;
+      const origin = e instanceof ModelFileError && e.cause instanceof Error ? ` (from ${e.cause.constructor.name})` : '';
+      result.message = `${e instanceof Error ? e.constructor.name : typeof e}${origin}: ${String((e as Error)?.message ?? e).slice(0, 300)}`;
     }
     result.ms = performance.now() - started;
     result.peakMb = process.resourceUsage().maxRSS / 1024;

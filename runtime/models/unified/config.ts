@@ -3,6 +3,7 @@
  * (`"vae"`, VAR's section, parsed by VAR's parser) and the decoder-only transformer (`"unified"`, see
  * README.md in this folder). Checks refuse what the runtime cannot run, naming the values found.
  */
+import { checkedFileSync } from '../../io/model-file-error.ts';
 import { asObject, checkVaeConfig, field, LIMITS, parseVaeConfig, serializeVaeConfig, vaeImageSize, type Json, type VaeConfig } from '../var/config.ts';
 
 /** The transformer's hyperparameters (example values: the conformance fixture unified-tiny). */
@@ -74,6 +75,10 @@ export function viewTokens(patchNums: readonly number[]): number {
 
 /** Parses a model folder's config.json with clear errors. */
 export function parseUnifiedConfig(json: unknown, source = 'config.json'): UnifiedModelConfig {
+  return checkedFileSync(source, () => parseUnifiedConfigUnchecked(json, source));
+}
+
+function parseUnifiedConfigUnchecked(json: unknown, source: string): UnifiedModelConfig {
   const root = asObject(json, source);
   if (root.family !== 'unified') throw new Error(`${source}: expected "family": "unified", found ${JSON.stringify(root.family)}`);
   const u = asObject(root.unified, `${source} "unified"`);

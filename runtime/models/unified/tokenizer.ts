@@ -4,6 +4,7 @@
  * decode: the ids of the special tokens, looked up by name (never by number), and a check that the
  * vocabulary is the one the transformer was built for.
  */
+import { checkedFileSync } from '../../io/model-file-error.ts';
 import { Tokenizer } from '@huggingface/tokenizers';
 
 /** The special tokens of the sequence layout (README.md, "Vocabulary"). */
@@ -40,6 +41,10 @@ export class UnifiedTokenizer {
    * match the vocabulary.
    */
   static fromJson(json: unknown, source = 'tokenizer.json', textVocabSize?: number): UnifiedTokenizer {
+    return checkedFileSync(source, () => UnifiedTokenizer.build(json, source, textVocabSize));
+  }
+
+  private static build(json: unknown, source: string, textVocabSize?: number): UnifiedTokenizer {
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${source}: expected a JSON object, found ${JSON.stringify(json)?.slice(0, 40)}`);
     const model = (json as { model?: { type?: unknown } }).model;
     if (!model || typeof model !== 'object') throw new Error(`${source}: expected a "model" section (a BPE vocabulary), found none`);

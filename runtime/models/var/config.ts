@@ -2,6 +2,7 @@
  * VAR family configuration: the constructor arguments of the reference's VQVAE and VAR, read from a
  * model folder's `config.json` or inferred from the tensors of a public checkpoint.
  */
+import { checkedFileSync } from '../../io/model-file-error.ts';
 import { PADDING_MODES, type PaddingMode } from '../../kernels/conv2d.ts';
 
 /** VQVAE hyperparameters (example values: the public vae_ch160v4096z32). */
@@ -157,6 +158,10 @@ function paddingMode(vae: Json, where: string): PaddingMode {
 
 /** Parses a model folder's config.json (snake_case constructor arguments) with clear errors. */
 export function parseVarConfig(json: unknown, source = 'config.json'): VarModelConfig {
+  return checkedFileSync(source, () => parseVarConfigUnchecked(json, source));
+}
+
+function parseVarConfigUnchecked(json: unknown, source: string): VarModelConfig {
   const root = asObject(json, source);
   if (root.family !== 'var') throw new Error(`${source}: expected "family": "var", found ${JSON.stringify(root.family)}`);
   const vae = asObject(root.vae, `${source} "vae"`);
