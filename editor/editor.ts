@@ -30,7 +30,7 @@ import { download, readTexturePixels, texturePng } from './export-png.ts';
 import { cacheUsage, describeUsage, forgetCachedModels } from './model-cache.ts';
 import { describeModel, loadDroppedModel, loadModelFolder } from './models.ts';
 import { EditorPane } from './pane.ts';
-import { checkSetting, saveSettings, SEED_LIMIT, type EditorSettings, type StartSettings } from './settings.ts';
+import { checkSetting, familySampling, saveSettings, SEED_LIMIT, type EditorSettings, type StartSettings } from './settings.ts';
 import { EngineSlots, type SharedSettings } from './slots.ts';
 import { EditorVideo } from './video-pane.ts';
 
@@ -186,6 +186,15 @@ export class Editor {
       }
       this.pane.show('model');
       this.pane.showConditioning(model.config.family === 'unified' ? 'prompt' : 'class');
+      // Sampling left at the previous family's defaults moves to this family's (the settings start at the unified ones).
+      const switched = familySampling(this.settings, previous?.model.config.family ?? 'unified', model.config.family);
+      if (Object.keys(switched).length) {
+        Object.assign(this.settings, switched);
+        for (const k of Object.keys(switched) as (keyof EditorSettings)[]) this.pane.show(k);
+        this.slots.setShared(sharedOf(this.settings));
+        this.video.setShared(sharedOf(this.settings));
+        saveSettings(this.settings, this.storage);
+      }
       status(describeModel(name, model) + (folder?.cached ? ' (from the browser cache)' : ''));
       if (folder?.warnings.length) this.pane.say(folder.warnings.join('\n'));
       void this.refreshCacheUsage();

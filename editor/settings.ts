@@ -4,7 +4,7 @@
  * (`?model=<url>&class=3&seed=7&scene=studio`) always opens as written. A value that fails its check is
  * refused with a message that says what was expected and what was found, and the previous value stays.
  */
-import { UNIFIED_SAMPLING } from '../runtime/generate/unified-tasks.ts';
+import { SAMPLING_DEFAULTS, type ModelFamily } from '../runtime/generate/sampling.ts';
 import { SCENE_NAMES, STUDIO_MESHES, type SceneName, type StudioMesh } from '../scenes/index.ts';
 
 export interface EditorSettings {
@@ -41,14 +41,26 @@ export const DEFAULT_SETTINGS: Readonly<EditorSettings> = {
   prompt: DEFAULT_PROMPT,
   classLabel: 3,
   seed: 0,
-  ...UNIFIED_SAMPLING,
-  temperature: 1,
+  ...SAMPLING_DEFAULTS.unified,
   budgetMs: 8,
   scene: 'studio',
   mesh: 'cube',
   tiling: 1,
   maps: true,
 };
+
+/** The sampling settings a model family starts from. */
+export const SAMPLING_KEYS = ['cfg', 'topK', 'topP', 'temperature'] as const;
+
+/**
+ * The sampling settings to switch to when a model of `family` replaces one of `previous`: `family`'s
+ * defaults for each setting still at `previous`'s default (one the user or the URL set stays as set).
+ */
+export function familySampling(settings: EditorSettings, previous: ModelFamily, family: ModelFamily): Partial<EditorSettings> {
+  const out: Partial<EditorSettings> = {};
+  for (const k of SAMPLING_KEYS) if (previous !== family && settings[k] === SAMPLING_DEFAULTS[previous][k]) out[k] = SAMPLING_DEFAULTS[family][k];
+  return out;
+}
 
 /** What the checks know of the loaded model (nothing before one has loaded). */
 export interface ModelLimits {

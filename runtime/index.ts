@@ -5,7 +5,8 @@ export { loadVarFolder, loadVarCheckpoints, type VarFolderOptions, type VarCheck
 export { VarModel, type VarLoadOptions } from './models/var/model.ts';
 export { parseVarConfig, serializeVarConfig, type VarModelConfig } from './models/var/config.ts';
 export { inferVarConfig } from './models/var/infer.ts';
-export { VarSession, checkSampling, type VarSessionOptions, type SamplingSettings, type StepInfo, type StepKind } from './generate/var-session.ts';
+export { VarSession, type VarSessionOptions, type StepInfo, type StepKind } from './generate/var-session.ts';
+export { checkSampling, SAMPLING_DEFAULTS, type ModelFamily, type SamplingSettings } from './generate/sampling.ts';
 export { TapCollector, type Tapped } from './generate/taps.ts';
 export { loadModelFolder, type AnyModel, type ModelFolderOptions } from './models/load.ts';
 export { loadUnifiedFolder, type UnifiedFolderOptions } from './models/unified/load.ts';

@@ -25,7 +25,7 @@ import type { VarModelConfig } from '../models/var/config.ts';
 import { loadModelFolder } from '../models/load.ts';
 import { readJson } from '../models/read-json.ts';
 import { loadUnifiedFolder } from '../models/unified/load.ts';
-import { UNIFIED_SAMPLING } from '../generate/unified-tasks.ts';
+import { SAMPLING_DEFAULTS } from '../generate/sampling.ts';
 import { benchSoak } from './soak-bench.ts';
 import { benchUnified } from './unified-bench.ts';
 import { loadVarFolder } from '../models/var/load.ts';
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       model: { type: 'string' }, random: { type: 'boolean' }, dtype: { type: 'string', default: 'f32' }, batch: { type: 'string', default: '1' }, depth: { type: 'string', default: '16' },
-      kernels: { type: 'string' }, prompt: { type: 'string', default: 'red and blue checker, fine' }, cfg: { type: 'string', default: String(UNIFIED_SAMPLING.cfg) },
+      kernels: { type: 'string' }, prompt: { type: 'string', default: 'red and blue checker, fine' }, cfg: { type: 'string', default: String(SAMPLING_DEFAULTS.unified.cfg) },
       soak: { type: 'string' },
       ...VIDEO_OPTIONS,
     },
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   }
   const model = random ? await randomVar() : await loadVarFolder(gpu, values.model ?? FIXTURE, { dtype, encoder: false });
   const labels = Array.from({ length: Number(values.batch) }, (_, i) => i % model.config.var.numClasses);
-  const settings = { labels, seed: 0, cfg: 1.5, topK: 900, topP: 0.96 };
+  const settings = { labels, seed: 0, ...SAMPLING_DEFAULTS.var };
 
   // Warm-up: compiles every pipeline and fills the buffer pool.
   const warm = new VarSession(model, settings);

@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { Gpu } from '../gpu/index.ts';
 import { writeSafetensors } from '../io/index.ts';
 import { UnifiedSession } from '../generate/unified-session.ts';
-import { UNIFIED_SAMPLING } from '../generate/unified-tasks.ts';
+import { SAMPLING_DEFAULTS } from '../generate/sampling.ts';
 import { VarSession, type SamplingSettings } from '../generate/var-session.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
 import type { VarModel } from '../models/var/model.ts';
@@ -88,14 +88,6 @@ interface Generated {
   metadata: Record<string, string>;
 }
 
-/**
- * Sampling defaults per family: VAR's reference settings; for unified models those the built-in model
- * is evaluated with (`npm run eval`), which keep its textures clean at 16x16 tokens.
- */
-const SAMPLING_DEFAULTS = {
-  var: { cfg: '1.5', topK: '900', topP: '0.96' },
-  unified: { cfg: String(UNIFIED_SAMPLING.cfg), topK: String(UNIFIED_SAMPLING.topK), topP: String(UNIFIED_SAMPLING.topP) },
-} as const;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -109,7 +101,7 @@ async function main(): Promise<void> {
       cfg: { type: 'string' },
       'top-k': { type: 'string' },
       'top-p': { type: 'string' },
-      temperature: { type: 'string', default: '1' },
+      temperature: { type: 'string' },
       out: { type: 'string' },
       dump: { type: 'string' },
       frames: { type: 'string' },
@@ -141,7 +133,7 @@ async function main(): Promise<void> {
     const model = await loadModelFromArgs(gpu, values, USAGE);
     const d = SAMPLING_DEFAULTS[model.config.family];
     const settings: SamplingSettings = {
-      seed: Number(values.seed), cfg: Number(values.cfg ?? d.cfg), topK: Number(values['top-k'] ?? d.topK), topP: Number(values['top-p'] ?? d.topP), temperature: Number(values.temperature),
+      seed: Number(values.seed), cfg: Number(values.cfg ?? d.cfg), topK: Number(values['top-k'] ?? d.topK), topP: Number(values['top-p'] ?? d.topP), temperature: Number(values.temperature ?? d.temperature),
     };
     if (values.frames !== undefined) {
       await runClip(gpu, model, values, settings);
@@ -249,7 +241,7 @@ async function readPromptList(path: string): Promise<string[]> {
 async function runUnified(model: UnifiedModel, values: Values, settings: SamplingSettings, report = true): Promise<Generated> {
   if (values.class) throw usageError('--class needs a VAR model; a unified model takes --prompt', USAGE);
   if (values.prompt === undefined) throw usageError('--prompt is required with a unified model (and --image to edit an image)', USAGE);
-  const session = new UnifiedSession(model, { guidance: (settings.cfg ?? 1.5) > 0 });
+  const session = new UnifiedSession(model, { guidance: (settings.cfg ?? SAMPLING_DEFAULTS.unified.cfg) > 0 });
   if (values.image) {
     const png = decodePng(new Uint8Array(await readFile(values.image)), values.image);
     session.appendImage({ data: png.data, width: png.width, height: png.height });

@@ -14,7 +14,7 @@
  */
 import type { Gpu, Tensor } from '../gpu/index.ts';
 import { addModel, addVideo, createEngine, disposeEngine, getVideoStatus, observeCost, runFrame } from '../ecs/index.ts';
-import { UNIFIED_SAMPLING } from '../generate/unified-tasks.ts';
+import { SAMPLING_DEFAULTS } from '../generate/sampling.ts';
 import type { StepKind } from '../generate/var-session.ts';
 import { featureSlerp, type BlendMode } from '../kernels/feature-slerp.ts';
 import type { AnyModel } from '../models/load.ts';
@@ -241,8 +241,8 @@ const CLIP_PROMPT = 'red and blue checker, medium, scrolling left';
 export async function benchVideo(gpu: Gpu, model: AnyModel, name: string, o: VideoBenchOptions): Promise<void> {
   // VAR: class 0 with the reference's sampling; unified: a moving texture with the built-in model's.
   const settings: KeyframeSettings = model.config.family === 'var'
-    ? { classLabel: 0, seed: 0, cfg: 1.5, topK: 900, topP: 0.96, temperature: 1 }
-    : { classLabel: 0, prompt: CLIP_PROMPT, seed: 0, ...UNIFIED_SAMPLING, temperature: 1 };
+    ? { classLabel: 0, seed: 0, ...SAMPLING_DEFAULTS.var }
+    : { classLabel: 0, prompt: CLIP_PROMPT, seed: 0, ...SAMPLING_DEFAULTS.unified };
   const tl: Timeline = { frames: o.frames, keyframeEvery: o.keyframeEvery, loop: false };
   const size = model.imageSize;
   // Warm-up: compiles every pipeline and fills the buffer pool.

@@ -8,6 +8,7 @@
  * fractional seed) reaches validation and becomes an error state instead of wrapping silently.
  */
 import { addComponent, addEntity, removeEntity } from 'bitecs';
+import { SAMPLING_DEFAULTS as FAMILY_SAMPLING, type ModelFamily } from '../generate/sampling.ts';
 import type { KeyframeSettings } from '../video/keyframes.ts';
 import type { Engine } from './world.ts';
 
@@ -201,9 +202,17 @@ export interface SamplingFields {
 /** What an entity is conditioned on and how it samples, as stored (the prompt lives in the world's map). */
 export type StoredSampling = KeyframeSettings;
 
-/** Reads one entity's conditioning and sampling settings. */
-export function samplingOf(c: SamplingFields, prompts: ReadonlyMap<number, string>, eid: number): StoredSampling {
-  return { classLabel: c.classLabel[eid], prompt: prompts.get(eid), seed: c.seed[eid], cfg: c.cfg[eid], topK: c.topK[eid], topP: c.topP[eid], temperature: c.temperature[eid] };
+/**
+ * Reads one entity's conditioning and sampling settings; a sampling field left unset (stored as NaN) takes
+ * `family`'s default (`SAMPLING_DEFAULTS` of runtime/generate/sampling.ts), or stays NaN without one.
+ */
+export function samplingOf(c: SamplingFields, prompts: ReadonlyMap<number, string>, eid: number, family?: ModelFamily): StoredSampling {
+  const d = family ? FAMILY_SAMPLING[family] : undefined;
+  const or = (v: number, dflt: number | undefined) => (Number.isNaN(v) && dflt !== undefined ? dflt : v);
+  return {
+    classLabel: c.classLabel[eid], prompt: prompts.get(eid), seed: c.seed[eid],
+    cfg: or(c.cfg[eid], d?.cfg), topK: or(c.topK[eid], d?.topK), topP: or(c.topP[eid], d?.topP), temperature: or(c.temperature[eid], d?.temperature),
+  };
 }
 
 /** What a generation, or a video's keyframes, are conditioned on and how they sample. */
@@ -216,18 +225,18 @@ export interface SamplingSettings {
   prompt?: string;
   /** Default 0. */
   seed?: number;
-  /** Classifier-free guidance at the last scale. Default 1.5. */
+  /** Classifier-free guidance. Default: the model family's (runtime/generate/sampling.ts). */
   cfg?: number;
-  /** Default 900. */
+  /** Default: the model family's. */
   topK?: number;
-  /** Default 0.96. */
+  /** Default: the model family's. */
   topP?: number;
   /** Default 1. */
   temperature?: number;
 }
 
-/** The stored sampling values of a new entity (the defaults `SamplingSettings` names). */
-export const SAMPLING_DEFAULTS = { classLabel: 0, seed: 0, cfg: 1.5, topK: 900, topP: 0.96, temperature: 1 } as const;
+/** The stored sampling values of a new entity: NaN leaves a field to the model family's default. */
+export const SAMPLING_DEFAULTS = { classLabel: 0, seed: 0, cfg: NaN, topK: NaN, topP: NaN, temperature: NaN } as const;
 
 /**
  * Adds an entity holding `component` with `initial` stored and every other field zero (ids are

@@ -91,7 +91,7 @@ export function getGenerationSettings(world: Engine, eid: number): Required<Omit
   const G = world.Generation;
   return {
     model: G.model[eid],
-    ...samplingOf(G, world.prompts, eid),
+    ...samplingOf(G, world.prompts, eid, world.models.get(G.model[eid])?.config.family),
     priority: G.priority[eid],
     visible: G.visible[eid] === 1,
     selected: G.selected[eid] === 1,

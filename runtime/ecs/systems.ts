@@ -55,7 +55,7 @@ export function settingsSystem(world: Engine): void {
     try {
       const model = world.models.get(G.model[eid]);
       if (!model) throw new Error(`model ${G.model[eid]} is not loaded (loaded model ids: ${[...world.models.keys()].join(', ') || 'none'})`);
-      const { classLabel, prompt, ...sampling } = samplingOf(G, world.prompts, eid);
+      const { classLabel, prompt, ...sampling } = samplingOf(G, world.prompts, eid, model.config.family);
       const session = createSession(model, { classLabel, prompt }, sampling, world.options.blocksPerUnit);
       world.sessions.set(eid, session);
       G.scales[eid] = session.scales;

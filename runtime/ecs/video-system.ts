@@ -66,7 +66,7 @@ function apply(world: Engine, eid: number): void {
     if (!Number.isInteger(K) || K < 2 || K > MAX_RING) throw new Error(`ring must be a whole number in [2, ${MAX_RING}], found ${K}`);
     const model = world.models.get(V.model[eid]);
     if (!model) throw new Error(`model ${V.model[eid]} is not loaded (loaded model ids: ${[...world.models.keys()].join(', ') || 'none'})`);
-    const settings: KeyframeSettings = samplingOf(world.VideoStream, world.prompts, eid);
+    const settings: KeyframeSettings = samplingOf(world.VideoStream, world.prompts, eid, model.config.family);
     let playback = world.videos.get(eid);
     if (playback && (dirty & VideoDirty.rebuild || playback.model !== model)) {
       disposePlayback(world, eid);

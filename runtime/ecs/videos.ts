@@ -140,7 +140,7 @@ export function getVideoSettings(world: Engine, eid: number): Required<Omit<Vide
   const V = world.VideoStream;
   return {
     model: V.model[eid],
-    ...samplingOf(V, world.prompts, eid),
+    ...samplingOf(V, world.prompts, eid, world.models.get(V.model[eid])?.config.family),
     frames: V.frames[eid],
     keyframeEvery: V.keyframeEvery[eid],
     fps: V.fps[eid],

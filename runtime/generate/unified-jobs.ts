@@ -12,7 +12,7 @@ import type { UnifiedModel } from '../models/unified/model.ts';
 import type { UnifiedTokenizer } from '../models/unified/tokenizer.ts';
 import { quantize, type QuantizerScratch } from '../models/var/quantizer.ts';
 import { encode } from '../models/var/vqvae.ts';
-import { checkSampling } from './var-session.ts';
+import { checkSampling } from './sampling.ts';
 
 /** What a unit of work was (a session step's kind). */
 export type UnifiedStepKind = 'prefill' | 'blocks' | 'sample' | 'decode' | 'encode' | 'text' | 'wait';
@@ -128,7 +128,7 @@ export function checkTextSettings(s: TextSettings, vocab: number): Required<Omit
   const maxTokens = s.maxTokens ?? 32;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new Error(`maxTokens must be a whole number >= 1, found ${maxTokens}`);
   // Text has no guidance; the filters, temperature and seed are checked as for images.
-  const { topK, topP, temperature, seed } = checkSampling({ cfg: 0, topK: s.topK ?? 1, topP: s.topP ?? 0, temperature: s.temperature, seed: s.seed }, vocab);
+  const { topK, topP, temperature, seed } = checkSampling({ cfg: 0, topK: s.topK ?? 1, topP: s.topP ?? 0, temperature: s.temperature, seed: s.seed }, vocab, 'unified');
   return { maxTokens, topK, topP, temperature, seed, stopAtEos: s.stopAtEos ?? true };
 }
 

@@ -21,7 +21,7 @@ import { tokenCount } from '../models/var/config.ts';
 import { addScale, downsampleTokens, QuantizerScratch } from '../models/var/quantizer.ts';
 import { decode } from '../models/var/vqvae.ts';
 import { checkTextSettings, ImageJob, imagePlanes, recordImageInput, TextJob, type ImageInput, type TextSettings, type UnifiedStepInfo, type UnifiedStepKind } from './unified-jobs.ts';
-import { checkSampling, type SamplingSettings } from './var-session.ts';
+import { checkSampling, type SamplingSettings } from './sampling.ts';
 
 export interface UnifiedSessionOptions {
   /** Run the unconditional row that guidance needs (cfg > 0). Default true. */
@@ -204,7 +204,7 @@ export class UnifiedSession {
   /** Generates an image after the sequence (its prompt: the text since the last image), with guidance when cfg > 0. */
   generateImage(settings: ImageSettings = {}, options: ImageOptions = {}): ImageJob {
     const { unified: u, vae } = this.model.config;
-    const s = checkSampling(settings, vae.vocabSize);
+    const s = checkSampling(settings, vae.vocabSize, 'unified');
     if (s.cfg > 0 && this.rows === 1) throw new Error(`generateImage: cfg ${s.cfg} needs the unconditional row; this session was made with guidance: false`);
     const P = u.patchNums[u.patchNums.length - 1];
     this.reserve('generateImage', 1 + generatedBlockTokens(u.patchNums), P * P + 1);

@@ -4,16 +4,12 @@
  * and reads the result back. For frame-by-frame work, use `UnifiedSession` directly.
  */
 import type { UnifiedModel } from '../models/unified/model.ts';
+import { SAMPLING_DEFAULTS } from './sampling.ts';
 import type { ImageInput, TextSettings } from './unified-jobs.ts';
 import { UnifiedSession, type ImageSettings, type UnifiedSessionOptions } from './unified-session.ts';
 
-/**
- * The sampling unified models are evaluated with (`npm run eval`) and that the CLIs, the eval and the
- * editor start from: no guidance (cfg 0: one row, half the work of a guided image), top-k 16, top-p 0.9.
- * The built-in model draws the named colours of 91% of the eval's prompts unguided, against 83% at
- * cfg 3 (training/README.md, "Guidance").
- */
-export const UNIFIED_SAMPLING = { cfg: 0, topK: 16, topP: 0.9 } as const;
+/** The unified family's sampling defaults (`SAMPLING_DEFAULTS.unified`). */
+export const UNIFIED_SAMPLING = SAMPLING_DEFAULTS.unified;
 
 /** Session options a task passes on (guidance is decided by the task). */
 export type TaskOptions = Omit<UnifiedSessionOptions, 'guidance'>;
@@ -33,7 +29,7 @@ export interface GeneratedImage {
  *   const { image, size } = await textToImage(model, 'red and blue checker', { cfg: 1.5, topK: 1 });
  */
 export async function textToImage(model: UnifiedModel, prompt: string, settings: ImageSettings & TaskOptions = {}): Promise<GeneratedImage> {
-  return withSession(model, (settings.cfg ?? 1.5) > 0, settings, async (session) => {
+  return withSession(model, (settings.cfg ?? UNIFIED_SAMPLING.cfg) > 0, settings, async (session) => {
     session.appendText(prompt);
     return finishImage(session, session.generateImage(settings));
   });
@@ -63,7 +59,7 @@ export async function caption(model: UnifiedModel, image: ImageInput, opts: Text
  *   const edited = await edit(model, source, 'make it green', { cfg: 1.5, topK: 1 });
  */
 export async function edit(model: UnifiedModel, image: ImageInput, instruction: string, settings: ImageSettings & TaskOptions = {}): Promise<GeneratedImage> {
-  return withSession(model, (settings.cfg ?? 1.5) > 0, settings, async (session) => {
+  return withSession(model, (settings.cfg ?? UNIFIED_SAMPLING.cfg) > 0, settings, async (session) => {
     session.appendImage(image);
     session.appendText(instruction);
     return finishImage(session, session.generateImage(settings));

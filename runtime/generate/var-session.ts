@@ -15,18 +15,9 @@ import type { VarModel } from '../models/var/model.ts';
 import { addScale, downsampleTokens, QuantizerScratch } from '../models/var/quantizer.ts';
 import { blocks, condition, firstInput, head, nextInput, VarActivations, type Tap } from '../models/var/transformer.ts';
 import { decode } from '../models/var/vqvae.ts';
+import { checkSampling, type SamplingSettings } from './sampling.ts';
 
-export interface SamplingSettings {
-  /** Classifier-free guidance ratio at the last scale (VAR's `cfg`; 0 disables). Default 1.5. */
-  cfg?: number;
-  /** Keep the k most likely tokens (0: all; 1: greedy). Default 900 (the reference demo's). */
-  topK?: number;
-  /** Keep the smallest set of tokens with this much probability (0: off). Default 0.96. */
-  topP?: number;
-  /** Softmax temperature. Default 1. */
-  temperature?: number;
-  seed?: number;
-}
+export type { SamplingSettings } from './sampling.ts';
 
 export interface VarSessionOptions extends SamplingSettings {
   /** Class labels, one image each. */
@@ -51,19 +42,6 @@ export interface StepInfo {
   gpuDone: Promise<SectionTiming[]>;
 }
 
-/** Validates sampling settings; errors name the setting, its range and the value found. */
-export function checkSampling(s: SamplingSettings, vocab: number): Required<SamplingSettings> {
-  const out = { cfg: s.cfg ?? 1.5, topK: s.topK ?? 900, topP: s.topP ?? 0.96, temperature: s.temperature ?? 1, seed: s.seed ?? 0 };
-  const bad = (what: string, range: string, v: number) => new Error(`${what} must be ${range}, found ${v}`);
-  if (!Number.isFinite(out.cfg) || out.cfg < 0 || out.cfg > 100) throw bad('cfg', 'in [0, 100]', out.cfg);
-  if (!Number.isInteger(out.topK) || out.topK < 0) throw bad('top-k', 'a whole number >= 0', out.topK);
-  if (!(out.topP >= 0 && out.topP <= 1)) throw bad('top-p', 'in [0, 1]', out.topP);
-  if (!(out.temperature > 0 && out.temperature <= 100)) throw bad('temperature', 'in (0, 100]', out.temperature);
-  if (!Number.isInteger(out.seed) || out.seed < 0 || out.seed > 0xffffffff) throw bad('seed', 'a whole number in [0, 2^32)', out.seed);
-  out.topK = Math.min(out.topK, vocab);
-  return out;
-}
-
 export class VarSession {
   readonly batch: number;
   readonly scales: number;
@@ -86,7 +64,7 @@ export class VarSession {
   constructor(readonly model: VarModel, readonly options: VarSessionOptions) {
     const { var: v, vae } = model.config;
     this.gpu = model.gpu;
-    this.settings = checkSampling(options, vae.vocabSize);
+    this.settings = checkSampling(options, vae.vocabSize, 'var');
     const labels = options.labels;
     if (labels.length === 0) throw new Error('labels: expected at least one class label, found none');
     for (const l of labels) {

@@ -9,6 +9,7 @@ import type { VarModel } from '../models/var/model.ts';
 import { FeaturePath } from './feature-path.ts';
 import type { KeyframeSettings, KeyframeSource } from './keyframes.ts';
 import { varKeyframeSource } from './var-keyframes.ts';
+import { SAMPLING_DEFAULTS } from '../generate/sampling.ts';
 
 export interface ClipPlayOptions {
   /** Class labels of the keyframes in turn: keyframe k uses labels[k mod n] (class-conditional models). */
@@ -47,13 +48,15 @@ export async function* clipFrames(gpu: Gpu, model: VarModel | KeyframeSource, op
   if (source.gpu !== gpu) throw new Error('clip: the model was loaded on another GPU context');
   const labels = options.labels ?? [];
   if (labels.length === 0 && options.prompt === undefined) throw new Error('clip: expected class labels or a prompt, found neither');
+  // A prompt means a unified model (class labels, VAR): unset sampling takes that family's defaults.
+  const d = SAMPLING_DEFAULTS[options.prompt === undefined ? 'var' : 'unified'];
   const base = {
     prompt: options.prompt,
     seed: options.seed ?? 0,
-    cfg: options.cfg ?? 1.5,
-    topK: options.topK ?? 900,
-    topP: options.topP ?? 0.96,
-    temperature: options.temperature ?? 1,
+    cfg: options.cfg ?? d.cfg,
+    topK: options.topK ?? d.topK,
+    topP: options.topP ?? d.topP,
+    temperature: options.temperature ?? d.temperature,
   };
   const settingsOf = (k: number): KeyframeSettings => ({ ...base, classLabel: labels.length ? labels[k % labels.length] : 0 });
   for (let k = 0; k < Math.max(1, labels.length); k++) source.check(settingsOf(k));

@@ -11,7 +11,7 @@
  * view and generates. Memory stays flat however long the clip runs, and nothing is allocated per frame.
  * A keyframe whose previous one the path does not hold (the first, or after a seek) is text to image.
  */
-import { checkSampling } from '../generate/var-session.ts';
+import { checkSampling } from '../generate/sampling.ts';
 import { UnifiedSession, type SequenceMark, type UnifiedStepKind } from '../generate/unified-session.ts';
 import type { Tensor } from '../gpu/index.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
@@ -76,7 +76,7 @@ export function unifiedFrameSource(model: UnifiedModel, options: UnifiedKeyframe
     begin(k: number, s: KeyframeSettings, previous?: Tensor): KeyframeSession {
       const prompt = checkPrompt(s.prompt);
       const sampling = { seed: keyframeSeed(s.seed, k), cfg: s.cfg, topK: s.topK, topP: s.topP, temperature: s.temperature };
-      checkSampling(sampling, vae.vocabSize);
+      checkSampling(sampling, vae.vocabSize, 'unified');
       const w = windowFor(prompt, s.cfg > 0);
       return new FrameKeyframe(w, () => {
         if (!w.mark) w.mark = w.session.mark();

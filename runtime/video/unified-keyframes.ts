@@ -5,7 +5,7 @@
  * (it is one of the keyframe's units), so a keyframe is done when its session is idle.
  */
 import type { StepKind } from '../generate/var-session.ts';
-import { checkSampling } from '../generate/var-session.ts';
+import { checkSampling } from '../generate/sampling.ts';
 import { UnifiedSession, type UnifiedStepKind } from '../generate/unified-session.ts';
 import type { Recorder, Tensor } from '../gpu/index.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
@@ -54,7 +54,7 @@ export function unifiedSourceBase(model: UnifiedModel): Omit<KeyframeSource, 'be
     scales: u.patchNums.length,
     check(s: KeyframeSettings): void {
       checkPrompt(s.prompt);
-      checkSampling(s, vae.vocabSize);
+      checkSampling(s, vae.vocabSize, 'unified');
     },
     decode(rec: Recorder, fHat: Tensor, image: Tensor): void {
       decode(rec, model.gpu, model.decoder, fHat, image);

@@ -3,7 +3,8 @@
  * once its features are final, before the session's own decode; frames are decoded by the VQVAE's
  * decoder from blends of those features.
  */
-import { checkSampling, VarSession, type StepInfo } from '../generate/var-session.ts';
+import { checkSampling } from '../generate/sampling.ts';
+import { VarSession, type StepInfo } from '../generate/var-session.ts';
 import type { Recorder, Tensor } from '../gpu/index.ts';
 import type { VarModel } from '../models/var/model.ts';
 import { decode } from '../models/var/vqvae.ts';
@@ -33,7 +34,7 @@ export function varKeyframeSource(model: VarModel, options: VarKeyframeOptions =
     scales: v.patchNums.length,
     check(s: KeyframeSettings): void {
       checkLabel(s.classLabel, v.numClasses);
-      checkSampling(s, vae.vocabSize);
+      checkSampling(s, vae.vocabSize, 'var');
     },
     begin(k: number, s: KeyframeSettings): KeyframeSession {
       checkLabel(s.classLabel, v.numClasses);

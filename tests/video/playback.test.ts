@@ -50,7 +50,7 @@ interface Setup {
 function setup(settings: Partial<VideoSettings>, budgetMs = Infinity): Setup {
   const source = new SyntheticSource(gpu);
   const world = createEngine(gpu, { budgetMs, keyframeSource: () => source });
-  const model = addModel(world, { gpu } as unknown as VarModel);
+  const model = addModel(world, { gpu, config: { family: 'var' } } as unknown as VarModel);
   const events: TextureChange[] = [];
   setTextureListener(world, (_eid, _texture, change) => events.push(change));
   const eid = addVideo(world, { model, classLabel: 2, seed: 5, fps: 10, ...settings });
