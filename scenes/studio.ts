@@ -24,7 +24,7 @@ import { normalMap } from 'three/tsl';
 import { GeneratedTexture } from './generated-texture.ts';
 import type { GeneratedScene, SceneContext, SlotMaterial } from './scene.ts';
 
-export const STUDIO_MESHES = ['cube', 'sphere', 'torus knot', 'plane'] as const;
+export const STUDIO_MESHES = ['cube', 'sphere', 'torus knot', 'plane', 'tiles'] as const;
 export type StudioMesh = (typeof STUDIO_MESHES)[number];
 
 export interface StudioOptions {
@@ -43,6 +43,8 @@ const ROUGHNESS = 0.55;
 
 /** Radians of yaw given to the mesh at rest, so three faces of the cube show. */
 const REST_YAW = 0.6;
+/** 'tiles': the texture 3 x 3 on a still square facing the camera, to see how it tiles (and, lit from the side, its relief). */
+const TILES = 3;
 
 export class StudioScene implements GeneratedScene {
   readonly scene = new Scene();
@@ -57,6 +59,7 @@ export class StudioScene implements GeneratedScene {
   private readonly mesh: Mesh;
   private readonly controls: OrbitControls;
   private meshKind: StudioMesh;
+  private tiling = 1;
   private spin: number;
 
   constructor(private readonly ctx: SceneContext, options: StudioOptions = {}) {
@@ -82,7 +85,7 @@ export class StudioScene implements GeneratedScene {
     this.mapsOn = options.maps ?? true;
     this.meshKind = checkMesh(options.mesh ?? 'cube');
     this.mesh = new Mesh(geometryOf(this.meshKind), this.material);
-    this.mesh.rotation.set(0.35, REST_YAW, 0);
+    this.pose();
     this.scene.add(this.mesh);
     this.spin = options.spin ?? 0.4;
     this.setTiling(options.tiling ?? 1);
@@ -103,13 +106,26 @@ export class StudioScene implements GeneratedScene {
     this.mesh.geometry.dispose();
     this.mesh.geometry = geometryOf(kind);
     this.meshKind = kind;
+    this.pose();
+    this.applyTiling();
   }
 
-  /** Sets how many times the image repeats along each axis (1..16). */
+  /** Sets how many times the image repeats along each axis (1..16; the tiles preview always shows 3 x 3). */
   setTiling(n: number): void {
     if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`tiling must be a whole number in [1, 16], found ${n}`);
-    this.surface.setTiling(n);
-    for (const m of Object.values(this.maps)) m.setTiling(n);
+    this.tiling = n;
+    this.applyTiling();
+  }
+
+  private applyTiling(): void {
+    const n = this.meshKind === 'tiles' ? TILES : this.tiling;
+    for (const t of [this.surface, ...Object.values(this.maps)]) t.setTiling(n);
+  }
+
+  /** The mesh's rest pose: turned to show three faces, or square to the camera for the tiles preview. */
+  private pose(): void {
+    if (this.meshKind === 'tiles') this.mesh.rotation.set(0, 0, 0);
+    else this.mesh.rotation.set(0.35, REST_YAW, 0);
   }
 
   /** Turns the material maps on or off (the generation makes them only while they are on). */
@@ -166,7 +182,7 @@ export class StudioScene implements GeneratedScene {
   }
 
   update(dt: number): void {
-    this.mesh.rotation.y += this.spin * dt;
+    if (this.meshKind !== 'tiles') this.mesh.rotation.y += this.spin * dt;
     this.controls.update(dt);
   }
 
@@ -200,5 +216,7 @@ function geometryOf(kind: StudioMesh): BufferGeometry {
       return new TorusKnotGeometry(0.62, 0.22, 256, 32);
     case 'plane':
       return new PlaneGeometry(2, 2);
+    case 'tiles':
+      return new PlaneGeometry(2.4, 2.4);
   }
 }

@@ -101,6 +101,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--code-vector-through", type=int, default=4,
                    help="scales the code distance applies to (4 of 5: through 8x8; at 16x16 it is mostly the codes' own "
                         "spread, and its gradient swamps the CE's)")
+    p.add_argument("--reuse-tokens", type=Path, metavar="TOKENS_PT",
+                   help="start WORK/tokens.pt from this cache, made with the same encoder and codebook by another run (e.g. "
+                        "before the decoder moved onto the torus): its codes are kept as they are, only its VQVAE key is "
+                        "rewritten; the world, --rolls and --clips must still match")
     p.add_argument("--rolls", type=int, default=0,
                    help="extra randomly rolled copies of each image to tokenise: image→caption and edit sequences draw a "
                         "random copy, caption→image always the image as the world drew it (an aligned world stays aligned)")
@@ -560,6 +564,11 @@ def train(model, vae, tok, opt, step: int, seconds: float, gen: torch.Generator,
     # The weights, and a VQVAE on the torus (its upsampling makes other residuals, so other tokens).
     circular = [b"circular"] if vae.config().get("padding") == "circular" else []
     digest = hashlib.sha1(b"".join([v.numpy().tobytes() for v in vae.state_dict().values()] + circular)).hexdigest()
+    if args.reuse_tokens and not (args.work / "tokens.pt").exists():
+        reused = torch.load(args.reuse_tokens)
+        reused["key"]["vae"] = digest
+        torch.save(reused, args.work / "tokens.pt")
+        print(f"tokens.pt: the codes of {args.reuse_tokens}, kept as they are")
     tokens = load_tokens(args, vae, digest, gen)
     seqs = Sequences(args.data, tokens, tok, model, vae, args.mix, args.eval_images, args.seed)
     if args.caption_filter:
