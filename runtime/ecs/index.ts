@@ -5,7 +5,7 @@
  * @example
  *   const world = createEngine(gpu, { budgetMs: 4 });
  *   const model = addModel(world, await loadVarFolder(gpu, url));
- *   setTextureListener(world, (eid, texture, change) => scene.bind(eid, texture, change));
+ *   setTextureListener(world, (eid, texture, change) => (change === "removed" ? scene.setTexture(eid, undefined) : change === "created" ? scene.setTexture(eid, texture) : scene.textureWritten(eid)));
  *   const eid = addGeneration(world, { model, classLabel: 3, seed: 7 });
  *   const loop = (t: number) => { runFrame(world, t); renderer.render(scene, camera); requestAnimationFrame(loop); };
  *   requestAnimationFrame(loop);

@@ -17,7 +17,7 @@ const rmsNormKernel = new Kernel({ name: 'rms_norm', source, entryPoint: 'rms_no
  * @param opts.weight [C] f32, optional
  *
  * @example
- *   rmsNorm(rec, hLC, xLC, { eps: 1e-6, weight: layer.inputLayernormW });
+ *   rmsNorm(rec, hLC, xLC, { eps: 1e-6, weight: layer.inputNorm });
  */
 export function rmsNorm(rec: Recorder, out: Tensor, x: Tensor, opts: { eps: number; weight?: Tensor }): void {
   const op = 'rmsNorm';
