@@ -117,4 +117,15 @@ describe('the seam ratio', () => {
     expect(seamRatio(tiling, n)).toBeLessThan(1.2);
     expect(seamRatio(ramp, n)).toBeGreaterThan(20);
   });
+
+  it('compares the wrap edge with the inside at its own phase when given the patch size', () => {
+    // Flat 4 x 4 patches of random grey on a torus: every step is at a patch border, the wrap edge too.
+    const n = 128;
+    const cells = random((n / 4) ** 2, 77, 0, 1);
+    const patches = Float32Array.from({ length: 3 * n * n }, (_, i) => cells[Math.floor((Math.floor(i / n) % n) / 4) * (n / 4) + Math.floor((i % n) / 4)]);
+    expect(seamRatio(patches, n)).toBeGreaterThan(3); // against all columns, most of which do not step
+    expect(seamRatio(patches, n, 4)).toBeGreaterThan(0.8);
+    expect(seamRatio(patches, n, 4)).toBeLessThan(1.25);
+    expect(() => seamRatio(patches, n, 5)).toThrow(/period must be a whole number dividing the size 128/);
+  });
 });
