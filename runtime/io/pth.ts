@@ -10,7 +10,7 @@
 import { checkedFile } from './model-file-error.ts';
 import { Callable, show, unpickle } from './pickle.ts';
 import type { ByteSource } from './source.ts';
-import { convert, DTYPE_SIZE, numel, notFound, type FileDType, type TensorData, type TensorFile, type TensorInfo } from './tensor-file.ts';
+import { DTYPE_SIZE, notFound, numel, readConverted, type FileDType, type TensorData, type TensorFile, type TensorInfo } from './tensor-file.ts';
 import { ZipArchive } from './zip.ts';
 
 /** Largest data.pkl read: a state dict's pickle names its tensors (a few hundred KB for the largest VAR). */
@@ -153,11 +153,7 @@ export class PthFile implements TensorFile {
   }
 
   read(name: string): Promise<TensorData> {
-    return checkedFile(this.name, async () => {
-      const info = this.info(name);
-      const data = convert(await this.readRaw(name), info.dtype, `tensor '${name}' in ${this.name}`);
-      return { data, shape: [...info.shape], dtype: info.dtype };
-    }, `tensor '${name}'`);
+    return readConverted(this, name);
   }
 }
 

@@ -8,7 +8,7 @@
 import { toHalf } from '../gpu/half.ts';
 import { checkedFile } from './model-file-error.ts';
 import type { ByteSource } from './source.ts';
-import { convert, DTYPE_SIZE, isFileDType, notFound, numel, type TensorData, type TensorFile, type TensorInfo } from './tensor-file.ts';
+import { DTYPE_SIZE, isFileDType, notFound, numel, readConverted, type TensorData, type TensorFile, type TensorInfo } from './tensor-file.ts';
 
 /** The format's limit on the header (its reference implementation refuses larger ones). */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -69,11 +69,7 @@ export class SafetensorsFile implements TensorFile {
   }
 
   read(name: string): Promise<TensorData> {
-    return checkedFile(this.name, async () => {
-      const info = this.info(name);
-      const data = convert(await this.readRaw(name), info.dtype, `tensor '${name}' in ${this.name}`);
-      return { data, shape: [...info.shape], dtype: info.dtype };
-    }, `tensor '${name}'`);
+    return readConverted(this, name);
   }
 }
 

@@ -4,6 +4,7 @@
  * file's dtype (to upload f16 weights without a round trip through f32).
  */
 import { fromBFloat16, fromHalf } from '../gpu/half.ts';
+import { checkedFile } from './model-file-error.ts';
 
 /** Element types, with safetensors' names (a .pth storage type maps onto one of these). */
 export type FileDType = 'BOOL' | 'U8' | 'I8' | 'I16' | 'U16' | 'F16' | 'BF16' | 'I32' | 'U32' | 'F32' | 'F64' | 'I64' | 'U64' | 'F8_E4M3' | 'F8_E5M2';
@@ -135,4 +136,20 @@ export function convert(bytes: Uint8Array, dtype: FileDType, where: string): Flo
     default:
       throw new Error(`${where}: cannot convert ${dtype} to f32 or i32 (read its raw bytes with readRaw)`);
   }
+}
+
+/** What `readConverted` needs of a file: its name, a tensor's entry, and its raw bytes. */
+interface RawTensors {
+  readonly name: string;
+  info(name: string): TensorInfo;
+  readRaw(name: string): Promise<Uint8Array>;
+}
+
+/** A tensor of `file` read as TensorData (floats as Float32Array, integers as Int32Array), errors as ModelFileError. */
+export function readConverted(file: RawTensors, name: string): Promise<TensorData> {
+  return checkedFile(file.name, async () => {
+    const info = file.info(name);
+    const data = convert(await file.readRaw(name), info.dtype, `tensor '${name}' in ${file.name}`);
+    return { data, shape: [...info.shape], dtype: info.dtype };
+  }, `tensor '${name}'`);
 }

@@ -5,6 +5,7 @@
  * wrong type and range. Each mutation says whether it touched structure (which a reader must notice) or
  * only tensor data (which safetensors, having no checksum, cannot).
  */
+import { Rng } from '../../runtime/world/index.ts';
 import { handPthEntries, storedZip } from '../../tests/io/archive.ts';
 import { deflateRawSync } from 'node:zlib';
 
@@ -28,29 +29,10 @@ export interface Mutation {
   region: 'data' | 'structure';
 }
 
-/** A seeded generator (mulberry32) with the helpers the mutators use. */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-}
-
 /** The case's generator: the same (seed, index) always makes the same file. */
 export const caseRng = (seed: number, index: number) => new Rng(Math.imul(seed, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b));
+
+export type { Rng };
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const bytesOf = (s: string) => new TextEncoder().encode(s);
