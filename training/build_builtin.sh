@@ -17,12 +17,14 @@
 #      the mix (where the pattern is decided: the 8x8 and 16x16 scales need far more whole-image sequences than the
 #      unified stage gives them);
 #   8. the decoder fine-tuned once more on the torus (--padding circular): textures tile without a seam, and the
-#      model folder's config says "padding": "circular"; then the eval.
+#      model folder's config says "padding": "circular";
+#   9. the transformer once more, with a learned vector per cell of the finest grid (--pos-2d, at ten times the
+#      rate): a layout such as a checker is then one linear read away; then the eval.
 # Every stage resumes from its checkpoint under WORK (default out/builtin-work): run the script again after an
 # interruption and it continues. The transformer stages train in bfloat16 autocast on a CPU that computes it
 # natively (train_unified.py --precision auto), about 4 times as many steps per minute as float32. Budgets
-# (minutes) are set by VQVAE_MINUTES, UNIFIED_MINUTES, CLIP_MINUTES, DECODER_MINUTES, FINETUNE_MINUTES and
-# TORUS_MINUTES: 290 minutes of training in all.
+# (minutes) are set by VQVAE_MINUTES, UNIFIED_MINUTES, CLIP_MINUTES, DECODER_MINUTES, FINETUNE_MINUTES, TORUS_MINUTES
+# and GRID_MINUTES: 380 minutes of training in all.
 # Where PyTorch sees a CUDA GPU the transformer stages train on it (train_unified.py --device auto); for a GPU
 # machine without the world's pixels, training/build_builtin_gpu.sh runs stages 3-5 from a token carry.
 set -euo pipefail
@@ -34,6 +36,7 @@ CLIP_MINUTES="${CLIP_MINUTES:-18}"
 DECODER_MINUTES="${DECODER_MINUTES:-30}"
 FINETUNE_MINUTES="${FINETUNE_MINUTES:-110}"
 TORUS_MINUTES="${TORUS_MINUTES:-30}"
+GRID_MINUTES="${GRID_MINUTES:-90}"
 PY=/usr/bin/python3
 mkdir -p "$WORK"
 
@@ -79,6 +82,15 @@ $PY training/train_unified.py --data "$WORK/world" --work "$WORK/finetune-work" 
 resume=(--init models/builtin); [ -f "$WORK/torus-work/vqvae.ckpt" ] && resume=(--resume)
 $PY training/train_vqvae.py --data "$WORK/world" --work "$WORK/torus-work" "${resume[@]}" --decoder-only --padding circular \
   --minutes "$TORUS_MINUTES" --lr 1e-4 --warmup 20 --precision bf16 --update-model models/builtin
+
+# The transformer again with a learned vector per cell of the 16 x 16 grid (pos_grid, started at zero, at ten times
+# the rate), on the codes of the fine-tune's cache (the encoder and codebook are the same; only the decoder moved onto
+# the torus), caption→image heavier.
+mkdir -p "$WORK/grid-work"
+start=(--init models/builtin); [ -f "$WORK/grid-work/unified.ckpt" ] && start=(--resume)
+$PY training/train_unified.py --data "$WORK/world" --work "$WORK/grid-work" "${start[@]}" --reuse-tokens "$WORK/finetune-work/tokens.pt" \
+  --pos-2d --pos-lr-scale 10 --code-head --minutes "$GRID_MINUTES" --steps 100000 --mix 0.7 0.2 0 0.1 --images 20000 --rolls 1 \
+  --lr 4e-4 --warmup 50 --eval-every 250 --export models/builtin --f16
 
 du -sh models/builtin
 npm run -s eval -- --model models/builtin
