@@ -42,6 +42,7 @@ export async function renderTextures(gpu: Gpu, image: Float32Array, B: number, S
   const albedo = gpu.upload(image, [B, 3, S, S], 'f32', 'albedo');
   let maps: MaterialMaps | undefined;
   const results = new Map<MapKind, Tensor>();
+  const resized: Tensor[] = [];
   gpu.run('texture outputs', (rec) => {
     if (kinds.some((k) => k !== 'albedo')) maps = recordMaterialMaps(gpu, rec, albedo);
     for (const kind of kinds) {
@@ -53,11 +54,12 @@ export async function renderTextures(gpu: Gpu, image: Float32Array, B: number, S
       const out = gpu.tensor([B, 3, side, side], 'f32', `${kind}.resized`);
       resizeBicubic(rec, out, src, { paddingMode: 'circular' });
       results.set(kind, out);
+      resized.push(out);
     }
   });
   const read = new Map<MapKind, Float32Array>();
   for (const [kind, t] of results) read.set(kind, (await gpu.read(t)) as Float32Array);
-  for (const t of results.values()) if (t !== albedo && !Object.values(maps ?? {}).includes(t)) t.dispose();
+  for (const t of resized) t.dispose();
   if (maps) disposeMaps(maps);
   albedo.dispose();
   return read;

@@ -83,13 +83,18 @@ export function blurCircular(rec: Recorder, out: Tensor, x: Tensor, axis: 'x' | 
   });
 }
 
+/** Checks local and `other` ([B, 2, H, W] each) and out ([B, 3, H, W]), and records a map kernel of the two. */
+function mapOfTwo(op: string, kernel: Kernel, rec: Recorder, out: Tensor, local: Tensor, other: [string, Tensor], gain: number): void {
+  const [B, H, W] = imageDims(op, 'local', local, 2);
+  expectShape(`${op}: ${other[0]}`, other[1], local.shape);
+  expectShape(`${op}: out`, out, [B, 3, H, W]);
+  notAliased(op, out, { local, [other[0]]: other[1] });
+  perPixel(rec, kernel, B, H, W, { out, x: local, y: other[1] }, gain);
+}
+
 /** out [B, 3, H, W] (grey) = clamp(0.5 + gain · (local Y − wide Y), 0, 1): the band-passed height. */
 export function heightMap(rec: Recorder, out: Tensor, local: Tensor, wide: Tensor, gain: number): void {
-  const [B, H, W] = imageDims('heightMap', 'local', local, 2);
-  expectShape('heightMap: wide', wide, local.shape);
-  expectShape('heightMap: out', out, [B, 3, H, W]);
-  notAliased('heightMap', out, { local, wide });
-  perPixel(rec, kernels.height, B, H, W, { out, x: local, y: wide }, gain);
+  mapOfTwo('heightMap', kernels.height, rec, out, local, ['wide', wide], gain);
 }
 
 /**
@@ -113,9 +118,5 @@ export function roughnessMap(rec: Recorder, out: Tensor, local: Tensor, base: nu
 
 /** out [B, 3, H, W] (grey) = clamp(1 − gain · max(0, mid Y − local Y), 0, 1): occlusion in the cavities. */
 export function aoMap(rec: Recorder, out: Tensor, local: Tensor, mid: Tensor, gain: number): void {
-  const [B, H, W] = imageDims('aoMap', 'local', local, 2);
-  expectShape('aoMap: mid', mid, local.shape);
-  expectShape('aoMap: out', out, [B, 3, H, W]);
-  notAliased('aoMap', out, { local, mid });
-  perPixel(rec, kernels.ao, B, H, W, { out, x: local, y: mid }, gain);
+  mapOfTwo('aoMap', kernels.ao, rec, out, local, ['mid', mid], gain);
 }

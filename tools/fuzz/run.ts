@@ -68,7 +68,7 @@ class Worker {
     return w;
   }
 
-  /** Runs one case; undefined when the worker had to be killed (then `killedFor` says why). */
+  /** Runs one case: its result, or why the worker had to be killed ('over time', 'over memory'). */
   async run(format: Format, seed: number, index: number, timeoutMs: number, memoryMb: number): Promise<CaseResult | 'over time' | 'over memory'> {
     let killed: 'over time' | 'over memory' | undefined;
     const kill = (why: 'over time' | 'over memory') => {
