@@ -5,7 +5,8 @@ export { loadVarFolder, loadVarCheckpoints, type VarFolderOptions, type VarCheck
 export { VarModel, type VarLoadOptions } from './models/var/model.ts';
 export { parseVarConfig, serializeVarConfig, type VarModelConfig } from './models/var/config.ts';
 export { inferVarConfig } from './models/var/infer.ts';
-export { VarSession, type VarSessionOptions, type StepInfo, type StepKind } from './generate/var-session.ts';
+export { VarSession, type VarSessionOptions } from './generate/var-session.ts';
+export type { StepInfo, StepKind, SubmittedStep, UnifiedStepInfo, UnifiedStepKind } from './generate/steps.ts';
 export { checkSampling, SAMPLING_DEFAULTS, type ModelFamily, type SamplingSettings } from './generate/sampling.ts';
 export { TapCollector, type Tapped } from './generate/taps.ts';
 export { loadModelFolder, type AnyModel, type ModelFolderOptions } from './models/load.ts';
@@ -13,9 +14,7 @@ export { loadUnifiedFolder, type UnifiedFolderOptions } from './models/unified/l
 export { UnifiedModel, type UnifiedLoadOptions } from './models/unified/model.ts';
 export { parseUnifiedConfig, serializeUnifiedConfig, type UnifiedModelConfig, type UnifiedConfig } from './models/unified/config.ts';
 export { UnifiedTokenizer, SPECIAL_TOKENS, type SpecialIds } from './models/unified/tokenizer.ts';
-export { UnifiedSession, type UnifiedSessionOptions, type ImageSettings, type UnifiedStepInfo, type UnifiedStepKind } from './generate/unified-session.ts';
+export { UnifiedSession, type UnifiedSessionOptions, type ImageSettings } from './generate/unified-session.ts';
 export { ImageJob, TextJob, type ImageInput, type TextSettings } from './generate/unified-jobs.ts';
 export { textToImage, caption, edit, type GeneratedImage, type TaskOptions } from './generate/unified-tasks.ts';
 export * from './video/index.ts';
-export * as world from './world/index.ts';
-export { evaluateWorld, formatWorldReport, WORLD_TARGETS, type WorldEvalOptions, type WorldEvalReport } from './eval/world-eval.ts';

@@ -19,7 +19,8 @@
  */
 import { parseArgs } from 'node:util';
 import { Gpu, parseKernelStyle } from '../gpu/index.ts';
-import { VarSession, type StepInfo } from '../generate/var-session.ts';
+import { VarSession } from '../generate/var-session.ts';
+import type { StepInfo } from '../generate/steps.ts';
 import { RandomWeights } from '../models/loader.ts';
 import type { VarModelConfig } from '../models/var/config.ts';
 import { loadModelFolder } from '../models/load.ts';

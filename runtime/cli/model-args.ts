@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import type { Gpu } from '../gpu/index.ts';
 import { loadModelFolder, type AnyModel } from '../models/load.ts';
-import { decodeOnTorus } from '../models/var/vqvae.ts';
+import { decodeOnTorus } from '../models/vqvae/vqvae.ts';
 import type { WeightDType } from '../models/loader.ts';
 import { loadVarCheckpoints } from '../models/var/load.ts';
 import { BUILTIN_MODEL } from './builtin.ts';

@@ -15,9 +15,9 @@
 import type { Gpu } from '../gpu/index.ts';
 import { UnifiedSession } from '../generate/unified-session.ts';
 import { UNIFIED_SAMPLING } from '../generate/unified-tasks.ts';
-import type { UnifiedStepInfo } from '../generate/unified-jobs.ts';
+import type { UnifiedStepInfo } from '../generate/steps.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
-import { caption, render, rgbToRgba, Rng, sampleSpec } from '../world/index.ts';
+import { caption, render, rgbToRgba, Rng, sampleSpec } from '../../world/index.ts';
 
 export interface UnifiedBenchOptions {
   prompt: string;

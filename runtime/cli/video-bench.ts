@@ -15,7 +15,7 @@
 import type { Gpu, Tensor } from '../gpu/index.ts';
 import { addModel, addVideo, createEngine, disposeEngine, getVideoStatus, observeCost, runFrame } from '../ecs/index.ts';
 import { SAMPLING_DEFAULTS } from '../generate/sampling.ts';
-import type { StepKind } from '../generate/var-session.ts';
+import type { StepKind } from '../generate/steps.ts';
 import { featureSlerp, type BlendMode } from '../kernels/feature-slerp.ts';
 import type { AnyModel } from '../models/load.ts';
 import { FeaturePath } from '../video/feature-path.ts';

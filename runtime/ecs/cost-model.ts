@@ -6,7 +6,7 @@
  *
  * Keys are numbers, (model · 4 + kind) · 1024 + scale + 1, so estimating allocates nothing.
  */
-import type { StepKind } from '../generate/var-session.ts';
+import type { StepKind } from '../generate/steps.ts';
 
 const KINDS: readonly StepKind[] = ['condition', 'blocks', 'sample', 'decode'];
 const MAX_SCALE = 1022;

@@ -7,7 +7,9 @@
  */
 import type { ImageJob } from '../generate/unified-jobs.ts';
 import { UnifiedSession } from '../generate/unified-session.ts';
-import { VarSession, type SamplingSettings, type StepInfo } from '../generate/var-session.ts';
+import { VarSession } from '../generate/var-session.ts';
+import type { SamplingSettings } from '../generate/sampling.ts';
+import type { StepInfo } from '../generate/steps.ts';
 import type { Tensor } from '../gpu/index.ts';
 import type { AnyModel } from '../models/load.ts';
 import { UnifiedModel } from '../models/unified/model.ts';

@@ -9,7 +9,7 @@
  * over-estimate when other work shares the queue (a scene's rendering) and coarse when completions are
  * noticed in batches, which the moving average smooths.
  */
-import type { StepInfo, StepKind } from '../generate/var-session.ts';
+import type { StepInfo, StepKind } from '../generate/steps.ts';
 import { observeCost } from './cost-model.ts';
 import type { Engine } from './world.ts';
 

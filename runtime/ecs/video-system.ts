@@ -13,7 +13,7 @@
  * texture and map is made once per video, when it is built.
  */
 import { query } from 'bitecs';
-import type { StepKind } from '../generate/var-session.ts';
+import type { StepKind } from '../generate/steps.ts';
 import type { Recorder } from '../gpu/index.ts';
 import { FeaturePath, keyframeSlots } from '../video/feature-path.ts';
 import { FrameRing } from '../video/frame-ring.ts';

@@ -10,23 +10,9 @@ import { clampAffine } from '../kernels/activation.ts';
 import { resizeArea, resizeBicubic } from '../kernels/resize.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
 import type { UnifiedTokenizer } from '../models/unified/tokenizer.ts';
-import { quantize, type QuantizerScratch } from '../models/var/quantizer.ts';
-import { encode } from '../models/var/vqvae.ts';
+import { quantize, type QuantizerScratch } from '../models/vqvae/quantizer.ts';
+import { encode } from '../models/vqvae/vqvae.ts';
 import { checkSampling } from './sampling.ts';
-
-/** What a unit of work was (a session step's kind). */
-export type UnifiedStepKind = 'prefill' | 'blocks' | 'sample' | 'decode' | 'encode' | 'text' | 'wait';
-
-/** What `UnifiedSession.step()` recorded and submitted. */
-export interface UnifiedStepInfo {
-  kind: UnifiedStepKind;
-  dispatches: number;
-  /** Bytes of weights the step's kernels bind, and stream counting tile re-reads (see Recorder). */
-  weightBytesRead: number;
-  weightBytesStreamed: number;
-  /** Resolves when the GPU finished the step (with its GPU time where timestamps exist). */
-  gpuDone: Promise<SectionTiming[]>;
-}
 
 /**
  * An image for `appendImage`: RGBA bytes (`Uint8Array` or `Uint8ClampedArray`, width·height·4, as in

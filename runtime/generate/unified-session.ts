@@ -14,14 +14,16 @@
 import type { Gpu, Recorder, Submission, Tensor } from '../gpu/index.ts';
 import { blockCausalLimits, type AttentionMask } from '../kernels/attention.ts';
 import { guidance, sample } from '../kernels/sampling.ts';
+import type { Tap } from '../models/tap.ts';
 import { generatedBlockTokens, imageTokens, ropeAxes, viewTokens } from '../models/unified/config.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
-import { blocks, blockSides, embedBlock, embedRow, embedText, imageHead, keepLast, rotaryPositions, textHead, UnifiedActivations, type RotaryRun, type Tap } from '../models/unified/transformer.ts';
-import { tokenCount } from '../models/var/config.ts';
-import { addScale, downsampleTokens, QuantizerScratch } from '../models/var/quantizer.ts';
-import { decode } from '../models/var/vqvae.ts';
-import { checkTextSettings, ImageJob, imagePlanes, recordImageInput, TextJob, type ImageInput, type TextSettings, type UnifiedStepInfo, type UnifiedStepKind } from './unified-jobs.ts';
+import { blocks, blockSides, embedBlock, embedRow, embedText, imageHead, keepLast, rotaryPositions, textHead, UnifiedActivations, type RotaryRun } from '../models/unified/transformer.ts';
+import { tokenCount } from '../models/vqvae/config.ts';
+import { addScale, downsampleTokens, QuantizerScratch } from '../models/vqvae/quantizer.ts';
+import { decode } from '../models/vqvae/vqvae.ts';
+import { checkTextSettings, ImageJob, imagePlanes, recordImageInput, TextJob, type ImageInput, type TextSettings } from './unified-jobs.ts';
 import { checkSampling, type SamplingSettings } from './sampling.ts';
+import type { UnifiedStepInfo, UnifiedStepKind } from './steps.ts';
 
 export interface UnifiedSessionOptions {
   /** Run the unconditional row that guidance needs (cfg > 0). Default true. */
@@ -67,8 +69,6 @@ type Unit = Generator<UnifiedStepKind, void, void>;
 
 /** Least tokens per pass (text longer than a pass is prefilled in chunks). */
 const TEXT_CHUNK = 256;
-
-export type { UnifiedStepInfo, UnifiedStepKind };
 
 export class UnifiedSession {
   readonly rows: number;

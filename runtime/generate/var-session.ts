@@ -10,14 +10,14 @@
  */
 import type { Gpu, SectionTiming, Tensor } from '../gpu/index.ts';
 import { guidance, sample } from '../kernels/sampling.ts';
-import { tokenCount } from '../models/var/config.ts';
+import type { Tap } from '../models/tap.ts';
 import type { VarModel } from '../models/var/model.ts';
-import { addScale, downsampleTokens, QuantizerScratch } from '../models/var/quantizer.ts';
-import { blocks, condition, firstInput, head, nextInput, VarActivations, type Tap } from '../models/var/transformer.ts';
-import { decode } from '../models/var/vqvae.ts';
+import { blocks, condition, firstInput, head, nextInput, VarActivations } from '../models/var/transformer.ts';
+import { tokenCount } from '../models/vqvae/config.ts';
+import { addScale, downsampleTokens, QuantizerScratch } from '../models/vqvae/quantizer.ts';
+import { decode } from '../models/vqvae/vqvae.ts';
 import { checkSampling, type SamplingSettings } from './sampling.ts';
-
-export type { SamplingSettings } from './sampling.ts';
+import type { StepInfo, StepKind } from './steps.ts';
 
 export interface VarSessionOptions extends SamplingSettings {
   /** Class labels, one image each. */
@@ -26,20 +26,6 @@ export interface VarSessionOptions extends SamplingSettings {
   blocksPerStep?: number;
   /** Debug hook, called with intermediates named `scale{s}.logits`, `scale{s}.idx`, `scale{s}.f_hat`, ... */
   tap?: Tap;
-}
-
-export type StepKind = 'condition' | 'blocks' | 'sample' | 'decode';
-
-export interface StepInfo {
-  kind: StepKind;
-  /** The scale the step worked on (-1 for condition, S for decode). */
-  scale: number;
-  dispatches: number;
-  /** Bytes of weights the step's kernels bind, and stream counting tile re-reads (see Recorder). */
-  weightBytesRead: number;
-  weightBytesStreamed: number;
-  /** Resolves when the GPU finished the step (with its GPU time where timestamps exist). */
-  gpuDone: Promise<SectionTiming[]>;
 }
 
 export class VarSession {

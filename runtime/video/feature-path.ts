@@ -14,7 +14,7 @@
  * stored. Which keyframes a slot may drop is decided by the window of frames the caller will ask for
  * next (`setWindow`). Nothing here waits on the GPU or reads back.
  */
-import type { StepInfo } from '../generate/var-session.ts';
+import type { StepInfo } from '../generate/steps.ts';
 import type { Recorder, Tensor } from '../gpu/index.ts';
 import { featureSlerp, type BlendMode } from '../kernels/feature-slerp.ts';
 import type { KeyframeSession, KeyframeSettings, KeyframeSource, KeyframeUnit } from './keyframes.ts';

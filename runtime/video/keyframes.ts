@@ -7,7 +7,7 @@
  * A family plugs in by implementing `KeyframeSource` (VAR: var-keyframes.ts). Keyframe k's seed is
  * derived from the video's seed and k, so any frame of a clip can be recomputed from its index alone.
  */
-import type { StepInfo, StepKind } from '../generate/var-session.ts';
+import type { StepInfo, StepKind } from '../generate/steps.ts';
 import type { Gpu, Recorder, Tensor } from '../gpu/index.ts';
 
 /** What a keyframe is generated from (the video's settings when the keyframe starts). */

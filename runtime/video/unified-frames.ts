@@ -12,7 +12,8 @@
  * A keyframe whose previous one the path does not hold (the first, or after a seek) is text to image.
  */
 import { checkSampling } from '../generate/sampling.ts';
-import { UnifiedSession, type SequenceMark, type UnifiedStepKind } from '../generate/unified-session.ts';
+import { UnifiedSession, type SequenceMark } from '../generate/unified-session.ts';
+import type { UnifiedStepKind } from '../generate/steps.ts';
 import type { Tensor } from '../gpu/index.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
 import { keyframeSeed, type KeyframeSession, type KeyframeSettings, type KeyframeSource, type KeyframeUnit } from './keyframes.ts';

@@ -4,12 +4,13 @@
  * class label of the settings is ignored. The session's own decode of the finished keyframe runs too
  * (it is one of the keyframe's units), so a keyframe is done when its session is idle.
  */
-import type { StepKind } from '../generate/var-session.ts';
+import type { StepKind } from '../generate/steps.ts';
 import { checkSampling } from '../generate/sampling.ts';
-import { UnifiedSession, type UnifiedStepKind } from '../generate/unified-session.ts';
+import { UnifiedSession } from '../generate/unified-session.ts';
+import type { UnifiedStepKind } from '../generate/steps.ts';
 import type { Recorder, Tensor } from '../gpu/index.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
-import { decode } from '../models/var/vqvae.ts';
+import { decode } from '../models/vqvae/vqvae.ts';
 import { keyframeSeed, type KeyframeSession, type KeyframeSettings, type KeyframeSource, type KeyframeUnit } from './keyframes.ts';
 
 export interface UnifiedKeyframeOptions {

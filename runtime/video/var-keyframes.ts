@@ -4,10 +4,11 @@
  * decoder from blends of those features.
  */
 import { checkSampling } from '../generate/sampling.ts';
-import { VarSession, type StepInfo } from '../generate/var-session.ts';
+import { VarSession } from '../generate/var-session.ts';
+import type { StepInfo } from '../generate/steps.ts';
 import type { Recorder, Tensor } from '../gpu/index.ts';
 import type { VarModel } from '../models/var/model.ts';
-import { decode } from '../models/var/vqvae.ts';
+import { decode } from '../models/vqvae/vqvae.ts';
 import { keyframeSeed, type KeyframeSession, type KeyframeSettings, type KeyframeSource, type KeyframeUnit } from './keyframes.ts';
 
 export interface VarKeyframeOptions {

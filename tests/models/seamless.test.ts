@@ -6,13 +6,13 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_MODEL } from '../../runtime/cli/builtin.ts';
-import { seamRatio } from '../../runtime/eval/seam.ts';
+import { seamRatio } from '../../world/eval/seam.ts';
 import { textToImage, UNIFIED_SAMPLING } from '../../runtime/generate/unified-tasks.ts';
 import type { Gpu } from '../../runtime/gpu/index.ts';
 import type { PaddingMode } from '../../runtime/kernels/conv2d.ts';
 import type { UnifiedModel } from '../../runtime/models/unified/model.ts';
 import { loadUnifiedFolder } from '../../runtime/models/unified/load.ts';
-import { decode } from '../../runtime/models/var/vqvae.ts';
+import { decode } from '../../runtime/models/vqvae/vqvae.ts';
 import { random, testGpu } from '../helpers.ts';
 
 /** x [C, n, n] (planes) rolled by (dy, dx) along its last two axes, as torch.roll. */

@@ -9,9 +9,9 @@ import { TapCollector } from '../../runtime/generate/taps.ts';
 import { VarSession } from '../../runtime/generate/var-session.ts';
 import { loadVarCheckpoints, loadVarFolder } from '../../runtime/models/var/load.ts';
 import type { VarModel } from '../../runtime/models/var/model.ts';
-import { quantize, QuantizerScratch } from '../../runtime/models/var/quantizer.ts';
+import { quantize, QuantizerScratch } from '../../runtime/models/vqvae/quantizer.ts';
 import { teacherForcedLogits } from '../../runtime/models/var/teacher-forced.ts';
-import { decode, encode } from '../../runtime/models/var/vqvae.ts';
+import { decode, encode } from '../../runtime/models/vqvae/vqvae.ts';
 import { closeness, expectClose, testGpu } from '../helpers.ts';
 import { FIXTURE, readExpected, readFixtureConfig, type Expected } from './fixture.ts';
 

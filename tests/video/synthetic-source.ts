@@ -5,7 +5,7 @@
  * it begins is logged, so tests can tell which keyframes were generated with which settings, and the
  * expected frames can be computed on the CPU.
  */
-import type { StepInfo } from '../../runtime/generate/var-session.ts';
+import type { StepInfo } from '../../runtime/generate/steps.ts';
 import type { Gpu, Recorder, Tensor } from '../../runtime/gpu/index.ts';
 import { clampAffine } from '../../runtime/kernels/activation.ts';
 import { keyframeSeed, type KeyframeSession, type KeyframeSettings, type KeyframeSource, type KeyframeUnit } from '../../runtime/video/keyframes.ts';

@@ -19,7 +19,7 @@ import {
   sampleEdit,
   vocabulary,
   type TextureSpec,
-} from '../../runtime/world/index.ts';
+} from '../../world/index.ts';
 
 const spec: TextureSpec = { pattern: 'checker', colours: ['red', 'blue'], scale: 'fine', rotation: 45 };
 

@@ -3,7 +3,7 @@
  * and colour accuracy at 64 and 128, and under a 2x2 box blur with noise, like a lossy generator.
  */
 import { describe, expect, it } from 'vitest';
-import { checkImage, compareToCaption, evaluateChecker, render, rgbToRgba, type CheckerReport, type TextureSpec } from '../../runtime/world/index.ts';
+import { checkImage, compareToCaption, evaluateChecker, render, rgbToRgba, type CheckerReport, type TextureSpec } from '../../world/index.ts';
 
 const summary = (r: CheckerReport) => `pattern ${r.pattern}, colours ${r.coloursAsSet} (ordered ${r.coloursOrdered}), scale ${r.scale}, per pattern ${JSON.stringify(r.perPattern)}`;
 

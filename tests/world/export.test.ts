@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runWorld } from '../../runtime/cli/world.ts';
-import { applyInstruction, hash32, isHeldOut, npyHeader, parseCaption, parseNpyHeader, render, vocabulary } from '../../runtime/world/index.ts';
+import { runWorld } from '../../world/cli.ts';
+import { applyInstruction, hash32, isHeldOut, npyHeader, parseCaption, parseNpyHeader, render, vocabulary } from '../../world/index.ts';
 
 /** A tiny .npy reader: header, then the uint8 payload, checked for length. */
 function readNpy(path: string): { shape: number[]; data: Uint8Array } {

@@ -1,6 +1,6 @@
 /** The world's grammar: enumeration, validation, the held-out split and sampling. */
 import { describe, expect, it } from 'vitest';
-import { COLOUR_NAMES, HELD_OUT_PER_PATTERN, PATTERNS, PATTERN_ROTATIONS, Rng, enumerateSpecs, heldOutCombinations, isHeldOut, sampleSpec, validateSpec, type TextureSpec } from '../../runtime/world/index.ts';
+import { COLOUR_NAMES, HELD_OUT_PER_PATTERN, PATTERNS, PATTERN_ROTATIONS, Rng, enumerateSpecs, heldOutCombinations, isHeldOut, sampleSpec, validateSpec, type TextureSpec } from '../../world/index.ts';
 
 describe('world grammar', () => {
   it('enumerates every pattern x ordered colour pair x scale x allowed rotation once', () => {

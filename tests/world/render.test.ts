@@ -1,6 +1,6 @@
 /** Rendering the world: seamless, deterministic per seed, consistent across sizes and edits; motion. */
 import { describe, expect, it } from 'vitest';
-import { PATTERNS, PATTERN_ROTATIONS, PALETTE, SCALES, render, renderFrame, rgbToRgba, roll, type TextureSpec } from '../../runtime/world/index.ts';
+import { PATTERNS, PATTERN_ROTATIONS, PALETTE, SCALES, render, renderFrame, rgbToRgba, roll, type TextureSpec } from '../../world/index.ts';
 
 /** Mean absolute difference between column x and column x+1 (wrapping) of an RGB image. */
 function columnSteps(rgb: Uint8ClampedArray, size: number): number[] {

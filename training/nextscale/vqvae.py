@@ -3,7 +3,7 @@
 The network and every state-dict name match the public VAR tokenizer (`encoder.*`, `decoder.*`,
 `quant_conv.*`, `post_quant_conv.*`, `quantize.embedding.weight`, `quantize.quant_resi.qresi_ls.{k}.*`,
 `quantize.ema_vocab_hit_SV`), so a tokenizer trained here loads unchanged in the runtime
-(runtime/models/var/vqvae.ts, quantizer.ts) and the public checkpoints load here.
+(runtime/models/vqvae/vqvae.ts, quantizer.ts) and the public checkpoints load here.
 
 Inference quantises residually over the scales: area-downsample what is left of the features, pick the
 nearest code by squared distance, bicubic-upsample the code map, refine it with a shared phi convolution,

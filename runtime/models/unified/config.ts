@@ -4,7 +4,8 @@
  * README.md in this folder). Checks refuse what the runtime cannot run, naming the values found.
  */
 import { checkedFileSync } from '../../io/model-file-error.ts';
-import { asObject, checkVaeConfig, field, LIMITS, parseVaeConfig, serializeVaeConfig, vaeImageSize, type Json, type VaeConfig } from '../var/config.ts';
+import { asObject, field, LIMITS, type Json } from '../config-fields.ts';
+import { checkVaeConfig, parseVaeConfig, serializeVaeConfig, vaeImageSize, type VaeConfig } from '../vqvae/config.ts';
 
 /** The transformer's hyperparameters (example values: the conformance fixture unified-tiny). */
 export interface UnifiedConfig {

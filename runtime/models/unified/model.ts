@@ -5,8 +5,8 @@
  */
 import type { Gpu, Tensor } from '../../gpu/index.ts';
 import { disposeWeights, WeightLoader, type TensorSource, type WeightDType } from '../loader.ts';
-import { loadQuantizerWeights, type QuantizerWeights } from '../var/quantizer.ts';
-import { loadDecoderWeights, loadEncoderWeights, type DecoderWeights, type EncoderWeights } from '../var/vqvae.ts';
+import { loadQuantizerWeights, type QuantizerWeights } from '../vqvae/quantizer.ts';
+import { loadDecoderWeights, loadEncoderWeights, type DecoderWeights, type EncoderWeights } from '../vqvae/vqvae.ts';
 import { imageSize, type UnifiedModelConfig } from './config.ts';
 import type { UnifiedTokenizer } from './tokenizer.ts';
 import { loadUnifiedWeights, type UnifiedWeights } from './transformer.ts';

@@ -18,7 +18,7 @@ import { embedding } from '../../kernels/embedding.ts';
 import { linear } from '../../kernels/linear.ts';
 import { rmsNorm } from '../../kernels/rms-norm.ts';
 import type { WeightLoader } from '../loader.ts';
-import type { Tap } from '../var/transformer.ts';
+import type { Tap } from '../tap.ts';
 import { headDim, ropeAxes, type UnifiedConfig } from './config.ts';
 
 export type { Tap };

@@ -5,7 +5,8 @@
  * scale schedule from the length of `pos_1LC`.
  */
 import type { TensorSource } from '../loader.ts';
-import { checkConfig, KNOWN_SCHEDULES, tokenCount, type VarModelConfig } from './config.ts';
+import { tokenCount } from '../vqvae/config.ts';
+import { checkConfig, KNOWN_SCHEDULES, type VarModelConfig } from './config.ts';
 
 export interface InferOptions {
   /** Overrides the schedule (must hold as many tokens as pos_1LC). */

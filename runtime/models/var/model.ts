@@ -5,10 +5,11 @@
  */
 import type { Gpu, Tensor } from '../../gpu/index.ts';
 import { disposeWeights, WeightLoader, type TensorSource, type WeightDType } from '../loader.ts';
-import { imageSize, tokenCount, type VarModelConfig } from './config.ts';
-import { loadQuantizerWeights, type QuantizerWeights } from './quantizer.ts';
+import { tokenCount } from '../vqvae/config.ts';
+import { imageSize, type VarModelConfig } from './config.ts';
+import { loadQuantizerWeights, type QuantizerWeights } from '../vqvae/quantizer.ts';
 import { loadVarWeights, type VarWeights } from './transformer.ts';
-import { loadDecoderWeights, loadEncoderWeights, type DecoderWeights, type EncoderWeights } from './vqvae.ts';
+import { loadDecoderWeights, loadEncoderWeights, type DecoderWeights, type EncoderWeights } from '../vqvae/vqvae.ts';
 
 export interface VarLoadOptions {
   /** Precision of the large weight matrices on the GPU; vectors stay f32. Default 'f32'. */

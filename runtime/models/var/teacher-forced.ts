@@ -7,9 +7,9 @@ import type { Gpu, Tensor } from '../../gpu/index.ts';
 import { blockCausalLimits } from '../../kernels/attention.ts';
 import { broadcastAdd } from '../../kernels/broadcast-add.ts';
 import { linear } from '../../kernels/linear.ts';
-import { tokenCount } from './config.ts';
+import { tokenCount } from '../vqvae/config.ts';
 import type { VarModel } from './model.ts';
-import { addScale, downsampleTokens, QuantizerScratch } from './quantizer.ts';
+import { addScale, downsampleTokens, QuantizerScratch } from '../vqvae/quantizer.ts';
 import { blocks, condition, head, VarActivations } from './transformer.ts';
 
 /**

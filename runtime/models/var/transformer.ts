@@ -14,10 +14,9 @@ import { embedding } from '../../kernels/embedding.ts';
 import { layerNorm } from '../../kernels/layer-norm.ts';
 import { linear } from '../../kernels/linear.ts';
 import type { WeightLoader } from '../loader.ts';
-import { tokenCount, type VarConfig } from './config.ts';
-
-/** Debug hook: every named intermediate can be copied out (see runtime/generate/taps.ts). */
-export type Tap = (rec: Recorder, name: string, t: Tensor) => void;
+import type { Tap } from '../tap.ts';
+import { tokenCount } from '../vqvae/config.ts';
+import type { VarConfig } from './config.ts';
 
 /** Chunks of a block's ada_lin output [G, 6C], in the reference's order. */
 const GAMMA1 = 0, GAMMA2 = 1, SCALE1 = 2, SCALE2 = 3, SHIFT1 = 4, SHIFT2 = 5;

@@ -1,7 +1,7 @@
 /**
  * The procedural texture world: a grammar of seamless textures with captions, edit instructions and
  * motion, the renderer, and the attribute checker that grades images against captions. Pure
- * TypeScript (no Node imports): the exporter (runtime/cli/world.ts) and the eval (runtime/eval) use it.
+ * TypeScript (no Node imports): the exporter (world/cli.ts) and the eval (world/eval) use it.
  */
 export { COLOUR_NAMES, PALETTE, colourLab, isColourName, nearestColour, rotateHue, srgbToOklab, type ColourName } from './colours.ts';
 export {

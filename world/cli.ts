@@ -26,7 +26,7 @@
  * generated texture, graded by the checker against its "caption" (the prompt). Seen and held-out
  * combinations are counted apart; a table, then one JSON line. DIR/clips.npy [M, F, S, S, 3] with
  * DIR/clips.jsonl ({"caption", "mode"}) are graded as clips against their captions' motion, per mode
- * (runtime/eval/clip-grade.ts).
+ * (world/eval/clip-grade.ts).
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -57,9 +57,9 @@ import {
   type Degradation,
   type RenderOptions,
   type TextureSpec,
-} from '../world/index.ts';
-import { gradeClip, summarizeClips } from '../eval/clip-grade.ts';
-import { encodePng } from '../io/png.ts';
+} from './index.ts';
+import { gradeClip, summarizeClips } from './eval/clip-grade.ts';
+import { encodePng } from '../runtime/io/png.ts';
 
 const USAGE = `usage: npm run world -- --out DIR --count N [--size 64] [--seed 0] [--edits M] [--clips M] [--clip-frames 8]
        [--heldout] [--aligned] [--preview sheet.png] [--list-heldout] [--check N] [--grade DIR]`;
@@ -266,7 +266,7 @@ function patternBreakdown(generated: { spec: TextureSpec; match: CaptionMatch }[
   return [`pattern right by prompt: ${byPattern.join(', ')}`, `pattern right by scale: ${byScale.join(', ')}`];
 }
 
-/** Grades the clips of DIR/clips.npy against their captions' motion, by the records' "mode" (see runtime/eval/clip-grade.ts). */
+/** Grades the clips of DIR/clips.npy against their captions' motion, by the records' "mode" (see world/eval/clip-grade.ts). */
 function gradeClips(dir: string, print: Log): void {
   const lines = readFileSync(join(dir, 'clips.jsonl'), 'utf8').split('\n').filter((l) => l.trim());
   const records = lines.map((l, i) => {

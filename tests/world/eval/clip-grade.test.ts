@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyMotion, gradeClip, psnr, summarizeClips } from '../../runtime/eval/clip-grade.ts';
-import { parseClipCaption, renderFrame } from '../../runtime/world/index.ts';
+import { applyMotion, gradeClip, psnr, summarizeClips } from '../../../world/eval/clip-grade.ts';
+import { parseClipCaption, renderFrame } from '../../../world/index.ts';
 
 const SIZE = 64;
 

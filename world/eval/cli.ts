@@ -8,15 +8,15 @@
  *
  * --clips N plays N clip prompts (a texture and a motion) through the model's keyframe source (frame
  * by frame for a model trained on clips, else the feature path) and grades how they move against the
- * world's motion (runtime/eval/clip-grade.ts).
+ * world's motion (world/eval/clip-grade.ts).
  */
 import { parseArgs } from 'node:util';
-import { Gpu } from '../gpu/index.ts';
-import { evaluateWorld, formatWorldReport } from '../eval/world-eval.ts';
-import { UNIFIED_SAMPLING } from '../generate/unified-tasks.ts';
-import { loadUnifiedFolder } from '../models/unified/load.ts';
-import { BUILTIN_MODEL } from './builtin.ts';
-import { parseDType } from './model-args.ts';
+import { Gpu } from '../../runtime/gpu/index.ts';
+import { evaluateWorld, formatWorldReport } from './world-eval.ts';
+import { UNIFIED_SAMPLING } from '../../runtime/generate/unified-tasks.ts';
+import { loadUnifiedFolder } from '../../runtime/models/unified/load.ts';
+import { BUILTIN_MODEL } from '../../runtime/cli/builtin.ts';
+import { parseDType } from '../../runtime/cli/model-args.ts';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

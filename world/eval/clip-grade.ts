@@ -14,7 +14,7 @@
  * - kept: the share of frames whose pattern and colours the attribute checker still finds (the texture
  *   of the prompt, held through the motion).
  */
-import { caption as textureCaption, compareToCaption, parseClipCaption, renderFrame, roll, rotateHue, type Motion } from '../world/index.ts';
+import { caption as textureCaption, compareToCaption, parseClipCaption, renderFrame, roll, rotateHue, type Motion } from '../index.ts';
 
 export interface ClipGrade {
   motion: Motion['kind'];

@@ -7,14 +7,14 @@
  * Prompts come from the world's grammar with a fixed seed; half of them are combinations held out of
  * training, counted separately. Everything runs through the same public calls as the tools.
  */
-import type { Gpu } from '../gpu/index.ts';
-import { caption as captionImage, textToImage, UNIFIED_SAMPLING } from '../generate/unified-tasks.ts';
-import type { UnifiedModel } from '../models/unified/model.ts';
-import { QuantizerScratch, quantize } from '../models/var/quantizer.ts';
-import { decode, encode } from '../models/var/vqvae.ts';
-import { clipFrames } from '../video/clip-frames.ts';
-import { defaultKeyframeEvery, familyKeyframeSource } from '../video/sources.ts';
-import { caption, compareToCaption, gradeCaption, hash32, render, rgbToRgba, Rng, sampleClip, sampleSpec, type Split } from '../world/index.ts';
+import type { Gpu } from '../../runtime/gpu/index.ts';
+import { caption as captionImage, textToImage, UNIFIED_SAMPLING } from '../../runtime/generate/unified-tasks.ts';
+import type { UnifiedModel } from '../../runtime/models/unified/model.ts';
+import { QuantizerScratch, quantize } from '../../runtime/models/vqvae/quantizer.ts';
+import { decode, encode } from '../../runtime/models/vqvae/vqvae.ts';
+import { clipFrames } from '../../runtime/video/clip-frames.ts';
+import { defaultKeyframeEvery, familyKeyframeSource } from '../../runtime/video/sources.ts';
+import { caption, compareToCaption, gradeCaption, hash32, render, rgbToRgba, Rng, sampleClip, sampleSpec, type Split } from '../index.ts';
 import { gradeClip, summarizeClips, type ClipGrade, type ClipSummary } from './clip-grade.ts';
 import { seamRatio } from './seam.ts';
 
@@ -48,14 +48,14 @@ export interface PromptScores {
 
 export interface WorldEvalReport {
   /**
-   * `seam`: the mean seam ratio of the generated textures (runtime/eval/seam.ts; about 1: they tile
+   * `seam`: the mean seam ratio of the generated textures (world/eval/seam.ts; about 1: they tile
    * without one); `seamAtPatch`: the same against the inside's steps across patch borders, the wrap edge's phase.
    */
   generation: { seen: PromptScores; heldOut: PromptScores; all: PromptScores; msPerImage: number; seam: number; seamAtPatch: number };
   captioning: { count: number; right: number; pattern: number; colours: number; scale: number };
   /** PSNR, and the shares of reconstructions whose colours and pattern the checker still reads: what a perfect transformer could reach through this tokenizer. */
   reconstruction: { count: number; psnrDb: number; colours: number; pattern: number };
-  /** With clips: how they move (runtime/eval/clip-grade.ts), frames per keyframe, and wall time per frame. */
+  /** With clips: how they move (world/eval/clip-grade.ts), frames per keyframe, and wall time per frame. */
   video?: ClipSummary & { byMotion: Record<string, ClipSummary>; frames: number; keyframeEvery: number; msPerFrame: number };
 }
 

@@ -7,14 +7,14 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BUILTIN_MODEL } from '../../runtime/cli/builtin.ts';
-import { gradeClip, psnr, type ClipGrade } from '../../runtime/eval/clip-grade.ts';
-import { UNIFIED_SAMPLING } from '../../runtime/generate/unified-tasks.ts';
-import { evaluateWorld, planesToRgb, type WorldEvalReport } from '../../runtime/eval/world-eval.ts';
-import type { Gpu } from '../../runtime/gpu/index.ts';
-import { loadUnifiedFolder } from '../../runtime/models/unified/load.ts';
-import { clipFrames, defaultKeyframeEvery, familyKeyframeSource } from '../../runtime/video/index.ts';
-import { testGpu } from '../helpers.ts';
+import { BUILTIN_MODEL } from '../../../runtime/cli/builtin.ts';
+import { gradeClip, psnr, type ClipGrade } from '../../../world/eval/clip-grade.ts';
+import { UNIFIED_SAMPLING } from '../../../runtime/generate/unified-tasks.ts';
+import { evaluateWorld, planesToRgb, type WorldEvalReport } from '../../../world/eval/world-eval.ts';
+import type { Gpu } from '../../../runtime/gpu/index.ts';
+import { loadUnifiedFolder } from '../../../runtime/models/unified/load.ts';
+import { clipFrames, defaultKeyframeEvery, familyKeyframeSource } from '../../../runtime/video/index.ts';
+import { testGpu } from '../../helpers.ts';
 
 /**
  * Items, and floors the shipped model clears on them with a margin (see the README for its full-count
