@@ -5,7 +5,7 @@
  * wrong type and range. Each mutation says whether it touched structure (which a reader must notice) or
  * only tensor data (which safetensors, having no checksum, cannot).
  */
-import { Rng } from '../../runtime/world/index.ts';
+import { Rng } from '../../world/index.ts';
 import { handPthEntries, storedZip } from '../../tests/io/archive.ts';
 import { deflateRawSync } from 'node:zlib';
 
