@@ -3,10 +3,9 @@
 // The weight is bound as u32 words and decoded as the W_F16 override says, so no shader-f16 is needed.
 //
 // Three entry points. For the 'workgroup' kernel style (GPUs) the TS wrapper picks one of two by M:
-// - linear_tiled (M > 8): a workgroup computes a (16·TM)×64 output tile. K is walked 16 at a time
-//   through workgroup memory stored k-major, so the inner loop reads 4 adjacent rows or columns as one
-//   vec4; each thread keeps a TM×4 block of sums in registers, and issues the global loads of the next
-//   K step before the arithmetic of this one so their latency hides behind it.
+// - linear_tiled (M > 8): a workgroup computes a (16·TM)×64 output tile with the tiled product of
+//   shaders/tiled-matmul.wgsl (A = x, B = Wᵀ, read from W's rows), which the TS wrapper concatenates
+//   before this file: it declares TM, WG and the tiles, and calls load_a, load_b and store_c below.
 // - linear_rows (M ≤ 8, decoding a few tokens): bound by reading the weight, so each weight is read
 //   once: 32 threads share one output column's K reduction (adjacent k, coalesced), x is staged in
 //   workgroup memory, and the 32 partial sums meet in workgroup memory at the end.
@@ -28,21 +27,13 @@ struct Params {
 
 override W_F16: bool = false;
 override HAS_BIAS: bool = false;
-// linear_tiled: rows per thread (1, 2 or 4); a tile has 16·TM rows.
-override TM: u32 = 4u;
 // linear_rows: M (1..8), and the k pairs of x staged per step (the 8 KB of `xp`, whole rounds of lanes).
 override ROWS: u32 = 1u;
 override PAIRS: u32 = 1024u / ROWS / LANES * LANES;
 
-const WG: u32 = 256u;
-const BN: u32 = 64u;    // tile columns
-const BK: u32 = 16u;    // K step of the tiled kernel
 const LANES: u32 = 32u; // linear_rows: threads sharing one column's K reduction
 const GROUPS: u32 = 8u; // linear_rows: columns per workgroup (WG / LANES)
 
-// [BK][rows / 4] and [BK][BN / 4]; 17 vec4 per row rather than 16 to spread the stores over the banks.
-var<workgroup> xs: array<array<vec4f, 17>, 16>;
-var<workgroup> ws: array<array<vec4f, 17>, 16>;
 // linear_rows: x[m, k0 + 2q .. +1] at m · PAIRS + q; at the end, the lanes' partial sums.
 var<workgroup> xp: array<vec2f, 1024>;
 
@@ -52,8 +43,14 @@ fn load_x(m: u32, k: u32) -> f32 {
   return 0.0;
 }
 
+// linear_tiled's operands (shaders/tiled-matmul.wgsl): A = x, B = Wᵀ stored as W [N, K], one batch
+// entry (`batch` is 0); the sums go through `store`.
+const TRANS_B: bool = true;
+
+fn load_a(batch: u32, m: u32, k: u32) -> f32 { return load_x(m, k); }
+
 // W[n, k], or 0 outside [N, K].
-fn load_w(n: u32, k: u32) -> f32 {
+fn load_b(batch: u32, n: u32, k: u32) -> f32 {
   if (n >= p.N || k >= p.K) { return 0.0; }
   let e = n * p.K + k;
   if (W_F16) { return unpack2x16float(w[e >> 1u])[e & 1u]; }
@@ -78,49 +75,14 @@ fn store(m: u32, n: u32, v: f32) {
   }
 }
 
+fn store_c(batch: u32, m: u32, n: u32, v: f32) { store(m, n, v); }
+
 // Grid: [ceil(N / 64), row tiles folded over y and z].
 @compute @workgroup_size(WG)
 fn linear_tiled(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let m0 = (wg.y + wg.z * nwg.y) * 16u * TM;
-  let n0 = wg.x * BN;
   if (m0 >= p.M) { return; }
-  let tx = lid % 16u; // computes columns n0 + 4·tx .. +3
-  let ty = lid / 16u; // computes rows m0 + TM·ty .. +TM-1
-  // Loads: element j of this thread's share of a tile is (row lr + 16·j, k lk): 16 threads read 16
-  // adjacent k of one row.
-  let lk = lid % BK;
-  let lr = lid / BK;
-  var xr: array<f32, 4>;
-  var wr: array<f32, 4>;
-  var acc: array<vec4f, 4>;
-  for (var j = 0u; j < TM; j++) { xr[j] = load_x(m0 + lr + 16u * j, lk); }
-  for (var j = 0u; j < 4u; j++) { wr[j] = load_w(n0 + lr + 16u * j, lk); }
-  let xv4 = (ty * TM) >> 2u; // the vec4 of xs holding this thread's rows, from component xc
-  let xc = (ty * TM) & 3u;
-  for (var k0 = 0u; k0 < p.K; k0 += BK) {
-    for (var j = 0u; j < TM; j++) {
-      let r = lr + 16u * j;
-      xs[lk][r >> 2u][r & 3u] = xr[j];
-    }
-    for (var j = 0u; j < 4u; j++) {
-      let r = lr + 16u * j;
-      ws[lk][r >> 2u][r & 3u] = wr[j];
-    }
-    workgroupBarrier();
-    let kn = k0 + BK + lk;
-    for (var j = 0u; j < TM; j++) { xr[j] = load_x(m0 + lr + 16u * j, kn); }
-    for (var j = 0u; j < 4u; j++) { wr[j] = load_w(n0 + lr + 16u * j, kn); }
-    for (var kk = 0u; kk < BK; kk++) {
-      let a = xs[kk][xv4];
-      let b = ws[kk][tx];
-      for (var i = 0u; i < TM; i++) { acc[i] += a[xc + i] * b; }
-    }
-    workgroupBarrier();
-  }
-  for (var i = 0u; i < TM; i++) {
-    let m = m0 + ty * TM + i;
-    for (var c = 0u; c < 4u; c++) { store(m, n0 + 4u * tx + c, acc[i][c]); }
-  }
+  tiled_matmul(lid, m0, wg.x * BN, 0u, p.K);
 }
 
 // Grid: ceil(N / 8) workgroups (folded as `grid` does); ROWS = M.

@@ -2,13 +2,11 @@
 // [batch, N, K] read transposed, TRANS_B), out [batch, M, N], all f32 and row-major. B may be shared by
 // the whole batch (b_stride = 0). Attention scores (q @ kᵀ) and weighted values (p @ v) go through here.
 //
-// Tiled like linear_tiled in linear.wgsl: a workgroup computes a (16·TM)×64 output tile of one batch
-// entry; K is walked 16 at a time through workgroup memory stored k-major, so the inner loop reads 4
-// adjacent rows or columns as one vec4; each thread keeps a TM×4 block of sums in registers and issues
-// the next K step's global loads before this step's arithmetic. Whatever B's layout, its tile is read
-// along its contiguous axis (coalesced). That is the 'workgroup' kernel style (GPUs); `matmul_direct`,
-// the 'direct' style (CPU-emulated adapters), computes a 4×4 block per invocation in registers
-// straight from memory: no workgroup memory, no barrier.
+// In the 'workgroup' kernel style (GPUs), `main` has a workgroup compute a (16·TM)×64 output tile of one
+// batch entry with the tiled product of shaders/tiled-matmul.wgsl (as linear_tiled in linear.wgsl),
+// which the TS wrapper concatenates before this file: it declares TM, WG and the tiles, and calls
+// load_a, load_b and store_c below. `matmul_direct`, the 'direct' style (CPU-emulated adapters),
+// computes a 4×4 block per invocation in registers straight from memory: no workgroup memory, no barrier.
 
 struct Params {
   M: u32,
@@ -25,89 +23,30 @@ struct Params {
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 
 override TRANS_B: bool = false;
-// Rows per thread (1, 2 or 4); a tile has 16·TM rows.
-override TM: u32 = 4u;
 
-const WG: u32 = 256u;
-const BN: u32 = 64u; // tile columns
-const BK: u32 = 16u; // K step
-
-// [BK][rows / 4] and [BK][BN / 4]; 17 vec4 per row rather than 16 to spread the stores over the banks.
-var<workgroup> a_tile: array<array<vec4f, 17>, 16>;
-var<workgroup> b_tile: array<array<vec4f, 17>, 16>;
-
-// a[batch, m, k] at `base` = batch · M · K, or 0 outside [M, K].
-fn load_a(base: u32, m: u32, k: u32) -> f32 {
-  if (m < p.M && k < p.K) { return a[base + m * p.K + k]; }
+// a[batch, m, k], or 0 outside [M, K].
+fn load_a(batch: u32, m: u32, k: u32) -> f32 {
+  if (m < p.M && k < p.K) { return a[batch * p.M * p.K + m * p.K + k]; }
   return 0.0;
 }
 
-// B[batch, k, n] at `base` = batch · b_stride (stored [N, K] with TRANS_B), or 0 outside [K, N].
-fn load_b(base: u32, n: u32, k: u32) -> f32 {
+// B[batch, k, n] at batch · b_stride (stored [N, K] with TRANS_B), or 0 outside [K, N].
+fn load_b(batch: u32, n: u32, k: u32) -> f32 {
   if (n >= p.N || k >= p.K) { return 0.0; }
+  let base = batch * p.b_stride;
   if (TRANS_B) { return b[base + n * p.K + k]; }
   return b[base + k * p.N + n];
 }
 
-// (column, k) within B's tile of element j of this thread's share: 16 threads along k of one column
-// when B is [N, K], 64 threads along n of one k row when B is [K, N].
-fn b_slot(lid: u32, j: u32) -> vec2u {
-  if (TRANS_B) { return vec2u(lid / BK + 16u * j, lid % BK); }
-  return vec2u(lid % BN, lid / BN + 4u * j);
+// out[batch, m, n] = alpha · v, inside [M, N].
+fn store_c(batch: u32, m: u32, n: u32, v: f32) {
+  if (m < p.M && n < p.N) { out[batch * p.M * p.N + m * p.N + n] = p.alpha * v; }
 }
 
 // Grid: [ceil(N / 64), ceil(M / (16·TM)), batch].
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3u) {
-  let m0 = wg.y * 16u * TM;
-  let n0 = wg.x * BN;
-  let a_base = wg.z * p.M * p.K;
-  let b_base = wg.z * p.b_stride;
-  let o_base = wg.z * p.M * p.N;
-  let tx = lid % 16u; // computes columns n0 + 4·tx .. +3
-  let ty = lid / 16u; // computes rows m0 + TM·ty .. +TM-1
-  // a's tile: element j of this thread's share is (row lr + 16·j, k lk), 16 threads along k of a row.
-  let lk = lid % BK;
-  let lr = lid / BK;
-  var ar: array<f32, 4>;
-  var br: array<f32, 4>;
-  var acc: array<vec4f, 4>;
-  for (var j = 0u; j < TM; j++) { ar[j] = load_a(a_base, m0 + lr + 16u * j, lk); }
-  for (var j = 0u; j < 4u; j++) {
-    let s = b_slot(lid, j);
-    br[j] = load_b(b_base, n0 + s.x, s.y);
-  }
-  let av4 = (ty * TM) >> 2u; // the vec4 of a_tile holding this thread's rows, from component ac
-  let ac = (ty * TM) & 3u;
-  for (var k0 = 0u; k0 < p.K; k0 += BK) {
-    for (var j = 0u; j < TM; j++) {
-      let r = lr + 16u * j;
-      a_tile[lk][r >> 2u][r & 3u] = ar[j];
-    }
-    for (var j = 0u; j < 4u; j++) {
-      let s = b_slot(lid, j);
-      b_tile[s.y][s.x >> 2u][s.x & 3u] = br[j];
-    }
-    workgroupBarrier();
-    for (var j = 0u; j < TM; j++) { ar[j] = load_a(a_base, m0 + lr + 16u * j, k0 + BK + lk); }
-    for (var j = 0u; j < 4u; j++) {
-      let s = b_slot(lid, j);
-      br[j] = load_b(b_base, n0 + s.x, k0 + BK + s.y);
-    }
-    for (var kk = 0u; kk < BK; kk++) {
-      let av = a_tile[kk][av4];
-      let bv = b_tile[kk][tx];
-      for (var i = 0u; i < TM; i++) { acc[i] += av[ac + i] * bv; }
-    }
-    workgroupBarrier();
-  }
-  for (var i = 0u; i < TM; i++) {
-    let m = m0 + ty * TM + i;
-    for (var c = 0u; c < 4u; c++) {
-      let n = n0 + 4u * tx + c;
-      if (m < p.M && n < p.N) { out[o_base + m * p.N + n] = p.alpha * acc[i][c]; }
-    }
-  }
+  tiled_matmul(lid, wg.y * 16u * TM, wg.x * BN, wg.z, p.K);
 }
 
 const DIRECT_WG: u32 = 64u;

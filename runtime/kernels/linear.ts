@@ -4,11 +4,15 @@
  * (M ≤ 8, decoding a few tokens) take a weight-streaming kernel and more rows a tiled one whose tile
  * height follows M; in the 'direct' style (CPU-emulated adapters), every M takes a kernel of 4×4 blocks
  * in registers when K is a multiple of 4.
- * WGSL: shaders/linear.wgsl. Reference: runtime/reference/linear.ts.
+ * WGSL: shaders/tiled-matmul.wgsl + shaders/linear.wgsl. Reference: runtime/reference/linear.ts.
  */
-import source from '../../shaders/linear.wgsl?raw';
+import own from '../../shaders/linear.wgsl?raw';
+import tiled from '../../shaders/tiled-matmul.wgsl?raw';
 import { grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
 import { expectDType } from './checks.ts';
+
+/** linear's entry points after the shared tiled product (shaders/tiled-matmul.wgsl) that linear_tiled runs. */
+const source = tiled + own;
 
 const tiledKernel = new Kernel({ name: 'linear_tiled', source, entryPoint: 'linear_tiled' });
 const rowsKernel = new Kernel({ name: 'linear_rows', source, entryPoint: 'linear_rows' });

@@ -2,11 +2,15 @@
  * Batched matrix product out = alpha · a @ b (or a @ bᵀ), all f32: attention scores and weighted values,
  * and any product whose second operand is an activation rather than an nn.Linear weight. Tiled through
  * workgroup memory in the 'workgroup' kernel style (GPUs), 4×4 blocks in registers in the 'direct' one.
- * WGSL: shaders/matmul.wgsl. Reference: runtime/reference/matmul.ts.
+ * WGSL: shaders/tiled-matmul.wgsl + shaders/matmul.wgsl. Reference: runtime/reference/matmul.ts.
  */
-import source from '../../shaders/matmul.wgsl?raw';
+import own from '../../shaders/matmul.wgsl?raw';
+import tiled from '../../shaders/tiled-matmul.wgsl?raw';
 import { grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
 import { expectDType } from './checks.ts';
+
+/** matmul's entry points after the shared tiled product (shaders/tiled-matmul.wgsl) that `main` runs. */
+const source = tiled + own;
 
 const kernel = new Kernel({ name: 'matmul', source });
 const directKernel = new Kernel({ name: 'matmul_direct', source, entryPoint: 'matmul_direct' });
