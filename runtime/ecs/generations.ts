@@ -5,7 +5,7 @@
  */
 import { entityExists, hasComponent, removeEntity } from 'bitecs';
 import { addEntityWith, clearEntity, GenerationState, SAMPLING_DEFAULTS, samplingOf, STATE_NAMES, type GenerationStateName, type SamplingSettings } from './components.ts';
-import type { EngineSession } from './sessions.ts';
+import type { ImageGeneration } from '../generate/generation.ts';
 import { dropMaterial, type Engine } from './world.ts';
 
 /** What a generation makes and how it is scheduled. */
@@ -134,7 +134,7 @@ export function getProgress(world: Engine, eid: number): Progress {
 }
 
 /** The generation's session (its tokens and image), if it has one. */
-export function getSession(world: Engine, eid: number): EngineSession | undefined {
+export function getSession(world: Engine, eid: number): ImageGeneration | undefined {
   return world.sessions.get(eid);
 }
 

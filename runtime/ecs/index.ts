@@ -40,7 +40,7 @@ export {
   type Progress,
 } from './generations.ts';
 export { previewSystem, runFrame, scheduleSystem, settingsSystem, stepSystem, SYSTEMS, textureSystem } from './systems.ts';
-export { createSession, type Conditioning, type EngineSession } from './sessions.ts';
+export { createGeneration, type Conditioning, type ImageGeneration } from '../generate/generation.ts';
 export { videoSystem } from './video-system.ts';
 export {
   addVideo,

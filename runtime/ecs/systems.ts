@@ -12,12 +12,13 @@
  */
 import { query } from 'bitecs';
 import type { Recorder } from '../gpu/index.ts';
+import { createGeneration } from '../generate/generation.ts';
 import { recordImageTextures } from '../generate/material.ts';
+import type { StepKind } from '../generate/steps.ts';
 import { GenerationState, samplingOf, type GenerationComponent } from './components.ts';
 import { estimateCost } from './cost-model.ts';
 import { stopSession } from './generations.ts';
-import { createSession } from './sessions.ts';
-import { trackUnit, unitKind, unitScale, type UnitPlan } from './units.ts';
+import { trackUnit } from './units.ts';
 import { videoSystem } from './video-system.ts';
 import { dropMaterial, type Engine, type MaterialTextures, type System } from './world.ts';
 
@@ -56,7 +57,7 @@ export function settingsSystem(world: Engine): void {
       const model = world.models.get(G.model[eid]);
       if (!model) throw new Error(`model ${G.model[eid]} is not loaded (loaded model ids: ${[...world.models.keys()].join(', ') || 'none'})`);
       const { classLabel, prompt, ...sampling } = samplingOf(G, world.prompts, eid, model.config.family);
-      const session = createSession(model, { classLabel, prompt }, sampling, world.options.blocksPerUnit);
+      const session = createGeneration(model, { classLabel, prompt }, sampling, world.options.blocksPerUnit);
       world.sessions.set(eid, session);
       G.scales[eid] = session.scales;
       G.units[eid] = session.totalSteps;
@@ -135,25 +136,24 @@ export function scheduleSystem(world: Engine): void {
   let spent = 0;
   let taken = 0;
   for (const eid of order) {
-    const plan = planOf(world, eid);
-    const previewMs = unitCost(world, eid, 'decode', plan.scales);
+    const session = world.sessions.get(eid)!;
+    const previewMs = unitCost(world, eid, 'decode', session.scales);
     let preview = G.previewPending[eid] === 1 && wantsPreview(G, eid);
-    for (let i = G.unit[eid]; ; ) {
+    for (let i = session.stepsTaken; ; ) {
       const isPreview = preview && G.plannedPreview[eid] === 0;
-      if (!isPreview && i >= G.units[eid]) break;
-      const kind = unitKind(plan, i);
-      const scale = unitScale(plan, i);
-      const ms = isPreview ? previewMs : unitCost(world, eid, kind, scale);
+      if (!isPreview && i >= session.totalSteps) break;
+      const unit = isPreview ? undefined : session.unit(i);
+      const ms = unit ? unitCost(world, eid, unit.kind, unit.scale) : previewMs;
       if (taken > 0 && spent + ms > budget) break;
       spent += ms;
       taken++;
-      if (isPreview) {
+      if (!unit) {
         G.plannedPreview[eid] = 1;
         continue;
       }
       G.plannedSteps[eid]++;
       i++;
-      if (kind === 'sample' && scale < plan.scales - 1 && wantsPreview(G, eid)) preview = true;
+      if (unit.kind === 'sample' && unit.scale < session.scales - 1 && wantsPreview(G, eid)) preview = true;
     }
   }
 }
@@ -164,17 +164,16 @@ export function stepSystem(world: Engine): void {
   for (const eid of world.order) {
     const session = world.sessions.get(eid);
     if (!session || G.plannedSteps[eid] === 0) continue;
-    const plan = planOf(world, eid);
     try {
       for (let n = G.plannedSteps[eid]; n > 0 && !session.done; n--) {
-        const i = G.unit[eid];
-        const estimate = unitCost(world, eid, unitKind(plan, i), unitScale(plan, i));
+        const { kind, scale } = session.unit(session.stepsTaken);
+        const estimate = unitCost(world, eid, kind, scale);
         const info = session.step(world.options.timing);
-        trackUnit(world, G.model[eid], plan.scales, info, estimate);
-        G.unit[eid]++;
+        trackUnit(world, G.model[eid], session.scales, info, estimate);
+        G.unit[eid] = session.stepsTaken;
         if (info.kind === 'sample') {
           G.scale[eid] = info.scale + 1;
-          if (info.scale < plan.scales - 1 && wantsPreview(G, eid)) G.previewPending[eid] = 1;
+          if (info.scale < session.scales - 1 && wantsPreview(G, eid)) G.previewPending[eid] = 1;
         }
       }
       if (session.done) {
@@ -199,9 +198,8 @@ export function previewSystem(world: Engine): void {
     const session = world.sessions.get(eid);
     if (!session || !G.plannedPreview[eid] || !G.previewPending[eid] || session.done) continue;
     try {
-      const plan = planOf(world, eid);
       const info = session.preview(world.options.timing);
-      trackUnit(world, G.model[eid], plan.scales, info, unitCost(world, eid, 'decode', plan.scales));
+      trackUnit(world, G.model[eid], session.scales, info, unitCost(world, eid, 'decode', session.scales));
       G.previewPending[eid] = 0;
       G.imageDirty[eid] = 1;
     } catch (e) {
@@ -238,11 +236,7 @@ export function previewSystem(world: Engine): void {
 /** The default systems, in the order `runFrame` runs them. */
 export const SYSTEMS: readonly System[] = [settingsSystem, textureSystem, scheduleSystem, stepSystem, previewSystem, videoSystem];
 
-function planOf(world: Engine, eid: number): UnitPlan {
-  return world.sessions.get(eid)!.plan;
-}
-
-function unitCost(world: Engine, eid: number, kind: ReturnType<typeof unitKind>, scale: number): number {
+function unitCost(world: Engine, eid: number, kind: StepKind, scale: number): number {
   return Math.max(MIN_UNIT_MS, estimateCost(world.costs, world.Generation.model[eid], kind, scale));
 }
 

@@ -1,7 +1,6 @@
 /**
- * Units of work: which unit a session runs next (so the scheduler can price a frame's units before
- * running them), and the bookkeeping of a submitted unit: frame statistics now, its measured cost when
- * the GPU reports it done. Nothing here waits; measurements arrive through `.then`.
+ * The bookkeeping of a submitted unit of work: frame statistics now, its measured cost when the GPU
+ * reports it done. Nothing here waits; measurements arrive through `.then`.
  *
  * Measuring: with timestamp queries, a unit's cost is the GPU time of its passes. Without them, it is
  * wall time up to the moment the queue reports the unit done, counted from its submit or from when the
@@ -9,34 +8,9 @@
  * over-estimate when other work shares the queue (a scene's rendering) and coarse when completions are
  * noticed in batches, which the moving average smooths.
  */
-import type { StepInfo, StepKind } from '../generate/steps.ts';
+import type { StepInfo } from '../generate/steps.ts';
 import { observeCost } from './cost-model.ts';
 import type { Engine } from './world.ts';
-
-/**
- * The unit sequence of a session: conditioning units (VAR's one; a unified model's passes over its
- * prompt), then per scale ⌈depth / perUnit⌉ blocks units and a sample, then decode.
- */
-export interface UnitPlan {
-  conditionUnits: number;
-  /** Blocks units per scale. */
-  blocksUnits: number;
-  scales: number;
-}
-
-/** Kind of the session's unit number `i` (0-based). */
-export function unitKind(plan: UnitPlan, i: number): StepKind {
-  if (i < plan.conditionUnits) return 'condition';
-  const j = i - plan.conditionUnits;
-  if (j >= plan.scales * (plan.blocksUnits + 1)) return 'decode';
-  return j % (plan.blocksUnits + 1) < plan.blocksUnits ? 'blocks' : 'sample';
-}
-
-/** Scale of the session's unit number `i`, numbered as `StepInfo.scale` (-1: condition, S: decode). */
-export function unitScale(plan: UnitPlan, i: number): number {
-  if (i < plan.conditionUnits) return -1;
-  return Math.min(Math.floor((i - plan.conditionUnits) / (plan.blocksUnits + 1)), plan.scales);
-}
 
 /**
  * Counts a submitted unit into this frame's statistics and, when the GPU reports it done, feeds its

@@ -12,7 +12,7 @@ import { familyKeyframeSource } from '../video/sources.ts';
 import type { VarKeyframeOptions } from '../video/var-keyframes.ts';
 import { createGenerationComponent, createVideoStreamComponent, VideoDirty, type GenerationComponent, type VideoStreamComponent } from './components.ts';
 import { createCostModel, forgetModelCosts, type CostModel } from './cost-model.ts';
-import type { EngineSession } from './sessions.ts';
+import type { ImageGeneration } from '../generate/generation.ts';
 import { SYSTEMS } from './systems.ts';
 import { disposePlayback, type VideoPlayback } from './videos.ts';
 
@@ -96,7 +96,7 @@ export interface EngineContext {
   readonly options: ResolvedEngineOptions;
   /** Loaded models by id. */
   readonly models: Map<number, AnyModel>;
-  readonly sessions: Map<number, EngineSession>;
+  readonly sessions: Map<number, ImageGeneration>;
   /** Videos' GPU side (keyframe source, feature path, frame ring), by entity, once built. */
   readonly videos: Map<number, VideoPlayback>;
   /** Text prompts by entity (what unified models generate from; VAR uses the class label). */

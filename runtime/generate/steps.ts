@@ -32,3 +32,35 @@ export interface StepInfo extends SubmittedStep {
 export interface UnifiedStepInfo extends SubmittedStep {
   kind: UnifiedStepKind;
 }
+
+/**
+ * The unit sequence of an image generation, in the schedule's terms: conditioning units (VAR's one; a
+ * unified model's passes over its prompt, each in `blocksUnits` units), then per scale `blocksUnits`
+ * units of transformer blocks and a sample, then the decode.
+ */
+export interface UnitPlan {
+  conditionUnits: number;
+  /** Blocks units per scale. */
+  blocksUnits: number;
+  scales: number;
+}
+
+/** One unit of a plan: its kind and scale, which are also what its cost is estimated by. */
+export interface PlannedUnit {
+  kind: StepKind;
+  /** As `StepInfo.scale`: -1 for conditioning, S for the decode. */
+  scale: number;
+}
+
+/** Units in a plan. */
+export function planLength(plan: UnitPlan): number {
+  return plan.conditionUnits + plan.scales * (plan.blocksUnits + 1) + 1;
+}
+
+/** Unit number `i` (0-based) of a plan. */
+export function plannedUnit(plan: UnitPlan, i: number): PlannedUnit {
+  if (i < plan.conditionUnits) return { kind: 'condition', scale: -1 };
+  const j = i - plan.conditionUnits;
+  if (j >= plan.scales * (plan.blocksUnits + 1)) return { kind: 'decode', scale: plan.scales };
+  return { kind: j % (plan.blocksUnits + 1) < plan.blocksUnits ? 'blocks' : 'sample', scale: Math.floor(j / (plan.blocksUnits + 1)) };
+}

@@ -17,7 +17,7 @@ import { tokenCount } from '../models/vqvae/config.ts';
 import { addScale, downsampleTokens, QuantizerScratch } from '../models/vqvae/quantizer.ts';
 import { decode } from '../models/vqvae/vqvae.ts';
 import { checkSampling, type SamplingSettings } from './sampling.ts';
-import type { StepInfo, StepKind } from './steps.ts';
+import { planLength, plannedUnit, type PlannedUnit, type StepInfo, type StepKind, type UnitPlan } from './steps.ts';
 
 export interface VarSessionOptions extends SamplingSettings {
   /** Class labels, one image each. */
@@ -46,6 +46,10 @@ export class VarSession {
   private block = 0;
   /** Index of the scale being generated (S when only the decode is left, S + 1 when done). */
   scale = 0;
+  /** Units submitted so far. */
+  stepsTaken = 0;
+  /** The units of the whole generation, in the order `step` runs them. */
+  readonly plan: UnitPlan;
 
   constructor(readonly model: VarModel, readonly options: VarSessionOptions) {
     const { var: v, vae } = model.config;
@@ -60,6 +64,7 @@ export class VarSession {
     if (!Number.isInteger(per) || per < 1) throw new Error(`blocksPerStep must be a whole number >= 1, found ${per}`);
     const B = (this.batch = labels.length);
     this.scales = v.patchNums.length;
+    this.plan = { conditionUnits: 1, blocksUnits: Math.ceil(v.depth / Math.min(per, v.depth)), scales: this.scales };
     const P = v.patchNums[this.scales - 1];
     const gpu = this.gpu;
     this.acts = new VarActivations(gpu, v, vae.vocabSize, 2 * B, P * P, tokenCount(v.patchNums));
@@ -78,9 +83,12 @@ export class VarSession {
 
   /** Total steps of a whole generation with these options. */
   get totalSteps(): number {
-    const depth = this.model.config.var.depth;
-    const per = Math.min(this.options.blocksPerStep ?? depth, depth);
-    return 1 + this.scales * (Math.ceil(depth / per) + 1) + 1;
+    return planLength(this.plan);
+  }
+
+  /** Unit number `i` of the plan (the next one is number `stepsTaken`). */
+  unit(i: number): PlannedUnit {
+    return plannedUnit(this.plan, i);
   }
 
   /** Records and submits the next unit of work. Never waits on the GPU. */
@@ -90,6 +98,7 @@ export class VarSession {
     const w = this.model.transformer;
     const kind = this.phase;
     const scale = kind === 'condition' ? -1 : this.scale;
+    this.stepsTaken++;
     const rec = this.gpu.recorder(`var ${kind}`, timing);
     rec.section(`${kind} ${scale}`);
     const tap = this.options.tap;

@@ -15,8 +15,8 @@ import {
   setBudget,
   type Engine,
 } from '../../runtime/ecs/index.ts';
-import type { EngineSession } from '../../runtime/ecs/sessions.ts';
-import { unitKind, unitScale } from '../../runtime/ecs/units.ts';
+import type { ImageGeneration } from '../../runtime/generate/generation.ts';
+import { planLength, plannedUnit, type UnitPlan } from '../../runtime/generate/steps.ts';
 
 const DEPTH = 2;
 const SCALES = 4;
@@ -27,7 +27,9 @@ function fakeWorld(count: number): { world: Engine; eids: number[] } {
   const world = createEngine({} as Gpu, { systems: [scheduleSystem] });
   const eids = Array.from({ length: count }, () => addGeneration(world, { model: 1 }));
   for (const eid of eids) {
-    world.sessions.set(eid, { plan: { conditionUnits: 1, blocksUnits: DEPTH, scales: SCALES }, scales: SCALES } as unknown as EngineSession);
+    const plan: UnitPlan = { conditionUnits: 1, blocksUnits: DEPTH, scales: SCALES };
+    const session = { plan, scales: SCALES, totalSteps: planLength(plan), stepsTaken: 0, unit: (i: number) => plannedUnit(plan, i) };
+    world.sessions.set(eid, session as unknown as ImageGeneration);
     world.Generation.state[eid] = GenerationState.running;
     world.Generation.units[eid] = UNITS;
     world.Generation.dirty[eid] = 0;
@@ -38,7 +40,8 @@ function fakeWorld(count: number): { world: Engine; eids: number[] } {
 describe('unit sequence', () => {
   it('mirrors the session: condition, (blocks × n, sample) per scale, decode', () => {
     const plan = { conditionUnits: 1, blocksUnits: 2, scales: 3 };
-    const seq = Array.from({ length: 1 + 3 * 3 + 1 }, (_, i) => `${unitKind(plan, i)}@${unitScale(plan, i)}`);
+    expect(planLength(plan)).toBe(1 + 3 * 3 + 1);
+    const seq = Array.from({ length: planLength(plan) }, (_, i) => `${plannedUnit(plan, i).kind}@${plannedUnit(plan, i).scale}`);
     expect(seq).toEqual([
       'condition@-1',
       'blocks@0', 'blocks@0', 'sample@0',
@@ -50,7 +53,7 @@ describe('unit sequence', () => {
 
   it('gives a prompt-conditioned session several conditioning units', () => {
     const plan = { conditionUnits: 4, blocksUnits: 2, scales: 2 };
-    const seq = Array.from({ length: 4 + 2 * 3 + 1 }, (_, i) => `${unitKind(plan, i)}@${unitScale(plan, i)}`);
+    const seq = Array.from({ length: planLength(plan) }, (_, i) => `${plannedUnit(plan, i).kind}@${plannedUnit(plan, i).scale}`);
     expect(seq).toEqual([
       'condition@-1', 'condition@-1', 'condition@-1', 'condition@-1',
       'blocks@0', 'blocks@0', 'sample@0',
