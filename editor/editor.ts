@@ -53,7 +53,7 @@ const DROP_HINT = 'Drop a model folder (config.json + weights.safetensors) or th
 const WINDOW = 30;
 
 export class Editor {
-  readonly world: Engine;
+  readonly engine: Engine;
   readonly slots: EngineSlots;
   readonly pane: EditorPane;
   /** The video the video scene plays, and its pane folder. */
@@ -77,8 +77,8 @@ export class Editor {
     private readonly storage: Storage | undefined,
   ) {
     this.settings = start.settings;
-    this.world = createEngine(gpu, { budgetMs: this.settings.budgetMs, mipmaps: true });
-    this.slots = new EngineSlots(this.world, sharedOf(this.settings));
+    this.engine = createEngine(gpu, { budgetMs: this.settings.budgetMs, mipmaps: true });
+    this.slots = new EngineSlots(this.engine, sharedOf(this.settings));
     this.pane = new EditorPane(paneContainer, this.settings, {
       change: (key, value) => this.change(key, value),
       rollSeed: () => this.change('seed', Math.floor(Math.random() * SEED_LIMIT)),
@@ -88,14 +88,14 @@ export class Editor {
     });
     this.pane.say(start.messages.length ? start.messages.join('\n') : DROP_HINT);
     this.pane.readouts.adapter = `${gpu.adapterName}${gpu.isSoftware ? ' (software)' : ''}\n${gpu.kernelStyle} kernels`;
-    this.video = new EditorVideo(this.world, this.pane.addFolder('video'), sharedOf(this.settings), (message) => this.pane.say(message));
+    this.video = new EditorVideo(this.engine, this.pane.addFolder('video'), sharedOf(this.settings), (message) => this.pane.say(message));
     this.scene = this.makeScene();
-    setTextureListener(this.world, (eid, texture, change) => {
+    setTextureListener(this.engine, (eid, texture, change) => {
       if (change === 'created') this.scene.setTexture(eid, texture);
       else if (change === 'written') this.scene.textureWritten(eid);
       else this.scene.setTexture(eid, undefined);
     });
-    setMaterialListener(this.world, (eid, maps) => this.scene.setMaterial?.(eid, maps));
+    setMaterialListener(this.engine, (eid, maps) => this.scene.setMaterial?.(eid, maps));
   }
 
   /** Starts the frame loop and loads `model` (default: the model of the settings). */
@@ -130,7 +130,7 @@ export class Editor {
     saveSettings(this.settings, this.storage);
     switch (key) {
       case 'budgetMs':
-        setBudget(this.world, value as number);
+        setBudget(this.engine, value as number);
         break;
       case 'scene':
         this.scene.dispose();
@@ -173,11 +173,11 @@ export class Editor {
         return;
       }
       const previous = this.loaded;
-      this.loaded = { id: addModel(this.world, model), model, name, files: url === undefined ? files : undefined };
+      this.loaded = { id: addModel(this.engine, model), model, name, files: url === undefined ? files : undefined };
       this.slots.setModel(this.loaded.id);
       this.video.setModel(this.loaded.id);
       if (previous) {
-        removeModel(this.world, previous.id);
+        removeModel(this.engine, previous.id);
         this.retired.push(previous.model);
       }
       if (url !== undefined) {
@@ -228,7 +228,7 @@ export class Editor {
   /** Where the scene's focused generation stands. */
   focusProgress(): Progress | undefined {
     const slot = this.scene.focusSlot;
-    return slot !== undefined && this.slots.has(slot) ? getProgress(this.world, slot) : undefined;
+    return slot !== undefined && this.slots.has(slot) ? getProgress(this.engine, slot) : undefined;
   }
 
   /** The focused generation's texture as RGBA bytes (undefined before it has one). */
@@ -253,7 +253,7 @@ export class Editor {
       const { width: w, height: h } = texture;
       const read = (t: GPUTexture) => readTexturePixels(this.gpu.device, t);
       const png = (rgba: Uint8ClampedArray) => encodePng(new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength), w, h);
-      const maps = this.world.materials.get(slot)?.textures;
+      const maps = this.engine.materials.get(slot)?.textures;
       const textures: GlbTextures = { baseColor: png(await read(texture)) };
       if (maps) {
         const [ao, roughness] = [await read(maps.ao), await read(maps.roughness)];
@@ -262,7 +262,7 @@ export class Editor {
         textures.normal = png(await read(maps.normal));
         textures.occlusionRoughnessMetallic = png(orm);
       }
-      const name = pngName(this.loaded?.model, getGenerationSettings(this.world, slot)).replace(/\.png$/, '');
+      const name = pngName(this.loaded?.model, getGenerationSettings(this.engine, slot)).replace(/\.png$/, '');
       download(new Blob([writeGlb(name, studio.meshArrays(), textures)], { type: 'model/gltf-binary' }), `${name}.glb`);
     } catch (e) {
       this.pane.say(`export failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -278,7 +278,7 @@ export class Editor {
       return;
     }
     try {
-      const s = this.video.has(slot) ? undefined : getGenerationSettings(this.world, slot);
+      const s = this.video.has(slot) ? undefined : getGenerationSettings(this.engine, slot);
       download(await texturePng(this.gpu.device, texture), s ? pngName(this.loaded?.model, s) : this.video.pngName(slot));
     } catch (e) {
       this.pane.say(`export failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -295,7 +295,7 @@ export class Editor {
     cancelAnimationFrame(this.raf);
     this.scene.dispose();
     this.video.dispose();
-    disposeEngine(this.world);
+    disposeEngine(this.engine);
     this.loaded?.model.dispose();
     for (const m of this.retired) m.dispose();
     this.pane.dispose();
@@ -308,7 +308,7 @@ export class Editor {
     const retired = this.retired;
     this.retired = [];
     try {
-      runFrame(this.world, now);
+      runFrame(this.engine, now);
     } catch (e) {
       this.pane.say(`frame failed: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -319,14 +319,14 @@ export class Editor {
   };
 
   private record(now: number): void {
-    const s = this.world.stats;
-    this.frames.push({ t: now, units: s.units, dispatches: s.dispatches, estimatedMs: s.estimatedMs, budgetMs: this.world.budget.ms, measuredMs: s.measuredMs });
+    const s = this.engine.stats;
+    this.frames.push({ t: now, units: s.units, dispatches: s.dispatches, estimatedMs: s.estimatedMs, budgetMs: this.engine.budget.ms, measuredMs: s.measuredMs });
     if (this.frames.length > FRAME_LOG) this.frames.splice(0, this.frames.length - FRAME_LOG);
     const recent = this.frames.slice(-WINDOW);
     const r = this.pane.readouts;
     const span = recent.length > 1 ? (recent[recent.length - 1].t - recent[0].t) / (recent.length - 1) : 0;
     r.fps = span > 0 ? `${(1000 / span).toFixed(1)} fps` : '';
-    r.gpuMs = `planned ${s.estimatedMs.toFixed(1)} of budget ${this.world.budget.ms}\nmeasured ${s.measuredMs.toFixed(1)} (frame ${s.measuredFrame})`;
+    r.gpuMs = `planned ${s.estimatedMs.toFixed(1)} of budget ${this.engine.budget.ms}\nmeasured ${s.measuredMs.toFixed(1)} (frame ${s.measuredFrame})`;
     r.dispatches = `${s.dispatches} (mean ${(recent.reduce((a, f) => a + f.dispatches, 0) / recent.length).toFixed(1)})`;
     r.progress = progressText(this.focusProgress(), this.loaded !== undefined);
     const { done, all } = this.slots.doneCount();
@@ -335,7 +335,7 @@ export class Editor {
 
   private focusTexture(): GPUTexture | undefined {
     const slot = this.scene.focusSlot;
-    return slot !== undefined && (this.slots.has(slot) || this.video.has(slot)) ? getTexture(this.world, slot) : undefined;
+    return slot !== undefined && (this.slots.has(slot) || this.video.has(slot)) ? getTexture(this.engine, slot) : undefined;
   }
 
   private makeScene(): GeneratedScene {

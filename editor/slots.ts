@@ -24,41 +24,41 @@ export class EngineSlots implements GenerationSlots {
   private model = 0;
 
   constructor(
-    private readonly world: Engine,
+    private readonly engine: Engine,
     private shared: SharedSettings,
   ) {}
 
   acquire(variant: number, hints: SlotHints = {}): number {
-    const eid = addGeneration(this.world, { ...this.settingsOf(variant), ...hints });
+    const eid = addGeneration(this.engine, { ...this.settingsOf(variant), ...hints });
     this.variants.set(eid, variant);
     return eid;
   }
 
   release(slot: number): void {
     if (!this.variants.delete(slot)) return;
-    removeGeneration(this.world, slot);
+    removeGeneration(this.engine, slot);
   }
 
   hint(slot: number, hints: SlotHints): void {
-    if (this.variants.has(slot)) setGenerationSettings(this.world, slot, hints);
+    if (this.variants.has(slot)) setGenerationSettings(this.engine, slot, hints);
   }
 
   /** Applies new shared settings to every slot (the engine restarts the ones that changed). */
   setShared(shared: SharedSettings): void {
     this.shared = { ...shared };
-    for (const [slot, variant] of this.variants) setGenerationSettings(this.world, slot, this.settingsOf(variant));
+    for (const [slot, variant] of this.variants) setGenerationSettings(this.engine, slot, this.settingsOf(variant));
   }
 
   /** Points every slot at another loaded model. */
   setModel(id: number): void {
     this.model = id;
-    for (const slot of this.variants.keys()) setGenerationSettings(this.world, slot, { model: id });
+    for (const slot of this.variants.keys()) setGenerationSettings(this.engine, slot, { model: id });
   }
 
   /** How many slots hold a finished image, out of all. */
   doneCount(): { done: number; all: number } {
     let done = 0;
-    for (const slot of this.variants.keys()) if (getProgress(this.world, slot).state === 'done') done++;
+    for (const slot of this.variants.keys()) if (getProgress(this.engine, slot).state === 'done') done++;
     return { done, all: this.variants.size };
   }
 

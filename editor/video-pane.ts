@@ -48,7 +48,7 @@ export class EditorVideo implements VideoPlayer {
   readonly readouts = { status: '' };
 
   constructor(
-    private readonly world: Engine,
+    private readonly engine: Engine,
     private readonly folder: TpFolder,
     private shared: SharedSettings,
     private readonly say: (message: string) => void,
@@ -59,7 +59,7 @@ export class EditorVideo implements VideoPlayer {
     this.scrub = folder.addBinding(c, 'frame', { min: 0, max: CLIP_FRAMES - 1, step: 1 });
     this.scrub.element.dataset.video = 'frame';
     this.scrub.on('change', (ev) => {
-      if (!this.following && this.id !== undefined) seekVideo(this.world, this.id, Math.round(ev.value));
+      if (!this.following && this.id !== undefined) seekVideo(this.engine, this.id, Math.round(ev.value));
     });
     this.bind('loop', {}, (v) => ({ loop: v }));
     this.bind('speed', { min: -4, max: 4, step: 0.25 }, (v) => ({ speed: v }));
@@ -74,23 +74,23 @@ export class EditorVideo implements VideoPlayer {
   }
 
   acquire(): number {
-    if (this.id !== undefined) removeVideo(this.world, this.id);
+    if (this.id !== undefined) removeVideo(this.engine, this.id);
     const c = this.controls;
-    this.id = addVideo(this.world, { ...this.settings(), frames: CLIP_FRAMES, loop: c.loop, speed: c.speed, keyframeEvery: c.keyframeEvery, showPreviews: c.showPreviews });
+    this.id = addVideo(this.engine, { ...this.settings(), frames: CLIP_FRAMES, loop: c.loop, speed: c.speed, keyframeEvery: c.keyframeEvery, showPreviews: c.showPreviews });
     this.folder.hidden = false;
     return this.id;
   }
 
   release(id: number): void {
     if (id !== this.id) return;
-    removeVideo(this.world, id);
+    removeVideo(this.engine, id);
     this.id = undefined;
     this.folder.hidden = true;
     this.readouts.status = '';
   }
 
   status(id: number): VideoStatus | undefined {
-    return id === this.id ? getVideoStatus(this.world, id) : undefined;
+    return id === this.id ? getVideoStatus(this.engine, id) : undefined;
   }
 
   /** Whether `id` is the editor's video. */
@@ -100,14 +100,14 @@ export class EditorVideo implements VideoPlayer {
 
   /** 'nextscale-class3-seed7-frame12.png': the name of the shown frame as a PNG. */
   pngName(id: number): string {
-    const s = getVideoSettings(this.world, id);
-    return `nextscale-class${s.classLabel}-seed${s.seed}-frame${getVideoStatus(this.world, id).frame}.png`;
+    const s = getVideoSettings(this.engine, id);
+    return `nextscale-class${s.classLabel}-seed${s.seed}-frame${getVideoStatus(this.engine, id).frame}.png`;
   }
 
   /** New shared settings: the video takes them from its next keyframe on. */
   setShared(shared: SharedSettings): void {
     this.shared = { ...shared };
-    if (this.id !== undefined) setVideoSettings(this.world, this.id, this.settings());
+    if (this.id !== undefined) setVideoSettings(this.engine, this.id, this.settings());
   }
 
   /**
@@ -116,12 +116,12 @@ export class EditorVideo implements VideoPlayer {
    */
   setModel(id: number): void {
     this.model = id;
-    const model = this.world.models.get(id);
+    const model = this.engine.models.get(id);
     if (model) {
       this.controls.keyframeEvery = defaultKeyframeEvery(model);
       this.bindings.get('keyframeEvery')?.refresh();
     }
-    if (this.id !== undefined) setVideoSettings(this.world, this.id, { model: id, keyframeEvery: this.controls.keyframeEvery });
+    if (this.id !== undefined) setVideoSettings(this.engine, this.id, { model: id, keyframeEvery: this.controls.keyframeEvery });
   }
 
   dispose(): void {
@@ -134,8 +134,8 @@ export class EditorVideo implements VideoPlayer {
 
   private toggle(): void {
     if (this.id === undefined) return;
-    if (getVideoSettings(this.world, this.id).playing) pauseVideo(this.world, this.id);
-    else playVideo(this.world, this.id);
+    if (getVideoSettings(this.engine, this.id).playing) pauseVideo(this.engine, this.id);
+    else playVideo(this.engine, this.id);
   }
 
   /** A control whose change becomes a video setting (or a refusal, snapping the control back). */
@@ -153,14 +153,14 @@ export class EditorVideo implements VideoPlayer {
         return;
       }
       applied = ev.value;
-      if (this.id !== undefined) setVideoSettings(this.world, this.id, settings);
+      if (this.id !== undefined) setVideoSettings(this.engine, this.id, settings);
     });
   }
 
   /** Moves the slider with the playhead and refreshes the status read-out. */
   private follow(): void {
     if (this.id === undefined) return;
-    const s = getVideoStatus(this.world, this.id);
+    const s = getVideoStatus(this.engine, this.id);
     this.readouts.status = this.model === 0 ? 'waiting for the model' : s.state === 'error' ? `error: ${s.error ?? 'unknown'}` : statusText(s);
     if (this.controls.frame === s.frame) return;
     this.controls.frame = s.frame;

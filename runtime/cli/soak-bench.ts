@@ -21,10 +21,10 @@ interface SoakRow {
 
 export async function benchSoak(gpu: Gpu, model: AnyModel, name: string, count: number): Promise<void> {
   if (!Number.isInteger(count) || count < 1) throw new Error(`--soak: expected a whole number of generations >= 1, found ${count}`);
-  const world = createEngine(gpu, { budgetMs: Infinity, timing: false });
-  const id = addModel(world, model);
+  const engine = createEngine(gpu, { budgetMs: Infinity, timing: false });
+  const id = addModel(engine, model);
   const what = model.config.family === 'unified' ? { prompt: 'red and blue checker, fine' } : { classLabel: 3 };
-  const add = (seed: number) => addGeneration(world, { model: id, ...what, seed, material: true });
+  const add = (seed: number) => addGeneration(engine, { model: id, ...what, seed, material: true });
   let eid = add(0);
   let clock = 0;
   const rows: SoakRow[] = [];
@@ -34,27 +34,27 @@ export async function benchSoak(gpu: Gpu, model: AnyModel, name: string, count: 
     poolMb: gpu.pool.stats.allocatedBytes / 1e6,
     buffersInUse: gpu.pool.stats.inUse,
     pipelines: gpu.pipelines.stats.misses,
-    textures: world.textures.size + 3 * world.materials.size,
+    textures: engine.textures.size + 3 * engine.materials.size,
     rssMb: process.memoryUsage().rss / 1e6,
   });
   const started = performance.now();
   for (let i = 1; i <= count; i++) {
     if (i > 1) {
       if (i % 10 === 0) {
-        removeGeneration(world, eid);
+        removeGeneration(engine, eid);
         eid = add(i);
-      } else setGenerationSettings(world, eid, { seed: i });
+      } else setGenerationSettings(engine, eid, { seed: i });
     }
     do {
-      runFrame(world, (clock += 16));
+      runFrame(engine, (clock += 16));
       await gpu.device.queue.onSubmittedWorkDone();
-    } while (getProgress(world, eid).state === 'running' || getProgress(world, eid).state === 'idle');
-    const p = getProgress(world, eid);
+    } while (getProgress(engine, eid).state === 'running' || getProgress(engine, eid).state === 'idle');
+    const p = getProgress(engine, eid);
     if (p.state !== 'done') throw new Error(`soak: generation ${i} ended ${p.state}${p.error ? `: ${p.error}` : ''}`);
     if (i === 1 || i % Math.max(1, Math.floor(count / 10)) === 0 || i === count) rows.push(row(i));
   }
   const seconds = (performance.now() - started) / 1000;
-  disposeEngine(world);
+  disposeEngine(engine);
   console.log(`soak: ${count} generations of ${name} with material maps in ${seconds.toFixed(0)} s (${gpu.adapterName})\n`);
   console.log('| generations | buffers created | pool MB | buffers in use | pipelines | textures | process MB |');
   console.log('| --- | --- | --- | --- | --- | --- | --- |');

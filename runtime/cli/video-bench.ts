@@ -211,26 +211,26 @@ async function calibrate(gpu: Gpu, model: AnyModel, settings: KeyframeSettings, 
 
 /** Plays the clip in the engine at 60 Hz for `seconds` with frozen costs; counts stalls and buffering frames. */
 async function simulate(gpu: Gpu, model: AnyModel, o: VideoBenchOptions, settings: KeyframeSettings, costs: Record<StepKind, number>) {
-  const world = createEngine(gpu, { budgetMs: o.budgetMs, timing: false });
-  const id = addModel(world, model);
+  const engine = createEngine(gpu, { budgetMs: o.budgetMs, timing: false });
+  const id = addModel(engine, model);
   const S = (model.config.family === 'var' ? model.config.var : model.config.unified).patchNums.length;
-  for (let s = -1; s <= S; s++) for (const kind of Object.keys(costs) as StepKind[]) observeCost(world.costs, id, kind, s, costs[kind]);
-  world.costs.alpha = 0;
-  const eid = addVideo(world, { model: id, ...settings, frames: o.frames, keyframeEvery: o.keyframeEvery, fps: o.fps, loop: true });
+  for (let s = -1; s <= S; s++) for (const kind of Object.keys(costs) as StepKind[]) observeCost(engine.costs, id, kind, s, costs[kind]);
+  engine.costs.alpha = 0;
+  const eid = addVideo(engine, { model: id, ...settings, frames: o.frames, keyframeEvery: o.keyframeEvery, fps: o.fps, loop: true });
   const ticks = Math.round(o.seconds * 60);
   let buffering = 0;
   let startup = -1;
   let units = 0;
   for (let i = 0; i < ticks; i++) {
-    runFrame(world, (i * 1000) / 60);
-    units += world.stats.units;
-    const status = getVideoStatus(world, eid);
+    runFrame(engine, (i * 1000) / 60);
+    units += engine.stats.units;
+    const status = getVideoStatus(engine, eid);
     if (status.state === 'buffering') buffering++;
     else if (startup < 0) startup = i;
     await gpu.device.queue.onSubmittedWorkDone();
   }
-  const stalls = getVideoStatus(world, eid).stalls;
-  disposeEngine(world);
+  const stalls = getVideoStatus(engine, eid).stalls;
+  disposeEngine(engine);
   return { ticks, stalls, stallsPerMinute: stalls / (o.seconds / 60), bufferingTicks: buffering, startupTicks: startup, unitsPerTick: units / ticks };
 }
 

@@ -1,8 +1,8 @@
 /**
  * The engine's components, bitECS style: one object per component, one typed array per field, indexed
- * by entity id. Each world makes its own (entity ids restart at 1 in every world), sized for the
- * world's maximum entity count. Strings and GPU objects (prompts, sessions, errors, textures) live in
- * maps on the world, keyed by entity.
+ * by entity id. Each engine makes its own (entity ids restart at 1 in every engine), sized for the
+ * engine's maximum entity count. Strings and GPU objects (prompts, sessions, errors, textures) live in
+ * maps on the engine, keyed by entity.
  *
  * User settings are kept as float64 exactly as given, so that a bad value (a negative top-k, a
  * fractional seed) reaches validation and becomes an error state instead of wrapping silently.
@@ -10,7 +10,7 @@
 import { addComponent, addEntity, removeEntity } from 'bitecs';
 import { SAMPLING_DEFAULTS as FAMILY_SAMPLING, type ModelFamily } from '../generate/sampling.ts';
 import type { KeyframeSettings } from '../video/keyframes.ts';
-import type { Engine } from './world.ts';
+import type { Engine } from './engine.ts';
 
 /** Lifecycle of a generation, stored in `Generation.state`. */
 export const GenerationState = {
@@ -20,7 +20,7 @@ export const GenerationState = {
   running: 1,
   /** Finished: the final image is in its texture. */
   done: 2,
-  /** Its settings were refused; the message is in `world.errors`. */
+  /** Its settings were refused; the message is in `engine.errors`. */
   error: 3,
 } as const;
 
@@ -74,7 +74,7 @@ export const VideoState = {
   buffering: 0,
   playing: 1,
   paused: 2,
-  /** Its settings were refused (or its model is gone); the message is in `world.errors`. */
+  /** Its settings were refused (or its model is gone); the message is in `engine.errors`. */
   error: 3,
 } as const;
 
@@ -199,7 +199,7 @@ export interface SamplingFields {
   temperature: Float64Array;
 }
 
-/** What an entity is conditioned on and how it samples, as stored (the prompt lives in the world's map). */
+/** What an entity is conditioned on and how it samples, as stored (the prompt lives in the engine's map). */
 export type StoredSampling = KeyframeSettings;
 
 /**
@@ -240,17 +240,17 @@ export const SAMPLING_DEFAULTS = { classLabel: 0, seed: 0, cfg: NaN, topK: NaN, 
 
 /**
  * Adds an entity holding `component` with `initial` stored and every other field zero (ids are
- * recycled, so a new entity must not inherit old values). Past the world's `maxEntities` it throws,
+ * recycled, so a new entity must not inherit old values). Past the engine's `maxEntities` it throws,
  * naming `caller`.
  */
-export function addEntityWith<C extends object>(world: Engine, component: C, initial: Partial<Record<keyof C, number>>, caller: string): number {
-  const eid = addEntity(world);
-  if (eid > world.options.maxEntities) {
-    removeEntity(world, eid);
-    throw new Error(`${caller}: the world holds at most ${world.options.maxEntities} entities (createEngine's maxEntities)`);
+export function addEntityWith<C extends object>(engine: Engine, component: C, initial: Partial<Record<keyof C, number>>, caller: string): number {
+  const eid = addEntity(engine);
+  if (eid > engine.options.maxEntities) {
+    removeEntity(engine, eid);
+    throw new Error(`${caller}: the engine holds at most ${engine.options.maxEntities} entities (createEngine's maxEntities)`);
   }
   clearEntity(component, eid);
-  addComponent(world, eid, component);
+  addComponent(engine, eid, component);
   for (const [key, value] of Object.entries(initial) as [keyof C, number][]) (component[key] as Float64Array)[eid] = value;
   return eid;
 }

@@ -1,12 +1,12 @@
 /**
  * Generations as entities: adding one, changing its settings (the settings system restarts it on the
  * next frame), removing it, and reading its progress. These functions only write components and
- * world-side maps; no GPU work happens outside `runFrame`.
+ * engine-side maps; no GPU work happens outside `runFrame`.
  */
 import { entityExists, hasComponent, removeEntity } from 'bitecs';
 import { addEntityWith, clearEntity, GenerationState, SAMPLING_DEFAULTS, samplingOf, STATE_NAMES, type GenerationStateName, type SamplingSettings } from './components.ts';
 import type { ImageGeneration } from '../generate/generation.ts';
-import { dropMaterial, type Engine } from './world.ts';
+import { dropMaterial, type Engine } from './engine.ts';
 
 /** What a generation makes and how it is scheduled. */
 export interface GenerationSettings extends SamplingSettings {
@@ -43,14 +43,14 @@ export interface Progress {
  * are reused).
  *
  * @example
- *   const eid = addGeneration(world, { model, classLabel: 3, seed: 7 });
- *   runFrame(world, performance.now());
- *   getProgress(world, eid); // { state: 'running', scale: 0, scales: 10, unit: 1, units: 172 }
+ *   const eid = addGeneration(engine, { model, classLabel: 3, seed: 7 });
+ *   runFrame(engine, performance.now());
+ *   getProgress(engine, eid); // { state: 'running', scale: 0, scales: 10, unit: 1, units: 172 }
  */
-export function addGeneration(world: Engine, settings: GenerationSettings): number {
-  const G = world.Generation;
-  const eid = addEntityWith(world, G, { ...SAMPLING_DEFAULTS, visible: 1, state: GenerationState.idle }, 'addGeneration');
-  setGenerationSettings(world, eid, settings);
+export function addGeneration(engine: Engine, settings: GenerationSettings): number {
+  const G = engine.Generation;
+  const eid = addEntityWith(engine, G, { ...SAMPLING_DEFAULTS, visible: 1, state: GenerationState.idle }, 'addGeneration');
+  setGenerationSettings(engine, eid, settings);
   G.dirty[eid] = 1;
   return eid;
 }
@@ -60,9 +60,9 @@ export function addGeneration(world: Engine, settings: GenerationSettings): numb
  * on the next frame (invalid values put it in the error state, with a message from `getProgress`);
  * priority, visibility and selection only change its place in the schedule.
  */
-export function setGenerationSettings(world: Engine, eid: number, settings: Partial<GenerationSettings>): void {
-  checkGeneration(world, eid, 'setGenerationSettings');
-  const G = world.Generation;
+export function setGenerationSettings(engine: Engine, eid: number, settings: Partial<GenerationSettings>): void {
+  checkGeneration(engine, eid, 'setGenerationSettings');
+  const G = engine.Generation;
   for (const key of RESTARTING) {
     const value = settings[key];
     if (value === undefined) continue;
@@ -71,8 +71,8 @@ export function setGenerationSettings(world: Engine, eid: number, settings: Part
     field[eid] = value;
     if (!Object.is(before, field[eid])) G.dirty[eid] = 1;
   }
-  if (settings.prompt !== undefined && settings.prompt !== world.prompts.get(eid)) {
-    world.prompts.set(eid, settings.prompt);
+  if (settings.prompt !== undefined && settings.prompt !== engine.prompts.get(eid)) {
+    engine.prompts.set(eid, settings.prompt);
     G.dirty[eid] = 1;
   }
   if (settings.priority !== undefined) G.priority[eid] = settings.priority;
@@ -86,12 +86,12 @@ export function setGenerationSettings(world: Engine, eid: number, settings: Part
 }
 
 /** The settings as stored (after defaults). */
-export function getGenerationSettings(world: Engine, eid: number): Required<Omit<GenerationSettings, 'prompt'>> & { prompt?: string } {
-  checkGeneration(world, eid, 'getGenerationSettings');
-  const G = world.Generation;
+export function getGenerationSettings(engine: Engine, eid: number): Required<Omit<GenerationSettings, 'prompt'>> & { prompt?: string } {
+  checkGeneration(engine, eid, 'getGenerationSettings');
+  const G = engine.Generation;
   return {
     model: G.model[eid],
-    ...samplingOf(G, world.prompts, eid, world.models.get(G.model[eid])?.config.family),
+    ...samplingOf(G, engine.prompts, eid, engine.models.get(G.model[eid])?.config.family),
     priority: G.priority[eid],
     visible: G.visible[eid] === 1,
     selected: G.selected[eid] === 1,
@@ -100,55 +100,55 @@ export function getGenerationSettings(world: Engine, eid: number): Required<Omit
 }
 
 /** Restarts a generation from scratch on the next frame with unchanged settings. */
-export function restartGeneration(world: Engine, eid: number): void {
-  checkGeneration(world, eid, 'restartGeneration');
-  world.Generation.dirty[eid] = 1;
+export function restartGeneration(engine: Engine, eid: number): void {
+  checkGeneration(engine, eid, 'restartGeneration');
+  engine.Generation.dirty[eid] = 1;
 }
 
 /** Removes a generation: disposes its session, destroys its texture (the listener hears 'removed'). */
-export function removeGeneration(world: Engine, eid: number): void {
-  checkGeneration(world, eid, 'removeGeneration');
-  stopSession(world, eid);
-  const texture = world.textures.get(eid);
+export function removeGeneration(engine: Engine, eid: number): void {
+  checkGeneration(engine, eid, 'removeGeneration');
+  stopSession(engine, eid);
+  const texture = engine.textures.get(eid);
   if (texture) {
-    world.onTexture?.(eid, texture, 'removed');
+    engine.onTexture?.(eid, texture, 'removed');
     texture.destroy();
   }
-  world.textures.delete(eid);
-  world.textureViews.delete(eid);
-  dropMaterial(world, eid);
-  world.prompts.delete(eid);
-  world.errors.delete(eid);
-  clearEntity(world.Generation, eid);
-  removeEntity(world, eid);
+  engine.textures.delete(eid);
+  engine.textureViews.delete(eid);
+  dropMaterial(engine, eid);
+  engine.prompts.delete(eid);
+  engine.errors.delete(eid);
+  clearEntity(engine.Generation, eid);
+  removeEntity(engine, eid);
 }
 
 /** Where a generation stands. */
-export function getProgress(world: Engine, eid: number): Progress {
-  checkGeneration(world, eid, 'getProgress');
-  const G = world.Generation;
+export function getProgress(engine: Engine, eid: number): Progress {
+  checkGeneration(engine, eid, 'getProgress');
+  const G = engine.Generation;
   const p: Progress = { state: STATE_NAMES[G.state[eid]], scale: G.scale[eid], scales: G.scales[eid], unit: G.unit[eid], units: G.units[eid] };
-  const error = world.errors.get(eid);
+  const error = engine.errors.get(eid);
   if (error !== undefined) p.error = error;
   return p;
 }
 
 /** The generation's session (its tokens and image), if it has one. */
-export function getSession(world: Engine, eid: number): ImageGeneration | undefined {
-  return world.sessions.get(eid);
+export function getSession(engine: Engine, eid: number): ImageGeneration | undefined {
+  return engine.sessions.get(eid);
 }
 
 /** The generation's texture, once the texture system has created it. */
-export function getTexture(world: Engine, eid: number): GPUTexture | undefined {
-  return world.textures.get(eid);
+export function getTexture(engine: Engine, eid: number): GPUTexture | undefined {
+  return engine.textures.get(eid);
 }
 
 /** Disposes a generation's session and resets its progress (its texture keeps the last image). */
-export function stopSession(world: Engine, eid: number): void {
-  const G = world.Generation;
-  world.sessions.get(eid)?.dispose();
-  world.sessions.delete(eid);
-  world.errors.delete(eid);
+export function stopSession(engine: Engine, eid: number): void {
+  const G = engine.Generation;
+  engine.sessions.get(eid)?.dispose();
+  engine.sessions.delete(eid);
+  engine.errors.delete(eid);
   G.scale[eid] = 0;
   G.unit[eid] = 0;
   G.previewPending[eid] = 0;
@@ -157,8 +157,8 @@ export function stopSession(world: Engine, eid: number): void {
   G.state[eid] = GenerationState.idle;
 }
 
-function checkGeneration(world: Engine, eid: number, fn: string): void {
-  if (!entityExists(world, eid) || !hasComponent(world, eid, world.Generation)) {
-    throw new Error(`${fn}: entity ${eid} is not a generation of this world`);
+function checkGeneration(engine: Engine, eid: number, fn: string): void {
+  if (!entityExists(engine, eid) || !hasComponent(engine, eid, engine.Generation)) {
+    throw new Error(`${fn}: entity ${eid} is not a generation of this engine`);
   }
 }

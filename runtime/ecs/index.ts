@@ -1,18 +1,18 @@
 /**
  * nextscale's engine: generations and videos as bitECS entities, scheduled into each frame's GPU budget
- * by plain systems. Everything public is a free function on the world.
+ * by plain systems. Everything public is a free function on the engine.
  *
  * @example
- *   const world = createEngine(gpu, { budgetMs: 4 });
- *   const model = addModel(world, await loadVarFolder(gpu, url));
- *   setTextureListener(world, (eid, texture, change) => (change === "removed" ? scene.setTexture(eid, undefined) : change === "created" ? scene.setTexture(eid, texture) : scene.textureWritten(eid)));
- *   const eid = addGeneration(world, { model, classLabel: 3, seed: 7 });
- *   const loop = (t: number) => { runFrame(world, t); renderer.render(scene, camera); requestAnimationFrame(loop); };
+ *   const engine = createEngine(gpu, { budgetMs: 4 });
+ *   const model = addModel(engine, await loadVarFolder(gpu, url));
+ *   setTextureListener(engine, (eid, texture, change) => (change === "removed" ? scene.setTexture(eid, undefined) : change === "created" ? scene.setTexture(eid, texture) : scene.textureWritten(eid)));
+ *   const eid = addGeneration(engine, { model, classLabel: 3, seed: 7 });
+ *   const loop = (t: number) => { runFrame(engine, t); renderer.render(scene, camera); requestAnimationFrame(loop); };
  *   requestAnimationFrame(loop);
- *   getProgress(world, eid); // { state: 'running', scale: 2, scales: 10, unit: 40, units: 172 }
+ *   getProgress(engine, eid); // { state: 'running', scale: 2, scales: 10, unit: 40, units: 172 }
  *
- *   const video = addVideo(world, { model, classLabel: 3, seed: 7, frames: 48, keyframeEvery: 8 });
- *   getVideoStatus(world, video); // { state: 'playing', frame: 5, shown: 5, buffered: 8, stalls: 0, frames: 48, preview: false }
+ *   const video = addVideo(engine, { model, classLabel: 3, seed: 7, frames: 48, keyframeEvery: 8 });
+ *   getVideoStatus(engine, video); // { state: 'playing', frame: 5, shown: 5, buffered: 8, stalls: 0, frames: 48, preview: false }
  */
 export {
   GenerationState,
@@ -74,4 +74,4 @@ export {
   type System,
   type TextureChange,
   type TextureListener,
-} from './world.ts';
+} from './engine.ts';

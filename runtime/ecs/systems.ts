@@ -20,50 +20,50 @@ import { estimateCost } from './cost-model.ts';
 import { stopSession } from './generations.ts';
 import { trackUnit } from './units.ts';
 import { videoSystem } from './video-system.ts';
-import { dropMaterial, type Engine, type MaterialTextures, type System } from './world.ts';
+import { dropMaterial, type Engine, type MaterialTextures, type System } from './engine.ts';
 
 /** Floor of a unit's estimated cost, so a frame holds finitely many units whatever was measured. */
 const MIN_UNIT_MS = 1e-3;
 
 /**
- * Runs one frame: advances the clock and runs the world's systems in order. Returns at once; the GPU
+ * Runs one frame: advances the clock and runs the engine's systems in order. Returns at once; the GPU
  * works on what was submitted while the caller renders.
  *
  * @example
- *   runFrame(world, performance.now());
- *   world.stats; // { frame: 1, units: 3, dispatches: 57, estimatedMs: 2.9, measuredMs: 0, measuredFrame: 0 }
+ *   runFrame(engine, performance.now());
+ *   engine.stats; // { frame: 1, units: 3, dispatches: 57, estimatedMs: 2.9, measuredMs: 0, measuredFrame: 0 }
  */
-export function runFrame(world: Engine, nowMs: number): void {
-  const t = world.time;
+export function runFrame(engine: Engine, nowMs: number): void {
+  const t = engine.time;
   t.delta = t.frame === 0 ? 0 : nowMs - t.now;
   t.now = nowMs;
   t.frame++;
-  const stats = world.stats;
+  const stats = engine.stats;
   stats.frame = t.frame;
   stats.units = 0;
   stats.dispatches = 0;
   stats.estimatedMs = 0;
-  for (const system of world.systems) system(world);
+  for (const system of engine.systems) system(engine);
 }
 
 /** Restarts generations whose settings changed; refused settings become the error state with a message. */
-export function settingsSystem(world: Engine): void {
-  const G = world.Generation;
-  for (const eid of query(world, [G])) {
+export function settingsSystem(engine: Engine): void {
+  const G = engine.Generation;
+  for (const eid of query(engine, [G])) {
     if (!G.dirty[eid]) continue;
     G.dirty[eid] = 0;
-    stopSession(world, eid);
+    stopSession(engine, eid);
     try {
-      const model = world.models.get(G.model[eid]);
-      if (!model) throw new Error(`model ${G.model[eid]} is not loaded (loaded model ids: ${[...world.models.keys()].join(', ') || 'none'})`);
-      const { classLabel, prompt, ...sampling } = samplingOf(G, world.prompts, eid, model.config.family);
-      const session = createGeneration(model, { classLabel, prompt }, sampling, world.options.blocksPerUnit);
-      world.sessions.set(eid, session);
+      const model = engine.models.get(G.model[eid]);
+      if (!model) throw new Error(`model ${G.model[eid]} is not loaded (loaded model ids: ${[...engine.models.keys()].join(', ') || 'none'})`);
+      const { classLabel, prompt, ...sampling } = samplingOf(G, engine.prompts, eid, model.config.family);
+      const session = createGeneration(model, { classLabel, prompt }, sampling, engine.options.blocksPerUnit);
+      engine.sessions.set(eid, session);
       G.scales[eid] = session.scales;
       G.units[eid] = session.totalSteps;
       G.state[eid] = GenerationState.running;
     } catch (e) {
-      fail(world, eid, e);
+      fail(engine, eid, e);
     }
   }
 }
@@ -72,41 +72,41 @@ export function settingsSystem(world: Engine): void {
  * Creates each generation's texture once its model is known (again if the model's image size changes),
  * and its material maps while it asks for them.
  */
-export function textureSystem(world: Engine): void {
-  const G = world.Generation;
-  for (const eid of query(world, [G])) {
-    const model = world.models.get(G.model[eid]);
+export function textureSystem(engine: Engine): void {
+  const G = engine.Generation;
+  for (const eid of query(engine, [G])) {
+    const model = engine.models.get(G.model[eid]);
     if (!model) continue;
     const size = model.imageSize;
-    const old = world.textures.get(eid);
+    const old = engine.textures.get(eid);
     if (!old || old.width !== size || old.height !== size) {
       if (old) {
-        world.onTexture?.(eid, old, 'removed');
+        engine.onTexture?.(eid, old, 'removed');
         old.destroy();
       }
-      const texture = createImageTexture(world, `generation ${eid}`, size);
-      world.textures.set(eid, texture);
-      world.textureViews.set(eid, texture.createView({ baseMipLevel: 0, mipLevelCount: 1 }));
-      G.texture[eid] = world.nextTextureId++;
-      world.onTexture?.(eid, texture, 'created');
+      const texture = createImageTexture(engine, `generation ${eid}`, size);
+      engine.textures.set(eid, texture);
+      engine.textureViews.set(eid, texture.createView({ baseMipLevel: 0, mipLevelCount: 1 }));
+      G.texture[eid] = engine.nextTextureId++;
+      engine.onTexture?.(eid, texture, 'created');
     }
-    const maps = world.materials.get(eid);
-    if (maps && (!G.material[eid] || maps.textures.normal.width !== size)) dropMaterial(world, eid);
-    if (G.material[eid] && !world.materials.has(eid)) {
-      const make = (kind: string) => createImageTexture(world, `generation ${eid} ${kind}`, size);
+    const maps = engine.materials.get(eid);
+    if (maps && (!G.material[eid] || maps.textures.normal.width !== size)) dropMaterial(engine, eid);
+    if (G.material[eid] && !engine.materials.has(eid)) {
+      const make = (kind: string) => createImageTexture(engine, `generation ${eid} ${kind}`, size);
       const textures: MaterialTextures = { normal: make('normal'), roughness: make('roughness'), ao: make('ao') };
       const level0 = (t: GPUTexture) => t.createView({ baseMipLevel: 0, mipLevelCount: 1 });
-      world.materials.set(eid, { textures, views: { normal: level0(textures.normal), roughness: level0(textures.roughness), ao: level0(textures.ao) } });
+      engine.materials.set(eid, { textures, views: { normal: level0(textures.normal), roughness: level0(textures.roughness), ao: level0(textures.ao) } });
       G.imageDirty[eid] = 1;
-      world.onMaterial?.(eid, textures);
+      engine.onMaterial?.(eid, textures);
     }
   }
 }
 
 /** A size x size rgba8unorm texture the preview system writes (with a mip chain when the engine keeps mips). */
-function createImageTexture(world: Engine, label: string, size: number): GPUTexture {
-  const mips = world.options.mipmaps;
-  return world.gpu.device.createTexture({
+function createImageTexture(engine: Engine, label: string, size: number): GPUTexture {
+  const mips = engine.options.mipmaps;
+  return engine.gpu.device.createTexture({
     label,
     size: [size, size],
     format: 'rgba8unorm',
@@ -122,28 +122,28 @@ function createImageTexture(world: Engine, label: string, size: number): GPUText
  * ones after it. The first unit is always taken, so progress never stalls and the budget is overrun
  * by at most one unit.
  */
-export function scheduleSystem(world: Engine): void {
-  const G = world.Generation;
-  const order = world.order;
+export function scheduleSystem(engine: Engine): void {
+  const G = engine.Generation;
+  const order = engine.order;
   order.length = 0;
-  for (const eid of query(world, [G])) {
+  for (const eid of query(engine, [G])) {
     G.plannedSteps[eid] = 0;
     G.plannedPreview[eid] = 0;
-    if (G.state[eid] === GenerationState.running && world.sessions.has(eid)) order.push(eid);
+    if (G.state[eid] === GenerationState.running && engine.sessions.has(eid)) order.push(eid);
   }
   order.sort((a, b) => G.selected[b] - G.selected[a] || G.visible[b] - G.visible[a] || G.priority[b] - G.priority[a] || a - b);
-  const budget = world.budget.ms;
+  const budget = engine.budget.ms;
   let spent = 0;
   let taken = 0;
   for (const eid of order) {
-    const session = world.sessions.get(eid)!;
-    const previewMs = unitCost(world, eid, 'decode', session.scales);
+    const session = engine.sessions.get(eid)!;
+    const previewMs = unitCost(engine, eid, 'decode', session.scales);
     let preview = G.previewPending[eid] === 1 && wantsPreview(G, eid);
     for (let i = session.stepsTaken; ; ) {
       const isPreview = preview && G.plannedPreview[eid] === 0;
       if (!isPreview && i >= session.totalSteps) break;
       const unit = isPreview ? undefined : session.unit(i);
-      const ms = unit ? unitCost(world, eid, unit.kind, unit.scale) : previewMs;
+      const ms = unit ? unitCost(engine, eid, unit.kind, unit.scale) : previewMs;
       if (taken > 0 && spent + ms > budget) break;
       spent += ms;
       taken++;
@@ -159,17 +159,17 @@ export function scheduleSystem(world: Engine): void {
 }
 
 /** Submits the planned session steps; a finished scale queues a preview, a finished session its final image. */
-export function stepSystem(world: Engine): void {
-  const G = world.Generation;
-  for (const eid of world.order) {
-    const session = world.sessions.get(eid);
+export function stepSystem(engine: Engine): void {
+  const G = engine.Generation;
+  for (const eid of engine.order) {
+    const session = engine.sessions.get(eid);
     if (!session || G.plannedSteps[eid] === 0) continue;
     try {
       for (let n = G.plannedSteps[eid]; n > 0 && !session.done; n--) {
         const { kind, scale } = session.unit(session.stepsTaken);
-        const estimate = unitCost(world, eid, kind, scale);
-        const info = session.step(world.options.timing);
-        trackUnit(world, G.model[eid], session.scales, info, estimate);
+        const estimate = unitCost(engine, eid, kind, scale);
+        const info = session.step(engine.options.timing);
+        trackUnit(engine, G.model[eid], session.scales, info, estimate);
         G.unit[eid] = session.stepsTaken;
         if (info.kind === 'sample') {
           G.scale[eid] = info.scale + 1;
@@ -182,7 +182,7 @@ export function stepSystem(world: Engine): void {
         G.imageDirty[eid] = 1;
       }
     } catch (e) {
-      fail(world, eid, e);
+      fail(engine, eid, e);
     }
   }
 }
@@ -192,60 +192,60 @@ export function stepSystem(world: Engine): void {
  * image into its generation's texture (and its material maps into theirs), all writes in one submit;
  * then tells the texture listener.
  */
-export function previewSystem(world: Engine): void {
-  const G = world.Generation;
-  for (const eid of world.order) {
-    const session = world.sessions.get(eid);
+export function previewSystem(engine: Engine): void {
+  const G = engine.Generation;
+  for (const eid of engine.order) {
+    const session = engine.sessions.get(eid);
     if (!session || !G.plannedPreview[eid] || !G.previewPending[eid] || session.done) continue;
     try {
-      const info = session.preview(world.options.timing);
-      trackUnit(world, G.model[eid], session.scales, info, unitCost(world, eid, 'decode', session.scales));
+      const info = session.preview(engine.options.timing);
+      trackUnit(engine, G.model[eid], session.scales, info, unitCost(engine, eid, 'decode', session.scales));
       G.previewPending[eid] = 0;
       G.imageDirty[eid] = 1;
     } catch (e) {
-      fail(world, eid, e);
+      fail(engine, eid, e);
     }
   }
   // Every changed image, including finished ones whose maps were asked for after their last write.
   let rec: Recorder | undefined;
   const writes: number[] = [];
-  for (const eid of query(world, [G])) {
-    const session = world.sessions.get(eid);
-    const view = world.textureViews.get(eid);
+  for (const eid of query(engine, [G])) {
+    const session = engine.sessions.get(eid);
+    const view = engine.textureViews.get(eid);
     if (!G.imageDirty[eid] || !session || !view) continue;
     try {
-      rec ??= world.gpu.recorder('generation textures');
-      recordImageTextures(world.gpu, rec, session.image, { image: view, maps: world.materials.get(eid)?.views });
+      rec ??= engine.gpu.recorder('generation textures');
+      recordImageTextures(engine.gpu, rec, session.image, { image: view, maps: engine.materials.get(eid)?.views });
       writes.push(eid);
     } catch (e) {
-      fail(world, eid, e);
+      fail(engine, eid, e);
     }
   }
   if (!rec) return;
   const sub = rec.submit();
   rec.dispose();
-  world.stats.dispatches += sub.dispatches;
+  engine.stats.dispatches += sub.dispatches;
   for (const eid of writes) {
-    const texture = world.textures.get(eid);
-    if (!texture || !world.sessions.has(eid)) continue;
+    const texture = engine.textures.get(eid);
+    if (!texture || !engine.sessions.has(eid)) continue;
     G.imageDirty[eid] = 0;
-    world.onTexture?.(eid, texture, 'written');
+    engine.onTexture?.(eid, texture, 'written');
   }
 }
 
 /** The default systems, in the order `runFrame` runs them. */
 export const SYSTEMS: readonly System[] = [settingsSystem, textureSystem, scheduleSystem, stepSystem, previewSystem, videoSystem];
 
-function unitCost(world: Engine, eid: number, kind: StepKind, scale: number): number {
-  return Math.max(MIN_UNIT_MS, estimateCost(world.costs, world.Generation.model[eid], kind, scale));
+function unitCost(engine: Engine, eid: number, kind: StepKind, scale: number): number {
+  return Math.max(MIN_UNIT_MS, estimateCost(engine.costs, engine.Generation.model[eid], kind, scale));
 }
 
 function wantsPreview(G: GenerationComponent, eid: number): boolean {
   return G.visible[eid] === 1 || G.selected[eid] === 1;
 }
 
-function fail(world: Engine, eid: number, e: unknown): void {
-  stopSession(world, eid);
-  world.Generation.state[eid] = GenerationState.error;
-  world.errors.set(eid, e instanceof Error ? e.message : String(e));
+function fail(engine: Engine, eid: number, e: unknown): void {
+  stopSession(engine, eid);
+  engine.Generation.state[eid] = GenerationState.error;
+  engine.errors.set(eid, e instanceof Error ? e.message : String(e));
 }

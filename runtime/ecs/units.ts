@@ -10,27 +10,27 @@
  */
 import type { StepInfo } from '../generate/steps.ts';
 import { observeCost } from './cost-model.ts';
-import type { Engine } from './world.ts';
+import type { Engine } from './engine.ts';
 
 /**
  * Counts a submitted unit into this frame's statistics and, when the GPU reports it done, feeds its
  * cost to the model's cost estimates and its time to its frame's measured total. Decodes are keyed by
  * the last scale whatever scale they preview: the work is the same.
  */
-export function trackUnit(world: Engine, model: number, scales: number, info: StepInfo, estimateMs: number): void {
-  const stats = world.stats;
+export function trackUnit(engine: Engine, model: number, scales: number, info: StepInfo, estimateMs: number): void {
+  const stats = engine.stats;
   stats.units++;
   stats.dispatches += info.dispatches;
   stats.estimatedMs += estimateMs;
-  const frame = world.time.frame;
-  let acc = world.inFlight.get(frame);
-  if (!acc) world.inFlight.set(frame, (acc = { units: 0, ms: 0 }));
+  const frame = engine.time.frame;
+  let acc = engine.inFlight.get(frame);
+  if (!acc) engine.inFlight.set(frame, (acc = { units: 0, ms: 0 }));
   acc.units++;
   const submittedAt = performance.now();
   const finish = (ms: number) => {
     acc.ms += ms;
     if (--acc.units > 0) return;
-    world.inFlight.delete(frame);
+    engine.inFlight.delete(frame);
     if (frame > stats.measuredFrame) {
       stats.measuredFrame = frame;
       stats.measuredMs = acc.ms;
@@ -40,9 +40,9 @@ export function trackUnit(world: Engine, model: number, scales: number, info: St
     (sections) => {
       const end = performance.now();
       const timed = sections.length > 0 && sections.every((s) => s.ms !== undefined);
-      const ms = timed ? sections.reduce((sum, s) => sum + s.ms!, 0) : end - Math.max(submittedAt, world.gpuIdleAt);
-      world.gpuIdleAt = Math.max(world.gpuIdleAt, end);
-      observeCost(world.costs, model, info.kind, info.kind === 'decode' ? scales : info.scale, ms);
+      const ms = timed ? sections.reduce((sum, s) => sum + s.ms!, 0) : end - Math.max(submittedAt, engine.gpuIdleAt);
+      engine.gpuIdleAt = Math.max(engine.gpuIdleAt, end);
+      observeCost(engine.costs, model, info.kind, info.kind === 'decode' ? scales : info.scale, ms);
       finish(ms);
     },
     () => finish(0),

@@ -1,6 +1,6 @@
 /**
  * Videos as entities: adding one, changing its settings, playing, pausing and seeking it, and reading
- * where it stands. Like generations, these functions only write components and world-side maps; the
+ * where it stands. Like generations, these functions only write components and engine-side maps; the
  * video system applies them on the next frame (a refused setting puts the video in the error state,
  * with a message in its status).
  *
@@ -13,7 +13,7 @@ import type { FeaturePath } from '../video/feature-path.ts';
 import type { FrameRing } from '../video/frame-ring.ts';
 import type { KeyframeSource } from '../video/keyframes.ts';
 import { addEntityWith, clearEntity, SAMPLING_DEFAULTS, samplingOf, VIDEO_STATE_NAMES, VideoDirty, VideoState, type SamplingSettings, type VideoStateName } from './components.ts';
-import type { Engine } from './world.ts';
+import type { Engine } from './engine.ts';
 
 /** What a video shows and how it plays (keyframe k samples with `keyframeSeed(seed, k)`). */
 export interface VideoSettings extends SamplingSettings {
@@ -54,7 +54,7 @@ export interface VideoStatus {
   error?: string;
 }
 
-/** A video's GPU side, kept in `world.videos`: its keyframe source, feature path and frame ring. */
+/** A video's GPU side, kept in `engine.videos`: its keyframe source, feature path and frame ring. */
 export interface VideoPlayback {
   /** The model object the source was made from (a new object rebuilds). */
   readonly model: object;
@@ -93,14 +93,14 @@ const FIELDS = {
  * Adds a video; it starts on the next frame. Returns its entity id.
  *
  * @example
- *   const eid = addVideo(world, { model, classLabel: 3, seed: 7, frames: 48, keyframeEvery: 8 });
- *   runFrame(world, performance.now());
- *   getVideoStatus(world, eid); // { state: 'buffering', frame: 0, shown: -1, buffered: 0, stalls: 0, frames: 48, preview: false }
+ *   const eid = addVideo(engine, { model, classLabel: 3, seed: 7, frames: 48, keyframeEvery: 8 });
+ *   runFrame(engine, performance.now());
+ *   getVideoStatus(engine, eid); // { state: 'buffering', frame: 0, shown: -1, buffered: 0, stalls: 0, frames: 48, preview: false }
  */
-export function addVideo(world: Engine, settings: VideoSettings): number {
-  const V = world.VideoStream;
-  const eid = addEntityWith(world, V, { ...DEFAULTS, state: VideoState.buffering }, 'addVideo');
-  setVideoSettings(world, eid, settings);
+export function addVideo(engine: Engine, settings: VideoSettings): number {
+  const V = engine.VideoStream;
+  const eid = addEntityWith(engine, V, { ...DEFAULTS, state: VideoState.buffering }, 'addVideo');
+  setVideoSettings(engine, eid, settings);
   V.dirty[eid] = VideoDirty.rebuild;
   return eid;
 }
@@ -109,9 +109,9 @@ export function addVideo(world: Engine, settings: VideoSettings): number {
  * Changes some settings (see the file header for when each takes effect). Invalid values put the video
  * in the error state on the next frame, with a message in `getVideoStatus`.
  */
-export function setVideoSettings(world: Engine, eid: number, settings: Partial<VideoSettings>): void {
-  checkVideo(world, eid, 'setVideoSettings');
-  const V = world.VideoStream;
+export function setVideoSettings(engine: Engine, eid: number, settings: Partial<VideoSettings>): void {
+  checkVideo(engine, eid, 'setVideoSettings');
+  const V = engine.VideoStream;
   for (const [key, bit] of Object.entries(FIELDS) as [keyof typeof FIELDS, number][]) {
     const value = settings[key];
     if (value === undefined) continue;
@@ -119,8 +119,8 @@ export function setVideoSettings(world: Engine, eid: number, settings: Partial<V
     V[key][eid] = value;
     if (!Object.is(before, V[key][eid])) V.dirty[eid] |= bit;
   }
-  if (settings.prompt !== undefined && settings.prompt !== world.prompts.get(eid)) {
-    world.prompts.set(eid, settings.prompt);
+  if (settings.prompt !== undefined && settings.prompt !== engine.prompts.get(eid)) {
+    engine.prompts.set(eid, settings.prompt);
     V.dirty[eid] |= VideoDirty.keyframes;
   }
   if (settings.loop !== undefined && (settings.loop ? 1 : 0) !== V.loop[eid]) {
@@ -131,16 +131,16 @@ export function setVideoSettings(world: Engine, eid: number, settings: Partial<V
     V.showPreviews[eid] = settings.showPreviews ? 1 : 0;
     V.previewKey[eid] = -1;
   }
-  if (settings.playing !== undefined) (settings.playing ? playVideo : pauseVideo)(world, eid);
+  if (settings.playing !== undefined) (settings.playing ? playVideo : pauseVideo)(engine, eid);
 }
 
 /** The settings as stored (after defaults). */
-export function getVideoSettings(world: Engine, eid: number): Required<Omit<VideoSettings, 'prompt'>> & { prompt?: string } {
-  checkVideo(world, eid, 'getVideoSettings');
-  const V = world.VideoStream;
+export function getVideoSettings(engine: Engine, eid: number): Required<Omit<VideoSettings, 'prompt'>> & { prompt?: string } {
+  checkVideo(engine, eid, 'getVideoSettings');
+  const V = engine.VideoStream;
   return {
     model: V.model[eid],
-    ...samplingOf(V, world.prompts, eid, world.models.get(V.model[eid])?.config.family),
+    ...samplingOf(V, engine.prompts, eid, engine.models.get(V.model[eid])?.config.family),
     frames: V.frames[eid],
     keyframeEvery: V.keyframeEvery[eid],
     fps: V.fps[eid],
@@ -153,9 +153,9 @@ export function getVideoSettings(world: Engine, eid: number): Required<Omit<Vide
 }
 
 /** Plays from the playhead; a clip that does not loop and stands at its end plays again from its start. */
-export function playVideo(world: Engine, eid: number): void {
-  checkVideo(world, eid, 'playVideo');
-  const V = world.VideoStream;
+export function playVideo(engine: Engine, eid: number): void {
+  checkVideo(engine, eid, 'playVideo');
+  const V = engine.VideoStream;
   const F = V.frames[eid];
   if (!V.loop[eid] && Number.isInteger(F) && F >= 1) {
     const at = Math.floor(V.position[eid]);
@@ -166,18 +166,18 @@ export function playVideo(world: Engine, eid: number): void {
 }
 
 /** Stops the playhead where it is (generation keeps filling the ring ahead of it). */
-export function pauseVideo(world: Engine, eid: number): void {
-  checkVideo(world, eid, 'pauseVideo');
-  world.VideoStream.playing[eid] = 0;
+export function pauseVideo(engine: Engine, eid: number): void {
+  checkVideo(engine, eid, 'pauseVideo');
+  engine.VideoStream.playing[eid] = 0;
 }
 
 /**
  * Moves the playhead to the start of `frame`. A frame outside the ring is generated again (the same
  * frame as before while the settings are unchanged: the path is deterministic per seed).
  */
-export function seekVideo(world: Engine, eid: number, frame: number): void {
-  checkVideo(world, eid, 'seekVideo');
-  const V = world.VideoStream;
+export function seekVideo(engine: Engine, eid: number, frame: number): void {
+  checkVideo(engine, eid, 'seekVideo');
+  const V = engine.VideoStream;
   const F = V.frames[eid];
   if (!Number.isInteger(frame) || frame < 0 || frame >= F) throw new Error(`seekVideo: frame must be a whole number in [0, ${F - 1}], found ${frame}`);
   V.position[eid] = frame;
@@ -186,10 +186,10 @@ export function seekVideo(world: Engine, eid: number, frame: number): void {
 }
 
 /** Where the video stands. */
-export function getVideoStatus(world: Engine, eid: number): VideoStatus {
-  checkVideo(world, eid, 'getVideoStatus');
-  const V = world.VideoStream;
-  const ring = world.videos.get(eid)?.ring;
+export function getVideoStatus(engine: Engine, eid: number): VideoStatus {
+  checkVideo(engine, eid, 'getVideoStatus');
+  const V = engine.VideoStream;
+  const ring = engine.videos.get(eid)?.ring;
   const frame = Math.floor(V.position[eid]);
   const status: VideoStatus = {
     state: VIDEO_STATE_NAMES[V.state[eid]],
@@ -200,40 +200,40 @@ export function getVideoStatus(world: Engine, eid: number): VideoStatus {
     frames: V.frames[eid],
     preview: ring?.displayedPreview ?? false,
   };
-  const error = world.errors.get(eid);
+  const error = engine.errors.get(eid);
   if (error !== undefined) status.error = error;
   return status;
 }
 
 /** The video's GPU side (its feature path and frame ring), once the video system has built it. */
-export function getVideoPlayback(world: Engine, eid: number): VideoPlayback | undefined {
-  return world.videos.get(eid);
+export function getVideoPlayback(engine: Engine, eid: number): VideoPlayback | undefined {
+  return engine.videos.get(eid);
 }
 
 /** Removes a video: ends its keyframe session, frees its frames, destroys its display (the listener hears 'removed'). */
-export function removeVideo(world: Engine, eid: number): void {
-  checkVideo(world, eid, 'removeVideo');
-  disposePlayback(world, eid);
-  world.prompts.delete(eid);
-  world.errors.delete(eid);
-  clearEntity(world.VideoStream, eid);
-  removeEntity(world, eid);
+export function removeVideo(engine: Engine, eid: number): void {
+  checkVideo(engine, eid, 'removeVideo');
+  disposePlayback(engine, eid);
+  engine.prompts.delete(eid);
+  engine.errors.delete(eid);
+  clearEntity(engine.VideoStream, eid);
+  removeEntity(engine, eid);
 }
 
 /** Frees a video's GPU side (the listener hears its display 'removed'). */
-export function disposePlayback(world: Engine, eid: number): void {
-  const playback = world.videos.get(eid);
+export function disposePlayback(engine: Engine, eid: number): void {
+  const playback = engine.videos.get(eid);
   if (!playback) return;
-  world.videos.delete(eid);
-  world.textures.delete(eid);
-  world.onTexture?.(eid, playback.ring.display, 'removed');
+  engine.videos.delete(eid);
+  engine.textures.delete(eid);
+  engine.onTexture?.(eid, playback.ring.display, 'removed');
   playback.path.dispose();
   playback.source.dispose?.();
   playback.ring.destroy();
 }
 
-function checkVideo(world: Engine, eid: number, fn: string): void {
-  if (!entityExists(world, eid) || !hasComponent(world, eid, world.VideoStream)) {
-    throw new Error(`${fn}: entity ${eid} is not a video of this world`);
+function checkVideo(engine: Engine, eid: number, fn: string): void {
+  if (!entityExists(engine, eid) || !hasComponent(engine, eid, engine.VideoStream)) {
+    throw new Error(`${fn}: entity ${eid} is not a video of this engine`);
   }
 }

@@ -32,6 +32,12 @@ export interface SampleOptions extends FilterOptions {
   seed: number;
   /** RNG counter of logit [0, 0]; logit [r, v] draws at counter + r·V + v (a whole number < 2^53). */
   counter: number;
+  /**
+   * Rows per sequence when the rows are several sequences' (a batch of variations): row j of sequence q
+   * draws with key seed + q (mod 2^32) at counter + j·V + v, as sequence q would alone with that seed.
+   * Default: all rows are one sequence.
+   */
+  sequenceRows?: number;
 }
 
 /**
@@ -92,9 +98,13 @@ export function filterMask(rec: Recorder, allowed: Tensor, logits: Tensor, opts:
 export function sample(rec: Recorder, ids: Tensor, logits: Tensor, opts: SampleOptions): void {
   expectDType('sample', 'ids', ids, 'i32');
   const uniforms = rowUniforms('sample', logits, ids.size, opts);
+  const seqRows = opts.sequenceRows ?? uniforms.rows;
+  if (!Number.isInteger(seqRows) || seqRows < 1 || uniforms.rows % seqRows !== 0) {
+    throw new Error(`sample: sequenceRows must be a whole number >= 1 dividing the ${uniforms.rows} rows, found ${seqRows}`);
+  }
   rec.dispatch(sampleKernel, {
     bindings: { ids, logits },
-    uniforms: { ...uniforms, ...rngUniforms('sample', opts.seed, opts.counter) },
+    uniforms: { ...uniforms, ...rngUniforms('sample', opts.seed, opts.counter), seq_rows: seqRows },
     constants: { WG: rowWorkgroupSize(rec.kernelStyle) },
     workgroups: grid(uniforms.rows, 1),
   });

@@ -16,6 +16,8 @@ export interface SampleOptions extends FilterOptions {
   temperature: number;
   seed: number;
   counter: number;
+  /** Rows per sequence: row j of sequence q draws with key (seed + q) mod 2^32 at counter + j·V + v. */
+  sequenceRows?: number;
 }
 
 /** (1 + t)·cond - t·uncond; logits [2B, ...] with the conditional half first. */
@@ -60,13 +62,16 @@ export function filterMask(logits: ArrayLike<number>, V: number, opts: FilterOpt
 
 /**
  * Per-token sampling scores: logit/temperature + Gumbel noise -log(-log(u)) with u drawn at
- * (seed, counter + r·V + v); -Infinity for filtered tokens. The sample is each row's argmax.
+ * (seed + q, counter + j·V + v) for row j of sequence q; -Infinity for filtered tokens. The sample is
+ * each row's argmax.
  */
 export function gumbelScores(logits: ArrayLike<number>, V: number, opts: SampleOptions): Float64Array {
   const allowed = filterMask(logits, V, opts);
+  const perSequence = (opts.sequenceRows ?? logits.length / V) * V;
   return Float64Array.from({ length: logits.length }, (_, i) => {
     if (!allowed[i]) return -Infinity;
-    return logits[i] / opts.temperature - Math.log(-Math.log(uniform(opts.seed, opts.counter + i)));
+    const key = (opts.seed + Math.floor(i / perSequence)) >>> 0;
+    return logits[i] / opts.temperature - Math.log(-Math.log(uniform(key, opts.counter + (i % perSequence))));
   });
 }
 

@@ -73,7 +73,7 @@ describe('editor in headless Chromium', () => {
 
     // The studio lights the mesh with the generation's material maps; the checkbox takes them off (the
     // engine stops making them) and puts them back (made from the finished image on the next frame).
-    const mapsState = () => e.page.evaluate(() => [(window.nextscale!.scene as unknown as { mapsShown: boolean }).mapsShown, window.nextscale!.world.materials.size]);
+    const mapsState = () => e.page.evaluate(() => [(window.nextscale!.scene as unknown as { mapsShown: boolean }).mapsShown, window.nextscale!.engine.materials.size]);
     await expect.poll(mapsState).toEqual([true, 1]);
     const mapsBox = e.page.locator('[data-setting="maps"] .tp-ckbv_w'); // tweakpane's drawn checkbox
     await mapsBox.click();

@@ -22,19 +22,19 @@ const DEPTH = 2;
 const SCALES = 4;
 const UNITS = 1 + SCALES * (DEPTH + 1) + 1;
 
-/** A world whose generations run stand-in sessions of a depth-2, 4-scale model (id 1). */
-function fakeWorld(count: number): { world: Engine; eids: number[] } {
-  const world = createEngine({} as Gpu, { systems: [scheduleSystem] });
-  const eids = Array.from({ length: count }, () => addGeneration(world, { model: 1 }));
+/** An engine whose generations run stand-in sessions of a depth-2, 4-scale model (id 1). */
+function fakeEngine(count: number): { engine: Engine; eids: number[] } {
+  const engine = createEngine({} as Gpu, { systems: [scheduleSystem] });
+  const eids = Array.from({ length: count }, () => addGeneration(engine, { model: 1 }));
   for (const eid of eids) {
     const plan: UnitPlan = { conditionUnits: 1, blocksUnits: DEPTH, scales: SCALES };
     const session = { plan, scales: SCALES, totalSteps: planLength(plan), stepsTaken: 0, unit: (i: number) => plannedUnit(plan, i) };
-    world.sessions.set(eid, session as unknown as ImageGeneration);
-    world.Generation.state[eid] = GenerationState.running;
-    world.Generation.units[eid] = UNITS;
-    world.Generation.dirty[eid] = 0;
+    engine.sessions.set(eid, session as unknown as ImageGeneration);
+    engine.Generation.state[eid] = GenerationState.running;
+    engine.Generation.units[eid] = UNITS;
+    engine.Generation.dirty[eid] = 0;
   }
-  return { world, eids };
+  return { engine, eids };
 }
 
 describe('unit sequence', () => {
@@ -84,50 +84,50 @@ describe('cost model', () => {
 
 describe('scheduleSystem', () => {
   it('fills the budget in priority order and lets a cheaper unit of a later generation use the rest', () => {
-    const { world, eids } = fakeWorld(3);
+    const { engine, eids } = fakeEngine(3);
     const [hidden, visible, selected] = eids;
-    const G = world.Generation;
+    const G = engine.Generation;
     G.visible[hidden] = 0;
     G.selected[selected] = 1;
     // Model 1: condition 1 ms, blocks 3 ms, everything else 100 ms.
-    observeCost(world.costs, 1, 'condition', -1, 1);
-    observeCost(world.costs, 1, 'blocks', 0, 3);
-    world.costs.priorMs = 100;
-    setBudget(world, 10);
-    scheduleSystem(world);
-    expect([...world.order]).toEqual([selected, visible, hidden]);
+    observeCost(engine.costs, 1, 'condition', -1, 1);
+    observeCost(engine.costs, 1, 'blocks', 0, 3);
+    engine.costs.priorMs = 100;
+    setBudget(engine, 10);
+    scheduleSystem(engine);
+    expect([...engine.order]).toEqual([selected, visible, hidden]);
     // selected: condition + 2 blocks = 7 ms (the sample would overrun); visible: condition = 8 ms;
     // its blocks would overrun; hidden: condition = 9 ms.
     expect([G.plannedSteps[selected], G.plannedSteps[visible], G.plannedSteps[hidden]]).toEqual([3, 1, 1]);
   });
 
   it('takes exactly one unit when nothing fits, and everything with an unlimited budget', () => {
-    const { world, eids } = fakeWorld(2);
-    const G = world.Generation;
-    setBudget(world, 0);
-    scheduleSystem(world);
+    const { engine, eids } = fakeEngine(2);
+    const G = engine.Generation;
+    setBudget(engine, 0);
+    scheduleSystem(engine);
     expect(eids.map((e) => G.plannedSteps[e])).toEqual([1, 0]);
-    setBudget(world, Infinity);
-    scheduleSystem(world);
+    setBudget(engine, Infinity);
+    scheduleSystem(engine);
     expect(eids.map((e) => G.plannedSteps[e])).toEqual([UNITS, UNITS]);
     // Visible generations also plan one preview (for all the scales finished in the frame).
     expect(eids.map((e) => G.plannedPreview[e])).toEqual([1, 1]);
   });
 
   it('never plans more than one unit past the budget', () => {
-    const { world, eids } = fakeWorld(2);
-    world.costs.priorMs = 0.7;
+    const { engine, eids } = fakeEngine(2);
+    engine.costs.priorMs = 0.7;
     for (const budget of [0.5, 1, 2.2, 5, 9.9]) {
-      setBudget(world, budget);
-      scheduleSystem(world);
-      const planned = eids.reduce((n, e) => n + world.Generation.plannedSteps[e] + world.Generation.plannedPreview[e], 0);
+      setBudget(engine, budget);
+      scheduleSystem(engine);
+      const planned = eids.reduce((n, e) => n + engine.Generation.plannedSteps[e] + engine.Generation.plannedPreview[e], 0);
       expect(planned, `budget ${budget}`).toBe(Math.max(1, Math.floor(budget / 0.7 + 1e-9)));
     }
   });
 
   it('rejects a negative budget', () => {
-    const { world } = fakeWorld(0);
-    expect(() => setBudget(world, -1)).toThrow(/budget must be a number of milliseconds >= 0.*found -1/);
-    expect(() => setBudget(world, Number.NaN)).toThrow(/found NaN/);
+    const { engine } = fakeEngine(0);
+    expect(() => setBudget(engine, -1)).toThrow(/budget must be a number of milliseconds >= 0.*found -1/);
+    expect(() => setBudget(engine, Number.NaN)).toThrow(/found NaN/);
   });
 });

@@ -33,25 +33,25 @@ const PROMPT = 'red and blue checker, fine';
 let gpu: Gpu;
 let model: UnifiedModel;
 
-function engine(options: EngineOptions = {}): { world: Engine; modelId: number } {
-  const world = createEngine(gpu, options);
-  return { world, modelId: addModel(world, model) };
+function withModel(options: EngineOptions = {}): { engine: Engine; modelId: number } {
+  const engine = createEngine(gpu, options);
+  return { engine, modelId: addModel(engine, model) };
 }
 
 let clock = 0;
 
-async function frames(world: Engine, until: () => boolean, max = 200): Promise<number> {
+async function frames(engine: Engine, until: () => boolean, max = 200): Promise<number> {
   let n = 0;
   while (!until()) {
     if (++n > max) throw new Error(`no result after ${max} frames`);
-    runFrame(world, (clock += 16));
+    runFrame(engine, (clock += 16));
     await gpu.device.queue.onSubmittedWorkDone();
   }
   return n;
 }
 
-async function tokens(world: Engine, eid: number): Promise<number[][]> {
-  return (await getSession(world, eid)!.readTokens()).map((t) => Array.from(t));
+async function tokens(engine: Engine, eid: number): Promise<number[][]> {
+  return (await getSession(engine, eid)!.readTokens()).map((t) => Array.from(t));
 }
 
 async function direct(prompt: string): Promise<number[][]> {
@@ -65,50 +65,50 @@ describe('engine on unified-tiny', () => {
   });
 
   it('generates from the prompt the codes textToImage gives, one unit per frame or all at once', async () => {
-    const sliced = engine({ budgetMs: TINY });
-    const whole = engine({ budgetMs: Infinity, blocksPerUnit: 2 });
-    const a = addGeneration(sliced.world, { model: sliced.modelId, prompt: PROMPT, ...SAMPLING, visible: false });
-    const b = addGeneration(whole.world, { model: whole.modelId, prompt: PROMPT, ...SAMPLING, visible: false });
+    const sliced = withModel({ budgetMs: TINY });
+    const whole = withModel({ budgetMs: Infinity, blocksPerUnit: 2 });
+    const a = addGeneration(sliced.engine, { model: sliced.modelId, prompt: PROMPT, ...SAMPLING, visible: false });
+    const b = addGeneration(whole.engine, { model: whole.modelId, prompt: PROMPT, ...SAMPLING, visible: false });
 
-    runFrame(whole.world, 0);
+    runFrame(whole.engine, 0);
     // <text> and prompt passes of one unit each, (blocks, sample) per scale, decode.
-    expect(getProgress(whole.world, b)).toEqual({ state: 'done', scale: 4, scales: 4, unit: 11, units: 11 });
+    expect(getProgress(whole.engine, b)).toEqual({ state: 'done', scale: 4, scales: 4, unit: 11, units: 11 });
 
     const perFrame: number[] = [];
-    await frames(sliced.world, () => {
-      perFrame.push(sliced.world.stats.units);
-      return getProgress(sliced.world, a).state === 'done';
+    await frames(sliced.engine, () => {
+      perFrame.push(sliced.engine.stats.units);
+      return getProgress(sliced.engine, a).state === 'done';
     });
     // Two blocks units for each of the two conditioning passes and each scale, a sample per scale, decode.
-    expect(getProgress(sliced.world, a)).toEqual({ state: 'done', scale: 4, scales: 4, unit: 17, units: 17 });
+    expect(getProgress(sliced.engine, a)).toEqual({ state: 'done', scale: 4, scales: 4, unit: 17, units: 17 });
     expect(perFrame.slice(1)).toEqual(new Array(17).fill(1));
 
     const expected = await direct(PROMPT);
-    expect(await tokens(sliced.world, a)).toEqual(expected);
-    expect(await tokens(whole.world, b)).toEqual(expected);
-    disposeEngine(sliced.world);
-    disposeEngine(whole.world);
+    expect(await tokens(sliced.engine, a)).toEqual(expected);
+    expect(await tokens(whole.engine, b)).toEqual(expected);
+    disposeEngine(sliced.engine);
+    disposeEngine(whole.engine);
   });
 
   it('restarts on a new prompt; a missing or too-long prompt is an error while the others run', async () => {
-    const { world, modelId } = engine({ budgetMs: TINY });
-    const eid = addGeneration(world, { model: modelId, prompt: PROMPT, ...SAMPLING, visible: false, selected: true });
-    const empty = addGeneration(world, { model: modelId, ...SAMPLING, visible: false });
-    const long = addGeneration(world, { model: modelId, prompt: 'red '.repeat(400), ...SAMPLING, visible: false });
-    await frames(world, () => getProgress(world, eid).unit === 5);
-    expect(getProgress(world, empty)).toMatchObject({ state: 'error', error: expect.stringMatching(/prompt: a unified model generates from a text prompt, found none/) });
-    expect(getProgress(world, long)).toMatchObject({ state: 'error', error: expect.stringMatching(/more than the model's context_length 256/) });
+    const { engine, modelId } = withModel({ budgetMs: TINY });
+    const eid = addGeneration(engine, { model: modelId, prompt: PROMPT, ...SAMPLING, visible: false, selected: true });
+    const empty = addGeneration(engine, { model: modelId, ...SAMPLING, visible: false });
+    const long = addGeneration(engine, { model: modelId, prompt: 'red '.repeat(400), ...SAMPLING, visible: false });
+    await frames(engine, () => getProgress(engine, eid).unit === 5);
+    expect(getProgress(engine, empty)).toMatchObject({ state: 'error', error: expect.stringMatching(/prompt: a unified model generates from a text prompt, found none/) });
+    expect(getProgress(engine, long)).toMatchObject({ state: 'error', error: expect.stringMatching(/more than the model's context_length 256/) });
 
-    setGenerationSettings(world, eid, { prompt: 'green and white dots, coarse' });
-    await frames(world, () => getProgress(world, eid).unit === 1);
-    expect(getProgress(world, eid)).toMatchObject({ state: 'running', scale: 0 });
-    await frames(world, () => getProgress(world, eid).scale === 4);
-    expect(await tokens(world, eid)).toEqual(await direct('green and white dots, coarse'));
+    setGenerationSettings(engine, eid, { prompt: 'green and white dots, coarse' });
+    await frames(engine, () => getProgress(engine, eid).unit === 1);
+    expect(getProgress(engine, eid)).toMatchObject({ state: 'running', scale: 0 });
+    await frames(engine, () => getProgress(engine, eid).scale === 4);
+    expect(await tokens(engine, eid)).toEqual(await direct('green and white dots, coarse'));
 
-    setGenerationSettings(world, long, { prompt: 'red checker' });
-    await frames(world, () => getProgress(world, long).unit === 1);
-    expect(getProgress(world, long)).toMatchObject({ state: 'running' });
-    expect(getProgress(world, long).error).toBeUndefined();
-    disposeEngine(world);
+    setGenerationSettings(engine, long, { prompt: 'red checker' });
+    await frames(engine, () => getProgress(engine, long).unit === 1);
+    expect(getProgress(engine, long)).toMatchObject({ state: 'running' });
+    expect(getProgress(engine, long).error).toBeUndefined();
+    disposeEngine(engine);
   });
 });

@@ -36,26 +36,26 @@ describe('engine video on var-tiny', () => {
   });
 
   it('fills the ring one unit per frame, buffers, plays the still image, then stalls', async () => {
-    const world = createEngine(gpu, { budgetMs: 1e-6, mipmaps: true });
-    const modelId = addModel(world, model);
+    const engine = createEngine(gpu, { budgetMs: 1e-6, mipmaps: true });
+    const modelId = addModel(engine, model);
     const events: TextureChange[] = [];
-    setTextureListener(world, (_eid, _texture, change) => events.push(change));
+    setTextureListener(engine, (_eid, _texture, change) => events.push(change));
     // The fixture's greedy settings: keyframe 0 is the reference's image of class 3.
-    const eid = addVideo(world, { model: modelId, classLabel: 3, cfg: 1.5, topK: 1, topP: 0, frames: 4, keyframeEvery: 2, ring: 2, fps: 10 });
+    const eid = addVideo(engine, { model: modelId, classLabel: 3, cfg: 1.5, topK: 1, topP: 0, frames: 4, keyframeEvery: 2, ring: 2, fps: 10 });
     const image = (await readExpected()).get('gen.image').data;
     const states: string[] = [];
     const dispatches: number[] = [];
     let clock = 0;
-    const done = () => getVideoStatus(world, eid).stalls === 1;
+    const done = () => getVideoStatus(engine, eid).stalls === 1;
     while (!done() && states.length < 60) {
       const written = events.length;
-      runFrame(world, (clock += 40));
-      expect(world.stats.units).toBe(1);
-      dispatches.push(world.stats.dispatches);
-      states.push(getVideoStatus(world, eid).state);
+      runFrame(engine, (clock += 40));
+      expect(engine.stats.units).toBe(1);
+      dispatches.push(engine.stats.dispatches);
+      states.push(getVideoStatus(engine, eid).state);
       if (written === 1 && events.length === 2) {
         // The first picture on screen: the reference's still image (texels round(v · 255), to a step).
-        const texels = await readTexture(gpu, getTexture(world, eid)!);
+        const texels = await readTexture(gpu, getTexture(engine, eid)!);
         const plane = 64 * 64;
         let worst = 0;
         for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(texels[4 * i + c] - image[c * plane + i] * 255));
@@ -67,15 +67,15 @@ describe('engine video on var-tiny', () => {
     // Keyframe 0 (condition, 4 scales × (2 blocks + sample)) then frame 0's decode; the playhead moves
     // on (0.4 frames a frame) and waits at frame 1, which needs keyframe 1: a stall.
     expect(states).toEqual([...new Array(13).fill('buffering'), 'playing', 'playing', 'buffering']);
-    expect(getVideoStatus(world, eid)).toMatchObject({ state: 'buffering', frame: 1, stalls: 1, frames: 4, buffered: 0 });
-    expect(getVideoPlayback(world, eid)!.ring.displayed).toBe(0);
+    expect(getVideoStatus(engine, eid)).toMatchObject({ state: 'buffering', frame: 1, stalls: 1, frames: 4, buffered: 0 });
+    expect(getVideoPlayback(engine, eid)!.ring.displayed).toBe(0);
     expect(events).toEqual(['created', 'written']);
     // A decode unit is far more dispatches than a transformer step, and its cost is being learned.
     expect(dispatches[13]).toBeGreaterThan(10 * Math.max(...dispatches.slice(0, 13)));
-    expect(estimateCost(world.costs, modelId, 'decode', 4)).not.toBe(world.costs.priorMs);
-    const display = getTexture(world, eid)!;
+    expect(estimateCost(engine.costs, modelId, 'decode', 4)).not.toBe(engine.costs.priorMs);
+    const display = getTexture(engine, eid)!;
     expect([display.width, display.format, display.mipLevelCount]).toEqual([64, 'rgba8unorm', 7]);
-    disposeEngine(world);
+    disposeEngine(engine);
     expect(events.at(-1)).toBe('removed');
   });
 });

@@ -109,6 +109,7 @@ describe.each(KERNEL_STYLES)('guidance, filtering and sampling in the %s kernel 
       { topK: 0, topP: 0, temperature: 1, seed: 5, counter: 0 },
       { topK: 7, topP: 0.9, temperature: 0.8, seed: 0xfeedface, counter: 2 ** 32 - 500 },
       { topK: 0, topP: 0.6, temperature: 1.7, seed: 9, counter: 123456789 },
+      { topK: 0, topP: 0, temperature: 1, seed: 2 ** 32 - 2, counter: 77, sequenceRows: 1 },
     ];
     for (const [R, V] of shapes) {
       const x = random(R * V, R + V, -4, 4);
@@ -127,6 +128,27 @@ describe.each(KERNEL_STYLES)('guidance, filtering and sampling in the %s kernel 
         }
       }
     }
+  });
+
+  it('samples a batch of sequences as each one alone with its own seed (seed + q)', async () => {
+    const gpu = await testGpu();
+    const [Q, J, V] = [3, 13, 37];
+    const x = random(Q * J * V, 11, -3, 3);
+    const opts = { topK: 9, topP: 0.95, temperature: 1.1, seed: 2 ** 32 - 2, counter: 5 * J * V };
+    const batch = gpu.tensor([Q * J], 'i32');
+    const alone = Array.from({ length: Q }, () => gpu.tensor([J], 'i32'));
+    const logits = gpu.upload(x, [Q * J, V]);
+    const parts = alone.map((_, q) => gpu.upload(x.subarray(q * J * V, (q + 1) * J * V), [J, V]));
+    gpu.run('batch of sequences', (rec) => {
+      gpuK.sample(rec, batch, logits, { ...opts, sequenceRows: J });
+      alone.forEach((ids, q) => gpuK.sample(rec, ids, parts[q], { ...opts, seed: (opts.seed + q) >>> 0 }));
+    }, style);
+    const got = Array.from(await gpu.read(batch));
+    const singles = (await Promise.all(alone.map((t) => gpu.read(t)))).flatMap((a) => Array.from(a));
+    expect(got).toEqual(singles);
+    // The rows of sequence 1 are not those of sequence 0's seed: the seeds differ.
+    expect(Array.from(ref.sample(x, V, { ...opts, sequenceRows: J }))).not.toEqual(Array.from(ref.sample(x, V, opts)));
+    expect(() => gpuK.sample(gpu.recorder(), batch, logits, { ...opts, sequenceRows: 4 })).toThrow(/sequenceRows must be .*dividing the 39 rows, found 4/);
   });
 
   it('sample frequencies follow the filtered softmax', async () => {

@@ -85,27 +85,27 @@ describe('frame-conditioned clips on unified-tiny', () => {
   });
 
   it('is what the engine plays for such a model: frame 1 on screen continues frame 0', async () => {
-    const world = createEngine(gpu, { budgetMs: Infinity });
-    const model = addModel(world, clipModel);
-    const eid = addVideo(world, { model, prompt: settings.prompt, cfg: settings.cfg, topK: 1, topP: 0, frames: 3, keyframeEvery: 1, ring: 3, fps: 10, loop: false });
+    const engine = createEngine(gpu, { budgetMs: Infinity });
+    const model = addModel(engine, clipModel);
+    const eid = addVideo(engine, { model, prompt: settings.prompt, cfg: settings.cfg, topK: 1, topP: 0, frames: 3, keyframeEvery: 1, ring: 3, fps: 10, loop: false });
     const onScreen = async () => {
-      const texels = await readTexture(gpu, getTexture(world, eid)!);
+      const texels = await readTexture(gpu, getTexture(engine, eid)!);
       const plane = 32 * 32;
       return Float32Array.from({ length: 3 * plane }, (_, i) => texels[4 * (i % plane) + Math.floor(i / plane)] / 255);
     };
     let clock = 0;
     const until = async (frame: number) => {
-      for (let i = 0; i < 200 && !(getVideoStatus(world, eid).state === 'playing' && getVideoStatus(world, eid).frame === frame); i++) {
-        runFrame(world, (clock += 20));
+      for (let i = 0; i < 200 && !(getVideoStatus(engine, eid).state === 'playing' && getVideoStatus(engine, eid).frame === frame); i++) {
+        runFrame(engine, (clock += 20));
         await gpu.device.queue.onSubmittedWorkDone();
       }
-      expect(getVideoStatus(world, eid)).toMatchObject({ state: 'playing', frame });
+      expect(getVideoStatus(engine, eid)).toMatchObject({ state: 'playing', frame });
     };
     await until(0);
     expectClose('frame 0 on screen', await onScreen(), expected.get('t2i.image')!, { atol: 0.5 / 255 + 2e-3, rtol: 0 });
     await until(1);
     expectClose('frame 1 on screen', await onScreen(), expected.get('clip.frame1.image')!, { atol: 0.5 / 255 + 2e-3, rtol: 0 });
-    disposeEngine(world);
+    disposeEngine(engine);
   });
 
   it('refuses a model not trained on clips and settings without a prompt', () => {

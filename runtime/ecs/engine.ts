@@ -1,6 +1,6 @@
 /**
- * The engine's world: a bitECS world whose context carries the GPU, the frame clock, the frame budget,
- * the components, and the world-side maps for what typed arrays cannot hold (models, sessions, videos'
+ * The engine: a bitECS world whose context carries the GPU, the frame clock, the frame budget,
+ * the components, and the engine-side maps for what typed arrays cannot hold (models, sessions, videos'
  * GPU side, prompts, error messages, textures). Systems read and write only this object.
  */
 import { createWorld, deleteWorld, query, type World } from 'bitecs';
@@ -17,7 +17,7 @@ import { SYSTEMS } from './systems.ts';
 import { disposePlayback, type VideoPlayback } from './videos.ts';
 
 export interface EngineOptions {
-  /** Most entities the world holds (sizes the component arrays). Default 1024. */
+  /** Most entities the engine holds (sizes the component arrays). Default 1024. */
   maxEntities?: number;
   /** GPU milliseconds of generation work per frame. Default 8. */
   budgetMs?: number;
@@ -42,7 +42,7 @@ export interface EngineOptions {
   keyframeSource?: (model: AnyModel, options: VarKeyframeOptions) => KeyframeSource;
 }
 
-/** Engine options as resolved (the systems live on the world). */
+/** Engine options as resolved (the systems live on the engine). */
 export type ResolvedEngineOptions = Readonly<Required<Omit<EngineOptions, 'systems'>>>;
 
 /** Why a texture listener is called. */
@@ -82,8 +82,8 @@ export interface FrameStats {
   measuredFrame: number;
 }
 
-/** A system: reads and writes the world, never waits. */
-export type System = (world: Engine) => void;
+/** A system: reads and writes the engine, never waits. */
+export type System = (engine: Engine) => void;
 
 export interface EngineContext {
   readonly gpu: Gpu;
@@ -128,13 +128,13 @@ export interface EngineContext {
 export type Engine = World<EngineContext>;
 
 /**
- * A world on this GPU, running its systems in order each frame.
+ * An engine on this GPU, running its systems in order each frame.
  *
  * @example
- *   const world = createEngine(gpu, { budgetMs: 4 });
- *   const model = addModel(world, await loadVarFolder(gpu, url));
- *   const eid = addGeneration(world, { model, classLabel: 207, seed: 7 });
- *   requestAnimationFrame(function frame(t) { runFrame(world, t); requestAnimationFrame(frame); });
+ *   const engine = createEngine(gpu, { budgetMs: 4 });
+ *   const model = addModel(engine, await loadVarFolder(gpu, url));
+ *   const eid = addGeneration(engine, { model, classLabel: 207, seed: 7 });
+ *   requestAnimationFrame(function frame(t) { runFrame(engine, t); requestAnimationFrame(frame); });
  */
 export function createEngine(gpu: Gpu, options: EngineOptions = {}): Engine {
   const opts: ResolvedEngineOptions = {
@@ -177,50 +177,50 @@ export function createEngine(gpu: Gpu, options: EngineOptions = {}): Engine {
 }
 
 /** Disposes every session and video and destroys every texture (the models stay: their owner disposes them). */
-export function disposeEngine(world: Engine): void {
-  for (const eid of [...world.videos.keys()]) disposePlayback(world, eid);
-  for (const session of world.sessions.values()) session.dispose();
-  for (const [eid, texture] of world.textures) {
-    world.onTexture?.(eid, texture, 'removed');
+export function disposeEngine(engine: Engine): void {
+  for (const eid of [...engine.videos.keys()]) disposePlayback(engine, eid);
+  for (const session of engine.sessions.values()) session.dispose();
+  for (const [eid, texture] of engine.textures) {
+    engine.onTexture?.(eid, texture, 'removed');
     texture.destroy();
   }
-  for (const eid of [...world.materials.keys()]) dropMaterial(world, eid);
-  world.sessions.clear();
-  world.textures.clear();
-  world.textureViews.clear();
-  deleteWorld(world);
+  for (const eid of [...engine.materials.keys()]) dropMaterial(engine, eid);
+  engine.sessions.clear();
+  engine.textures.clear();
+  engine.textureViews.clear();
+  deleteWorld(engine);
 }
 
 /** Sets the frame budget in GPU milliseconds (`Infinity`: everything runnable in one frame). Takes effect next frame. */
-export function setBudget(world: Engine, ms: number): void {
+export function setBudget(engine: Engine, ms: number): void {
   checkBudget(ms);
-  world.budget.ms = ms;
+  engine.budget.ms = ms;
 }
 
 /** Sets (or clears) the listener told about texture creation, writes and removal. */
-export function setTextureListener(world: Engine, listener: TextureListener | undefined): void {
-  world.onTexture = listener;
+export function setTextureListener(engine: Engine, listener: TextureListener | undefined): void {
+  engine.onTexture = listener;
 }
 
 /** Sets (or clears) the listener told about material maps being created and removed. */
-export function setMaterialListener(world: Engine, listener: MaterialListener | undefined): void {
-  world.onMaterial = listener;
+export function setMaterialListener(engine: Engine, listener: MaterialListener | undefined): void {
+  engine.onMaterial = listener;
 }
 
 /** Removes a generation's material maps, if any: the listener hears `undefined`, then they are destroyed. */
-export function dropMaterial(world: Engine, eid: number): void {
-  const maps = world.materials.get(eid);
+export function dropMaterial(engine: Engine, eid: number): void {
+  const maps = engine.materials.get(eid);
   if (!maps) return;
-  world.onMaterial?.(eid, undefined);
+  engine.onMaterial?.(eid, undefined);
   for (const t of Object.values(maps.textures)) t.destroy();
-  world.materials.delete(eid);
+  engine.materials.delete(eid);
 }
 
 /** Registers a loaded model of either family; returns its id for `GenerationSettings.model`. The caller keeps ownership. */
-export function addModel(world: Engine, model: AnyModel): number {
-  if (model.gpu !== world.gpu) throw new Error('addModel: the model was loaded on another GPU context than the engine');
-  const id = world.nextModelId++;
-  world.models.set(id, model);
+export function addModel(engine: Engine, model: AnyModel): number {
+  if (model.gpu !== engine.gpu) throw new Error('addModel: the model was loaded on another GPU context than the engine');
+  const id = engine.nextModelId++;
+  engine.models.set(id, model);
   return id;
 }
 
@@ -228,18 +228,18 @@ export function addModel(world: Engine, model: AnyModel): number {
  * Unregisters a model: generations and videos using it restart next frame, into the error state
  * unless re-pointed.
  */
-export function removeModel(world: Engine, id: number): void {
-  if (!world.models.delete(id)) return;
-  forgetModelCosts(world.costs, id);
-  const G = world.Generation;
-  for (const eid of query(world, [G])) if (G.model[eid] === id) G.dirty[eid] = 1;
-  const V = world.VideoStream;
-  for (const eid of query(world, [V])) if (V.model[eid] === id) V.dirty[eid] |= VideoDirty.rebuild;
+export function removeModel(engine: Engine, id: number): void {
+  if (!engine.models.delete(id)) return;
+  forgetModelCosts(engine.costs, id);
+  const G = engine.Generation;
+  for (const eid of query(engine, [G])) if (G.model[eid] === id) G.dirty[eid] = 1;
+  const V = engine.VideoStream;
+  for (const eid of query(engine, [V])) if (V.model[eid] === id) V.dirty[eid] |= VideoDirty.rebuild;
 }
 
 /** This frame's numbers (units, dispatches, estimated GPU ms) and the last completed frame's measured GPU ms. */
-export function getFrameStats(world: Engine): Readonly<FrameStats> {
-  return world.stats;
+export function getFrameStats(engine: Engine): Readonly<FrameStats> {
+  return engine.stats;
 }
 
 /** The keyframe source of the model's family. */
