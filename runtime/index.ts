@@ -16,5 +16,5 @@ export { parseUnifiedConfig, serializeUnifiedConfig, type UnifiedModelConfig, ty
 export { UnifiedTokenizer, SPECIAL_TOKENS, type SpecialIds } from './models/unified/tokenizer.ts';
 export { UnifiedSession, type UnifiedSessionOptions, type ImageSettings } from './generate/unified-session.ts';
 export { ImageJob, TextJob, type ImageInput, type TextSettings } from './generate/unified-jobs.ts';
-export { textToImage, caption, edit, type GeneratedImage, type TaskOptions } from './generate/unified-tasks.ts';
+export { textToImage, variations, caption, edit, type GeneratedImage, type TaskOptions } from './generate/unified-tasks.ts';
 export * from './video/index.ts';

@@ -65,24 +65,24 @@ export function recordImageInput(
 
 /** An image of the sequence: generated (`generateImage`) or read in (`appendImage`). */
 export class ImageJob {
-  /** Codes per scale, i32 [1, pn²]. */
+  /** Codes per scale, i32 [B, pn²]. */
   readonly idx: Tensor[];
-  /** [1, 3, H, W] in [0, 1]: the decoded image once generated, or the input as the model saw it (resized). */
+  /** [B, 3, H, W] in [0, 1]: the decoded images once generated, or the input as the model saw it (resized). */
   readonly image: Tensor;
   /** True once every unit of the job is recorded and submitted. */
   done = false;
 
-  constructor(private readonly gpu: Gpu, readonly kind: 'generated' | 'appended', patchNums: readonly number[], size: number) {
-    this.idx = patchNums.map((pn, s) => gpu.tensor([1, pn * pn], 'i32', `idx.${s}`));
-    this.image = gpu.tensor([1, 3, size, size], 'f32', 'image');
+  constructor(private readonly gpu: Gpu, readonly kind: 'generated' | 'appended', patchNums: readonly number[], size: number, readonly batch = 1) {
+    this.idx = patchNums.map((pn, s) => gpu.tensor([batch, pn * pn], 'i32', `idx.${s}`));
+    this.image = gpu.tensor([batch, 3, size, size], 'f32', 'image');
   }
 
-  /** Reads the codes back (after the job is submitted): i32 [pn²] per scale. */
+  /** Reads the codes back (after the job is submitted): i32 [B·pn²] per scale. */
   async readTokens(): Promise<Int32Array[]> {
     return Promise.all(this.idx.map(async (t) => (await this.gpu.read(t)) as Int32Array));
   }
 
-  /** Reads the image back, [3, H, W] in [0, 1]. */
+  /** Reads the images back, [B, 3, H, W] in [0, 1]. */
   async readImage(): Promise<Float32Array> {
     if (!this.done) throw new Error('readImage: the image is not done yet (step the session until the job is done)');
     return (await this.gpu.read(this.image)) as Float32Array;

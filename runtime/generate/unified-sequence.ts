@@ -37,19 +37,24 @@ export type Unit = Generator<UnifiedStepKind, void, void>;
 /** Least tokens per pass (text longer than a pass is prefilled in chunks). */
 const TEXT_CHUNK = 256;
 
+/** Most images of one batch: each adds rows to every activation and KV cache. */
+export const MAX_BATCH = 64;
+
 export class UnifiedSequence {
   readonly gpu: Gpu;
-  /** 2 with guidance (conditional and unconditional rows), else 1. */
+  /** Images generated side by side (variations); every other kind of work needs 1. */
+  readonly batch: number;
+  /** Rows of the transformer: the batch's conditional rows, then with guidance as many unconditional ones. */
   readonly rows: number;
   /** Transformer blocks per unit. */
   readonly per: number;
   readonly acts: UnifiedActivations;
   readonly scratch: QuantizerScratch;
-  /** Accumulated features of the current image [1, Cvae, P, P]. */
-  readonly fHat: Tensor;
+  /** Accumulated features of the current images. */
+  readonly fHat: Tensor; // [B, Cvae, P, P]
   readonly features: Tensor; // [1, Cvae, P, P]: encoder output
   readonly rest: Tensor; // [1, Cvae, P, P]: quantizer residual
-  readonly guided: Tensor | undefined; // [1, P², V]
+  readonly guided: Tensor | undefined; // [B, P², V]
   readonly sampled: Tensor; // i32 [1]
   /** Every job asked for, in order (disposed with the sequence, or by `rewind`). */
   readonly jobs: (ImageJob | TextJob)[] = [];
@@ -71,22 +76,24 @@ export class UnifiedSequence {
   waitingOn: TextJob | undefined;
   private readonly keyMaskHost: Uint32Array | undefined;
 
-  constructor(readonly model: UnifiedModel, guidance: boolean, blocksPerStep: number | undefined, readonly tap: Tap | undefined) {
+  constructor(readonly model: UnifiedModel, guidance: boolean, blocksPerStep: number | undefined, readonly tap: Tap | undefined, batch = 1) {
     const { unified: u, vae } = model.config;
     this.gpu = model.gpu;
     const per = blocksPerStep ?? u.depth;
     if (!Number.isInteger(per) || per < 1) throw new Error(`blocksPerStep must be a whole number >= 1, found ${per}`);
+    if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH) throw new Error(`batch must be a whole number from 1 to ${MAX_BATCH}, found ${batch}`);
     this.per = Math.min(per, u.depth);
-    this.rows = guidance ? 2 : 1;
+    this.batch = batch;
+    this.rows = (guidance ? 2 : 1) * batch;
     const P = u.patchNums[u.patchNums.length - 1];
     const maxTokens = Math.min(u.contextLength, Math.max(imageTokens(u.patchNums), TEXT_CHUNK));
     const gpu = this.gpu;
     this.acts = new UnifiedActivations(gpu, u, vae.vocabSize, this.rows, maxTokens, u.contextLength);
-    this.scratch = new QuantizerScratch(gpu, vae, 1);
-    this.fHat = gpu.tensor([1, vae.zChannels, P, P], 'f32', 'f_hat');
+    this.scratch = new QuantizerScratch(gpu, vae, batch);
+    this.fHat = gpu.tensor([batch, vae.zChannels, P, P], 'f32', 'f_hat');
     this.features = gpu.tensor([1, vae.zChannels, P, P], 'f32', 'features');
     this.rest = gpu.tensor([1, vae.zChannels, P, P], 'f32', 'f_rest');
-    this.guided = this.rows > 1 ? gpu.tensor([1, P * P, vae.vocabSize], 'f32', 'guided_logits') : undefined;
+    this.guided = guidance ? gpu.tensor([batch, P * P, vae.vocabSize], 'f32', 'guided_logits') : undefined;
     this.sampled = gpu.tensor([1], 'i32', 'sampled');
     if (this.acts.keyMask) {
       this.keyMaskHost = new Uint32Array(this.rows * u.contextLength).fill(1);
@@ -148,12 +155,14 @@ export class UnifiedSequence {
     for (const c of this.acts.caches) c.length = tokens;
   }
 
-  /** Guidance hides the prompt from the unconditional row (and keeps it hidden from then on), never the clip frames. */
+  /** Guidance hides the prompt from the unconditional rows (and keeps it hidden from then on), never the clip frames. */
   hidePrompt(): void {
-    if (!this.keyMaskHost || !this.acts.keyMask) return;
+    if (!this.guided || !this.keyMaskHost || !this.acts.keyMask) return;
     const ctx = this.model.config.unified.contextLength;
-    this.keyMaskHost.fill(0, ctx + this.promptStart, ctx + this.tokens);
-    for (const [from, to] of this.frames) this.keyMaskHost.fill(1, ctx + from, ctx + to);
+    for (let g = this.batch; g < this.rows; g++) {
+      this.keyMaskHost.fill(0, g * ctx + this.promptStart, g * ctx + this.tokens);
+      for (const [from, to] of this.frames) this.keyMaskHost.fill(1, g * ctx + from, g * ctx + to);
+    }
     this.gpu.write(this.acts.keyMask, this.keyMaskHost);
   }
 

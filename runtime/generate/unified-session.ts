@@ -29,6 +29,12 @@ export interface UnifiedSessionOptions {
   guidance?: boolean;
   /** Transformer blocks per step (a frame's slice of work). Default: all of them. */
   blocksPerStep?: number;
+  /**
+   * Images generated side by side in one pass of the transformer (variations of one prompt): image b
+   * samples with seed + b and comes out as it would alone with that seed. Text generation and image
+   * input need 1. Default 1.
+   */
+  batch?: number;
   /** Debug hook: `scale{s}.logits|idx|f_hat`, `image`, `encoded.scale{s}.idx`, `text{k}.logits`, `layer{i}.out`, ... */
   tap?: Tap;
   /** Where warnings go (an image resized to the model's size). Default console.warn. */
@@ -52,15 +58,18 @@ export interface ImageOptions {
 
 export class UnifiedSession {
   readonly rows: number;
-  /** Accumulated features of the current image [1, Cvae, P, P]. */
+  /** Images per generated image job (`batch`). */
+  readonly batch: number;
+  /** Accumulated features of the current images [B, Cvae, P, P]. */
   readonly fHat: Tensor;
   private readonly seq: UnifiedSequence;
   private readonly queue: (() => Unit)[] = [];
   private current: { unit: Unit; kind: UnifiedStepKind } | undefined;
 
   constructor(readonly model: UnifiedModel, readonly options: UnifiedSessionOptions = {}) {
-    this.seq = new UnifiedSequence(model, options.guidance !== false, options.blocksPerStep, options.tap);
+    this.seq = new UnifiedSequence(model, options.guidance !== false, options.blocksPerStep, options.tap, options.batch);
     this.rows = this.seq.rows;
+    this.batch = this.seq.batch;
     this.fHat = this.seq.fHat;
   }
 
@@ -126,11 +135,11 @@ export class UnifiedSession {
   generateImage(settings: ImageSettings = {}, options: ImageOptions = {}): ImageJob {
     const { unified: u, vae } = this.model.config;
     const s = checkSampling(settings, vae.vocabSize, 'unified');
-    if (s.cfg > 0 && this.rows === 1) throw new Error(`generateImage: cfg ${s.cfg} needs the unconditional row; this session was made with guidance: false`);
+    if (s.cfg > 0 && !this.seq.guided) throw new Error(`generateImage: cfg ${s.cfg} needs the unconditional row; this session was made with guidance: false`);
     const P = u.patchNums[u.patchNums.length - 1];
     this.seq.reserve('generateImage', 1 + generatedBlockTokens(u.patchNums), P * P + 1);
-    const job = this.track(new ImageJob(this.model.gpu, 'generated', u.patchNums, this.model.imageSize));
-    if (options.start) this.checkFeatures('generateImage: start', options.start);
+    const job = this.track(new ImageJob(this.model.gpu, 'generated', u.patchNums, this.model.imageSize, this.batch));
+    if (options.start) this.checkFeatures('generateImage: start', options.start, this.batch);
     this.queue.push(() => imageUnits(this.seq, job, s, options.decode ?? true, options.start));
     return job;
   }
@@ -141,6 +150,7 @@ export class UnifiedSession {
    * view, `<image> BS </image>` (how a `caption_view` model reads an image it captions; README.md, "Captions").
    */
   appendImage(image: ImageInput, options: { view?: boolean } = {}): ImageJob {
+    this.singleOnly('appendImage');
     const planes = imagePlanes(image);
     const u = this.model.config.unified;
     const size = this.model.imageSize;
@@ -156,6 +166,7 @@ export class UnifiedSession {
 
   /** Generates text token by token (stopping at `<eos>`, at maxTokens, or when the context is full). */
   generateText(settings: TextSettings = {}): TextJob {
+    this.singleOnly('generateText');
     const s = checkTextSettings(settings, this.model.config.unified.textVocabSize);
     const room = this.model.config.unified.contextLength - this.seq.planned;
     if (room < 1) throw new Error(`generateText: the sequence already holds the model's context_length ${this.model.config.unified.contextLength} tokens`);
@@ -219,15 +230,19 @@ export class UnifiedSession {
     this.seq.dispose();
   }
 
-  /** Refuses features that are not [1, Cvae, P, P]; returns P. */
-  private checkFeatures(what: string, features: Tensor): number {
+  /** Refuses features that are not [batch, Cvae, P, P]; returns P. */
+  private checkFeatures(what: string, features: Tensor, batch = 1): number {
     const { unified: u, vae } = this.model.config;
     const P = u.patchNums[u.patchNums.length - 1];
-    const want = [1, vae.zChannels, P, P];
+    const want = [batch, vae.zChannels, P, P];
     if (features.shape.length !== 4 || features.shape.some((d, i) => d !== want[i])) {
       throw new Error(`${what}: expected a frame's features [${want.join(', ')}], found [${features.shape.join(', ')}]`);
     }
     return P;
+  }
+
+  private singleOnly(op: string): void {
+    if (this.batch > 1) throw new Error(`${op}: a session of ${this.batch} images side by side only generates images (make one with batch 1)`);
   }
 
   private track<J extends ImageJob | TextJob>(job: J): J {

@@ -61,11 +61,13 @@ export function* imageUnits(seq: UnifiedSequence, job: ImageJob, s: Required<Sam
     const logits = imageHead(rec, u, w, seq.acts, seq.acts.xOf(l));
     let guided = logits;
     if (seq.guided) {
-      guided = seq.guided.view([1, l, V]);
+      guided = seq.guided.view([seq.batch, l, V]);
       guidance(rec, guided, logits, s.cfg);
     }
     tap?.(rec, `scale${si}.logits`, guided);
-    sample(rec, job.idx[si].view([l]), guided, { topK: s.topK, topP: s.topP, temperature: s.temperature, seed: s.seed, counter: tokenCount(u.patchNums.slice(0, si)) * V });
+    // Image b of a batch draws with seed + b, as it would alone with that seed.
+    const counter = tokenCount(u.patchNums.slice(0, si)) * V;
+    sample(rec, job.idx[si].view([seq.batch * l]), guided, { topK: s.topK, topP: s.topP, temperature: s.temperature, seed: s.seed, counter, sequenceRows: l });
     tap?.(rec, `scale${si}.idx`, job.idx[si]);
     addScale(rec, vae, model.quantizer, seq.scratch, [{ tensor: seq.fHat, sign: 1 }], job.idx[si], si);
     tap?.(rec, `scale${si}.f_hat`, seq.fHat);

@@ -11,7 +11,7 @@ import type { Gpu } from '../../runtime/gpu/index.ts';
 import { openSafetensors, openSource } from '../../runtime/io/index.ts';
 import { TapCollector } from '../../runtime/generate/taps.ts';
 import { UnifiedSession } from '../../runtime/generate/unified-session.ts';
-import { caption, edit, textToImage } from '../../runtime/generate/unified-tasks.ts';
+import { caption, edit, textToImage, variations } from '../../runtime/generate/unified-tasks.ts';
 import { parseUnifiedConfig } from '../../runtime/models/unified/config.ts';
 import { loadUnifiedFolder } from '../../runtime/models/unified/load.ts';
 import { UnifiedModel } from '../../runtime/models/unified/model.ts';
@@ -226,6 +226,27 @@ describe('unified conformance with unified-tiny', () => {
     expect(ids('pos2d.t2i.scale0.idx')).toEqual(ids('t2i.scale0.idx'));
     expect(ids('pos2d.t2i.scale3.idx')).not.toEqual(ids('t2i.scale3.idx'));
     gridModel.dispose();
+  });
+
+  it('variations: a batch of images, image b the one textToImage makes with seed + b, guided or not', async () => {
+    const prompt = config.generation.prompt;
+    for (const cfg of [config.generation.cfg, 0]) {
+      const settings = { cfg, topK: 8, topP: 0.9, temperature: 1.2, seed: 41 };
+      const batch = await variations(model, prompt, 3, { ...settings, blocksPerStep: 1 });
+      expect(batch).toHaveLength(3);
+      for (let b = 0; b < 3; b++) {
+        const alone = await textToImage(model, prompt, { ...settings, seed: 41 + b });
+        expect(batch[b].tokens.map((t) => Array.from(t)), `cfg ${cfg}, image ${b}`).toEqual(alone.tokens.map((t) => Array.from(t)));
+        expectClose(`cfg ${cfg} image ${b}`, batch[b].image, alone.image, { atol: 1e-5, rtol: 0 });
+      }
+      // Sampled, the three differ.
+      expect(new Set(batch.map((v) => v.tokens.at(-1)!.join())).size).toBe(3);
+    }
+    const session = new UnifiedSession(model, { batch: 2 });
+    expect(() => session.generateText()).toThrow(/generateText: a session of 2 images side by side only generates images/);
+    expect(() => session.appendImage({ data: new Float32Array(3 * 32 * 32), width: 32, height: 32 })).toThrow(/appendImage: a session of 2 images/);
+    session.dispose();
+    expect(() => new UnifiedSession(model, { batch: 0 })).toThrow(/batch must be a whole number from 1 to 64, found 0/);
   });
 
   it('runs with f16 weights (codes identical unless greedy came near a tie)', async () => {

@@ -4,7 +4,7 @@
  * training/nextscale/unified.py: the weight names are the same (`tok_embed`, `word_embed`,
  * `level_embed`, `pos_row`, `pos_col`, `layers.{i}.attn.qkv`, ...).
  *
- * A pass feeds G rows (1, or 2 with guidance: conditional then unconditional) of n new tokens each: the
+ * A pass feeds G rows (B images side by side, then with guidance as many unconditional rows) of n new tokens each: the
  * session builds their inputs in `acts.x` (text ids through `tok_embed`, `<image>` and `</image>` as
  * precomputed rows, image blocks from features through `word_embed` plus a precomputed table of level
  * and position embeddings), runs `blocks` in groups, and reads logits from one of the two heads, which
@@ -167,7 +167,7 @@ export class UnifiedActivations {
   readonly ids: Tensor; // i32 [G·maxTokens]: text ids of a pass, row-major over (g, token)
   readonly positions: Tensor; // i32 [maxTokens · axes]: rotary positions of each new token (`rotaryPositions`)
   readonly limits: Tensor; // u32 [maxTokens]: keys [0, limit) each new token may see
-  /** u32 [G, capacity]: keys hidden from a row (the prompt, in the unconditional row); with G = 2 only. */
+  /** u32 [G, capacity]: keys hidden from a row (the prompt, in the unconditional rows); with G > 1 only. */
   readonly keyMask: Tensor | undefined;
   readonly x: Tensor; // [G, maxTokens, C]: the residual stream
   readonly h: Tensor; // [G, maxTokens, C]: normed
@@ -235,12 +235,13 @@ export function embedRow(rec: Recorder, x: Tensor, row: number, vector: Tensor):
 
 /**
  * Rows [row, row + pn²) of x [G, n, C] = word_embed(features) + the block table of block s, for
- * features [1, pn², Cvae] (token-major; the same for every row g).
+ * features [B, pn², Cvae] (token-major); row g reads features g mod B (with guidance the unconditional
+ * rows follow the conditional ones, so both halves read the same images).
  */
 export function embedBlock(rec: Recorder, w: UnifiedWeights, acts: UnifiedActivations, x: Tensor, s: number, featuresBlC: Tensor, row: number): void {
-  const [, l] = featuresBlC.shape;
+  const [B, l] = featuresBlC.shape;
   const C = x.shape[2];
-  const embedded = acts.y.view([1, l, C]);
+  const embedded = acts.y.view([B, l, C]);
   linear(rec, embedded, featuresBlC, w.wordEmbedW, w.wordEmbedB);
   broadcastAdd(rec, x, embedded, w.blockPos, { rows: l, outOffset: row, bOffset: w.blockOffsets[s] });
 }
