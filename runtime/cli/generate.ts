@@ -8,6 +8,7 @@
  *   clip:     either of the above with --frames 48 [--keyframe-every N] [--loop] --out clip/
  *   material: either image command with --maps albedo,normal,height,roughness,ao [--size 256] [--glb] --out dir/
  *   list:     --prompts list.txt (one prompt a line) in place of --prompt: one material per line into --out dir/
+ *   variations: any image command with --variations N: N images in one batch, image b with seed + b
  *
  * A clip from a unified model trained on clips generates every frame from the one before (the default
  * --keyframe-every 1 there); other models blend between keyframes, one every 8 frames by default.
@@ -18,10 +19,11 @@
  * produced them. One progress line per scale.
  */
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Gpu } from '../gpu/index.ts';
 import { writeSafetensors } from '../io/index.ts';
+import { MAX_BATCH } from '../generate/unified-sequence.ts';
 import { UnifiedSession } from '../generate/unified-session.ts';
 import { SAMPLING_DEFAULTS } from '../generate/sampling.ts';
 import { VarSession } from '../generate/var-session.ts';
@@ -52,7 +54,10 @@ const USAGE = `usage: npm run generate -- (--model DIR | --vae VAE.pth --var VAR
    --prompts FILE (in place of --prompt, unified models) makes one material per line of FILE into --out DIR/
        (blank lines and lines starting with # are skipped), with --maps (default albedo) and --glb as above
    --glb writes DIR/NAME.glb too: the material (albedo, normal, occlusion-roughness-metallic) on --mesh plane|cube|
-       sphere|torus-knot (default plane), the texture repeated --tiling N times (default 1)`;
+       sphere|torus-knot (default plane), the texture repeated --tiling N times (default 1)
+   --variations N generates N images of the prompt (or of one --class) in one batch through the transformer,
+       image b exactly as --seed S+b would make it; writes the sheet (--out X.png) and X-0.png .. X-(N-1).png,
+       or with --maps each map as DIR/NAME-b_KIND.png and the albedo sheet DIR/NAME_sheet.png`;
 
 interface ClipValues {
   frames?: string;
@@ -74,6 +79,7 @@ interface Values {
   mesh?: string;
   tiling?: string;
   prompts?: string;
+  variations?: string;
 }
 
 /** The maps a .glb's material is made of. */
@@ -114,6 +120,7 @@ async function main(): Promise<void> {
       glb: { type: 'boolean' },
       mesh: { type: 'string', default: 'plane' },
       tiling: { type: 'string', default: '1' },
+      variations: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -128,6 +135,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(tiling) || tiling < 1 || tiling > 64) throw usageError(`--tiling: expected a whole number from 1 to 64, found '${values.tiling}'`, USAGE);
   if (values.glb && !(GLB_MESHES as readonly string[]).includes(values.mesh!)) throw usageError(`--mesh: expected one of ${GLB_MESHES.join(', ')}, found '${values.mesh}'`, USAGE);
   const requestedSide = values.size === undefined ? undefined : parseTextureSize(values.size);
+  const count = parseVariations(values);
   if (values.frames !== undefined && (kinds || requestedSide)) throw usageError('--maps and --size make textures; a clip (--frames) writes frames as generated', USAGE);
   const gpu = await Gpu.create();
   try {
@@ -146,7 +154,7 @@ async function main(): Promise<void> {
       if (model.config.family !== 'unified') throw usageError('--prompts needs a unified model (a VAR model takes --class)', USAGE);
       const names = new Map<string, number>();
       for (const [i, prompt] of prompts.entries()) {
-        const out = await runUnified(model as UnifiedModel, { ...values, prompt }, settings, false);
+        const out = await runUnified(model as UnifiedModel, { ...values, prompt }, settings, count, false);
         const stem = textureName(prompt);
         const seen = (names.get(stem) ?? 0) + 1;
         names.set(stem, seen);
@@ -156,7 +164,7 @@ async function main(): Promise<void> {
       model.dispose();
       return;
     }
-    const out = model.config.family === 'unified' ? await runUnified(model as UnifiedModel, values, settings) : await runVar(model as VarModel, values, settings);
+    const out = model.config.family === 'unified' ? await runUnified(model as UnifiedModel, values, settings, count) : await runVar(model as VarModel, values, settings, count);
     const { image, batch: B, size } = out;
     if (kinds) {
       const paths = await writeMaterial(gpu, out, values.out, values.name ?? textureName(values.prompt ?? `class ${values.class}`), material);
@@ -167,6 +175,14 @@ async function main(): Promise<void> {
       await mkdir(dirname(values.out), { recursive: true });
       await writeFile(values.out, encodePng(imagesToRgba(albedo, B, side, side), B * side, side));
       process.stderr.write(`wrote ${values.out}\n`);
+      if (count > 1) {
+        const stem = values.out.replace(/\.png$/i, '');
+        const plane = 3 * side * side;
+        for (let b = 0; b < B; b++) {
+          await writeFile(`${stem}-${b}.png`, encodePng(imagesToRgba(albedo.subarray(b * plane, (b + 1) * plane), 1, side, side), side, side));
+          process.stderr.write(`wrote ${stem}-${b}.png\n`);
+        }
+      }
     }
     if (values.dump) {
       const entries = [
@@ -183,11 +199,15 @@ async function main(): Promise<void> {
   }
 }
 
-async function runVar(model: VarModel, values: Values, settings: SamplingSettings): Promise<Generated> {
+async function runVar(model: VarModel, values: Values, settings: SamplingSettings, count: number): Promise<Generated> {
   if (values.prompt || values.image) throw usageError(`--prompt and --image need a unified model; this is a VAR model (use --class)`, USAGE);
   if (!values.class) throw usageError('--class is required (one label per image, e.g. --class 3,7)', USAGE);
-  const labels = parseNumberList('--class', values.class);
-  const session = new VarSession(model, { labels, ...settings });
+  let labels = parseNumberList('--class', values.class);
+  if (count > 1) {
+    if (labels.length !== 1) throw usageError(`--variations makes N images of one class: give one --class, found ${labels.length}`, USAGE);
+    labels = labels.flatMap((l) => Array<number>(count).fill(l));
+  }
+  const session = new VarSession(model, { labels, ...settings, seedPerImage: count > 1 });
   const pns = model.config.var.patchNums;
   const started = performance.now();
   while (!session.done) {
@@ -201,6 +221,15 @@ async function runVar(model: VarModel, values: Values, settings: SamplingSetting
   return { image, batch: labels.length, size: model.imageSize, tokens, patchNums: pns, metadata: { labels: labels.join(','), seed: String(values.seed) } };
 }
 
+/** --variations N: 1 without it; a clip takes none. */
+function parseVariations(values: Values & ClipValues): number {
+  if (values.variations === undefined) return 1;
+  const n = Number(values.variations);
+  if (!/^\d+$/.test(values.variations) || n < 1 || n > MAX_BATCH) throw usageError(`--variations: expected a whole number from 1 to ${MAX_BATCH}, found '${values.variations}'`, USAGE);
+  if (values.frames !== undefined) throw usageError('--variations makes images; a clip (--frames) plays one', USAGE);
+  return n;
+}
+
 /** What a material is written as: which maps, at what size, and whether on a mesh in a .glb. */
 interface MaterialOutput {
   kinds: readonly MapKind[];
@@ -212,9 +241,18 @@ interface MaterialOutput {
 async function writeMaterial(gpu: Gpu, out: Generated, dir: string, name: string, m: MaterialOutput): Promise<string[]> {
   const side = m.side ?? out.size;
   const needed = m.glb ? [...new Set([...m.kinds, ...GLB_MAPS])] : m.kinds;
-  const textures = await renderTextures(gpu, out.image, out.batch, out.size, needed, side);
+  const textures = await renderTextures(gpu, out.image, out.batch, out.size, [...new Set(['albedo' as const, ...needed])], side);
   const paths = await writeTextures(dir, name, new Map(m.kinds.map((k) => [k, textures.get(k)!])), out.batch, side);
-  if (m.glb) paths.push(await writeMaterialGlb(dir, name, textures, side, m.glb.mesh, m.glb.tiling));
+  const plane = 3 * side * side;
+  for (let b = 0; m.glb && b < out.batch; b++) {
+    const one = new Map([...textures].map(([k, data]) => [k, data.subarray(b * plane, (b + 1) * plane)]));
+    paths.push(await writeMaterialGlb(dir, out.batch === 1 ? name : `${name}-${b}`, one, side, m.glb.mesh, m.glb.tiling));
+  }
+  if (out.batch > 1) {
+    const sheet = join(dir, `${name}_sheet.png`);
+    await writeFile(sheet, encodePng(imagesToRgba(textures.get('albedo')!, out.batch, side, side), out.batch * side, side));
+    paths.push(sheet);
+  }
   return paths;
 }
 
@@ -239,10 +277,11 @@ async function readPromptList(path: string): Promise<string[]> {
   return prompts;
 }
 
-async function runUnified(model: UnifiedModel, values: Values, settings: SamplingSettings, report = true): Promise<Generated> {
+async function runUnified(model: UnifiedModel, values: Values, settings: SamplingSettings, count: number, report = true): Promise<Generated> {
   if (values.class) throw usageError('--class needs a VAR model; a unified model takes --prompt', USAGE);
   if (values.prompt === undefined) throw usageError('--prompt is required with a unified model (and --image to edit an image)', USAGE);
-  const session = new UnifiedSession(model, { guidance: (settings.cfg ?? SAMPLING_DEFAULTS.unified.cfg) > 0 });
+  if (values.image && count > 1) throw usageError('--variations generates from a prompt; editing an --image makes one image', USAGE);
+  const session = new UnifiedSession(model, { guidance: (settings.cfg ?? SAMPLING_DEFAULTS.unified.cfg) > 0, batch: count });
   if (values.image) {
     const png = decodePng(new Uint8Array(await readFile(values.image)), values.image);
     session.appendImage({ data: png.data, width: png.width, height: png.height });
@@ -258,9 +297,9 @@ async function runUnified(model: UnifiedModel, values: Values, settings: Samplin
   }
   const image = await job.readImage();
   const tokens = await job.readTokens();
-  if (report) process.stderr.write(`decoded an image of ${model.imageSize}x${model.imageSize} in ${(performance.now() - started).toFixed(0)} ms\n`);
+  if (report) process.stderr.write(`decoded ${count} image(s) of ${model.imageSize}x${model.imageSize} in ${(performance.now() - started).toFixed(0)} ms\n`);
   session.dispose();
-  return { image, batch: 1, size: model.imageSize, tokens, patchNums: pns, metadata: { prompt: values.prompt, image: values.image ?? '', seed: String(values.seed) } };
+  return { image, batch: count, size: model.imageSize, tokens, patchNums: pns, metadata: { prompt: values.prompt, image: values.image ?? '', seed: String(values.seed) } };
 }
 
 /** `--frames N --out DIR/`: a clip along the feature path, one keyframe every `--keyframe-every` frames. */

@@ -26,6 +26,11 @@ export interface VarSessionOptions extends SamplingSettings {
   blocksPerStep?: number;
   /** Debug hook, called with intermediates named `scale{s}.logits`, `scale{s}.idx`, `scale{s}.f_hat`, ... */
   tap?: Tap;
+  /**
+   * Image b samples with seed + b, as a session of its label alone with that seed would (variations).
+   * Default false: the batch shares one random stream, as VAR's reference samples a batch.
+   */
+  seedPerImage?: boolean;
 }
 
 export class VarSession {
@@ -126,8 +131,9 @@ export class VarSession {
         guidance(rec, guided, logits, (this.settings.cfg * s) / (this.scales - 1));
         tap?.(rec, `scale${s}.logits`, guided);
         const { topK, topP, temperature, seed } = this.settings;
-        const counter = B * tokenCount(v.patchNums.slice(0, s)) * vae.vocabSize;
-        sample(rec, this.idx[s].view([B * pn * pn]), guided, { topK, topP, temperature, seed, counter });
+        const perImage = this.options.seedPerImage ?? false;
+        const counter = (perImage ? 1 : B) * tokenCount(v.patchNums.slice(0, s)) * vae.vocabSize;
+        sample(rec, this.idx[s].view([B * pn * pn]), guided, { topK, topP, temperature, seed, counter, sequenceRows: perImage ? pn * pn : B * pn * pn });
         tap?.(rec, `scale${s}.idx`, this.idx[s]);
         addScale(rec, vae, this.model.quantizer, this.scratch, [{ tensor: this.fHat, sign: 1 }], this.idx[s], s);
         tap?.(rec, `scale${s}.f_hat`, this.fHat);

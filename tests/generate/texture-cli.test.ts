@@ -70,6 +70,24 @@ describe('generate --maps --size --glb', () => {
     await expect(cli(['--model', join(ROOT, 'tests/fixtures/unified-tiny'), '--prompts', list, '--out', out])).rejects.toMatchObject({ stderr: expect.stringMatching(/--prompts .*list\.txt: line 1 has 1001 characters, more than 1000/) });
   }, 120_000);
 
+  it('--variations N: one batch, a sheet and the single images, image b as --seed S+b alone', async () => {
+    const unified = ['--model', join(ROOT, 'tests/fixtures/unified-tiny'), '--prompt', 'red and blue checker', '--top-k', '8'];
+    const out = join(dir, 'var');
+    await cli([...unified, '--seed', '4', '--variations', '3', '--out', join(out, 'v.png')]);
+    await cli([...unified, '--seed', '6', '--out', join(out, 'alone.png')]);
+    expect(readdirSync(out).sort()).toEqual(['alone.png', 'v-0.png', 'v-1.png', 'v-2.png', 'v.png']);
+    const png = (name: string) => decode(readFileSync(join(out, name)));
+    expect([png('v.png').width, png('v.png').height]).toEqual([96, 32]);
+    expect(Buffer.from(png('v-2.png').data).equals(Buffer.from(png('alone.png').data))).toBe(true);
+    expect(Buffer.from(png('v-0.png').data).equals(Buffer.from(png('v-1.png').data))).toBe(false);
+    // With maps: each variation's maps, a .glb each, and the albedo sheet.
+    const maps = join(dir, 'var-maps');
+    await generate(['--variations', '2', '--maps', 'albedo,normal', '--glb', '--name', 'v', '--out', maps]);
+    expect(readdirSync(maps).sort()).toEqual(['v-0.glb', 'v-0_albedo.png', 'v-0_normal.png', 'v-1.glb', 'v-1_albedo.png', 'v-1_normal.png', 'v_sheet.png']);
+    await expect(generate(['--variations', '0', '--out', dir])).rejects.toMatchObject({ stderr: expect.stringMatching(/--variations: expected a whole number from 1 to 64, found '0'/) });
+    await expect(cli(['--model', FIXTURE, '--class', '3,4', '--variations', '2', '--out', join(dir, 'x.png')])).rejects.toMatchObject({ stderr: expect.stringMatching(/--variations makes N images of one class/) });
+  }, 180_000);
+
   it('refuses unknown maps, sizes and meshes before generating', async () => {
     await expect(generate(['--maps', 'albedo,gloss', '--out', dir])).rejects.toMatchObject({ stderr: expect.stringMatching(/--maps: unknown map 'gloss'/) });
     await expect(generate(['--maps', 'albedo', '--size', '100000', '--out', dir])).rejects.toMatchObject({ stderr: expect.stringMatching(/--size: expected a whole number of pixels from 8 to 4096/) });

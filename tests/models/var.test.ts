@@ -72,6 +72,25 @@ describe('VAR conformance with var-tiny', () => {
     for (const s of [whole, sliced, other]) s.dispose();
   });
 
+  it('with seedPerImage, image b of a batch is its label alone with seed + b', async () => {
+    const opts = { seed: 9, cfg: 1.5, topK: 8, topP: 0.9, temperature: 1.2 };
+    const batch = new VarSession(model, { ...opts, labels: [labels[0], labels[0], labels[1]], seedPerImage: true });
+    batch.run();
+    const got = await batch.readTokens();
+    const alone = [[labels[0], 9], [labels[0], 10], [labels[1], 11]] as const;
+    for (const [b, [label, seed]] of alone.entries()) {
+      const one = new VarSession(model, { ...opts, labels: [label], seed });
+      one.run();
+      const want = await one.readTokens();
+      got.forEach((t, s) => {
+        const l = t.length / 3;
+        expect(Array.from(t.subarray(b * l, (b + 1) * l)), `image ${b} scale ${s}`).toEqual(Array.from(want[s]));
+      });
+      one.dispose();
+    }
+    batch.dispose();
+  });
+
   it('reproduces the teacher-forced logits under the block-causal mask', async () => {
     const S = model.config.var.patchNums.length;
     const idx = Array.from({ length: S }, (_, s) => {
