@@ -6,7 +6,7 @@
  * Prints one table, then one JSON line.
  *
  *   npm run bench [-- --model DIR | --random] [--dtype f16] [--batch 1] [--depth 16] [--kernels workgroup|direct]
- *   npm run bench -- --model UNIFIED_DIR [--prompt "..."] [--cfg 0]
+ *   npm run bench -- --model UNIFIED_DIR [--prompt "..."] [--cfg 0] [--variations 4]
  *   npm run bench -- --soak 1000 [--model DIR]   (memory over many generations: soak-bench.ts)
  *   npm run bench -- --video [--frames 48] [--keyframe-every 8] [--video-fps 12] [--video-budget 8]
  *       [--video-seconds 60] [--video-costs condition=0.2,blocks=0.5,sample=0.3,decode=3]
@@ -19,6 +19,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Gpu, parseKernelStyle } from '../gpu/index.ts';
+import { MAX_BATCH } from '../generate/unified-sequence.ts';
 import { VarSession } from '../generate/var-session.ts';
 import type { StepInfo } from '../generate/steps.ts';
 import { RandomWeights } from '../models/loader.ts';
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       model: { type: 'string' }, random: { type: 'boolean' }, dtype: { type: 'string', default: 'f32' }, batch: { type: 'string', default: '1' }, depth: { type: 'string', default: '16' },
-      kernels: { type: 'string' }, prompt: { type: 'string', default: 'red and blue checker, fine' }, cfg: { type: 'string', default: String(SAMPLING_DEFAULTS.unified.cfg) },
+      kernels: { type: 'string' }, prompt: { type: 'string', default: 'red and blue checker, fine' }, variations: { type: 'string', default: '4' }, cfg: { type: 'string', default: String(SAMPLING_DEFAULTS.unified.cfg) },
       soak: { type: 'string' },
       ...VIDEO_OPTIONS,
     },
@@ -81,7 +82,9 @@ async function main(): Promise<void> {
     const cfg = Number(values.cfg);
     if (!(cfg >= 0)) throw new Error(`--cfg must be a number >= 0, found '${values.cfg}'`);
     const unified = await loadUnifiedFolder(gpu, values.model, { dtype });
-    await benchUnified(gpu, unified, values.model, { prompt: values.prompt, cfg });
+    const variations = Number(values.variations);
+    if (!Number.isInteger(variations) || variations < 2 || variations > MAX_BATCH) throw new Error(`--variations: expected a whole number from 2 to ${MAX_BATCH}, found '${values.variations}'`);
+    await benchUnified(gpu, unified, values.model, { prompt: values.prompt, cfg, variations });
     unified.dispose();
     gpu.destroy();
     return;

@@ -7,6 +7,8 @@
  * 2. Captioning a world texture, greedily as `npm run eval` does: the encode and the prefill of its full
  *    view, then per generated token the dispatches and GPU time, and the read-backs (the ids come back
  *    in chunks beside the steps).
+ * 3. Variations: `--variations N` images of the prompt in one batch against N times one image, in GPU
+ *    time and dispatches (the batch shares every dispatch and every read of the weights).
  *
  * Each is run once to compile its pipelines and fill the buffer pool, then measured. Prints one table
  * per part, then one JSON line. On a software adapter read the counts and the ratios between kernel
@@ -22,6 +24,8 @@ import { caption, render, rgbToRgba, Rng, sampleSpec } from '../../world/index.t
 export interface UnifiedBenchOptions {
   prompt: string;
   cfg: number;
+  /** Images of the variations run. */
+  variations: number;
 }
 
 interface Measured {
@@ -49,8 +53,8 @@ const sum = (xs: (number | undefined)[]) => (xs.every((x) => x !== undefined) ? 
 const fmt = (ms: number | undefined) => ms?.toFixed(2) ?? '-';
 const mb = (b: number) => (b / 2 ** 20).toFixed(2);
 
-async function textToImageRun(model: UnifiedModel, o: UnifiedBenchOptions): Promise<Measured> {
-  const session = new UnifiedSession(model, { guidance: o.cfg > 0 });
+async function textToImageRun(model: UnifiedModel, o: UnifiedBenchOptions, batch = 1): Promise<Measured> {
+  const session = new UnifiedSession(model, { guidance: o.cfg > 0, batch });
   try {
     session.appendText(o.prompt);
     const job = session.generateImage({ ...UNIFIED_SAMPLING, cfg: o.cfg, seed: 1 });
@@ -81,6 +85,7 @@ export async function benchUnified(gpu: Gpu, model: UnifiedModel, name: string, 
   // Warm-up: every pipeline compiled, the pool filled.
   await textToImageRun(model, o);
   await captionRun(model, image);
+  await textToImageRun(model, o, o.variations);
 
   const t2i = await textToImageRun(model, o);
   const scales = patchNums.map((pn) => ({ pn, tokens: pn * pn, dispatches: 0, ms: [] as (number | undefined)[], weightBytes: 0 }));
@@ -119,6 +124,15 @@ export async function benchUnified(gpu: Gpu, model: UnifiedModel, name: string, 
     }
   });
 
+  const batched = await textToImageRun(model, o, o.variations);
+  const singleMs = sum(t2i.ms);
+  const batchMs = sum(batched.ms);
+  const dispatches = (m: Measured) => m.steps.reduce((n, s) => n + s.dispatches, 0);
+  const variations = {
+    images: o.variations, gpuMs: batchMs, dispatches: dispatches(batched), singleGpuMs: singleMs, singleDispatches: dispatches(t2i),
+    ratio: batchMs === undefined || singleMs === undefined ? undefined : batchMs / (o.variations * singleMs),
+  };
+
   const real = !gpu.isSoftware;
   console.log(`nextscale bench: ${name} (unified), ${model.dtype} weights, ${gpu.kernelStyle} kernels, ${real ? 'real GPU' : 'software adapter: read the counts and the ratios between kernel styles, not the times'}`);
   console.log(`transformer weights ${mb(transformerBytes)} MiB, all weights ${mb(model.weightBytes.total)} MiB`);
@@ -132,10 +146,12 @@ export async function benchUnified(gpu: Gpu, model: UnifiedModel, name: string, 
   console.log(`caption of "${caption(texture)}": ${cap.tokens} tokens kept of ${text.steps} token steps (those recorded past <eos> before its read-back are undone)`);
   console.log(`  encode and prefill: ${read.dispatches} dispatches, ${fmt(sum(read.ms))} GPU ms`);
   console.log(`  per token step: ${(text.dispatches / text.steps).toFixed(1)} dispatches, ${fmt(sum(text.ms) !== undefined ? sum(text.ms)! / text.steps : undefined)} GPU ms; read-backs ${cap.readbacks}; wall ${cap.wallMs.toFixed(0)} ms`);
+  console.log(`variations: ${o.variations} images in one batch ${fmt(batchMs)} GPU ms, ${variations.dispatches} dispatches; one image ${fmt(singleMs)} GPU ms, ${variations.singleDispatches} dispatches; batch / ${o.variations} single = ${variations.ratio?.toFixed(2) ?? '-'}`);
   console.log(JSON.stringify({
     bench: 'unified', model: name, dtype: model.dtype, kernelStyle: gpu.kernelStyle, realGpu: real, transformerBytes, weightBytes: model.weightBytes.total,
     textToImage: { text: o.prompt, cfg: o.cfg, scales: scaleRows, prompt: { dispatches: prompt.dispatches, gpuMs: sum(prompt.ms) }, decode: { dispatches: decode.dispatches, gpuMs: sum(decode.ms) }, gpuMs: sum(t2i.ms), wallMs: t2i.wallMs, readbacks: t2i.readbacks },
     caption: { tokens: cap.tokens, tokenSteps: text.steps, prefill: { dispatches: read.dispatches, gpuMs: sum(read.ms) }, perTokenStep: { dispatches: text.dispatches / text.steps, gpuMs: sum(text.ms) === undefined ? undefined : sum(text.ms)! / text.steps }, readbacks: cap.readbacks, wallMs: cap.wallMs },
+    variations,
     peakAllocatedBytes: gpu.pool.stats.peakAllocatedBytes,
   }));
 }

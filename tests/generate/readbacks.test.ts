@@ -56,7 +56,7 @@ describe('read-backs', () => {
     const lines: string[] = [];
     const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
     try {
-      await benchUnified(gpu, unified, 'unified-tiny', { prompt: 'red and blue checker', cfg: 0 });
+      await benchUnified(gpu, unified, 'unified-tiny', { prompt: 'red and blue checker', cfg: 0, variations: 3 });
     } finally {
       log.mockRestore();
     }
@@ -69,5 +69,9 @@ describe('read-backs', () => {
     expect(report.caption.tokenSteps).toBeGreaterThanOrEqual(report.caption.tokens);
     expect(report.caption.readbacks).toBeGreaterThanOrEqual(1);
     expect(report.caption.readbacks).toBeLessThanOrEqual(Math.ceil(report.caption.tokenSteps / 8) + 1);
+    // Variations: one batch takes the dispatches of one image, not three times as many.
+    expect(report.variations.images).toBe(3);
+    expect(report.variations.dispatches).toBe(report.variations.singleDispatches);
+    expect(lines.some((l) => /^variations: 3 images in one batch .* batch \/ 3 single = /.test(l))).toBe(true);
   });
 });
