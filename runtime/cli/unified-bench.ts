@@ -128,9 +128,14 @@ export async function benchUnified(gpu: Gpu, model: UnifiedModel, name: string, 
   const singleMs = sum(t2i.ms);
   const batchMs = sum(batched.ms);
   const dispatches = (m: Measured) => m.steps.reduce((n, s) => n + s.dispatches, 0);
+  const decodeMs = (m: Measured) => sum(m.ms.filter((_, i) => m.steps[i].kind === 'decode'));
+  const ratio = (batch: number | undefined, one: number | undefined) => (batch === undefined || one === undefined ? undefined : batch / (o.variations * one));
+  const [batchDecode, singleDecode] = [decodeMs(batched), decodeMs(t2i)];
   const variations = {
     images: o.variations, gpuMs: batchMs, dispatches: dispatches(batched), singleGpuMs: singleMs, singleDispatches: dispatches(t2i),
-    ratio: batchMs === undefined || singleMs === undefined ? undefined : batchMs / (o.variations * singleMs),
+    ratio: ratio(batchMs, singleMs),
+    transformerRatio: ratio(batchMs === undefined || batchDecode === undefined ? undefined : batchMs - batchDecode, singleMs === undefined || singleDecode === undefined ? undefined : singleMs - singleDecode),
+    decodeRatio: ratio(batchDecode, singleDecode),
   };
 
   const real = !gpu.isSoftware;
@@ -146,7 +151,7 @@ export async function benchUnified(gpu: Gpu, model: UnifiedModel, name: string, 
   console.log(`caption of "${caption(texture)}": ${cap.tokens} tokens kept of ${text.steps} token steps (those recorded past <eos> before its read-back are undone)`);
   console.log(`  encode and prefill: ${read.dispatches} dispatches, ${fmt(sum(read.ms))} GPU ms`);
   console.log(`  per token step: ${(text.dispatches / text.steps).toFixed(1)} dispatches, ${fmt(sum(text.ms) !== undefined ? sum(text.ms)! / text.steps : undefined)} GPU ms; read-backs ${cap.readbacks}; wall ${cap.wallMs.toFixed(0)} ms`);
-  console.log(`variations: ${o.variations} images in one batch ${fmt(batchMs)} GPU ms, ${variations.dispatches} dispatches; one image ${fmt(singleMs)} GPU ms, ${variations.singleDispatches} dispatches; batch / ${o.variations} single = ${variations.ratio?.toFixed(2) ?? '-'}`);
+  console.log(`variations: ${o.variations} images in one batch ${fmt(batchMs)} GPU ms, ${variations.dispatches} dispatches; one image ${fmt(singleMs)} GPU ms, ${variations.singleDispatches} dispatches; batch / ${o.variations} single = ${variations.ratio?.toFixed(2) ?? '-'} (transformer ${variations.transformerRatio?.toFixed(2) ?? '-'}, decode ${variations.decodeRatio?.toFixed(2) ?? '-'})`);
   console.log(JSON.stringify({
     bench: 'unified', model: name, dtype: model.dtype, kernelStyle: gpu.kernelStyle, realGpu: real, transformerBytes, weightBytes: model.weightBytes.total,
     textToImage: { text: o.prompt, cfg: o.cfg, scales: scaleRows, prompt: { dispatches: prompt.dispatches, gpuMs: sum(prompt.ms) }, decode: { dispatches: decode.dispatches, gpuMs: sum(decode.ms) }, gpuMs: sum(t2i.ms), wallMs: t2i.wallMs, readbacks: t2i.readbacks },
