@@ -225,6 +225,22 @@ export class Editor {
     this.pane.say('cached models forgotten: each downloads again on its next load');
   }
 
+  /**
+   * Makes a variation the studio's texture: the seed moves to that variation's and the studio shows it,
+   * generated again from the same settings (so it is the same image).
+   */
+  chooseVariant(variant: number): void {
+    this.change('seed', (this.settings.seed + variant) % SEED_LIMIT);
+    this.change('scene', 'studio');
+    this.pane.say(`variation ${variant} chosen: seed ${this.settings.seed} in the studio`);
+  }
+
+  /** A click on the canvas at (x, y), in normalised device coordinates: chooses the variation there, if any. */
+  click(x: number, y: number): void {
+    const variant = this.scene.variantAt?.(x, y);
+    if (variant !== undefined) this.chooseVariant(variant);
+  }
+
   /** Where the scene's focused generation stands. */
   focusProgress(): Progress | undefined {
     const slot = this.scene.focusSlot;

@@ -90,6 +90,11 @@ async function recover(reason: string): Promise<void> {
 async function start(): Promise<void> {
   await boot(startSettings(location.search, storage()));
   // A model folder or the two checkpoints dropped anywhere on the page load in place of the model.
+  // A click on a gallery panel makes its variation the studio's texture.
+  canvas.addEventListener('click', (e) => {
+    const box = canvas.getBoundingClientRect();
+    current?.editor.click(((e.clientX - box.left) / box.width) * 2 - 1, 1 - ((e.clientY - box.top) / box.height) * 2);
+  });
   window.addEventListener('dragover', (e) => e.preventDefault());
   window.addEventListener('drop', (e) => {
     e.preventDefault();

@@ -13,7 +13,9 @@ import {
   MeshStandardNodeMaterial,
   PerspectiveCamera,
   PlaneGeometry,
+  Raycaster,
   Scene,
+  Vector2,
 } from 'three/webgpu';
 import { GeneratedTexture } from './generated-texture.ts';
 import type { GeneratedScene, SceneContext, SlotHints } from './scene.ts';
@@ -32,6 +34,8 @@ const PITCH = 1.05;
 interface Panel {
   column: number;
   row: number;
+  /** The seed offset of its generation from the editor's seed. */
+  variant: number;
   slot: number;
   mesh: Mesh;
   frame: Mesh;
@@ -78,6 +82,22 @@ export class GalleryScene implements GeneratedScene {
 
   setTexture(slot: number, texture: GPUTexture | undefined): void {
     this.bySlot.get(slot)?.surface.bind(texture);
+  }
+
+  /** Where a slot's panel centre is on the canvas, in normalised device coordinates. */
+  pointOf(slot: number): { x: number; y: number } | undefined {
+    const p = this.bySlot.get(slot);
+    if (!p) return undefined;
+    const v = p.mesh.position.clone().project(this.camera);
+    return { x: v.x, y: v.y };
+  }
+
+  /** The variant of the panel at a point of the canvas (normalised device coordinates), if any. */
+  variantAt(x: number, y: number): number | undefined {
+    const ray = new Raycaster();
+    ray.setFromCamera(new Vector2(x, y), this.camera);
+    const hit = ray.intersectObjects([...this.bySlot.values()].map((p) => p.mesh), false)[0];
+    return hit ? [...this.bySlot.values()].find((p) => p.mesh === hit.object)?.variant : undefined;
   }
 
   textureWritten(slot: number): void {
@@ -140,7 +160,7 @@ export class GalleryScene implements GeneratedScene {
       mesh.position.set(column * PITCH, y, 0.001);
       frame.position.set(column * PITCH, y, -0.021);
       this.scene.add(mesh, frame);
-      const panel = { column, row, slot, mesh, frame, surface, material, hints };
+      const panel = { column, row, variant, slot, mesh, frame, surface, material, hints };
       panels.push(panel);
       this.bySlot.set(slot, panel);
     }

@@ -58,6 +58,11 @@ export interface GeneratedScene {
   textureWritten(slot: number): void;
   /** Binds a slot's material maps (asked for with the `material` hint), or unbinds them with `undefined`. */
   setMaterial?(slot: number, maps: SlotMaterial | undefined): void;
+  /**
+   * The variant (seed offset) of the generation shown at a point of the canvas, in normalised device
+   * coordinates; scenes that show variations have it (the gallery).
+   */
+  variantAt?(x: number, y: number): number | undefined;
   /** Advances animation by `dt` seconds. */
   update(dt: number): void;
   /** The canvas size in CSS pixels changed. */

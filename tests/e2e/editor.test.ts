@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { decode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FrameRecord } from '../../editor/editor.ts';
+import type { GalleryScene } from '../../scenes/gallery.ts';
 import { buildSite, EditorPage, serveStatic, startHarness, type Harness, type PixelStats } from './harness.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -140,6 +141,15 @@ describe('editor in headless Chromium', () => {
     await e.page.locator('[data-setting="scene"] select').selectOption('gallery');
     await e.previewed();
     expect(await e.readout('generations')).toMatch(/^\d+ of ([6-9]|\d\d) done$/);
+    // Clicking the middle panel chooses its variation: the studio shows that seed.
+    const seedBefore = await e.page.evaluate(() => window.nextscale!.settings.seed);
+    const box = (await e.page.locator('#view').boundingBox())!;
+    const at = (await e.page.evaluate(() => (window.nextscale!.scene as unknown as GalleryScene).pointOf(window.nextscale!.scene.focusSlot!)))!;
+    await e.page.mouse.click(box.x + ((at.x + 1) / 2) * box.width, box.y + ((1 - at.y) / 2) * box.height);
+    await expect.poll(() => e.page.evaluate(() => window.nextscale!.settings.scene)).toBe('studio');
+    const chosen = await e.page.evaluate(() => window.nextscale!.settings.seed);
+    expect(chosen).not.toBe(seedBefore);
+    expect(await e.readout('message')).toMatch(new RegExp(`^variation \\d+ chosen: seed ${chosen} in the studio$`));
     await e.page.locator('[data-setting="scene"] select').selectOption('video');
     const onScreen = () => e.page.evaluate(() => window.nextscale!.video.status(window.nextscale!.scene.focusSlot!)?.shown ?? -1);
     await expect.poll(onScreen, { timeout: 120_000 }).toBeGreaterThanOrEqual(0);
