@@ -19,6 +19,7 @@ struct Params {
   inv_temp: f32,     // 1 / temperature
   seed: u32,         // RNG key
   counter: vec2u,    // RNG counter of element 0 of row 0, as (low word, high word)
+  seq_rows: u32,     // sampling: rows per sequence; sequence q draws with key seed + q, its rows from `counter`
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -183,13 +184,16 @@ fn filter_mask(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   for (var v = lid; v < p.vocab; v += WG) { allowed[base + v] = select(0, 1, order_key(logits[base + v]) >= t); }
 }
 
-// ids[r] = argmax over allowed v of logit/temperature + Gumbel(seed, counter + r·V + v); with top_k = 1,
-// the plain argmax (lowest index among ties, no RNG). One workgroup a row.
+// ids[r] = argmax over allowed v of logit/temperature + Gumbel(seed + q, counter + j·V + v), row r being
+// row j of sequence q (seq_rows rows a sequence); with top_k = 1, the plain argmax (lowest index among
+// ties, no RNG). One workgroup a row.
 @compute @workgroup_size(WG)
 fn sample(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = row_of(wid, nwg);
   if (row >= p.rows) { return; }
   let base = row * p.vocab;
+  let key = p.seed + row / p.seq_rows; // wraps around 2^32 as the reference's (seed + q) mod 2^32
+  let draw = (row % p.seq_rows) * p.vocab;
   let greedy = p.top_k == 1u;
   var t = 0u;
   if (!greedy) { t = row_threshold(base, lid); }
@@ -199,7 +203,7 @@ fn sample(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
     let x = logits[base + v];
     if (order_key(x) < t) { continue; }
     var score = x;
-    if (!greedy) { score = x * p.inv_temp + gumbel(rng_uniform(p.seed, counter_add(p.counter, base + v))); }
+    if (!greedy) { score = x * p.inv_temp + gumbel(rng_uniform(key, counter_add(p.counter, draw + v))); }
     if (best_i == NO_INDEX || score > best) { best = score; best_i = v; }
   }
   workgroupBarrier();

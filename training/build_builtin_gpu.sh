@@ -9,7 +9,7 @@
 # Budgets in minutes (UNIFIED_MINUTES, CLIP_MINUTES); BATCH and LR set the unified stage's batch and peak rate
 # (the clip stage keeps build_builtin.sh's); WORKERS processes build the batches. IMAGES (20000: the whole world)
 # is the number of images the carry's tokens hold: a GPU passes over them many times, and on fewer images the
-# layouts overfit (training/README.md, "The loop on a world made for it").
+# layouts overfit (training/NOTES.md, "The loop on a world made for it").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CARRY="$1"; OUT="$2"; shift 2

@@ -12,7 +12,7 @@ aside at random, whose captions' combinations are trained on; each image is meas
 - layout placed: where the truth varies over a scale's positions, the cosine between that variation and the
   variation of the model's expected code vector (the codebook averaged under its probabilities): 1 where it
   puts each colour where the image has it, 0 for a flat field.
-A model far below the lookup has not learned where a caption's figures sit (see training/README.md, the
+A model far below the lookup has not learned where a caption's figures sit (see training/NOTES.md, the
 phase-aligned world). WORK must hold unified.ckpt and the tokens.pt it was trained on.
 
     /usr/bin/python3 training/probe_layout.py --work out/unified-work --data out/world \

@@ -97,7 +97,7 @@ def parse_args() -> argparse.Namespace:
                    help="adds, per image token of the first --code-vector-through scales, this times the squared distance "
                         "between the expected code vector (the VQVAE codebook at unit RMS, averaged under the predicted "
                         "probabilities) and the target code's (an experiment: faster layouts in a small loop, worse in "
-                        "a full build; training/README.md, 'A code-distance loss')")
+                        "a full build; training/NOTES.md, 'A code-distance loss')")
     p.add_argument("--code-vector-through", type=int, default=4,
                    help="scales the code distance applies to (4 of 5: through 8x8; at 16x16 it is mostly the codes' own "
                         "spread, and its gradient swamps the CE's)")

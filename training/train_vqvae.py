@@ -12,7 +12,7 @@ With --semantic-weight W > 0, a training-only linear head reads the texture's pa
 (from captions.jsonl; --semantic-labels picks which it trains on) off the mean of its quantised features, and W
 times its loss reaches the encoder through the straight-through features. The mean is what the 1x1 scale
 quantises, so scale 0 comes to name the texture and a transformer can read it off an image by averaging
-(captions improve; images did not, see training/README.md). The head is not exported (the model folder is VAR's
+(captions improve; images did not, see training/NOTES.md). The head is not exported (the model folder is VAR's
 VQVAE as before); its accuracy on held-out images is logged as "semantic".
 
 Budgets: --minutes and --steps count the whole training, across resumed runs (the checkpoint keeps the seconds

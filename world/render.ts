@@ -26,7 +26,7 @@ export interface ImageVariation extends Variation {
  * How an image is drawn beyond its spec and seed. `aligned`: the pattern's phase is 0 (its cells,
  * rings or lattice start at the origin) instead of the seed's random phase; every other draw is the
  * seed's. A phase is only a wrap-around shift of a seamless texture, so it carries no meaning. A
- * generator trained on aligned images sees one layout per caption. training/README.md measures what
+ * generator trained on aligned images sees one layout per caption. training/NOTES.md measures what
  * that did for the built-in model.
  */
 export interface RenderOptions {

@@ -7,7 +7,7 @@
  * again, so text to image, captioning and editing are continuations of one sequence.
  *
  * With guidance the session runs two rows, conditional and unconditional; the latter is the same
- * sequence with the prompt hidden by a key mask (README.md, "Guidance"). Some content is fed lazily,
+ * sequence with the prompt hidden by a key mask (models/unified/README.md, "Guidance"). Some content is fed lazily,
  * when the sequence continues: the opening `<text>`, a generated image's full view BS and `</image>`,
  * and the last generated text token.
  */
@@ -51,7 +51,7 @@ export interface ImageOptions {
   /**
    * Accumulated features [1, Cvae, P, P] the image starts from instead of zero (read when its first unit
    * runs; may be `fHat` itself): a clip's next frame starts from the previous frame's, so its codes are
-   * the residual between the frames (README.md, "Clips").
+   * the residual between the frames (models/unified/README.md, "Clips").
    */
   start?: Tensor;
 }
@@ -104,7 +104,7 @@ export class UnifiedSession {
   /**
    * Appends a clip's previous frame as context, `<image> BS </image>`: only the full view, fed from the
    * frame's final accumulated features [1, Cvae, P, P] (read when the unit runs). The prompt before it
-   * stays the prompt of the next image, and guidance never hides the frame. README.md, "Clips".
+   * stays the prompt of the next image, and guidance never hides the frame. models/unified/README.md, "Clips".
    */
   appendFrame(features: Tensor): void {
     const P = this.checkFeatures('appendFrame', features);
@@ -147,7 +147,7 @@ export class UnifiedSession {
   /**
    * Appends an image (resized to the model's size, with a warning, when it differs): VQVAE encode and
    * quantize, then `<image> B1..BS </image>` in one block-causal prefill, or with `view` only its full
-   * view, `<image> BS </image>` (how a `caption_view` model reads an image it captions; README.md, "Captions").
+   * view, `<image> BS </image>` (how a `caption_view` model reads an image it captions; models/unified/README.md, "Captions").
    */
   appendImage(image: ImageInput, options: { view?: boolean } = {}): ImageJob {
     this.singleOnly('appendImage');

@@ -18,7 +18,7 @@ const UNIFORM_RING_BYTES = 256 * 256;
 export type HostArray = Float32Array | Int32Array | Uint32Array;
 
 /**
- * How the heavy kernels are written for the adapter (README.md, "Kernel styles").
+ * How the heavy kernels are written for the adapter (docs/kernels.md).
  * - 'workgroup': linear, conv2d, matmul and attention stage tiles in workgroup memory between barriers, each
  *   value loaded once per tile, and row kernels reduce with 256 invocations: what GPUs run fastest.
  * - 'direct': linear, conv2d, matmul and attention keep a small block of sums per invocation in registers and
@@ -33,8 +33,7 @@ export const KERNEL_STYLES: readonly KernelStyle[] = ['workgroup', 'direct'];
 /**
  * Invocations of a workgroup that works through one row together (norms, softmax, sampling, the nearest
  * code): 256 for GPUs; in the direct style 4, one SIMD group of a CPU-emulated adapter, where every
- * barrier among more invocations costs a coroutine switch per group (an RMSNorm of 256 rows of 192:
- * 107 ms at 256 against 1.6 ms at 4 on SwiftShader).
+ * barrier among more invocations costs a coroutine switch per group (docs/kernels.md measures it).
  */
 export function rowWorkgroupSize(style: KernelStyle): number {
   return style === 'direct' ? 4 : 256;

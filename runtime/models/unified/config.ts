@@ -25,7 +25,7 @@ export interface UnifiedConfig {
   captionView: boolean; // false
   /**
    * Block tokens also turn by their row and column: rotary pair i reads axis i mod 3 of (position,
-   * position + row, position + column) (README.md, "Rotary positions").
+   * position + row, position + column) (README.md, "Inputs of each position").
    */
   rope2d: boolean; // false
   /**
