@@ -45,6 +45,8 @@ export interface FrameRecord {
   budgetMs: number;
   /** GPU ms measured for the last frame whose work completed. */
   measuredMs: number;
+  /** CPU ms the engine's frame took (its systems, recording and submitting). */
+  cpuMs: number;
 }
 
 const FRAME_LOG = 2000;
@@ -68,6 +70,10 @@ export class Editor {
   private loads = 0;
   private raf = 0;
   private lastTime: number | undefined;
+  /** When a generation setting last changed, until the focused generation's first preview after it. */
+  private changedAt: number | undefined;
+  /** Milliseconds from the last settings change to the first preview on screen. */
+  private latencyMs: number | undefined;
 
   constructor(
     readonly gpu: Gpu,
@@ -92,7 +98,13 @@ export class Editor {
     this.scene = this.makeScene();
     setTextureListener(this.engine, (eid, texture, change) => {
       if (change === 'created') this.scene.setTexture(eid, texture);
-      else if (change === 'written') this.scene.textureWritten(eid);
+      else if (change === 'written') {
+        this.scene.textureWritten(eid);
+        if (this.changedAt !== undefined && eid === this.scene.focusSlot) {
+          this.latencyMs = performance.now() - this.changedAt;
+          this.changedAt = undefined;
+        }
+      }
       else this.scene.setTexture(eid, undefined);
     });
     setMaterialListener(this.engine, (eid, maps) => this.scene.setMaterial?.(eid, maps));
@@ -146,6 +158,7 @@ export class Editor {
         this.studio()?.setMaps(this.settings.maps);
         break;
       default:
+        this.changedAt = performance.now();
         this.slots.setShared(sharedOf(this.settings));
         this.video.setShared(sharedOf(this.settings));
     }
@@ -336,7 +349,7 @@ export class Editor {
 
   private record(now: number): void {
     const s = this.engine.stats;
-    this.frames.push({ t: now, units: s.units, dispatches: s.dispatches, estimatedMs: s.estimatedMs, budgetMs: this.engine.budget.ms, measuredMs: s.measuredMs });
+    this.frames.push({ t: now, units: s.units, dispatches: s.dispatches, estimatedMs: s.estimatedMs, budgetMs: this.engine.budget.ms, measuredMs: s.measuredMs, cpuMs: s.cpuMs });
     if (this.frames.length > FRAME_LOG) this.frames.splice(0, this.frames.length - FRAME_LOG);
     const recent = this.frames.slice(-WINDOW);
     const r = this.pane.readouts;
@@ -344,6 +357,8 @@ export class Editor {
     r.fps = span > 0 ? `${(1000 / span).toFixed(1)} fps` : '';
     r.gpuMs = `planned ${s.estimatedMs.toFixed(1)} of budget ${this.engine.budget.ms}\nmeasured ${s.measuredMs.toFixed(1)} (frame ${s.measuredFrame})`;
     r.dispatches = `${s.dispatches} (mean ${(recent.reduce((a, f) => a + f.dispatches, 0) / recent.length).toFixed(1)})`;
+    r.cpuMs = `${s.cpuMs.toFixed(2)} (mean ${(recent.reduce((a, f) => a + f.cpuMs, 0) / recent.length).toFixed(2)})`;
+    r.latency = this.latencyMs === undefined ? (this.changedAt === undefined ? '' : 'waiting for the first preview') : `${this.latencyMs.toFixed(0)} ms`;
     r.progress = progressText(this.focusProgress(), this.loaded !== undefined);
     const { done, all } = this.slots.doneCount();
     r.generations = `${done} of ${all} done`;

@@ -53,6 +53,10 @@ export interface Readouts {
   fps: string;
   gpuMs: string;
   dispatches: string;
+  /** CPU ms of the engine's frame. */
+  cpuMs: string;
+  /** From the last settings change to the first preview on screen. */
+  latency: string;
   /** The adapter and the kernel style the runtime picked for it. */
   adapter: string;
   message: string;
@@ -61,7 +65,7 @@ export interface Readouts {
 const READOUT_INTERVAL_MS = 200;
 
 export class EditorPane {
-  readonly readouts: Readouts = { model: '', cache: '', progress: '', generations: '', fps: '', gpuMs: '', dispatches: '', adapter: '', message: '' };
+  readonly readouts: Readouts = { model: '', cache: '', progress: '', generations: '', fps: '', gpuMs: '', dispatches: '', cpuMs: '', latency: '', adapter: '', message: '' };
   private readonly pane: TpFolder;
   private readonly draft: EditorSettings;
   private readonly inputs = new Map<keyof EditorSettings, TpBinding<unknown>>();
@@ -102,6 +106,8 @@ export class EditorPane {
     this.readout(frame, 'fps', 'frame rate');
     this.readout(frame, 'gpuMs', 'GPU ms', { multiline: true, rows: 2 });
     this.readout(frame, 'dispatches', 'dispatches');
+    this.readout(frame, 'cpuMs', 'CPU ms');
+    this.readout(frame, 'latency', 'change → preview');
     this.readout(frame, 'adapter', 'GPU', { multiline: true, rows: 2 });
 
     this.studio = p.addFolder({ title: 'studio' });

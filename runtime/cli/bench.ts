@@ -8,6 +8,7 @@
  *   npm run bench [-- --model DIR | --random] [--dtype f16] [--batch 1] [--depth 16] [--kernels workgroup|direct]
  *   npm run bench -- --model UNIFIED_DIR [--prompt "..."] [--cfg 0] [--variations 4]
  *   npm run bench -- --soak 1000 [--model DIR]   (memory over many generations: soak-bench.ts)
+ *   npm run bench -- --frame [--model DIR] [--budget 8]   (the engine's CPU ms per frame: frame-bench.ts)
  *   npm run bench -- --video [--frames 48] [--keyframe-every 8] [--video-fps 12] [--video-budget 8]
  *       [--video-seconds 60] [--video-costs condition=0.2,blocks=0.5,sample=0.3,decode=3]
  *
@@ -28,6 +29,7 @@ import { loadModelFolder } from '../models/load.ts';
 import { readJson } from '../models/read-json.ts';
 import { loadUnifiedFolder } from '../models/unified/load.ts';
 import { SAMPLING_DEFAULTS } from '../generate/sampling.ts';
+import { benchFrame } from './frame-bench.ts';
 import { benchSoak } from './soak-bench.ts';
 import { benchUnified } from './unified-bench.ts';
 import { loadVarFolder } from '../models/var/load.ts';
@@ -54,6 +56,8 @@ async function main(): Promise<void> {
       model: { type: 'string' }, random: { type: 'boolean' }, dtype: { type: 'string', default: 'f32' }, batch: { type: 'string', default: '1' }, depth: { type: 'string', default: '16' },
       kernels: { type: 'string' }, prompt: { type: 'string', default: 'red and blue checker, fine' }, variations: { type: 'string', default: '4' }, cfg: { type: 'string', default: String(SAMPLING_DEFAULTS.unified.cfg) },
       soak: { type: 'string' },
+      frame: { type: 'boolean' },
+      budget: { type: 'string', default: '8' },
       ...VIDEO_OPTIONS,
     },
   });
@@ -63,6 +67,15 @@ async function main(): Promise<void> {
   const random = values.random ?? (real && !values.model);
   const randomVar = () => VarModel.load(gpu, publicConfig(Number(values.depth)), { vae: new RandomWeights(1), vaePrefix: '', var: new RandomWeights(2), varPrefix: '', name: 'random weights' }, { dtype, encoder: false });
   const name = random ? `VAR-d${values.depth} (random weights)` : values.model ?? 'var-tiny fixture';
+  if (values.frame) {
+    const budget = Number(values.budget);
+    if (!(budget > 0)) throw new Error(`--budget: expected GPU milliseconds a frame above 0, found '${values.budget}'`);
+    const framed = await loadModelFolder(gpu, values.model ?? FIXTURE, { dtype });
+    await benchFrame(gpu, framed, values.model ?? 'var-tiny fixture', budget);
+    framed.dispose();
+    gpu.destroy();
+    return;
+  }
   if (values.soak !== undefined) {
     const soaked = await loadModelFolder(gpu, values.model ?? FIXTURE, { dtype });
     await benchSoak(gpu, soaked, values.model ?? 'var-tiny fixture', Number(values.soak));

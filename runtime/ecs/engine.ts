@@ -80,6 +80,8 @@ export interface FrameStats {
   measuredMs: number;
   /** That frame's number (0 while none has completed). */
   measuredFrame: number;
+  /** CPU ms `runFrame` took this frame: every system, the recording of GPU work and its submission. */
+  cpuMs: number;
 }
 
 /** A system: reads and writes the engine, never waits. */
@@ -165,7 +167,7 @@ export function createEngine(gpu: Gpu, options: EngineOptions = {}): Engine {
     textureViews: new Map(),
     materials: new Map(),
     costs: createCostModel(opts.priorUnitMs),
-    stats: { frame: 0, units: 0, dispatches: 0, estimatedMs: 0, measuredMs: 0, measuredFrame: 0 },
+    stats: { frame: 0, units: 0, dispatches: 0, estimatedMs: 0, measuredMs: 0, measuredFrame: 0, cpuMs: 0 },
     inFlight: new Map(),
     gpuIdleAt: 0,
     systems: [...(options.systems ?? SYSTEMS)],
