@@ -1,10 +1,9 @@
 /** Plain TypeScript reference of shaders/feature-slerp.wgsl, in float64 arithmetic. */
-import type { BlendMode } from '../kernels/feature-slerp.ts';
 
 const MIN_SINE = 1e-4;
 
 /** out = blend(a, b, t) for NCHW maps of B·C·positions values (see the shader for the weights). */
-export function featureSlerp(a: ArrayLike<number>, b: ArrayLike<number>, C: number, positions: number, t: number, mode: BlendMode = 'slerp'): Float32Array {
+export function featureSlerp(a: ArrayLike<number>, b: ArrayLike<number>, C: number, positions: number, t: number, mode: 'lerp' | 'slerp' = 'slerp'): Float32Array {
   const out = new Float32Array(a.length);
   const B = a.length / (C * positions);
   for (let n = 0; n < B; n++) {

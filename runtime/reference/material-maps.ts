@@ -1,6 +1,5 @@
 /** Plain TypeScript references of shaders/material-maps.wgsl and of the chain that makes a material, in float64. */
 import { materialSigmas, type MaterialSettings } from '../generate/material.ts';
-import { blurRadius } from '../kernels/material-maps.ts';
 
 const mod = (i: number, n: number) => ((i % n) + n) % n;
 const clamp01 = (v: number) => Math.min(Math.max(v, 0), 1);
@@ -123,8 +122,8 @@ export function aoMap(local: ArrayLike<number>, mid: ArrayLike<number>, B: numbe
 export function materialMaps(image: ArrayLike<number>, B: number, H: number, W: number, settings: MaterialSettings) {
   const lum = projectColours(image, colourAxis(image, B, H, W), B, H, W);
   const blur2 = (sigma: number) => {
-    const rows = blurCircular(lum, 2 * B, H, W, 'x', sigma, blurRadius(sigma, W));
-    return blurCircular(rows, 2 * B, H, W, 'y', sigma, blurRadius(sigma, H));
+    const rows = blurCircular(lum, 2 * B, H, W, 'x', sigma, tapRadius(sigma, W));
+    return blurCircular(rows, 2 * B, H, W, 'y', sigma, tapRadius(sigma, H));
   };
   const sigmas = materialSigmas(H, W);
   const [local, mid, wide] = [blur2(sigmas.local), blur2(sigmas.mid), blur2(sigmas.wide)];
@@ -135,4 +134,9 @@ export function materialMaps(image: ArrayLike<number>, B: number, H: number, W: 
     roughness: roughnessMap(local, B, H, W, settings.roughnessBase, settings.roughnessGain),
     ao: aoMap(local, mid, B, H, W, settings.aoGain),
   };
+}
+
+/** Taps each side of a Gaussian of `sigma` pixels: 3 sigma, at most the image's side less one. */
+function tapRadius(sigma: number, n: number): number {
+  return Math.min(Math.ceil(3 * sigma), n - 1);
 }

@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_MODEL } from '../../runtime/cli/builtin.ts';
 import { seamRatio } from '../../world/eval/seam.ts';
+import { disposeMaps, recordMaterialMaps, type MaterialMaps } from '../../runtime/generate/material.ts';
 import { textToImage, UNIFIED_SAMPLING, variations } from '../../runtime/generate/unified-tasks.ts';
 import type { Gpu } from '../../runtime/gpu/index.ts';
 import type { PaddingMode } from '../../runtime/kernels/conv2d.ts';
@@ -112,19 +113,32 @@ describe('the built-in model decoded on the torus', () => {
     const prompts = ['red and blue checker, fine', 'gray and brown bricks, medium', 'green and white dots, coarse', 'orange and purple waves, fine'];
     const { vPatchNums } = model.config.vae;
     const patch = model.imageSize / vPatchNums[vPatchNums.length - 1];
+    const size = model.imageSize;
     const atPhase: number[] = [];
     const overall: number[] = [];
+    const normals: number[] = [];
     for (const [i, prompt] of prompts.entries()) {
-      for (const out of await variations(model, prompt, 25, { ...UNIFIED_SAMPLING, seed: 100 * i })) {
-        atPhase.push(seamRatio(out.image, model.imageSize, patch));
-        overall.push(seamRatio(out.image, model.imageSize));
+      const textures = await variations(model, prompt, 25, { ...UNIFIED_SAMPLING, seed: 100 * i });
+      for (const out of textures) {
+        atPhase.push(seamRatio(out.image, size, patch));
+        overall.push(seamRatio(out.image, size));
       }
+      // Their normal maps, made on the torus from the albedo, tile by the same measure.
+      const albedo = gpu.upload(Float32Array.from(textures.flatMap((t) => Array.from(t.image))), [textures.length, 3, size, size]);
+      let maps: MaterialMaps | undefined;
+      gpu.run('normal maps', (rec) => void (maps = recordMaterialMaps(gpu, rec, albedo)));
+      const normal = (await gpu.read(maps!.normal)) as Float32Array;
+      for (let b = 0; b < textures.length; b++) normals.push(seamRatio(normal.subarray(b * 3 * size * size, (b + 1) * 3 * size * size), size, patch));
+      disposeMaps(maps!);
+      albedo.dispose();
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const sorted = [...atPhase].sort((a, b) => a - b);
     console.log(`seam ratio of ${atPhase.length} generated textures, tiled: ${mean(atPhase).toFixed(3)} against the inside at the wrap edge's phase (median ${sorted[atPhase.length >> 1].toFixed(3)}, 90th percentile ${sorted[Math.floor(0.9 * atPhase.length)].toFixed(3)}), ${mean(overall).toFixed(3)} against every inside step`);
+    console.log(`their normal maps: ${mean(normals).toFixed(3)} against the inside at the same phase`);
     expect(atPhase).toHaveLength(100);
     expect(mean(atPhase)).toBeLessThanOrEqual(1.1);
+    expect(mean(normals)).toBeLessThanOrEqual(1.1);
   }, 900_000);
 });
 
