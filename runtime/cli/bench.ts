@@ -9,6 +9,8 @@
  *   npm run bench -- --model UNIFIED_DIR [--prompt "..."] [--cfg 0] [--variations 4]
  *   npm run bench -- --soak 1000 [--model DIR]   (memory over many generations: soak-bench.ts)
  *   npm run bench -- --frame [--model DIR] [--budget 8]   (the engine's CPU ms per frame: frame-bench.ts)
+ *   npm run bench -- --roofline [--model DIR]   (GPU time, GFLOP/s and GB/s per kernel against the
+ *       adapter's calibrated peaks, for one generation of models/builtin or DIR: roofline-bench.ts)
  *   npm run bench -- --video [--frames 48] [--keyframe-every 8] [--video-fps 12] [--video-budget 8]
  *       [--video-seconds 60] [--video-costs condition=0.2,blocks=0.5,sample=0.3,decode=3]
  *
@@ -30,6 +32,7 @@ import { readJson } from '../models/read-json.ts';
 import { loadUnifiedFolder } from '../models/unified/load.ts';
 import { SAMPLING_DEFAULTS } from '../generate/sampling.ts';
 import { benchFrame } from './frame-bench.ts';
+import { benchRoofline } from './roofline-bench.ts';
 import { benchSoak } from './soak-bench.ts';
 import { benchUnified } from './unified-bench.ts';
 import { loadVarFolder } from '../models/var/load.ts';
@@ -39,6 +42,7 @@ import { defaultKeyframeEvery } from '../video/sources.ts';
 import { benchVideo, VIDEO_OPTIONS, videoOptions } from './video-bench.ts';
 
 const FIXTURE = new URL('../../tests/fixtures/var-tiny', import.meta.url).pathname;
+const BUILTIN = new URL('../../models/builtin', import.meta.url).pathname;
 
 /** The public 256-px VAR-d{depth} with its VQVAE (vae_ch160v4096z32). */
 function publicConfig(depth: number): VarModelConfig {
@@ -57,6 +61,7 @@ async function main(): Promise<void> {
       kernels: { type: 'string' }, prompt: { type: 'string', default: 'red and blue checker, fine' }, variations: { type: 'string', default: '4' }, cfg: { type: 'string', default: String(SAMPLING_DEFAULTS.unified.cfg) },
       soak: { type: 'string' },
       frame: { type: 'boolean' },
+      roofline: { type: 'boolean' },
       budget: { type: 'string', default: '8' },
       ...VIDEO_OPTIONS,
     },
@@ -73,6 +78,13 @@ async function main(): Promise<void> {
     const framed = await loadModelFolder(gpu, values.model ?? FIXTURE, { dtype });
     await benchFrame(gpu, framed, values.model ?? 'var-tiny fixture', budget);
     framed.dispose();
+    gpu.destroy();
+    return;
+  }
+  if (values.roofline) {
+    const profiled = await loadModelFolder(gpu, values.model ?? BUILTIN, { dtype });
+    await benchRoofline(gpu, profiled, values.model ?? 'models/builtin', { prompt: values.prompt });
+    profiled.dispose();
     gpu.destroy();
     return;
   }

@@ -95,5 +95,7 @@ async function createNodeGpu(): Promise<GPU> {
   const dawn = await import('webgpu');
   // Dawn's constants (GPUBufferUsage, GPUShaderStage, ...) are globals in the browser; make them so here.
   Object.assign(globalThis, dawn.globals);
-  return dawn.create([]);
+  // Dawn rounds timestamps down to 65.536 µs unless told not to (a browser's guard against timing attacks):
+  // the bench times single dispatches, many far shorter than that.
+  return dawn.create(['disable-dawn-features=timestamp_quantization']);
 }

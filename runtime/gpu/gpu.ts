@@ -9,6 +9,7 @@ import { requestDevice, type DeviceOptions } from './device.ts';
 import { packHalves, unpackHalves } from './half.ts';
 import type { Kernel } from './kernel.ts';
 import { Pipelines, type Pipeline } from './pipelines.ts';
+import type { Profiler } from './profiler.ts';
 import { Recorder, type Resource } from './recorder.ts';
 import { byteSize, elementCount, Tensor, type DType } from './tensor.ts';
 
@@ -61,6 +62,12 @@ export class Gpu {
   private readonly bufferIds = new WeakMap<object, number>();
   private nextBufferId = 0;
   private readonly querySets: GPUQuerySet[] = [];
+
+  /**
+   * While set, every recorder made times each of its dispatches alone into this profiler (the roofline
+   * bench); recorders made before it was set, or after it was cleared, record as usual.
+   */
+  profiler?: Profiler;
 
   /** The kernel style of the recorders this context makes (`recorder` can override it). */
   readonly kernelStyle: KernelStyle;

@@ -3,10 +3,13 @@
  * adapter has `timestamp-query`, measures each section's GPU time. Uniforms of all dispatches are
  * staged on the CPU and uploaded with one `writeBuffer` just before the submit; each dispatch binds its
  * slot with a dynamic offset, so recording allocates no GPU objects once bind groups are cached.
+ * A recorder made while a Profiler is attached to the Gpu puts each dispatch in a timed pass of its own
+ * instead (its sections are then counted, not timed).
  */
 import type { Gpu, KernelStyle } from './gpu.ts';
 import type { Kernel } from './kernel.ts';
 import type { Constants } from './pipelines.ts';
+import type { Profiler } from './profiler.ts';
 import { Tensor } from './tensor.ts';
 
 export type Resource = Tensor | GPUBuffer | GPUTextureView;
@@ -24,6 +27,17 @@ export interface Dispatch {
    * tile row of its input, mostly from L2 cache). Counted into `weightBytesStreamed`. Default 1.
    */
   weightPasses?: number;
+  /**
+   * Floating-point operations of the dispatch as its wrapper counts them (a multiply-add is 2), given by
+   * the heavy kernels; read only while a Profiler is attached. Default 0.
+   */
+  flops?: number;
+  /**
+   * Bytes the dispatch reads and writes, where the bound tensors overstate them (a KV cache read up to its
+   * length, an embedding table read row by row); read only while a Profiler is attached. Default: the
+   * bound tensors' bytes (`boundBytes`).
+   */
+  bytes?: number;
 }
 
 export interface SectionTiming {
@@ -51,6 +65,8 @@ export class Recorder {
   private uniformStaging?: Uint8Array<ArrayBuffer>;
   private sections: SectionTiming[] = [];
   private querySet?: GPUQuerySet;
+  /** The Gpu's profiler when this recorder was made: every dispatch is then timed alone. */
+  private readonly profiler?: Profiler;
   /** Dispatches recorded since the recorder was made, by kernel name. */
   readonly counts = new Map<string, number>();
   dispatches = 0;
@@ -67,7 +83,8 @@ export class Recorder {
     /** Which form of the heavy kernels this recording dispatches (see `KernelStyle`). */
     readonly kernelStyle: KernelStyle = gpu.kernelStyle,
   ) {
-    if (timing && gpu.hasTimestamps) this.querySet = gpu.acquireQuerySet(MAX_SECTIONS * 2);
+    this.profiler = gpu.profiler;
+    if (timing && gpu.hasTimestamps && !this.profiler) this.querySet = gpu.acquireQuerySet(MAX_SECTIONS * 2);
   }
 
   /** Starts a new section (a compute pass of its own): counted, and timed where possible. */
@@ -82,10 +99,11 @@ export class Recorder {
     const pipeline = this.gpu.pipelines.get(kernel, d.constants);
     const offset = this.stageUniforms(kernel, d.uniforms);
     const bindGroup = this.gpu.bindGroup(pipeline, d.bindings);
-    const pass = this.currentPass();
+    const pass = this.profiler ? this.profiledPass(kernel, d) : this.currentPass();
     pass.setPipeline(pipeline.pipeline);
     pass.setBindGroup(0, bindGroup, offset === undefined ? [] : [offset]);
     pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1);
+    if (this.profiler) pass.end();
     this.dispatches++;
     for (const r of Object.values(d.bindings)) {
       if (r instanceof Tensor && this.gpu.weights.has(r.buffer)) {
@@ -127,7 +145,7 @@ export class Recorder {
 
   private currentPass(): GPUComputePassEncoder {
     if (this.pass) return this.pass;
-    if (this.sections.length === 0) this.sections.push({ label: this.label, dispatches: 0 });
+    this.openSection();
     const i = this.sections.length - 1;
     const timed = this.querySet && i < MAX_SECTIONS;
     this.pass = this.encoder.beginComputePass({
@@ -137,6 +155,19 @@ export class Recorder {
         : undefined,
     });
     return this.pass;
+  }
+
+  /** A compute pass holding only this dispatch, its timestamps written into the profiler's query sets. */
+  private profiledPass(kernel: Kernel, d: Dispatch): GPUComputePassEncoder {
+    this.pass?.end();
+    this.pass = undefined;
+    this.openSection();
+    return this.encoder.beginComputePass({ label: kernel.name, timestampWrites: this.profiler!.note(kernel, d) });
+  }
+
+  /** The recorder's own section, for dispatches recorded before any `section` call. */
+  private openSection(): void {
+    if (this.sections.length === 0) this.sections.push({ label: this.label, dispatches: 0 });
   }
 
   private stageUniforms(kernel: Kernel, values: Dispatch['uniforms']): number | undefined {

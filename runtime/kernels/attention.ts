@@ -177,6 +177,8 @@ export function appendKV(rec: Recorder, cache: KVCache, qkv: Tensor, opts: Appen
   if (L === 0) return;
   rec.dispatch(appendKernel, {
     bindings: { qkv, positions: opts.rope?.positions ?? qkv, k_dst: cache.k, v_dst: cache.v },
+    // The keys and values of qkv read, and as many written: the rest of the cache is not touched.
+    bytes: 2 * (2 * B * L * cache.kvHeads * cache.headDim * 4),
     uniforms: { B, L, H: opts.heads, kv_heads: cache.kvHeads, start: cache.length, capacity: cache.capacity, theta: opts.rope?.theta ?? 1 },
     constants: { HD4: cache.headDim / 4, QK_NORM: !!opts.qkNorm, ROPE: !!opts.rope, ROPE_AXES: positionAxes(opts.rope) },
     workgroups: grid(B * L * cache.kvHeads * WG_APPEND, WG_APPEND),
@@ -231,14 +233,18 @@ export function attention(rec: Recorder, out: Tensor, qkv: Tensor, cache: KVCach
     mask: mask === 'none' ? 0 : mask === 'causal' ? 1 : 2, scale: opts.scale, theta: opts.rope?.theta ?? 1,
   };
   const constants = { HD4: hd / 4, QK_NORM: !!scaleMul, ROPE: !!opts.rope, ROPE_AXES: positionAxes(opts.rope), KEY_MASK: !!keyMask };
+  // q·k and p·v over every cached key (masked ones included), and the tensors read up to the cache's length.
+  const keys = cache.length;
+  const flops = 4 * B * H * L * keys * hd;
+  const bytes = qkv.byteLength + out.byteLength + 2 * B * cache.kvHeads * keys * hd * 4 + (keyMask ? B * keys * 4 : 0);
   if (rec.kernelStyle === 'direct') {
-    rec.dispatch(directKernel, { bindings, uniforms, constants, workgroups: grid(B * H * L, DIRECT_WG) });
+    rec.dispatch(directKernel, { bindings, uniforms, constants, workgroups: grid(B * H * L, DIRECT_WG), flops, bytes });
     return;
   }
   const { queries: BQ, keys: BK } = cache.tile;
   const workgroups = [Math.ceil(L / BQ), H, B] as const;
   if (workgroups.some((n) => n > MAX_GROUPS)) throw new Error(`attention: grid [${workgroups.join(', ')}] exceeds ${MAX_GROUPS} workgroups along an axis`);
-  rec.dispatch(attentionKernel, { bindings, uniforms, constants: { ...constants, BQ, BK }, workgroups });
+  rec.dispatch(attentionKernel, { bindings, uniforms, constants: { ...constants, BQ, BK }, workgroups, flops, bytes });
 }
 
 /**

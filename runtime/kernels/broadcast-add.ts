@@ -34,5 +34,7 @@ export function broadcastAdd(rec: Recorder, out: Tensor, a: Tensor, b: Tensor, o
     bindings: { out, a, b },
     uniforms: { n, C, rows: opts.rows, out_rows: outRows, out_off: outOffset, a_groups: Ga, a_rows: La, b_off: bOffset },
     workgroups: grid(n, 256),
+    // The rows written and read, not the whole of out and of b.
+    bytes: 4 * (n + Math.min(a.size, n) + opts.rows * C),
   });
 }

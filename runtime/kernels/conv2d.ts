@@ -82,6 +82,7 @@ export function conv2d(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bi
   if (out.size === 0) return;
   const uniforms = { B, Cin, H, W, Cout, Ho, Wo, stride, pad_top: top, pad_left: left };
   const constants = { W_F16: weight.dtype === 'f16', HAS_BIAS: bias !== undefined, KS: k, CIRCULAR: circular };
+  const flops = 2 * B * Cout * Cin * k * k * Ho * Wo;
   if (rec.kernelStyle === 'direct') {
     const is3x3 = k === 3 && stride === 1;
     // conv2d_direct_3x3 takes two output rows an invocation, conv2d_direct one.
@@ -89,7 +90,7 @@ export function conv2d(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bi
     rec.dispatch(is3x3 ? direct3x3Kernel : directKernel, {
       bindings: { out, x, x4: x, w: weight, bias: bias ?? x }, uniforms,
       constants: is3x3 ? { ...constants, X4: W % 4 === 0 && left === 1 && right === 1 } : constants,
-      workgroups: grid(Math.ceil(Cout / 4) * pixelBlocks, DIRECT_WG), weightPasses: pixelBlocks,
+      workgroups: grid(Math.ceil(Cout / 4) * pixelBlocks, DIRECT_WG), weightPasses: pixelBlocks, flops,
     });
     return;
   }
@@ -102,6 +103,7 @@ export function conv2d(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bi
     constants: { ...constants, TM },
     workgroups: [Math.ceil(tiles / z), Math.ceil(Cout / (16 * TM)), z],
     weightPasses: tiles,
+    flops,
   });
 }
 

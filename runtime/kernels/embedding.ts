@@ -5,7 +5,7 @@
  * WGSL: shaders/embedding.wgsl. Reference: runtime/reference/embedding.ts.
  */
 import source from '../../shaders/embedding.wgsl?raw';
-import { expectShape, grid, Kernel, rowWorkgroupSize, type Recorder, type Tensor } from '../gpu/index.ts';
+import { byteSize, expectShape, grid, Kernel, rowWorkgroupSize, type Recorder, type Tensor } from '../gpu/index.ts';
 import { expectDType, expectRank } from './checks.ts';
 
 const WG = 256;
@@ -40,20 +40,22 @@ export function embedding(rec: Recorder, out: Tensor, table: Tensor, ids: Tensor
   expectDType(op, 'out', out, 'f32');
   const R = ids.size;
   const layout = opts.layout ?? 'rows';
+  // The rows gathered, not the whole table: what a profiler counts as read.
+  const bytes = out.byteLength + ids.byteLength + byteSize(table.dtype, out.size);
   if (layout === 'nchw') {
     expectRank(op, 'ids', ids, ['B', 'N']);
     const [B, N] = ids.shape;
     if (out.shape.length < 3 || out.shape[0] !== B || out.shape[1] !== C || out.size !== B * C * N) {
       throw new Error(`${op}: out must be [B=${B}, C=${C}, ...] with B·C·N = ${B * C * N} elements, found [${out.shape.join(', ')}]`);
     }
-    if (out.size > 0) rec.dispatch(nchwKernel, { bindings: { out, ids, table }, uniforms: { n: out.size, V, C, N }, constants: { TABLE_F16: table.dtype === 'f16' }, workgroups: grid(out.size, WG) });
+    if (out.size > 0) rec.dispatch(nchwKernel, { bindings: { out, ids, table }, uniforms: { n: out.size, V, C, N }, constants: { TABLE_F16: table.dtype === 'f16' }, workgroups: grid(out.size, WG), bytes });
     return;
   }
   if (layout !== 'rows') throw new Error(`${op}: layout must be 'rows' or 'nchw', found '${layout}'`);
   if (out.shape[out.shape.length - 1] !== C || out.size !== R * C) {
     throw new Error(`${op}: out must be [..., C=${C}] with R·C = ${R}·${C} elements, found [${out.shape.join(', ')}]`);
   }
-  if (out.size > 0) rec.dispatch(rowsKernel, { bindings: { out, ids, table }, uniforms: { n: out.size, V, C, N: R }, constants: { TABLE_F16: table.dtype === 'f16' }, workgroups: grid(out.size, WG) });
+  if (out.size > 0) rec.dispatch(rowsKernel, { bindings: { out, ids, table }, uniforms: { n: out.size, V, C, N: R }, constants: { TABLE_F16: table.dtype === 'f16' }, workgroups: grid(out.size, WG), bytes });
 }
 
 /**
@@ -75,5 +77,5 @@ export function nearestCode(rec: Recorder, outIds: Tensor, x: Tensor, codebook: 
   const B = x.shape[0];
   const N = x.size / (B * C);
   expectShape(`${op}: outIds`, outIds, [B, N]);
-  if (outIds.size > 0) rec.dispatch(nearestKernel, { bindings: { out_ids: outIds, x, table: codebook }, uniforms: { n: B * N, V, C, N }, constants: { TABLE_F16: codebook.dtype === 'f16', WG: rowWorkgroupSize(rec.kernelStyle) }, workgroups: grid(B * N, 1) });
+  if (outIds.size > 0) rec.dispatch(nearestKernel, { bindings: { out_ids: outIds, x, table: codebook }, uniforms: { n: B * N, V, C, N }, constants: { TABLE_F16: codebook.dtype === 'f16', WG: rowWorkgroupSize(rec.kernelStyle) }, workgroups: grid(B * N, 1), flops: 3 * B * N * V * C });
 }

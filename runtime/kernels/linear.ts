@@ -59,22 +59,23 @@ export function linear(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bi
   }
   if (M === 0 || N === 0) return;
   const uniforms = { M, N, K };
+  const flops = 2 * M * N * K;
   const base = { W_F16: weight.dtype === 'f16', HAS_BIAS: bias !== undefined };
   if (rec.kernelStyle === 'direct' && K % 4 === 0) {
     const rowBlocks = Math.ceil(M / 4);
     rec.dispatch(directKernel, {
       bindings: { out, x4: x, w2: weight, bias: bias ?? x }, uniforms, constants: base,
-      workgroups: grid(rowBlocks * Math.ceil(N / 4), DIRECT_WG), weightPasses: rowBlocks,
+      workgroups: grid(rowBlocks * Math.ceil(N / 4), DIRECT_WG), weightPasses: rowBlocks, flops,
     });
     return;
   }
   const bindings = { out, x, w: weight, bias: bias ?? x };
   if (M <= LINEAR_MAX_ROWS) {
-    rec.dispatch(rowsKernel, { bindings, uniforms, constants: { ...base, ROWS: M }, workgroups: grid(N, ROWS_COLUMNS) });
+    rec.dispatch(rowsKernel, { bindings, uniforms, constants: { ...base, ROWS: M }, workgroups: grid(N, ROWS_COLUMNS), flops });
     return;
   }
   const TM = linearTileRows(M, N);
-  rec.dispatch(tiledKernel, { bindings, uniforms, constants: { ...base, TM }, workgroups: tiledGrid(M, N, 16 * TM), weightPasses: Math.ceil(M / (16 * TM)) });
+  rec.dispatch(tiledKernel, { bindings, uniforms, constants: { ...base, TM }, workgroups: tiledGrid(M, N, 16 * TM), weightPasses: Math.ceil(M / (16 * TM)), flops });
 }
 
 /**

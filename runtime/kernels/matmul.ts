@@ -59,9 +59,10 @@ export function matmul(rec: Recorder, out: Tensor, a: Tensor, b: Tensor, opts: M
   }
   if (B * M * N === 0) return;
   const uniforms = { M, N, K, alpha: opts.alpha ?? 1, b_stride: b.shape.length === 3 ? K * N : 0, batches: B };
+  const flops = 2 * B * M * N * K;
   if (rec.kernelStyle === 'direct') {
     const blocks = B * Math.ceil(M / 4) * Math.ceil(N / 4);
-    rec.dispatch(directKernel, { bindings: { out, a, b }, uniforms, constants: { TRANS_B: !!opts.transposeB }, workgroups: grid(blocks, DIRECT_WG) });
+    rec.dispatch(directKernel, { bindings: { out, a, b }, uniforms, constants: { TRANS_B: !!opts.transposeB }, workgroups: grid(blocks, DIRECT_WG), flops });
     return;
   }
   const TM = matmulTileRows(B, M, N);
@@ -74,6 +75,7 @@ export function matmul(rec: Recorder, out: Tensor, a: Tensor, b: Tensor, opts: M
     uniforms,
     constants: { TRANS_B: !!opts.transposeB, TM },
     workgroups,
+    flops,
   });
 }
 
