@@ -9,7 +9,7 @@
  *   npm run bench -- --model UNIFIED_DIR [--prompt "..."] [--cfg 0] [--variations 4]
  *   npm run bench -- --soak 1000 [--model DIR]   (memory over many generations: soak-bench.ts)
  *   npm run bench -- --frame [--model DIR] [--budget 8]   (the engine's CPU ms per frame: frame-bench.ts)
- *   npm run bench -- --roofline [--model DIR]   (GPU time, GFLOP/s and GB/s per kernel against the
+ *   npm run bench -- --roofline [--model DIR | --random [--depth 16] [--dtype f16]]   (GPU time, GFLOP/s and GB/s per kernel against the
  *       adapter's calibrated peaks, for one generation of models/builtin or DIR: roofline-bench.ts)
  *   npm run bench -- --video [--frames 48] [--keyframe-every 8] [--video-fps 12] [--video-budget 8]
  *       [--video-seconds 60] [--video-costs condition=0.2,blocks=0.5,sample=0.3,decode=3]
@@ -82,8 +82,8 @@ async function main(): Promise<void> {
     return;
   }
   if (values.roofline) {
-    const profiled = await loadModelFolder(gpu, values.model ?? BUILTIN, { dtype });
-    await benchRoofline(gpu, profiled, values.model ?? 'models/builtin', { prompt: values.prompt });
+    const profiled = values.random ? await randomVar() : await loadModelFolder(gpu, values.model ?? BUILTIN, { dtype });
+    await benchRoofline(gpu, profiled, `${values.random ? name : values.model ?? 'models/builtin'}, ${dtype}`, { prompt: values.prompt });
     profiled.dispose();
     gpu.destroy();
     return;
