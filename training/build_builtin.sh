@@ -19,12 +19,14 @@
 #   8. the decoder fine-tuned once more on the torus (--padding circular): textures tile without a seam, and the
 #      model folder's config says "padding": "circular";
 #   9. the transformer once more, with a learned vector per cell of the finest grid (--pos-2d, at ten times the
-#      rate): a layout such as a checker is then one linear read away; then the eval.
+#      rate): a layout such as a checker is then one linear read away;
+#  10. that run continued to 10,600 steps in all (a second cosine from its end, 30% captions); then the eval.
 # Every stage resumes from its checkpoint under WORK (default out/builtin-work): run the script again after an
 # interruption and it continues. The transformer stages train in bfloat16 autocast on a CPU that computes it
 # natively (train_unified.py --precision auto), about 4 times as many steps per minute as float32. Budgets
 # (minutes) are set by VQVAE_MINUTES, UNIFIED_MINUTES, CLIP_MINUTES, DECODER_MINUTES, FINETUNE_MINUTES, TORUS_MINUTES
-# and GRID_MINUTES (plus 8 caption-heavier minutes after it): 388 minutes of training in all.
+# and GRID_MINUTES (plus 8 caption-heavier minutes after it), then GRID_STEPS steps in all for stage 10 (about 40
+# minutes on a bfloat16 CPU): about 430 minutes of training in all.
 # Where PyTorch sees a CUDA GPU the transformer stages train on it (train_unified.py --device auto); for a GPU
 # machine without the world's pixels, training/build_builtin_gpu.sh runs stages 3-5 from a token carry.
 set -euo pipefail
@@ -37,6 +39,7 @@ DECODER_MINUTES="${DECODER_MINUTES:-30}"
 FINETUNE_MINUTES="${FINETUNE_MINUTES:-110}"
 TORUS_MINUTES="${TORUS_MINUTES:-30}"
 GRID_MINUTES="${GRID_MINUTES:-90}"
+GRID_STEPS="${GRID_STEPS:-10600}"
 PY=/usr/bin/python3
 mkdir -p "$WORK"
 
@@ -94,6 +97,11 @@ $PY training/train_unified.py --data "$WORK/world" --work "$WORK/grid-work" "${s
 # Its last 8 minutes with more captions (the caption→image-heavy mix costs captions a few points).
 $PY training/train_unified.py --data "$WORK/world" --work "$WORK/grid-work" --resume --pos-lr-scale 10 \
   --minutes "$((GRID_MINUTES + 8))" --steps 100000 --mix 0.45 0.4 0 0.15 --images 20000 --rolls 1 --eval-every 250 \
+  --export models/builtin --f16
+# Continued by steps (a budget that does not shrink when other work shares the cores), a new cosine from the rate
+# the resumed step gives, with a caption share between the two above.
+$PY training/train_unified.py --data "$WORK/world" --work "$WORK/grid-work" --resume --pos-lr-scale 10 \
+  --minutes 100000 --steps "$GRID_STEPS" --mix 0.6 0.3 0 0.1 --images 20000 --rolls 1 --lr 5.5e-4 --eval-every 250 \
   --export models/builtin --f16
 
 du -sh models/builtin
