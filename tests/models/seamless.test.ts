@@ -25,9 +25,6 @@ function roll(x: Float32Array, C: number, n: number, dy: number, dx: number): Fl
   return out;
 }
 
-/** A bound on the median seam ratio of the 4 textures below (docs/builtin-model.md has the measured ones). */
-const SEAM_LIMIT = 1.5;
-
 function maxDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
@@ -100,10 +97,8 @@ describe('the built-in model decoded on the torus', () => {
     }
     const line = (mode: PaddingMode) => `${ratios[mode].map((r) => r.toFixed(2)).join(', ')} (mean ${mean(ratios[mode]).toFixed(2)})`;
     console.log(`seam ratio of ${prompts.length} generated textures, the same prompts and seeds: zeros ${line('zeros')}; circular ${line('circular')}`);
-    // The median: the world's textures sit at phase 0, so a coarse stripe's border can fall on the wrap edge,
-    // which then steps like a border while most inside steps are flat (one of these four reads 2 to 5 so).
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-    expect(median(ratios.circular)).toBeLessThanOrEqual(SEAM_LIMIT);
+    // Four textures say how the two paddings compare; the absolute bound is the 100-texture test's below (the
+    // world's textures sit at phase 0, so a coarse stripe's border on the wrap edge makes single ratios vary).
     expect(mean(ratios.circular)).toBeLessThan(0.6 * mean(ratios.zeros));
   }, 300_000);
 
@@ -139,7 +134,7 @@ describe('the built-in model decoded on the torus', () => {
     expect(atPhase).toHaveLength(100);
     expect(mean(atPhase)).toBeLessThanOrEqual(1.1);
     expect(mean(normals)).toBeLessThanOrEqual(1.1);
-  }, 900_000);
+  }, 1_800_000);
 });
 
 describe('the seam ratio', () => {
