@@ -5,6 +5,10 @@
 // with the CIRCULAR override, wrap around to the opposite edge (circular padding: x seen as a torus, so a
 // decoder built of such convolutions makes images that tile without a seam).
 //
+// The weight may also come in channel groups (the PACKED override): [ceil(Cout / 4), Cin, KS, KS, 4], the 4
+// channels of one tap side by side (zeros past Cout), so the direct kernels read 4 channels' tap as one
+// vector. `packConv2dWeight` (kernels/conv2d.ts) makes it; both styles read both layouts.
+//
 // Seen as a matrix product, the weight is an [Cout, K] matrix (K = Cin·KS·KS, already row-major) and
 // the input is a virtual [K, P] matrix (P = B·Ho·Wo output pixels) whose column is the receptive field
 // of one pixel, gathered on the fly (im2col without the copy). A workgroup computes a (16·TM)×64 tile
@@ -16,7 +20,8 @@
 // That is the 'workgroup' kernel style (GPUs). The 'direct' style (CPU-emulated adapters) takes
 // conv2d_direct: an invocation computes 4 output channels × 8 adjacent pixels of one output row in
 // registers, reading each input row segment and the 4 channels' taps straight from memory: no
-// workgroup memory, no barrier. conv2d_direct_3x3 does the same on two output rows.
+// workgroup memory, no barrier. conv2d_direct_3x3 does the same on two output rows, for 8 channels
+// (CH8) or 4.
 
 struct Params {
   B: u32,
@@ -45,6 +50,10 @@ override CIRCULAR: bool = false;
 override KS: u32 = 3u;
 // Output channels per thread (1, 2 or 4); a tile has 16·TM channels.
 override TM: u32 = 4u;
+// The weight is in channel groups (see the top of this file).
+override PACKED: bool = false;
+// conv2d_direct_3x3: 8 output channels an invocation (else 4).
+override CH8: bool = false;
 
 const WG: u32 = 256u;
 const BN: u32 = 64u; // pixels per tile
@@ -57,13 +66,27 @@ var<workgroup> xs: array<array<vec4f, 17>, 16>;
 // W[co, k] with k = (ci·KS + ky)·KS + kx, or 0 outside [Cout, K].
 fn load_w(co: u32, k: u32, K: u32) -> f32 {
   if (co >= p.Cout || k >= K) { return 0.0; }
+  if (PACKED) { return w_at(((co >> 2u) * K + k) * 4u + (co & 3u)); }
   return w_at(co * K + k);
 }
 
-// Element e of W as [Cout, K] (in range: load_w tests it, conv2d_direct clamps its channels instead).
+// Element e of the weight as stored (in range: load_w tests it, the direct kernels clamp their channels).
 fn w_at(e: u32) -> f32 {
   if (W_F16) { return unpack2x16float(w[e >> 1u])[e & 1u]; }
   return bitcast<f32>(w[e]);
+}
+
+// Tap k (of K = Cin·KS·KS) of channels co0 .. co0 + 3 (co0 a multiple of 4; channels past Cout repeat an
+// earlier one's, and are not stored): one vector load of a channel group when PACKED, else four.
+fn w_group(co0: u32, k: u32) -> vec4f {
+  let K = p.Cin * KS * KS;
+  let last = p.Cout - 1u;
+  if (PACKED) {
+    let e = (min(co0, last) / 4u) * K + k;
+    if (W_F16) { return vec4f(unpack2x16float(w[2u * e]), unpack2x16float(w[2u * e + 1u])); }
+    return vec4f(bitcast<f32>(w[4u * e]), bitcast<f32>(w[4u * e + 1u]), bitcast<f32>(w[4u * e + 2u]), bitcast<f32>(w[4u * e + 3u]));
+  }
+  return vec4f(w_at(min(co0, last) * K + k), w_at(min(co0 + 1u, last) * K + k), w_at(min(co0 + 2u, last) * K + k), w_at(min(co0 + 3u, last) * K + k));
 }
 
 // One output pixel's receptive field: where its batch entry starts in x and its top-left tap.
@@ -166,32 +189,27 @@ fn load_x_at(row: u32, ix: i32) -> f32 {
   return select(0.0, x[row + u32(clamp(ix, 0, i32(p.W) - 1))], ix >= 0 && ix < i32(p.W));
 }
 
-// conv2d_direct's work item: channels co0 .. co0 + 3 (as W row offsets, the ones past Cout repeating
-// the last) at pixels ox0 .. ox0 + 7 of output row oy (and, for a kernel that takes two rows, oy + 1) of
-// batch entry b.
+// A direct kernel's work item: channels from co0 (4 or 8) at pixels ox0 .. ox0 + 7 of output row oy (and,
+// for a kernel that takes two rows, oy + 1) of batch entry b.
 struct Block {
   valid: bool,
   co0: u32,
-  wrow: vec4u,
   b: u32,
   oy: u32,
   ox0: u32,
 }
 
-// Invocation t's block of `rows` output rows (1 or 2): neighbouring invocations take neighbouring pixel
-// blocks of the same channels.
-fn direct_block(gid: vec3u, nwg: vec3u, rows: u32) -> Block {
+// Invocation t's block of `channels` output channels and `rows` output rows (1 or 2): neighbouring
+// invocations take neighbouring pixel blocks of the same channels.
+fn direct_block(gid: vec3u, nwg: vec3u, channels: u32, rows: u32) -> Block {
   let t = gid.x + gid.y * nwg.x * DIRECT_WG;
   let blocks_x = (p.Wo + 7u) / 8u;
   let blocks_y = (p.Ho + rows - 1u) / rows;
   let pixel_blocks = p.B * blocks_y * blocks_x;
-  let co0 = (t / pixel_blocks) * 4u;
+  let co0 = (t / pixel_blocks) * channels;
   let r = t % pixel_blocks;
   let row = r / blocks_x; // b·blocks_y + oy / rows
-  let last = p.Cout - 1u;
-  let K = p.Cin * KS * KS;
-  let wrow = vec4u(min(co0, last), min(co0 + 1u, last), min(co0 + 2u, last), min(co0 + 3u, last)) * K;
-  return Block(co0 < p.Cout, co0, wrow, row / blocks_y, (row % blocks_y) * rows, (r % blocks_x) * 8u);
+  return Block(co0 < p.Cout, co0, row / blocks_y, (row % blocks_y) * rows, (r % blocks_x) * 8u);
 }
 
 // Stores lo[c][j] + bias and hi[c][j] + bias at channel co0 + c, pixels ox0 + j and ox0 + 4 + j, inside out.
@@ -215,7 +233,7 @@ fn store_block(q: Block, lo: array<vec4f, 4>, hi: array<vec4f, 4>) {
 // registers.
 @compute @workgroup_size(DIRECT_WG)
 fn conv2d_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let q = direct_block(gid, nwg, 1u);
+  let q = direct_block(gid, nwg, 4u, 1u);
   if (!q.valid) { return; }
   let s = i32(p.stride);
   let ix0 = i32(q.ox0) * s - i32(p.pad_left);
@@ -235,7 +253,7 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
         let ix = ix0 + i32(kx);
         let xl = vec4f(load_x_at(base, ix), load_x_at(base, ix + s), load_x_at(base, ix + 2 * s), load_x_at(base, ix + 3 * s));
         let xh = vec4f(load_x_at(base, ix + 4 * s), load_x_at(base, ix + 5 * s), load_x_at(base, ix + 6 * s), load_x_at(base, ix + 7 * s));
-        let wv = vec4f(w_at(q.wrow.x + k + kx), w_at(q.wrow.y + k + kx), w_at(q.wrow.z + k + kx), w_at(q.wrow.w + k + kx));
+        let wv = w_group(q.co0, k + kx);
         l0 += wv.x * xl; h0 += wv.x * xh;
         l1 += wv.y * xl; h1 += wv.y * xh;
         l2 += wv.z * xl; h2 += wv.z * xh;
@@ -293,51 +311,86 @@ fn row_taps(q: Block, ci: u32, iy: i32) -> array<vec4f, 6> {
                          select(z, vec4f(s5, s6, s7, s8), inside), select(z, vec4f(s6, s7, s8, s9), inside));
 }
 
-// The 3x3, stride 1 case (most of a VQVAE decoder), as conv2d_direct but on two output rows, reading each
-// input row segment once for the three kx and each weight once for both rows. Written for a CPU-emulated
-// adapter: no branch in the loop (a row in the padding is read clamped and selected away), whole vec4
-// loads where X4 allows them, sums indexed by constants, and fma. Grid: ceil(Cout / 4) · B ·
-// ceil(Ho / 2) · ceil(Wo / 8) invocations of DIRECT_WG.
+// The 3x3, stride 1 case (most of a VQVAE decoder), as conv2d_direct but on two output rows and 8
+// channels (CH8) or 4, reading each input row segment once for the three kx and all the channels, and
+// each weight once for both rows. Written for a CPU-emulated adapter, where loads cost more than the
+// arithmetic: no branch in the loop (a row in the padding is read clamped and selected away), whole vec4
+// loads where X4 allows them and a channel group's tap as one load where PACKED does, sums in named
+// vectors indexed by constants, and fma. Grid: ceil(Cout / (CH8 ? 8 : 4)) · B · ceil(Ho / 2) · ceil(Wo / 8)
+// invocations of DIRECT_WG.
 @compute @workgroup_size(DIRECT_WG)
 fn conv2d_direct_3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  var q = direct_block(gid, nwg, 2u);
+  var q = direct_block(gid, nwg, select(4u, 8u, CH8), 2u);
   if (!q.valid) { return; }
-  // Sums of output row oy (l: pixels ox0 .. ox0 + 3, h: ox0 + 4 .. ox0 + 7) and of row oy + 1 (m, n).
+  let cb = q.co0 + 4u; // the second channel group (CH8)
+  // Sums of channels co0 .. co0 + 3 on output row oy (l: pixels ox0 .. ox0 + 3, h: ox0 + 4 .. ox0 + 7) and
+  // on row oy + 1 (m, n); the capitals are channels co0 + 4 .. co0 + 7.
   var l0 = vec4f(); var l1 = vec4f(); var l2 = vec4f(); var l3 = vec4f();
   var h0 = vec4f(); var h1 = vec4f(); var h2 = vec4f(); var h3 = vec4f();
   var m0 = vec4f(); var m1 = vec4f(); var m2 = vec4f(); var m3 = vec4f();
   var n0 = vec4f(); var n1 = vec4f(); var n2 = vec4f(); var n3 = vec4f();
+  var L0 = vec4f(); var L1 = vec4f(); var L2 = vec4f(); var L3 = vec4f();
+  var H0 = vec4f(); var H1 = vec4f(); var H2 = vec4f(); var H3 = vec4f();
+  var M0 = vec4f(); var M1 = vec4f(); var M2 = vec4f(); var M3 = vec4f();
+  var N0 = vec4f(); var N1 = vec4f(); var N2 = vec4f(); var N3 = vec4f();
   for (var ci = 0u; ci < p.Cin; ci++) {
     for (var ky = 0u; ky < 3u; ky++) {
       let k = (ci * 3u + ky) * 3u;
-      let w0 = vec4f(w_at(q.wrow.x + k), w_at(q.wrow.y + k), w_at(q.wrow.z + k), w_at(q.wrow.w + k));
-      let w1 = vec4f(w_at(q.wrow.x + k + 1u), w_at(q.wrow.y + k + 1u), w_at(q.wrow.z + k + 1u), w_at(q.wrow.w + k + 1u));
-      let w2 = vec4f(w_at(q.wrow.x + k + 2u), w_at(q.wrow.y + k + 2u), w_at(q.wrow.z + k + 2u), w_at(q.wrow.w + k + 2u));
+      let a0 = w_group(q.co0, k);
+      let a1 = w_group(q.co0, k + 1u);
+      let a2 = w_group(q.co0, k + 2u);
       let iy = i32(q.oy) - i32(p.pad_top) + i32(ky);
       let x = row_taps(q, ci, iy);
       // Row oy + 1 reads the input row below; past the last output row it is computed and not stored.
       let y = row_taps(q, ci, iy + 1);
-      l0 = fma(vec4f(w2.x), x[2], fma(vec4f(w1.x), x[1], fma(vec4f(w0.x), x[0], l0)));
-      l1 = fma(vec4f(w2.y), x[2], fma(vec4f(w1.y), x[1], fma(vec4f(w0.y), x[0], l1)));
-      l2 = fma(vec4f(w2.z), x[2], fma(vec4f(w1.z), x[1], fma(vec4f(w0.z), x[0], l2)));
-      l3 = fma(vec4f(w2.w), x[2], fma(vec4f(w1.w), x[1], fma(vec4f(w0.w), x[0], l3)));
-      h0 = fma(vec4f(w2.x), x[5], fma(vec4f(w1.x), x[4], fma(vec4f(w0.x), x[3], h0)));
-      h1 = fma(vec4f(w2.y), x[5], fma(vec4f(w1.y), x[4], fma(vec4f(w0.y), x[3], h1)));
-      h2 = fma(vec4f(w2.z), x[5], fma(vec4f(w1.z), x[4], fma(vec4f(w0.z), x[3], h2)));
-      h3 = fma(vec4f(w2.w), x[5], fma(vec4f(w1.w), x[4], fma(vec4f(w0.w), x[3], h3)));
-      m0 = fma(vec4f(w2.x), y[2], fma(vec4f(w1.x), y[1], fma(vec4f(w0.x), y[0], m0)));
-      m1 = fma(vec4f(w2.y), y[2], fma(vec4f(w1.y), y[1], fma(vec4f(w0.y), y[0], m1)));
-      m2 = fma(vec4f(w2.z), y[2], fma(vec4f(w1.z), y[1], fma(vec4f(w0.z), y[0], m2)));
-      m3 = fma(vec4f(w2.w), y[2], fma(vec4f(w1.w), y[1], fma(vec4f(w0.w), y[0], m3)));
-      n0 = fma(vec4f(w2.x), y[5], fma(vec4f(w1.x), y[4], fma(vec4f(w0.x), y[3], n0)));
-      n1 = fma(vec4f(w2.y), y[5], fma(vec4f(w1.y), y[4], fma(vec4f(w0.y), y[3], n1)));
-      n2 = fma(vec4f(w2.z), y[5], fma(vec4f(w1.z), y[4], fma(vec4f(w0.z), y[3], n2)));
-      n3 = fma(vec4f(w2.w), y[5], fma(vec4f(w1.w), y[4], fma(vec4f(w0.w), y[3], n3)));
+      l0 = fma(vec4f(a2.x), x[2], fma(vec4f(a1.x), x[1], fma(vec4f(a0.x), x[0], l0)));
+      l1 = fma(vec4f(a2.y), x[2], fma(vec4f(a1.y), x[1], fma(vec4f(a0.y), x[0], l1)));
+      l2 = fma(vec4f(a2.z), x[2], fma(vec4f(a1.z), x[1], fma(vec4f(a0.z), x[0], l2)));
+      l3 = fma(vec4f(a2.w), x[2], fma(vec4f(a1.w), x[1], fma(vec4f(a0.w), x[0], l3)));
+      h0 = fma(vec4f(a2.x), x[5], fma(vec4f(a1.x), x[4], fma(vec4f(a0.x), x[3], h0)));
+      h1 = fma(vec4f(a2.y), x[5], fma(vec4f(a1.y), x[4], fma(vec4f(a0.y), x[3], h1)));
+      h2 = fma(vec4f(a2.z), x[5], fma(vec4f(a1.z), x[4], fma(vec4f(a0.z), x[3], h2)));
+      h3 = fma(vec4f(a2.w), x[5], fma(vec4f(a1.w), x[4], fma(vec4f(a0.w), x[3], h3)));
+      m0 = fma(vec4f(a2.x), y[2], fma(vec4f(a1.x), y[1], fma(vec4f(a0.x), y[0], m0)));
+      m1 = fma(vec4f(a2.y), y[2], fma(vec4f(a1.y), y[1], fma(vec4f(a0.y), y[0], m1)));
+      m2 = fma(vec4f(a2.z), y[2], fma(vec4f(a1.z), y[1], fma(vec4f(a0.z), y[0], m2)));
+      m3 = fma(vec4f(a2.w), y[2], fma(vec4f(a1.w), y[1], fma(vec4f(a0.w), y[0], m3)));
+      n0 = fma(vec4f(a2.x), y[5], fma(vec4f(a1.x), y[4], fma(vec4f(a0.x), y[3], n0)));
+      n1 = fma(vec4f(a2.y), y[5], fma(vec4f(a1.y), y[4], fma(vec4f(a0.y), y[3], n1)));
+      n2 = fma(vec4f(a2.z), y[5], fma(vec4f(a1.z), y[4], fma(vec4f(a0.z), y[3], n2)));
+      n3 = fma(vec4f(a2.w), y[5], fma(vec4f(a1.w), y[4], fma(vec4f(a0.w), y[3], n3)));
+      if (CH8) {
+        let b0 = w_group(cb, k);
+        let b1 = w_group(cb, k + 1u);
+        let b2 = w_group(cb, k + 2u);
+        L0 = fma(vec4f(b2.x), x[2], fma(vec4f(b1.x), x[1], fma(vec4f(b0.x), x[0], L0)));
+        L1 = fma(vec4f(b2.y), x[2], fma(vec4f(b1.y), x[1], fma(vec4f(b0.y), x[0], L1)));
+        L2 = fma(vec4f(b2.z), x[2], fma(vec4f(b1.z), x[1], fma(vec4f(b0.z), x[0], L2)));
+        L3 = fma(vec4f(b2.w), x[2], fma(vec4f(b1.w), x[1], fma(vec4f(b0.w), x[0], L3)));
+        H0 = fma(vec4f(b2.x), x[5], fma(vec4f(b1.x), x[4], fma(vec4f(b0.x), x[3], H0)));
+        H1 = fma(vec4f(b2.y), x[5], fma(vec4f(b1.y), x[4], fma(vec4f(b0.y), x[3], H1)));
+        H2 = fma(vec4f(b2.z), x[5], fma(vec4f(b1.z), x[4], fma(vec4f(b0.z), x[3], H2)));
+        H3 = fma(vec4f(b2.w), x[5], fma(vec4f(b1.w), x[4], fma(vec4f(b0.w), x[3], H3)));
+        M0 = fma(vec4f(b2.x), y[2], fma(vec4f(b1.x), y[1], fma(vec4f(b0.x), y[0], M0)));
+        M1 = fma(vec4f(b2.y), y[2], fma(vec4f(b1.y), y[1], fma(vec4f(b0.y), y[0], M1)));
+        M2 = fma(vec4f(b2.z), y[2], fma(vec4f(b1.z), y[1], fma(vec4f(b0.z), y[0], M2)));
+        M3 = fma(vec4f(b2.w), y[2], fma(vec4f(b1.w), y[1], fma(vec4f(b0.w), y[0], M3)));
+        N0 = fma(vec4f(b2.x), y[5], fma(vec4f(b1.x), y[4], fma(vec4f(b0.x), y[3], N0)));
+        N1 = fma(vec4f(b2.y), y[5], fma(vec4f(b1.y), y[4], fma(vec4f(b0.y), y[3], N1)));
+        N2 = fma(vec4f(b2.z), y[5], fma(vec4f(b1.z), y[4], fma(vec4f(b0.z), y[3], N2)));
+        N3 = fma(vec4f(b2.w), y[5], fma(vec4f(b1.w), y[4], fma(vec4f(b0.w), y[3], N3)));
+      }
     }
   }
+  var q2 = q;
+  q2.co0 = cb;
+  let second = CH8 && cb < p.Cout;
   store_block(q, array<vec4f, 4>(l0, l1, l2, l3), array<vec4f, 4>(h0, h1, h2, h3));
+  if (second) { store_block(q2, array<vec4f, 4>(L0, L1, L2, L3), array<vec4f, 4>(H0, H1, H2, H3)); }
   if (q.oy + 1u < p.Ho) {
     q.oy += 1u;
+    q2.oy += 1u;
     store_block(q, array<vec4f, 4>(m0, m1, m2, m3), array<vec4f, 4>(n0, n1, n2, n3));
+    if (second) { store_block(q2, array<vec4f, 4>(M0, M1, M2, M3), array<vec4f, 4>(N0, N1, N2, N3)); }
   }
 }

@@ -3,7 +3,9 @@
  * side), the VQVAE's workhorse. One dispatch per convolution. In the 'workgroup' kernel style (GPUs), an implicit
  * GEMM: output channels × output pixels are tiled per workgroup, input patches and weights staged in
  * workgroup memory. In the 'direct' style (CPU-emulated adapters), each invocation computes 4 channels ×
- * 8 pixels of a row (of two rows for 3x3, stride 1) in registers from memory.
+ * 8 pixels of a row (8 channels × 8 pixels of two rows for 3x3, stride 1) in registers from memory.
+ * The weight comes as PyTorch stores it, [Cout, Cin, k, k], or packed in channel groups
+ * (`packConv2dWeight`), the layout the direct kernels read with a third of the loads or fewer.
  * WGSL: shaders/conv2d.wgsl. Reference: runtime/reference/conv2d.ts.
  */
 import source from '../../shaders/conv2d.wgsl?raw';
@@ -38,10 +40,31 @@ export interface Conv2dOptions {
 }
 
 /**
+ * A conv weight [Cout, Cin, k, k] (PyTorch's layout) in channel groups: [ceil(Cout / 4), Cin, k, k, 4],
+ * element [g, ci, ky, kx, c] = weight[4g + c, ci, ky, kx], zero past Cout. `conv2d` takes either layout.
+ */
+export function packConv2dWeight(weight: Float32Array, shape: readonly [number, number, number, number]): Float32Array {
+  const [Cout, Cin, k] = shape;
+  const K = Cin * k * k;
+  if (weight.length !== Cout * K) throw new Error(`packConv2dWeight: [${shape.join(', ')}] needs ${Cout * K} values, got ${weight.length}`);
+  const packed = new Float32Array(Math.ceil(Cout / 4) * K * 4);
+  for (let co = 0; co < Cout; co++) {
+    const g = (co >> 2) * K * 4 + (co & 3);
+    for (let j = 0; j < K; j++) packed[g + 4 * j] = weight[co * K + j];
+  }
+  return packed;
+}
+
+/** Shape of `packConv2dWeight`'s output. */
+export function packedConv2dShape([Cout, Cin, k]: readonly number[]): number[] {
+  return [Math.ceil(Cout / 4), Cin, k, k, 4];
+}
+
+/**
  * out [B, Cout, Ho, Wo] = conv2d(x [B, Cin, H, W], weight [Cout, Cin, k, k]) + bias, as PyTorch's
  * nn.Conv2d with Ho = ⌊(H + top + bottom - k) / stride⌋ + 1 (Wo likewise).
  *
- * @param weight [Cout, Cin, k, k] with k = 1 or 3, 'f32' or 'f16'
+ * @param weight [Cout, Cin, k, k] with k = 1 or 3, or the same packed ([ceil(Cout / 4), Cin, k, k, 4]); 'f32' or 'f16'
  * @param bias [Cout] f32, optional
  * @param out f32; must not share a buffer with x
  *
@@ -57,9 +80,12 @@ export function conv2d(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bi
   if (bias) expectDType('conv2d', 'bias', bias, 'f32');
   expectRank('conv2d', 'x', x, ['B', 'Cin', 'H', 'W']);
   const [B, Cin, H, W] = x.shape;
-  const [Cout, , k] = weight.shape;
-  if (weight.shape.length !== 4 || weight.shape[1] !== Cin || weight.shape[3] !== k || (k !== 1 && k !== 3)) {
-    throw new Error(`conv2d: weight must be [Cout, Cin=${Cin}, k, k] with k = 1 or 3, found [${weight.shape.join(', ')}]`);
+  const packed = weight.shape.length === 5;
+  const Cout = packed ? out.shape[1] : weight.shape[0];
+  const k = weight.shape[2];
+  const expected = packed ? packedConv2dShape([Cout, Cin, k]) : [Cout, Cin, k, k];
+  if (!(k === 1 || k === 3) || !(weight.shape.length === 4 || packed) || weight.shape.some((d, i) => d !== expected[i])) {
+    throw new Error(`conv2d: weight must be [Cout, Cin=${Cin}, k, k] with k = 1 or 3, or that packed as [ceil(Cout / 4), Cin, k, k, 4] (Cout=${out.shape[1]} from out), found [${weight.shape.join(', ')}]`);
   }
   if (bias) expectShape('conv2d: bias', bias, [Cout]);
   const stride = opts.stride ?? 1;
@@ -81,16 +107,18 @@ export function conv2d(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bi
   expectShape('conv2d: out', out, [B, Cout, Ho, Wo]);
   if (out.size === 0) return;
   const uniforms = { B, Cin, H, W, Cout, Ho, Wo, stride, pad_top: top, pad_left: left };
-  const constants = { W_F16: weight.dtype === 'f16', HAS_BIAS: bias !== undefined, KS: k, CIRCULAR: circular };
+  const constants = { W_F16: weight.dtype === 'f16', HAS_BIAS: bias !== undefined, KS: k, CIRCULAR: circular, PACKED: packed };
   const flops = 2 * B * Cout * Cin * k * k * Ho * Wo;
   if (rec.kernelStyle === 'direct') {
     const is3x3 = k === 3 && stride === 1;
-    // conv2d_direct_3x3 takes two output rows an invocation, conv2d_direct one.
+    // conv2d_direct_3x3 takes two output rows and 8 channels an invocation (4 where Cout ≤ 4, as conv_out's
+    // 3), conv2d_direct one row and 4 channels.
     const pixelBlocks = B * Math.ceil(Ho / (is3x3 ? 2 : 1)) * Math.ceil(Wo / 8);
+    const ch8 = is3x3 && Cout > 4;
     rec.dispatch(is3x3 ? direct3x3Kernel : directKernel, {
       bindings: { out, x, x4: x, w: weight, bias: bias ?? x }, uniforms,
-      constants: is3x3 ? { ...constants, X4: W % 4 === 0 && left === 1 && right === 1 } : constants,
-      workgroups: grid(Math.ceil(Cout / 4) * pixelBlocks, DIRECT_WG), weightPasses: pixelBlocks, flops,
+      constants: is3x3 ? { ...constants, X4: W % 4 === 0 && left === 1 && right === 1, CH8: ch8 } : constants,
+      workgroups: grid(Math.ceil(Cout / (ch8 ? 8 : 4)) * pixelBlocks, DIRECT_WG), weightPasses: pixelBlocks, flops,
     });
     return;
   }

@@ -4,6 +4,7 @@
  */
 import { Tensor, type Gpu } from '../gpu/index.ts';
 import { checkedFile } from '../io/model-file-error.ts';
+import { packConv2dWeight, packedConv2dShape } from '../kernels/conv2d.ts';
 
 /** What the loader needs of a tensor file (safetensors or .pth). */
 export interface TensorSource {
@@ -101,6 +102,17 @@ export class WeightLoader {
    */
   async tensor(name: string, shape: readonly number[], opts: { matrix?: boolean } = {}): Promise<Tensor> {
     return this.upload(name, await this.host(name, shape), shape, opts.matrix);
+  }
+
+  /**
+   * Uploads a conv kernel [Cout, Cin, k, k] (stored like `matrix` weights) in the layout the Gpu's kernel
+   * style reads best: packed in channel groups for the 'direct' kernels (`packConv2dWeight`), as stored
+   * for the 'workgroup' ones. `conv2d` takes either.
+   */
+  async convWeight(name: string, shape: readonly [number, number, number, number]): Promise<Tensor> {
+    const data = await this.host(name, shape);
+    if (this.gpu.kernelStyle !== 'direct') return this.upload(name, data, shape, true);
+    return this.upload(name, packConv2dWeight(data, shape), packedConv2dShape(shape), true);
   }
 
   /** Uploads host data computed at load time (e.g. a fused bias) under a tensor's name. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KERNEL_STYLES, roundToHalf, type KernelStyle } from '../../runtime/gpu/index.ts';
-import { conv2d, conv2dTileRows, type Conv2dPadding, type PaddingMode } from '../../runtime/kernels/conv2d.ts';
+import { conv2d, conv2dTileRows, packConv2dWeight, packedConv2dShape, type Conv2dPadding, type PaddingMode } from '../../runtime/kernels/conv2d.ts';
 import * as ref from '../../runtime/reference/conv2d.ts';
 import { expectClose, expectSlackUntouched, fillSlack, random, testGpu } from '../helpers.ts';
 
@@ -12,12 +12,14 @@ interface Case extends Omit<ref.Conv2dShape, 'padding' | 'stride' | 'paddingMode
   paddingMode?: PaddingMode;
   f16?: boolean;
   bias?: boolean;
+  /** The weight in channel groups (packConv2dWeight). */
+  packed?: boolean;
 }
 
 /** Runs one conv on the GPU in the given kernel style and checks it against the reference; returns the kernel that ran. */
 async function checkStyle(style: KernelStyle, c: Case, seed: number): Promise<string> {
   const gpu = await testGpu();
-  const { B, Cin, H, W, Cout, k, stride = 1, f16 = false, bias = true } = c;
+  const { B, Cin, H, W, Cout, k, stride = 1, f16 = false, bias = true, packed = false } = c;
   const pad = c.padding ?? 0;
   const padding: [number, number, number, number] = typeof pad === 'number' ? [pad, pad, pad, pad] : pad;
   const shape = { B, Cin, H, W, Cout, k, stride, padding, paddingMode: c.paddingMode };
@@ -28,7 +30,10 @@ async function checkStyle(style: KernelStyle, c: Case, seed: number): Promise<st
   const out = gpu.tensor([B, Cout, Ho, Wo]);
   fillSlack(gpu, out);
   const rec = gpu.recorder('conv2d', false, style);
-  conv2d(rec, out, gpu.upload(x, [B, Cin, H, W]), gpu.upload(w, [Cout, Cin, k, k], f16 ? 'f16' : 'f32'), b && gpu.upload(b, [Cout]), { stride, padding: c.padding, paddingMode: c.paddingMode });
+  const weight = packed
+    ? gpu.upload(packConv2dWeight(w, [Cout, Cin, k, k]), packedConv2dShape([Cout, Cin, k]), f16 ? 'f16' : 'f32')
+    : gpu.upload(w, [Cout, Cin, k, k], f16 ? 'f16' : 'f32');
+  conv2d(rec, out, gpu.upload(x, [B, Cin, H, W]), weight, b && gpu.upload(b, [Cout]), { stride, padding: c.padding, paddingMode: c.paddingMode });
   rec.submit();
   const name = `conv2d (${style}) ${JSON.stringify(c)}`;
   expectClose(name, await gpu.read(out), ref.conv2d(x, f16 ? roundToHalf(w) : w, b, shape), TOL);
@@ -69,6 +74,40 @@ describe.each(KERNEL_STYLES)('conv2d in the %s kernel style against the CPU refe
     await check({ B: 2, Cin: 5, H: 9, W: 10, Cout: 70, k: 3, padding: 1, f16: true }, 9); // 180 pixels, 2 channel tiles
     await check({ B: 1, Cin: 9, H: 11, W: 7, Cout: 20, k: 3, padding: 1 }, 10); // K = 81
     await check({ B: 2, Cin: 6, H: 5, W: 19, Cout: 7, k: 3, stride: 2, padding: 1, f16: true }, 11); // output rows of 10: two pixel blocks, the second cut at 2
+  });
+});
+
+describe.each(KERNEL_STYLES)('conv2d with the weight in channel groups in the %s kernel style against the CPU reference', (style) => {
+  const check = async (c: Omit<Case, 'packed'>, seed: number) => {
+    await checkStyle(style, { ...c, packed: true }, seed);
+  };
+
+  it('3x3 stride 1: 3, 5, 9, 12 and 70 channels (a last group of 8 cut short, or of 4), f32 and f16', async () => {
+    await check({ B: 2, Cin: 3, H: 7, W: 6, Cout: 5, k: 3, padding: 1 }, 41);
+    await check({ B: 1, Cin: 4, H: 3, W: 4, Cout: 3, k: 3, padding: 1, f16: true }, 42);
+    await check({ B: 1, Cin: 3, H: 5, W: 12, Cout: 9, k: 3, padding: 1, f16: true, paddingMode: 'circular' }, 43);
+    await check({ B: 2, Cin: 2, H: 6, W: 16, Cout: 12, k: 3, padding: [0, 2, 1, 1], bias: false }, 44);
+    await check({ B: 2, Cin: 5, H: 9, W: 10, Cout: 70, k: 3, padding: 1, f16: true }, 45);
+  });
+
+  it('stride 2, 1x1 and circular padding', async () => {
+    await check({ B: 2, Cin: 3, H: 7, W: 6, Cout: 5, k: 3, stride: 2, padding: [0, 1, 0, 1] }, 46);
+    await check({ B: 2, Cin: 7, H: 5, W: 3, Cout: 9, k: 1, f16: true }, 47);
+    await check({ B: 1, Cin: 2, H: 2, W: 3, Cout: 3, k: 3, padding: [2, 1, 3, 0], paddingMode: 'circular' }, 48);
+  });
+});
+
+describe('packConv2dWeight', () => {
+  it('puts channel 4g + c of tap j at [g, j, c], zeros past Cout', () => {
+    const [Cout, Cin, k] = [6, 2, 3];
+    const w = Float32Array.from({ length: Cout * Cin * k * k }, (_, i) => i + 1);
+    const packed = packConv2dWeight(w, [Cout, Cin, k, k]);
+    expect(packedConv2dShape([Cout, Cin, k])).toEqual([2, 2, 3, 3, 4]);
+    expect(packed.length).toBe(2 * 18 * 4);
+    for (let co = 0; co < 8; co++) {
+      for (let j = 0; j < 18; j++) expect(packed[((co >> 2) * 18 + j) * 4 + (co & 3)]).toBe(co < Cout ? w[co * 18 + j] : 0);
+    }
+    expect(() => packConv2dWeight(w.subarray(1), [Cout, Cin, k, k])).toThrow('packConv2dWeight: [6, 2, 3, 3] needs 108 values, got 107');
   });
 });
 
@@ -125,8 +164,10 @@ describe('conv2d arguments', () => {
     expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 7]), x, w, undefined, { padding: 1 })).toThrow('conv2d: out: expected shape [2, 5, 7, 6], found [2, 5, 7, 7]');
     expect(() => conv2d(rec, gpu.tensor([2, 5, 4, 3]), x, w, undefined, { padding: 1, stride: 2 })).not.toThrow();
     expect(() => conv2d(rec, gpu.tensor([2, 5, 3, 3]), x, w, undefined, { padding: [0, 1, 0, 1], stride: 2 })).not.toThrow();
-    expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 6]), x, gpu.tensor([5, 4, 3, 3]), undefined, { padding: 1 })).toThrow('conv2d: weight must be [Cout, Cin=3, k, k] with k = 1 or 3, found [5, 4, 3, 3]');
-    expect(() => conv2d(rec, gpu.tensor([2, 5, 3, 2]), x, gpu.tensor([5, 3, 5, 5]), undefined)).toThrow(/k = 1 or 3, found \[5, 3, 5, 5\]/);
+    expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 6]), x, gpu.tensor([5, 4, 3, 3]), undefined, { padding: 1 })).toThrow('conv2d: weight must be [Cout, Cin=3, k, k] with k = 1 or 3, or that packed as [ceil(Cout / 4), Cin, k, k, 4] (Cout=5 from out), found [5, 4, 3, 3]');
+    expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 6]), x, gpu.tensor([1, 3, 3, 3, 4]), undefined, { padding: 1 })).toThrow(/\(Cout=5 from out\), found \[1, 3, 3, 3, 4\]/);
+    expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 6]), x, gpu.tensor([2, 3, 3, 3, 4]), undefined, { padding: 1 })).not.toThrow();
+    expect(() => conv2d(rec, gpu.tensor([2, 5, 3, 2]), x, gpu.tensor([5, 3, 5, 5]), undefined)).toThrow(/k = 1 or 3, or that packed .*, found \[5, 3, 5, 5\]/);
     expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 6]), x, w, gpu.tensor([4]), { padding: 1 })).toThrow('conv2d: bias: expected shape [5], found [4]');
     expect(() => conv2d(rec, gpu.tensor([5, 7, 6]), gpu.tensor([3, 7, 6]), w, undefined)).toThrow('conv2d: x must be [B, Cin, H, W], found [3, 7, 6]');
     expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 6]), x, gpu.tensor([5, 3, 3, 3], 'i32'), undefined)).toThrow('conv2d: weight must be f32 or f16, found i32');
@@ -135,6 +176,6 @@ describe('conv2d arguments', () => {
     expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 6]), x, w, undefined, { padding: -1 })).toThrow(/padding must be whole numbers ≥ 0, found \[-1/);
     expect(() => conv2d(rec, gpu.tensor([2, 5, 6, 6]), gpu.tensor([2, 3, 2, 2]), w, undefined, { padding: 3, paddingMode: 'circular' })).toThrow('conv2d: circular padding [3, 3, 3, 3] exceeds the 2x2 input');
     expect(() => conv2d(rec, gpu.tensor([2, 5, 7, 6]), x, w, undefined, { padding: 1, paddingMode: 'reflect' as PaddingMode })).toThrow('conv2d: paddingMode must be zeros or circular, found "reflect"');
-    expect(rec.dispatches).toBe(3);
+    expect(rec.dispatches).toBe(4);
   });
 });

@@ -14,7 +14,7 @@ import type { VaeConfig } from './config.ts';
 
 export interface QuantizerWeights {
   embedding: Tensor; // [V, Cvae]: the codebook
-  /** The shared phi convolutions quant_resi.qresi_ls.k: [Cvae, Cvae, 3, 3] and [Cvae] */
+  /** The shared phi convolutions quant_resi.qresi_ls.k: [Cvae, Cvae, 3, 3] (or that packed: WeightLoader.convWeight) and [Cvae] */
   phiW: Tensor[];
   phiB: Tensor[];
 }
@@ -27,7 +27,7 @@ export async function loadQuantizerWeights(w: WeightLoader, cfg: VaeConfig): Pro
   const phiB: Tensor[] = [];
   for (let k = 0; k < K; k++) {
     const p = K === 1 ? 'quantize.quant_resi.qresi.' : `quantize.quant_resi.qresi_ls.${k}.`;
-    phiW.push(await w.tensor(`${p}weight`, [C, C, 3, 3], { matrix: true }));
+    phiW.push(await w.convWeight(`${p}weight`, [C, C, 3, 3]));
     phiB.push(await w.tensor(`${p}bias`, [C]));
   }
   // The codebook stays f32 even in an f16 model: nearest-code search compares distances.

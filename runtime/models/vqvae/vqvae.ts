@@ -19,7 +19,7 @@ import { transpose } from '../../kernels/transpose.ts';
 import type { WeightLoader } from '../loader.ts';
 import type { VaeConfig } from './config.ts';
 
-interface Conv { w: Tensor; b: Tensor } // w: [Cout, Cin, k, k], b: [Cout]
+interface Conv { w: Tensor; b: Tensor } // w: [Cout, Cin, k, k] or that packed (WeightLoader.convWeight), b: [Cout]
 interface Norm { w: Tensor; b: Tensor } // [C]
 
 interface ResnetBlock { norm1: Norm; conv1: Conv; norm2: Norm; conv2: Conv; ninShortcut?: Conv }
@@ -39,7 +39,7 @@ const GROUPS = 32;
 const EPS = 1e-6;
 
 async function loadConv(w: WeightLoader, name: string, cout: number, cin: number, k: number): Promise<Conv> {
-  return { w: await w.tensor(`${name}.weight`, [cout, cin, k, k], { matrix: true }), b: await w.tensor(`${name}.bias`, [cout]) };
+  return { w: await w.convWeight(`${name}.weight`, [cout, cin, k, k]), b: await w.tensor(`${name}.bias`, [cout]) };
 }
 
 async function loadNorm(w: WeightLoader, name: string, c: number): Promise<Norm> {
@@ -147,7 +147,8 @@ interface ConvNewOptions { padding?: number | [number, number, number, number]; 
 
 function convNew(rec: Recorder, gpu: Gpu, c: Conv, x: Tensor, opts: ConvNewOptions = {}, consume = false): Tensor {
   const [B, , H, W] = x.shape;
-  const [cout, , k] = c.w.shape;
+  const [cout] = c.b.shape;
+  const k = c.w.shape[2];
   const pad = opts.padding ?? (k - 1) / 2;
   const [pt, pb, pl, pr] = typeof pad === 'number' ? [pad, pad, pad, pad] : pad;
   const s = opts.stride ?? 1;
