@@ -11,6 +11,9 @@
  *   npm run bench -- --frame [--model DIR] [--budget 8]   (the engine's CPU ms per frame: frame-bench.ts)
  *   npm run bench -- --roofline [--model DIR | --random [--depth 16] [--dtype f16]]   (GPU time, GFLOP/s and GB/s per kernel against the
  *       adapter's calibrated peaks, for one generation of models/builtin or DIR: roofline-bench.ts)
+ *   npm run bench -- --peer ort [--model UNIFIED_DIR] [--peer-runs 5]   (nextscale beside ONNX Runtime Web's WebGPU
+ *       execution provider on the same device: one scale of the transformer and the VQVAE decoder of models/builtin
+ *       or DIR, times, their ratio and the largest difference of the outputs: peer-bench.ts)
  *   npm run bench -- --video [--frames 48] [--keyframe-every 8] [--video-fps 12] [--video-budget 8]
  *       [--video-seconds 60] [--video-costs condition=0.2,blocks=0.5,sample=0.3,decode=3]
  *
@@ -32,6 +35,7 @@ import { readJson } from '../models/read-json.ts';
 import { loadUnifiedFolder } from '../models/unified/load.ts';
 import { SAMPLING_DEFAULTS } from '../generate/sampling.ts';
 import { benchFrame } from './frame-bench.ts';
+import { benchPeer } from './peer-bench.ts';
 import { benchRoofline } from './roofline-bench.ts';
 import { benchSoak } from './soak-bench.ts';
 import { benchUnified } from './unified-bench.ts';
@@ -62,6 +66,7 @@ async function main(): Promise<void> {
       soak: { type: 'string' },
       frame: { type: 'boolean' },
       roofline: { type: 'boolean' },
+      peer: { type: 'string' }, 'peer-runs': { type: 'string', default: '5' },
       budget: { type: 'string', default: '8' },
       ...VIDEO_OPTIONS,
     },
@@ -85,6 +90,15 @@ async function main(): Promise<void> {
     const profiled = values.random ? await randomVar() : await loadModelFolder(gpu, values.model ?? BUILTIN, { dtype });
     await benchRoofline(gpu, profiled, `${values.random ? name : values.model ?? 'models/builtin'}, ${dtype}`, { prompt: values.prompt });
     profiled.dispose();
+    gpu.destroy();
+    return;
+  }
+  if (values.peer !== undefined) {
+    if (values.peer !== 'ort') throw new Error(`--peer: the one peer is 'ort' (ONNX Runtime Web), found '${values.peer}'`);
+    const dir = values.model ?? BUILTIN;
+    const peered = await loadUnifiedFolder(gpu, dir, { dtype });
+    await benchPeer(gpu, peered, values.model ?? 'models/builtin', { prompt: values.prompt, runs: Number(values['peer-runs']) });
+    peered.dispose();
     gpu.destroy();
     return;
   }
