@@ -2,16 +2,17 @@
 // layout (f32, or f16 packed two halves per u32 word, low half first), bias [N] f32, out [M, N] f32.
 // The weight is bound as u32 words and decoded as the W_F16 override says, so no shader-f16 is needed.
 //
-// Three entry points. For the 'workgroup' kernel style (GPUs) the TS wrapper picks one of two by M:
+// Four entry points. For the 'workgroup' kernel style (GPUs) the TS wrapper picks one of two by M:
 // - linear_tiled (M > 8): a workgroup computes a (16·TM)×64 output tile with the tiled product of
 //   shaders/tiled-matmul.wgsl (A = x, B = Wᵀ, read from W's rows), which the TS wrapper concatenates
 //   before this file: it declares TM, WG and the tiles, and calls load_a, load_b and store_c below.
 // - linear_rows (M ≤ 8, decoding a few tokens): bound by reading the weight, so each weight is read
 //   once: 32 threads share one output column's K reduction (adjacent k, coalesced), x is staged in
 //   workgroup memory, and the 32 partial sums meet in workgroup memory at the end.
-// The 'direct' style (CPU-emulated adapters, K a multiple of 4) takes the third for any M:
-// - linear_direct: an invocation computes a 4×4 block of out in registers, reading x and W four k at
-//   a time straight from memory: no workgroup memory, no barrier.
+// The 'direct' style (CPU-emulated adapters, K a multiple of 4) takes one of the last two by M:
+// - linear_direct (M < 16): an invocation computes a 4×4 block of out in registers, reading x and W
+//   four k at a time straight from memory: no workgroup memory, no barrier.
+// - linear_direct_16x8 (M ≥ 16): the same on a 16×8 block.
 
 struct Params {
   M: u32, // rows of x and out
@@ -177,5 +178,108 @@ fn linear_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   }
   for (var i = 0u; i < 4u; i++) {
     for (var c = 0u; c < 4u; c++) { store(m0 + i, n0 + c, acc[i][c]); }
+  }
+}
+
+// linear_direct on blocks of 16 rows × 8 columns, for M ≥ 16 (the image scales' token rows): each vector
+// of x read serves 8 dot products and each of W 16, where the 4×4 block's serve 4; on a CPU-emulated
+// adapter, whose loads cost more than its arithmetic, that is what bounds the kernel. Grid: ceil(M / 16) ·
+// ceil(N / 8) invocations of DIRECT_WG.
+@compute @workgroup_size(DIRECT_WG)
+fn linear_direct_16x8(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = gid.x + gid.y * nwg.x * DIRECT_WG;
+  let blocks_n = (p.N + 7u) / 8u;
+  let m0 = (t / blocks_n) * 16u;
+  let n0 = (t % blocks_n) * 8u;
+  if (m0 >= p.M) { return; }
+  let k4 = p.K / 4u;
+  let last_m = p.M - 1u;
+  let last_n = p.N - 1u;
+  // Where row m0 + i of x starts, in vec4s (r_i), and the W rows of columns n0 .. n0 + 7 (c_j); rows and
+  // columns past the edge read the last one and store nothing.
+  let r0 = min(m0 + 0u, last_m) * k4;
+  let r1 = min(m0 + 1u, last_m) * k4;
+  let r2 = min(m0 + 2u, last_m) * k4;
+  let r3 = min(m0 + 3u, last_m) * k4;
+  let r4 = min(m0 + 4u, last_m) * k4;
+  let r5 = min(m0 + 5u, last_m) * k4;
+  let r6 = min(m0 + 6u, last_m) * k4;
+  let r7 = min(m0 + 7u, last_m) * k4;
+  let r8 = min(m0 + 8u, last_m) * k4;
+  let r9 = min(m0 + 9u, last_m) * k4;
+  let r10 = min(m0 + 10u, last_m) * k4;
+  let r11 = min(m0 + 11u, last_m) * k4;
+  let r12 = min(m0 + 12u, last_m) * k4;
+  let r13 = min(m0 + 13u, last_m) * k4;
+  let r14 = min(m0 + 14u, last_m) * k4;
+  let r15 = min(m0 + 15u, last_m) * k4;
+  let c0 = min(n0 + 0u, last_n); let c1 = min(n0 + 1u, last_n); let c2 = min(n0 + 2u, last_n); let c3 = min(n0 + 3u, last_n);
+  let c4 = min(n0 + 4u, last_n); let c5 = min(n0 + 5u, last_n); let c6 = min(n0 + 6u, last_n); let c7 = min(n0 + 7u, last_n);
+  // lo_i = out[m0 + i, n0 .. n0 + 3], hi_i = out[m0 + i, n0 + 4 .. n0 + 7]: named, so a software adapter keeps
+  // them in registers.
+  var lo0 = vec4f(); var hi0 = vec4f(); var lo1 = vec4f(); var hi1 = vec4f(); var lo2 = vec4f(); var hi2 = vec4f(); var lo3 = vec4f(); var hi3 = vec4f();
+  var lo4 = vec4f(); var hi4 = vec4f(); var lo5 = vec4f(); var hi5 = vec4f(); var lo6 = vec4f(); var hi6 = vec4f(); var lo7 = vec4f(); var hi7 = vec4f();
+  var lo8 = vec4f(); var hi8 = vec4f(); var lo9 = vec4f(); var hi9 = vec4f(); var lo10 = vec4f(); var hi10 = vec4f(); var lo11 = vec4f(); var hi11 = vec4f();
+  var lo12 = vec4f(); var hi12 = vec4f(); var lo13 = vec4f(); var hi13 = vec4f(); var lo14 = vec4f(); var hi14 = vec4f(); var lo15 = vec4f(); var hi15 = vec4f();
+  for (var q = 0u; q < k4; q++) {
+    let k = 4u * q;
+    let w0 = load_w4(c0, k); let w1 = load_w4(c1, k); let w2 = load_w4(c2, k); let w3 = load_w4(c3, k);
+    let w4 = load_w4(c4, k); let w5 = load_w4(c5, k); let w6 = load_w4(c6, k); let w7 = load_w4(c7, k);
+    let a0 = x4[r0 + q];
+    lo0 += vec4f(dot(a0, w0), dot(a0, w1), dot(a0, w2), dot(a0, w3));
+    hi0 += vec4f(dot(a0, w4), dot(a0, w5), dot(a0, w6), dot(a0, w7));
+    let a1 = x4[r1 + q];
+    lo1 += vec4f(dot(a1, w0), dot(a1, w1), dot(a1, w2), dot(a1, w3));
+    hi1 += vec4f(dot(a1, w4), dot(a1, w5), dot(a1, w6), dot(a1, w7));
+    let a2 = x4[r2 + q];
+    lo2 += vec4f(dot(a2, w0), dot(a2, w1), dot(a2, w2), dot(a2, w3));
+    hi2 += vec4f(dot(a2, w4), dot(a2, w5), dot(a2, w6), dot(a2, w7));
+    let a3 = x4[r3 + q];
+    lo3 += vec4f(dot(a3, w0), dot(a3, w1), dot(a3, w2), dot(a3, w3));
+    hi3 += vec4f(dot(a3, w4), dot(a3, w5), dot(a3, w6), dot(a3, w7));
+    let a4 = x4[r4 + q];
+    lo4 += vec4f(dot(a4, w0), dot(a4, w1), dot(a4, w2), dot(a4, w3));
+    hi4 += vec4f(dot(a4, w4), dot(a4, w5), dot(a4, w6), dot(a4, w7));
+    let a5 = x4[r5 + q];
+    lo5 += vec4f(dot(a5, w0), dot(a5, w1), dot(a5, w2), dot(a5, w3));
+    hi5 += vec4f(dot(a5, w4), dot(a5, w5), dot(a5, w6), dot(a5, w7));
+    let a6 = x4[r6 + q];
+    lo6 += vec4f(dot(a6, w0), dot(a6, w1), dot(a6, w2), dot(a6, w3));
+    hi6 += vec4f(dot(a6, w4), dot(a6, w5), dot(a6, w6), dot(a6, w7));
+    let a7 = x4[r7 + q];
+    lo7 += vec4f(dot(a7, w0), dot(a7, w1), dot(a7, w2), dot(a7, w3));
+    hi7 += vec4f(dot(a7, w4), dot(a7, w5), dot(a7, w6), dot(a7, w7));
+    let a8 = x4[r8 + q];
+    lo8 += vec4f(dot(a8, w0), dot(a8, w1), dot(a8, w2), dot(a8, w3));
+    hi8 += vec4f(dot(a8, w4), dot(a8, w5), dot(a8, w6), dot(a8, w7));
+    let a9 = x4[r9 + q];
+    lo9 += vec4f(dot(a9, w0), dot(a9, w1), dot(a9, w2), dot(a9, w3));
+    hi9 += vec4f(dot(a9, w4), dot(a9, w5), dot(a9, w6), dot(a9, w7));
+    let a10 = x4[r10 + q];
+    lo10 += vec4f(dot(a10, w0), dot(a10, w1), dot(a10, w2), dot(a10, w3));
+    hi10 += vec4f(dot(a10, w4), dot(a10, w5), dot(a10, w6), dot(a10, w7));
+    let a11 = x4[r11 + q];
+    lo11 += vec4f(dot(a11, w0), dot(a11, w1), dot(a11, w2), dot(a11, w3));
+    hi11 += vec4f(dot(a11, w4), dot(a11, w5), dot(a11, w6), dot(a11, w7));
+    let a12 = x4[r12 + q];
+    lo12 += vec4f(dot(a12, w0), dot(a12, w1), dot(a12, w2), dot(a12, w3));
+    hi12 += vec4f(dot(a12, w4), dot(a12, w5), dot(a12, w6), dot(a12, w7));
+    let a13 = x4[r13 + q];
+    lo13 += vec4f(dot(a13, w0), dot(a13, w1), dot(a13, w2), dot(a13, w3));
+    hi13 += vec4f(dot(a13, w4), dot(a13, w5), dot(a13, w6), dot(a13, w7));
+    let a14 = x4[r14 + q];
+    lo14 += vec4f(dot(a14, w0), dot(a14, w1), dot(a14, w2), dot(a14, w3));
+    hi14 += vec4f(dot(a14, w4), dot(a14, w5), dot(a14, w6), dot(a14, w7));
+    let a15 = x4[r15 + q];
+    lo15 += vec4f(dot(a15, w0), dot(a15, w1), dot(a15, w2), dot(a15, w3));
+    hi15 += vec4f(dot(a15, w4), dot(a15, w5), dot(a15, w6), dot(a15, w7));
+  }
+  let lo = array<vec4f, 16>(lo0, lo1, lo2, lo3, lo4, lo5, lo6, lo7, lo8, lo9, lo10, lo11, lo12, lo13, lo14, lo15);
+  let hi = array<vec4f, 16>(hi0, hi1, hi2, hi3, hi4, hi5, hi6, hi7, hi8, hi9, hi10, hi11, hi12, hi13, hi14, hi15);
+  for (var i = 0u; i < 16u; i++) {
+    for (var c = 0u; c < 4u; c++) {
+      store(m0 + i, n0 + c, lo[i][c]);
+      store(m0 + i, n0 + 4u + c, hi[i][c]);
+    }
   }
 }

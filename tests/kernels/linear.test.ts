@@ -70,16 +70,26 @@ describe('linear in the workgroup kernel style against the CPU reference', () =>
 });
 
 describe('linear in the direct kernel style against the CPU reference', () => {
-  it('takes linear_direct for any M when K is a multiple of 4: 4x4 blocks cut at every edge, f32 and f16', async () => {
+  it('takes linear_direct for M < 16 when K is a multiple of 4: 4x4 blocks cut at every edge, f32 and f16', async () => {
     const cases: Case[] = [
       { M: 1, K: 4, N: 1 },
       { M: 1, K: 68, N: 33, f16: true, bias: true },
       { M: 3, K: 36, N: 130, f16: true },
       { M: 9, K: 72, N: 17, bias: true },
-      { M: 37, K: 20, N: 4095, bias: true }, // 1,024 column blocks, the last one 3 wide
-      { M: 66, K: 196, N: 131, f16: true, bias: true },
+      { M: 15, K: 20, N: 4095, bias: true }, // 1,024 column blocks, the last one 3 wide
     ];
     for (const [i, c] of cases.entries()) expect(await check(c, 400 + 10 * i, 'direct')).toBe('linear_direct');
+  });
+
+  it('takes linear_direct_16x8 from 16 rows: 16x8 blocks cut at every edge, f32 and f16', async () => {
+    const cases: Case[] = [
+      { M: 16, K: 4, N: 8 },
+      { M: 16, K: 8, N: 1, bias: true },
+      { M: 37, K: 20, N: 4095, bias: true }, // 512 column blocks, the last one 7 wide; the last row block 5 tall
+      { M: 66, K: 196, N: 131, f16: true, bias: true },
+      { M: 257, K: 36, N: 13, f16: true },
+    ];
+    for (const [i, c] of cases.entries()) expect(await check(c, 600 + 10 * i, 'direct')).toBe('linear_direct_16x8');
   });
 
   it('falls back to the workgroup kernels when K is not a multiple of 4', async () => {
