@@ -17,8 +17,8 @@
 // Head dims are multiples of 4 (vec4 loads) up to 128.
 //
 // `attention_direct` does the same work in the 'direct' kernel style (CPU-emulated adapters): an
-// invocation per (batch, head, query) walks its keys four at a time with an online softmax, q and the
-// sums of P·v in its own private arrays: no workgroup memory, no barrier.
+// invocation per (batch, head, four queries) walks the keys four at a time with an online softmax, q and
+// the sums of P·v in its own private arrays: no workgroup memory, no barrier.
 //
 // `append_kv`: a workgroup per (batch, token, kv head) writes one k row (L2-normalised and rotated as
 // asked) and one v row into the cache; the norm is a workgroup reduction.
@@ -270,18 +270,12 @@ fn attention(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg:
   }
 }
 
-const DIRECT_WG: u32 = 64u;
+const DIRECT_WG: u32 = 16u;
 const MAX_HD4: u32 = 32u;
 
-// out as `attention`. Grid: B·H·L invocations of DIRECT_WG, folded as `grid` does; neighbouring
-// invocations take neighbouring queries of one head, which read the same keys.
-@compute @workgroup_size(DIRECT_WG)
-fn attention_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let n = gid.x + gid.y * nwg.x * DIRECT_WG;
-  if (n >= p.B * p.H * p.L) { return; }
-  let qi = n % p.L;
-  let h = (n / p.L) % p.H;
-  let b = n / (p.L * p.H);
+// Query qi of head h in batch entry b, as attention_direct multiplies it into the scores: rotated and
+// L2-normalised as asked, times the softmax scale.
+fn direct_query(b: u32, h: u32, qi: u32) -> array<vec4f, MAX_HD4> {
   let row = (b * p.L + qi) * (p.H + 2u * p.kv_heads) * HD4 + h * HD4; // q's first vec4 in qkv
   var q: array<vec4f, MAX_HD4>;
   var ss = 0.0;
@@ -299,38 +293,96 @@ fn attention_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   var f = p.scale;
   if (QK_NORM) { f *= exp(min(scale_mul[h], LN100)) / max(sqrt(ss), NORM_EPS); }
   for (var c = 0u; c < HD4; c++) { q[c] *= f; }
+  return q;
+}
 
+// One query's online softmax after four more keys: the new running max m and sum l, the factor a that
+// rescales the earlier sums, and the keys' weights e (0 where not seen).
+struct Online {
+  m: f32,
+  l: f32,
+  a: f32,
+  e: vec4f,
+}
+
+fn online_step(m: f32, l: f32, scores: vec4f, seen: vec4<bool>) -> Online {
+  let s = select(vec4f(NEG), scores, seen);
+  let m_new = max(m, max(max(s.x, s.y), max(s.z, s.w)));
+  let a = exp(m - m_new); // 0 at the first visible key
+  let e = select(vec4f(0.0), exp(s - m_new), seen);
+  return Online(m_new, l * a + (e.x + e.y) + (e.z + e.w), a, e);
+}
+
+// out as `attention`. An invocation takes four neighbouring queries of one head (the last block of a
+// row may hold fewer) and walks the keys four at a time: each key and value vector read from memory
+// serves the four queries, and q and the sums live in arrays indexed by c, which a software adapter keeps
+// in memory, so each pass over them serves four keys. A query's keys past its own limit weigh 0, so each
+// query's sums are what it would get alone. Grid: B·H·ceil(L / 4) invocations of DIRECT_WG, folded as
+// `grid` does.
+@compute @workgroup_size(DIRECT_WG)
+fn attention_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let n = gid.x + gid.y * nwg.x * DIRECT_WG;
+  let blocks = (p.L + 3u) / 4u;
+  if (n >= p.B * p.H * blocks) { return; }
+  let q0 = (n % blocks) * 4u;
+  let h = (n / blocks) % p.H;
+  let b = n / (blocks * p.H);
+  let last_q = p.L - 1u;
+  let qa = direct_query(b, h, q0);
+  let qb = direct_query(b, h, min(q0 + 1u, last_q));
+  let qc = direct_query(b, h, min(q0 + 2u, last_q));
+  let qd = direct_query(b, h, min(q0 + 3u, last_q));
+  // Each query's visible keys are [0, limit) (none for a query past L).
+  let lims = vec4u(key_limit(q0), key_limit(q0 + 1u), key_limit(q0 + 2u), key_limit(q0 + 3u));
+  let lim = max(max(lims.x, lims.y), max(lims.z, lims.w));
   let kv_row0 = (b * p.kv_heads + h / (p.H / p.kv_heads)) * p.capacity;
-  let lim = key_limit(qi);
-  // Keys four at a time: q and the sums live in arrays indexed by c, which a software adapter keeps in
-  // memory, so each pass over them serves four keys (on SwiftShader, the built-in model's image spends
-  // 1.7 times less in attention than with one key a pass). Keys past the limit read the last one and
-  // weigh 0.
-  var acc: array<vec4f, MAX_HD4>;
-  var m = NEG; // running max of the scores
-  var l = 0.0; // running sum of exp(score - m)
+  var acc_a: array<vec4f, MAX_HD4>;
+  var acc_b: array<vec4f, MAX_HD4>;
+  var acc_c: array<vec4f, MAX_HD4>;
+  var acc_d: array<vec4f, MAX_HD4>;
+  var m = vec4f(NEG); // each query's running max of its scores
+  var l = vec4f(0.0); // each query's running sum of exp(score - m)
   for (var j = 0u; j < lim; j += 4u) {
     let last = lim - 1u;
-    let at = (vec4u(j, min(j + 1u, last), min(j + 2u, last), min(j + 3u, last)) + kv_row0) * HD4;
-    let seen = vec4<bool>(key_visible(b, j), j + 1u < lim && key_visible(b, j + 1u),
-                          j + 2u < lim && key_visible(b, j + 2u), j + 3u < lim && key_visible(b, j + 3u));
-    var s = vec4f();
+    let keys = vec4u(j, j + 1u, j + 2u, j + 3u);
+    let at = (min(keys, vec4u(last)) + kv_row0) * HD4;
+    let visible = vec4<bool>(key_visible(b, j), j + 1u < lim && key_visible(b, j + 1u),
+                             j + 2u < lim && key_visible(b, j + 2u), j + 3u < lim && key_visible(b, j + 3u));
+    var sa = vec4f(); var sb = vec4f(); var sc = vec4f(); var sd = vec4f();
     for (var c = 0u; c < HD4; c++) {
-      let qc = q[c];
-      s += vec4f(dot(qc, k_cache[at.x + c]), dot(qc, k_cache[at.y + c]), dot(qc, k_cache[at.z + c]), dot(qc, k_cache[at.w + c]));
+      let k0 = k_cache[at.x + c]; let k1 = k_cache[at.y + c]; let k2 = k_cache[at.z + c]; let k3 = k_cache[at.w + c];
+      let a = qa[c]; let bq = qb[c]; let cq = qc[c]; let d = qd[c];
+      sa += vec4f(dot(a, k0), dot(a, k1), dot(a, k2), dot(a, k3));
+      sb += vec4f(dot(bq, k0), dot(bq, k1), dot(bq, k2), dot(bq, k3));
+      sc += vec4f(dot(cq, k0), dot(cq, k1), dot(cq, k2), dot(cq, k3));
+      sd += vec4f(dot(d, k0), dot(d, k1), dot(d, k2), dot(d, k3));
     }
-    s = select(vec4f(NEG), s, seen);
-    let m_new = max(m, max(max(s.x, s.y), max(s.z, s.w)));
-    let a = exp(m - m_new); // 0 at the first visible key
-    let e = select(vec4f(0.0), exp(s - m_new), seen);
-    l = l * a + (e.x + e.y) + (e.z + e.w);
+    let oa = online_step(m.x, l.x, sa, visible & (keys < vec4u(lims.x)));
+    let ob = online_step(m.y, l.y, sb, visible & (keys < vec4u(lims.y)));
+    let oc = online_step(m.z, l.z, sc, visible & (keys < vec4u(lims.z)));
+    let od = online_step(m.w, l.w, sd, visible & (keys < vec4u(lims.w)));
+    m = vec4f(oa.m, ob.m, oc.m, od.m);
+    l = vec4f(oa.l, ob.l, oc.l, od.l);
     for (var c = 0u; c < HD4; c++) {
-      acc[c] = acc[c] * a + e.x * v_cache[at.x + c] + e.y * v_cache[at.y + c] + e.z * v_cache[at.z + c] + e.w * v_cache[at.w + c];
+      let v0 = v_cache[at.x + c]; let v1 = v_cache[at.y + c]; let v2 = v_cache[at.z + c]; let v3 = v_cache[at.w + c];
+      acc_a[c] = acc_a[c] * oa.a + oa.e.x * v0 + oa.e.y * v1 + oa.e.z * v2 + oa.e.w * v3;
+      acc_b[c] = acc_b[c] * ob.a + ob.e.x * v0 + ob.e.y * v1 + ob.e.z * v2 + ob.e.w * v3;
+      acc_c[c] = acc_c[c] * oc.a + oc.e.x * v0 + oc.e.y * v1 + oc.e.z * v2 + oc.e.w * v3;
+      acc_d[c] = acc_d[c] * od.a + od.e.x * v0 + od.e.y * v1 + od.e.z * v2 + od.e.w * v3;
     }
-    m = m_new;
   }
-  let o = ((b * p.L + qi) * p.H + h) * HD4;
-  for (var c = 0u; c < HD4; c++) { out[o + c] = select(vec4f(0.0), acc[c] / l, l > 0.0); }
+  for (var r = 0u; r < 4u; r++) {
+    let qi = q0 + r;
+    if (qi >= p.L) { break; }
+    let o = ((b * p.L + qi) * p.H + h) * HD4;
+    for (var c = 0u; c < HD4; c++) {
+      var sum = acc_a[c];
+      if (r == 1u) { sum = acc_b[c]; }
+      if (r == 2u) { sum = acc_c[c]; }
+      if (r == 3u) { sum = acc_d[c]; }
+      out[o + c] = select(vec4f(0.0), sum / l[r], l[r] > 0.0);
+    }
+  }
 }
 
 // k_dst, v_dst [B, Hkv, capacity, hd] rows start + l  ←  k (normalised, rotated), v of qkv [B, L, ·].

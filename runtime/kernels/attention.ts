@@ -17,7 +17,7 @@ const directKernel = new Kernel({ name: 'attention_direct', source, entryPoint: 
 
 const WG_APPEND = 64;
 /** Invocations per `attention_direct` workgroup (DIRECT_WG in the WGSL). */
-const DIRECT_WG = 64;
+const DIRECT_WG = 16;
 const MAX_HEAD_DIM = 128;
 const MAX_GROUPS = 65535;
 /** (queries, keys) per workgroup, largest first: the first whose workgroup memory fits is used. */
@@ -238,7 +238,7 @@ export function attention(rec: Recorder, out: Tensor, qkv: Tensor, cache: KVCach
   const flops = 4 * B * H * L * keys * hd;
   const bytes = qkv.byteLength + out.byteLength + 2 * B * cache.kvHeads * keys * hd * 4 + (keyMask ? B * keys * 4 : 0);
   if (rec.kernelStyle === 'direct') {
-    rec.dispatch(directKernel, { bindings, uniforms, constants, workgroups: grid(B * H * L, DIRECT_WG), flops, bytes });
+    rec.dispatch(directKernel, { bindings, uniforms, constants, workgroups: grid(B * H * Math.ceil(L / 4), DIRECT_WG), flops, bytes });
     return;
   }
   const { queries: BQ, keys: BK } = cache.tile;
