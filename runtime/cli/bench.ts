@@ -11,7 +11,7 @@
  *   npm run bench -- --frame [--model DIR] [--budget 8]   (the engine's CPU ms per frame: frame-bench.ts)
  *   npm run bench -- --roofline [--model DIR | --random [--depth 16] [--dtype f16]]   (GPU time, GFLOP/s and GB/s per kernel against the
  *       adapter's calibrated peaks, for one generation of models/builtin or DIR: roofline-bench.ts)
- *   npm run bench -- --peer ort [--model UNIFIED_DIR] [--peer-runs 5]   (nextscale beside ONNX Runtime Web's WebGPU
+ *   npm run bench -- --peer ort [--model UNIFIED_DIR] [--peer-runs 3]   (nextscale beside ONNX Runtime Web's WebGPU
  *       execution provider on the same device: one scale of the transformer and the VQVAE decoder of models/builtin
  *       or DIR, times, their ratio and the largest difference of the outputs: peer-bench.ts)
  *   npm run bench -- --video [--frames 48] [--keyframe-every 8] [--video-fps 12] [--video-budget 8]
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       soak: { type: 'string' },
       frame: { type: 'boolean' },
       roofline: { type: 'boolean' },
-      peer: { type: 'string' }, 'peer-runs': { type: 'string', default: '5' },
+      peer: { type: 'string' }, 'peer-runs': { type: 'string', default: '3' },
       budget: { type: 'string', default: '8' },
       ...VIDEO_OPTIONS,
     },

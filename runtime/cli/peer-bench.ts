@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --peer ort [--model DIR] [--peer-runs 5]`: nextscale side by side with ONNX Runtime
+ * `npm run bench -- --peer ort [--model DIR] [--peer-runs 3]`: nextscale side by side with ONNX Runtime
  * Web (its WebGPU execution provider, in Node, on nextscale's own GPUDevice) on the same two parts of a
  * unified model (default models/builtin):
  *   - transformer: the last generated scale's block (the built-in model's 16 x 16 = 256 tokens)
@@ -45,6 +45,8 @@ export interface PeerPart {
   ortRunsMs: number[];
   /** ORT session creation (graph optimisation and kernel set-up), ms. */
   ortSessionMs: number;
+  /** Dispatches nextscale records for the part. */
+  dispatches: number;
   /** Nodes of ORT's optimised graph per execution provider, from its log (e.g. { WebGpuExecutionProvider: 120 }). */
   placement: Record<string, number>;
   onnxBytes: number;
@@ -75,10 +77,10 @@ export async function benchPeer(gpu: Gpu, model: UnifiedModel, name: string, opt
     const featuresHost = Float32Array.from(await gpu.read(pass.features));
     const scalePass = () => {
       const rec = gpu.recorder('peer transformer');
-      const logits = pass.record(rec);
-      rec.submit();
+      const out = pass.record(rec);
+      const { dispatches } = rec.submit();
       rec.dispose();
-      return logits;
+      return { out, dispatches };
     };
     const transformer = await comparePart(gpu, runs, {
       part: 'transformer',
@@ -90,7 +92,7 @@ export async function benchPeer(gpu: Gpu, model: UnifiedModel, name: string, opt
     });
 
     const sessionLogits = Float32Array.from(await gpu.read(pass.sessionLogits));
-    const ownLogits = Float32Array.from(await gpu.read(scalePass()));
+    const ownLogits = Float32Array.from(await gpu.read(scalePass().out));
     const sessionMaxAbsDiff = maxAbsDiff(ownLogits, sessionLogits);
 
     const image = gpu.tensor([1, 3, size, size], 'f32', 'peer.image');
@@ -102,9 +104,9 @@ export async function benchPeer(gpu: Gpu, model: UnifiedModel, name: string, opt
       nextscale: () => {
         const rec = gpu.recorder('peer decoder');
         decode(rec, gpu, model.decoder, pass.fHat, image);
-        rec.submit();
+        const { dispatches } = rec.submit();
         rec.dispose();
-        return image;
+        return { out: image, dispatches };
       },
       onnx: decoderOnnx,
       ort: (session) => ortRun(ort, session, { f_hat: { data: fHatHost, dims: [1, vae.zChannels, P, P] } }).then((o) => o.image),
@@ -123,8 +125,8 @@ export async function benchPeer(gpu: Gpu, model: UnifiedModel, name: string, opt
 interface PartSpec {
   part: PeerPart['part'];
   what: string;
-  /** Records and submits the part; returns its output tensor. */
-  nextscale: () => Tensor;
+  /** Records and submits the part; returns its output tensor and the dispatches recorded. */
+  nextscale: () => { out: Tensor; dispatches: number };
   onnx: Uint8Array;
   ort: (session: OrtSession['session']) => Promise<Float32Array>;
   session: () => Promise<OrtSession>;
@@ -136,7 +138,12 @@ async function comparePart(gpu: Gpu, runs: number, spec: PartSpec): Promise<Peer
   const { session, placement } = await spec.session();
   const ortSessionMs = performance.now() - t0;
   try {
-    const mine = async () => Float32Array.from(await gpu.read(spec.nextscale()));
+    let dispatches = 0;
+    const mine = async () => {
+      const run = spec.nextscale();
+      dispatches = run.dispatches;
+      return Float32Array.from(await gpu.read(run.out));
+    };
     let ours = await mine();
     let theirs = await spec.ort(session);
     const nextscaleRunsMs: number[] = [];
@@ -154,7 +161,7 @@ async function comparePart(gpu: Gpu, runs: number, spec: PartSpec): Promise<Peer
     const ortMs = median(ortRunsMs);
     return {
       part: spec.part, what: spec.what, nextscaleMs, ortMs, ratio: ortMs / nextscaleMs, maxAbsDiff: maxAbsDiff(ours, theirs),
-      maxAbs: ours.reduce((m, x) => Math.max(m, Math.abs(x)), 0), nextscaleRunsMs, ortRunsMs, ortSessionMs, placement, onnxBytes: spec.onnx.length,
+      maxAbs: ours.reduce((m, x) => Math.max(m, Math.abs(x)), 0), nextscaleRunsMs, ortRunsMs, ortSessionMs, dispatches, placement, onnxBytes: spec.onnx.length,
     };
   } finally {
     await session.release();
@@ -180,18 +187,18 @@ function median(xs: number[]): number {
 function print(gpu: Gpu, model: UnifiedModel, name: string, runs: number, r: PeerResult): void {
   const where = gpu.isSoftware ? ' (a software adapter: every time here is the CPU\'s, emulating a GPU; read the ratios)' : '';
   const ep = r.provider === 'webgpu' ? 'its WebGPU execution provider on the same GPUDevice, in Node' : 'ITS WASM (CPU) EXECUTION PROVIDER: NOT THE SAME ADAPTER, THE TIMES DO NOT COMPARE';
-  console.log(`peer: ${name} (${model.config.family}), ${model.dtype} weights, ${gpu.adapterName}${where}`);
+  console.log(`peer: ${name} (${model.config.family}), ${model.dtype} weights, ${gpu.kernelStyle} kernels, ${gpu.adapterName}${where}`);
   console.log(`ONNX Runtime Web ${r.ortVersion}, ${ep}`);
   console.log(`timed: wall ms from the call to the output read back on the host (GPU work included), median of ${runs} after one warm-up`);
   console.log(`the timed pass against the generating session's own logits of that scale: max abs diff ${r.sessionMaxAbsDiff.toExponential(2)}\n`);
-  console.log('| part | what | nextscale ms | ORT ms | ORT / nextscale | max abs diff | max abs output | ORT nodes by execution provider |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| part | what | nextscale ms | ORT ms | ORT / nextscale | max abs diff | max abs output | nextscale dispatches | ORT nodes by execution provider |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const p of r.parts) {
     const nodes = Object.entries(p.placement).map(([ep, n]) => `${n} ${ep.replace(/ExecutionProvider$/, '')}`).join(' + ') || 'not logged';
-    console.log(`| ${p.part} | ${p.what} | ${p.nextscaleMs.toFixed(1)} | ${p.ortMs.toFixed(1)} | ${p.ratio.toFixed(2)} | ${p.maxAbsDiff.toExponential(2)} | ${p.maxAbs.toPrecision(3)} | ${nodes} |`);
+    console.log(`| ${p.part} | ${p.what} | ${p.nextscaleMs.toFixed(1)} | ${p.ortMs.toFixed(1)} | ${p.ratio.toFixed(2)} | ${p.maxAbsDiff.toExponential(2)} | ${p.maxAbs.toPrecision(3)} | ${p.dispatches} | ${nodes} |`);
   }
   console.log(JSON.stringify({
-    bench: 'peer', peer: 'ort', ortVersion: r.ortVersion, provider: r.provider, model: name, family: model.config.family, dtype: model.dtype,
+    bench: 'peer', peer: 'ort', ortVersion: r.ortVersion, provider: r.provider, model: name, family: model.config.family, dtype: model.dtype, kernelStyle: gpu.kernelStyle,
     adapter: gpu.adapterName, software: gpu.isSoftware, runs, sessionMaxAbsDiff: r.sessionMaxAbsDiff, parts: r.parts,
   }));
 }
