@@ -54,6 +54,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--top-k", type=int, default=16)
     p.add_argument("--top-p", type=float, default=0.9)
     p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--last-top-k", type=int, help="top-k at the finest scale (default: --top-k)")
     p.add_argument("--batch", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
@@ -103,7 +104,8 @@ def generate(model: Unified, vae: VQVAE, sp: Specials, prompts: list[list[int]],
             ends = [len(r["ids"]) for r in rows]
             lg = torch.stack([model.image_logits(h[i, e - pn * pn : e]) for i, e in enumerate(ends)]).float().cpu()
             guided = lg[:B] if not args.cfg else (1 + args.cfg) * lg[:B] - args.cfg * lg[B:]
-            idx = choose(guided.flatten(0, 1), args.top_k, args.top_p, args.temperature, gen).view(B, pn * pn)
+            top_k = args.last_top_k if args.last_top_k is not None and s == len(pns) - 1 else args.top_k
+            idx = choose(guided.flatten(0, 1), top_k, args.top_p, args.temperature, gen).view(B, pn * pn)
         f = vae.add_scale(f, idx, s)
         for b, img in enumerate(imgs):
             img.codes.append(idx[b])
