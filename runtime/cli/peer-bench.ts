@@ -16,7 +16,7 @@ import { imageSize } from '../models/unified/config.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
 import { decode } from '../models/vqvae/vqvae.ts';
 import { decoderGraph } from '../peer/decoder-graph.ts';
-import { loadOrt, ortRun, ortSession, type OrtProvider, type OrtSession } from '../peer/ort-node.ts';
+import { loadOrt, ortRun, ortSession, type OrtSession } from '../peer/ort-node.ts';
 import { unifiedScaleGraph } from '../peer/unified-graph.ts';
 import { UnifiedScalePass } from '../peer/unified-scale.ts';
 
@@ -25,8 +25,6 @@ export interface PeerOptions {
   prompt: string;
   /** Timed runs of each part after the warm-up (the median counts). */
   runs: number;
-  /** Where ORT runs: 'webgpu' (the shared device; the default) or 'wasm' (ORT's CPU backend, another adapter). */
-  provider?: OrtProvider;
 }
 
 export interface PeerPart {
@@ -54,7 +52,6 @@ export interface PeerPart {
 
 export interface PeerResult {
   ortVersion: string;
-  provider: OrtProvider;
   parts: PeerPart[];
   /** Largest |logits| difference between the timed pass and the generating session's own logits of that scale. */
   sessionMaxAbsDiff: number;
@@ -62,7 +59,6 @@ export interface PeerResult {
 
 /** Runs both parts on both sides; prints the table and the JSON line. */
 export async function benchPeer(gpu: Gpu, model: UnifiedModel, name: string, options: PeerOptions): Promise<PeerResult> {
-  const provider = options.provider ?? 'webgpu';
   const runs = options.runs;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--peer-runs: expected a whole number >= 1, found ${runs}`);
   const ort = await loadOrt(gpu.device);
@@ -88,7 +84,7 @@ export async function benchPeer(gpu: Gpu, model: UnifiedModel, name: string, opt
       nextscale: scalePass,
       onnx: scaleOnnx,
       ort: (session) => ortRun(ort, session, { features: { data: featuresHost, dims: [1, L, vae.zChannels] } }).then((o) => o.logits),
-      session: () => ortSession(ort, gpu.device, scaleOnnx, provider),
+      session: () => ortSession(ort, gpu.device, scaleOnnx),
     });
 
     const sessionLogits = Float32Array.from(await gpu.read(pass.sessionLogits));
@@ -110,11 +106,11 @@ export async function benchPeer(gpu: Gpu, model: UnifiedModel, name: string, opt
       },
       onnx: decoderOnnx,
       ort: (session) => ortRun(ort, session, { f_hat: { data: fHatHost, dims: [1, vae.zChannels, P, P] } }).then((o) => o.image),
-      session: () => ortSession(ort, gpu.device, decoderOnnx, provider),
+      session: () => ortSession(ort, gpu.device, decoderOnnx),
     });
     image.dispose();
 
-    const result: PeerResult = { ortVersion: ort.env.versions.web ?? ort.env.versions.common, provider, parts: [transformer, decoder], sessionMaxAbsDiff };
+    const result: PeerResult = { ortVersion: ort.env.versions.web ?? ort.env.versions.common, parts: [transformer, decoder], sessionMaxAbsDiff };
     print(gpu, model, name, runs, result);
     return result;
   } finally {
@@ -186,9 +182,8 @@ function median(xs: number[]): number {
 
 function print(gpu: Gpu, model: UnifiedModel, name: string, runs: number, r: PeerResult): void {
   const where = gpu.isSoftware ? ' (a software adapter: every time here is the CPU\'s, emulating a GPU; read the ratios)' : '';
-  const ep = r.provider === 'webgpu' ? 'its WebGPU execution provider on the same GPUDevice, in Node' : 'ITS WASM (CPU) EXECUTION PROVIDER: NOT THE SAME ADAPTER, THE TIMES DO NOT COMPARE';
   console.log(`peer: ${name} (${model.config.family}), ${model.dtype} weights, ${gpu.kernelStyle} kernels, ${gpu.adapterName}${where}`);
-  console.log(`ONNX Runtime Web ${r.ortVersion}, ${ep}`);
+  console.log(`ONNX Runtime Web ${r.ortVersion}, its WebGPU execution provider on the same GPUDevice, in Node`);
   console.log(`timed: wall ms from the call to the output read back on the host (GPU work included), median of ${runs} after one warm-up`);
   console.log(`the timed pass against the generating session's own logits of that scale: max abs diff ${r.sessionMaxAbsDiff.toExponential(2)}\n`);
   console.log('| part | what | nextscale ms | ORT ms | ORT / nextscale | max abs diff | max abs output | nextscale dispatches | ORT nodes by execution provider |');
@@ -198,7 +193,7 @@ function print(gpu: Gpu, model: UnifiedModel, name: string, runs: number, r: Pee
     console.log(`| ${p.part} | ${p.what} | ${p.nextscaleMs.toFixed(1)} | ${p.ortMs.toFixed(1)} | ${p.ratio.toFixed(2)} | ${p.maxAbsDiff.toExponential(2)} | ${p.maxAbs.toPrecision(3)} | ${p.dispatches} | ${nodes} |`);
   }
   console.log(JSON.stringify({
-    bench: 'peer', peer: 'ort', ortVersion: r.ortVersion, provider: r.provider, model: name, family: model.config.family, dtype: model.dtype, kernelStyle: gpu.kernelStyle,
+    bench: 'peer', peer: 'ort', ortVersion: r.ortVersion, executionProvider: 'webgpu', model: name, family: model.config.family, dtype: model.dtype, kernelStyle: gpu.kernelStyle,
     adapter: gpu.adapterName, software: gpu.isSoftware, runs, sessionMaxAbsDiff: r.sessionMaxAbsDiff, parts: r.parts,
   }));
 }

@@ -16,9 +16,6 @@ import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-web';
 
 export type Ort = typeof import('onnxruntime-web/webgpu');
 
-/** Where ORT runs a graph: on the shared GPU device, or ORT's CPU (WebAssembly) backend. */
-export type OrtProvider = 'webgpu' | 'wasm';
-
 let loaded: Promise<Ort> | undefined;
 const patched = new WeakSet<GPUQueue>();
 
@@ -66,12 +63,12 @@ export interface OrtSession {
 }
 
 /**
- * An ORT session of an ONNX file's bytes, on the shared device or on ORT's CPU backend. The placement
+ * An ORT session of an ONNX file's bytes on the WebGPU execution provider, on `device`. The placement
  * comes from a first session created with verbose logging (and released: a session logs at the level it
  * was made with on every run, which would slow the runs down); the one returned logs only warnings.
  */
-export async function ortSession(ort: Ort, device: GPUDevice, model: Uint8Array, provider: OrtProvider): Promise<OrtSession> {
-  const ep = (provider === 'webgpu' ? { name: 'webgpu', device } : 'wasm') as InferenceSession.ExecutionProviderConfig;
+export async function ortSession(ort: Ort, device: GPUDevice, model: Uint8Array): Promise<OrtSession> {
+  const ep = { name: 'webgpu', device } as InferenceSession.ExecutionProviderConfig;
   const options: InferenceSession.SessionOptions = { executionProviders: [ep], graphOptimizationLevel: 'all' };
   const logged: string[] = [];
   const fs = (await import('node:fs')).default;

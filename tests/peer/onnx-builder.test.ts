@@ -11,7 +11,7 @@ import { expectClose, random, testGpu } from '../helpers.ts';
 async function run(model: Uint8Array, inputs: Record<string, { data: Float32Array; dims: number[] }>): Promise<Record<string, Float32Array>> {
   const gpu = await testGpu();
   const ort = await loadOrt(gpu.device);
-  const { session, placement } = await ortSession(ort, gpu.device, model, 'webgpu');
+  const { session, placement } = await ortSession(ort, gpu.device, model);
   try {
     expect(Object.keys(placement), 'execution providers the nodes were placed on').toEqual(['WebGpuExecutionProvider']);
     return await ortRun(ort, session, inputs);

@@ -22,7 +22,6 @@ describe('bench --peer ort on the unified-tiny fixture', () => {
     vi.restoreAllMocks();
     model.dispose();
 
-    expect(result.provider).toBe('webgpu');
     expect(result.parts.map((p) => p.part)).toEqual(['transformer', 'decoder']);
     // The timed pass is the session's own forward of that scale, not a look-alike.
     expect(result.sessionMaxAbsDiff).toBeLessThanOrEqual(1e-5);
@@ -43,6 +42,6 @@ describe('bench --peer ort on the unified-tiny fixture', () => {
       for (const cell of r.slice(3, 7)) expect(Number.isFinite(Number(cell)), `cell '${cell}' of ${r.join(' | ')}`).toBe(true);
     }
     const json = JSON.parse(printed[printed.length - 1]);
-    expect(json).toMatchObject({ bench: 'peer', peer: 'ort', provider: 'webgpu', parts: [{ part: 'transformer' }, { part: 'decoder' }] });
+    expect(json).toMatchObject({ bench: 'peer', peer: 'ort', executionProvider: 'webgpu', parts: [{ part: 'transformer' }, { part: 'decoder' }] });
   });
 });
