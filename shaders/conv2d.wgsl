@@ -311,13 +311,19 @@ fn row_taps(q: Block, ci: u32, iy: i32) -> array<vec4f, 6> {
                          select(z, vec4f(s5, s6, s7, s8), inside), select(z, vec4f(s6, s7, s8, s9), inside));
 }
 
+// acc + w0·t0 + w1·t1 + w2·t2 (the three kx taps of one channel on four pixels), as fused multiply-adds.
+fn tap3(acc: vec4f, w0: f32, w1: f32, w2: f32, t0: vec4f, t1: vec4f, t2: vec4f) -> vec4f {
+  return fma(vec4f(w2), t2, fma(vec4f(w1), t1, fma(vec4f(w0), t0, acc)));
+}
+
 // The 3x3, stride 1 case (most of a VQVAE decoder), as conv2d_direct but on two output rows and 8
-// channels (CH8) or 4, reading each input row segment once for the three kx and all the channels, and
-// each weight once for both rows. Written for a CPU-emulated adapter, where loads cost more than the
-// arithmetic: no branch in the loop (a row in the padding is read clamped and selected away), whole vec4
-// loads where X4 allows them and a channel group's tap as one load where PACKED does, sums in named
-// vectors indexed by constants, and fma. Grid: ceil(Cout / (CH8 ? 8 : 4)) · B · ceil(Ho / 2) · ceil(Wo / 8)
-// invocations of DIRECT_WG.
+// channels (CH8) or 4: each input channel's four input rows are read once for the three ky, the three kx
+// and all the channels, and each weight once for both rows. Written for a CPU-emulated adapter, where loads
+// cost more than the arithmetic: no branch in the loop (a row in the padding is read clamped and selected
+// away), whole vec4 loads where X4 allows them and a channel group's tap as one load where PACKED does,
+// the sums in named vectors and the ky steps written out, so that every index is a constant (a loop over
+// ky, indexing the rows it reads, measured half as fast on SwiftShader), and fma.
+// Grid: ceil(Cout / (CH8 ? 8 : 4)) · B · ceil(Ho / 2) · ceil(Wo / 8) invocations of DIRECT_WG.
 @compute @workgroup_size(DIRECT_WG)
 fn conv2d_direct_3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   var q = direct_block(gid, nwg, select(4u, 8u, CH8), 2u);
@@ -333,52 +339,82 @@ fn conv2d_direct_3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wor
   var H0 = vec4f(); var H1 = vec4f(); var H2 = vec4f(); var H3 = vec4f();
   var M0 = vec4f(); var M1 = vec4f(); var M2 = vec4f(); var M3 = vec4f();
   var N0 = vec4f(); var N1 = vec4f(); var N2 = vec4f(); var N3 = vec4f();
+  let iy0 = i32(q.oy) - i32(p.pad_top);
   for (var ci = 0u; ci < p.Cin; ci++) {
-    for (var ky = 0u; ky < 3u; ky++) {
-      let k = (ci * 3u + ky) * 3u;
-      let a0 = w_group(q.co0, k);
-      let a1 = w_group(q.co0, k + 1u);
-      let a2 = w_group(q.co0, k + 2u);
-      let iy = i32(q.oy) - i32(p.pad_top) + i32(ky);
-      let x = row_taps(q, ci, iy);
-      // Row oy + 1 reads the input row below; past the last output row it is computed and not stored.
-      let y = row_taps(q, ci, iy + 1);
-      l0 = fma(vec4f(a2.x), x[2], fma(vec4f(a1.x), x[1], fma(vec4f(a0.x), x[0], l0)));
-      l1 = fma(vec4f(a2.y), x[2], fma(vec4f(a1.y), x[1], fma(vec4f(a0.y), x[0], l1)));
-      l2 = fma(vec4f(a2.z), x[2], fma(vec4f(a1.z), x[1], fma(vec4f(a0.z), x[0], l2)));
-      l3 = fma(vec4f(a2.w), x[2], fma(vec4f(a1.w), x[1], fma(vec4f(a0.w), x[0], l3)));
-      h0 = fma(vec4f(a2.x), x[5], fma(vec4f(a1.x), x[4], fma(vec4f(a0.x), x[3], h0)));
-      h1 = fma(vec4f(a2.y), x[5], fma(vec4f(a1.y), x[4], fma(vec4f(a0.y), x[3], h1)));
-      h2 = fma(vec4f(a2.z), x[5], fma(vec4f(a1.z), x[4], fma(vec4f(a0.z), x[3], h2)));
-      h3 = fma(vec4f(a2.w), x[5], fma(vec4f(a1.w), x[4], fma(vec4f(a0.w), x[3], h3)));
-      m0 = fma(vec4f(a2.x), y[2], fma(vec4f(a1.x), y[1], fma(vec4f(a0.x), y[0], m0)));
-      m1 = fma(vec4f(a2.y), y[2], fma(vec4f(a1.y), y[1], fma(vec4f(a0.y), y[0], m1)));
-      m2 = fma(vec4f(a2.z), y[2], fma(vec4f(a1.z), y[1], fma(vec4f(a0.z), y[0], m2)));
-      m3 = fma(vec4f(a2.w), y[2], fma(vec4f(a1.w), y[1], fma(vec4f(a0.w), y[0], m3)));
-      n0 = fma(vec4f(a2.x), y[5], fma(vec4f(a1.x), y[4], fma(vec4f(a0.x), y[3], n0)));
-      n1 = fma(vec4f(a2.y), y[5], fma(vec4f(a1.y), y[4], fma(vec4f(a0.y), y[3], n1)));
-      n2 = fma(vec4f(a2.z), y[5], fma(vec4f(a1.z), y[4], fma(vec4f(a0.z), y[3], n2)));
-      n3 = fma(vec4f(a2.w), y[5], fma(vec4f(a1.w), y[4], fma(vec4f(a0.w), y[3], n3)));
+    // Input rows oy - pad_top .. + 3 under the block ([0 .. 2]: pixels ox0 .. ox0 + 3 at kx = 0 .. 2; [3 .. 5]:
+    // ox0 + 4 .. ox0 + 7); output row oy reads rows ky, row oy + 1 rows ky + 1 (past the last output row it is
+    // computed and not stored).
+    let r0 = row_taps(q, ci, iy0);
+    let r1 = row_taps(q, ci, iy0 + 1);
+    let r2 = row_taps(q, ci, iy0 + 2);
+    let r3 = row_taps(q, ci, iy0 + 3);
+    { // ky = 0
+      let k = ci * 9u + 0u;
+      let a0 = w_group(q.co0, k); let a1 = w_group(q.co0, k + 1u); let a2 = w_group(q.co0, k + 2u);
+      l0 = tap3(l0, a0.x, a1.x, a2.x, r0[0], r0[1], r0[2]); l1 = tap3(l1, a0.y, a1.y, a2.y, r0[0], r0[1], r0[2]);
+      l2 = tap3(l2, a0.z, a1.z, a2.z, r0[0], r0[1], r0[2]); l3 = tap3(l3, a0.w, a1.w, a2.w, r0[0], r0[1], r0[2]);
+      h0 = tap3(h0, a0.x, a1.x, a2.x, r0[3], r0[4], r0[5]); h1 = tap3(h1, a0.y, a1.y, a2.y, r0[3], r0[4], r0[5]);
+      h2 = tap3(h2, a0.z, a1.z, a2.z, r0[3], r0[4], r0[5]); h3 = tap3(h3, a0.w, a1.w, a2.w, r0[3], r0[4], r0[5]);
+      m0 = tap3(m0, a0.x, a1.x, a2.x, r1[0], r1[1], r1[2]); m1 = tap3(m1, a0.y, a1.y, a2.y, r1[0], r1[1], r1[2]);
+      m2 = tap3(m2, a0.z, a1.z, a2.z, r1[0], r1[1], r1[2]); m3 = tap3(m3, a0.w, a1.w, a2.w, r1[0], r1[1], r1[2]);
+      n0 = tap3(n0, a0.x, a1.x, a2.x, r1[3], r1[4], r1[5]); n1 = tap3(n1, a0.y, a1.y, a2.y, r1[3], r1[4], r1[5]);
+      n2 = tap3(n2, a0.z, a1.z, a2.z, r1[3], r1[4], r1[5]); n3 = tap3(n3, a0.w, a1.w, a2.w, r1[3], r1[4], r1[5]);
       if (CH8) {
-        let b0 = w_group(cb, k);
-        let b1 = w_group(cb, k + 1u);
-        let b2 = w_group(cb, k + 2u);
-        L0 = fma(vec4f(b2.x), x[2], fma(vec4f(b1.x), x[1], fma(vec4f(b0.x), x[0], L0)));
-        L1 = fma(vec4f(b2.y), x[2], fma(vec4f(b1.y), x[1], fma(vec4f(b0.y), x[0], L1)));
-        L2 = fma(vec4f(b2.z), x[2], fma(vec4f(b1.z), x[1], fma(vec4f(b0.z), x[0], L2)));
-        L3 = fma(vec4f(b2.w), x[2], fma(vec4f(b1.w), x[1], fma(vec4f(b0.w), x[0], L3)));
-        H0 = fma(vec4f(b2.x), x[5], fma(vec4f(b1.x), x[4], fma(vec4f(b0.x), x[3], H0)));
-        H1 = fma(vec4f(b2.y), x[5], fma(vec4f(b1.y), x[4], fma(vec4f(b0.y), x[3], H1)));
-        H2 = fma(vec4f(b2.z), x[5], fma(vec4f(b1.z), x[4], fma(vec4f(b0.z), x[3], H2)));
-        H3 = fma(vec4f(b2.w), x[5], fma(vec4f(b1.w), x[4], fma(vec4f(b0.w), x[3], H3)));
-        M0 = fma(vec4f(b2.x), y[2], fma(vec4f(b1.x), y[1], fma(vec4f(b0.x), y[0], M0)));
-        M1 = fma(vec4f(b2.y), y[2], fma(vec4f(b1.y), y[1], fma(vec4f(b0.y), y[0], M1)));
-        M2 = fma(vec4f(b2.z), y[2], fma(vec4f(b1.z), y[1], fma(vec4f(b0.z), y[0], M2)));
-        M3 = fma(vec4f(b2.w), y[2], fma(vec4f(b1.w), y[1], fma(vec4f(b0.w), y[0], M3)));
-        N0 = fma(vec4f(b2.x), y[5], fma(vec4f(b1.x), y[4], fma(vec4f(b0.x), y[3], N0)));
-        N1 = fma(vec4f(b2.y), y[5], fma(vec4f(b1.y), y[4], fma(vec4f(b0.y), y[3], N1)));
-        N2 = fma(vec4f(b2.z), y[5], fma(vec4f(b1.z), y[4], fma(vec4f(b0.z), y[3], N2)));
-        N3 = fma(vec4f(b2.w), y[5], fma(vec4f(b1.w), y[4], fma(vec4f(b0.w), y[3], N3)));
+        let b0 = w_group(cb, k); let b1 = w_group(cb, k + 1u); let b2 = w_group(cb, k + 2u);
+        L0 = tap3(L0, b0.x, b1.x, b2.x, r0[0], r0[1], r0[2]); L1 = tap3(L1, b0.y, b1.y, b2.y, r0[0], r0[1], r0[2]);
+        L2 = tap3(L2, b0.z, b1.z, b2.z, r0[0], r0[1], r0[2]); L3 = tap3(L3, b0.w, b1.w, b2.w, r0[0], r0[1], r0[2]);
+        H0 = tap3(H0, b0.x, b1.x, b2.x, r0[3], r0[4], r0[5]); H1 = tap3(H1, b0.y, b1.y, b2.y, r0[3], r0[4], r0[5]);
+        H2 = tap3(H2, b0.z, b1.z, b2.z, r0[3], r0[4], r0[5]); H3 = tap3(H3, b0.w, b1.w, b2.w, r0[3], r0[4], r0[5]);
+        M0 = tap3(M0, b0.x, b1.x, b2.x, r1[0], r1[1], r1[2]); M1 = tap3(M1, b0.y, b1.y, b2.y, r1[0], r1[1], r1[2]);
+        M2 = tap3(M2, b0.z, b1.z, b2.z, r1[0], r1[1], r1[2]); M3 = tap3(M3, b0.w, b1.w, b2.w, r1[0], r1[1], r1[2]);
+        N0 = tap3(N0, b0.x, b1.x, b2.x, r1[3], r1[4], r1[5]); N1 = tap3(N1, b0.y, b1.y, b2.y, r1[3], r1[4], r1[5]);
+        N2 = tap3(N2, b0.z, b1.z, b2.z, r1[3], r1[4], r1[5]); N3 = tap3(N3, b0.w, b1.w, b2.w, r1[3], r1[4], r1[5]);
+      }
+    }
+    { // ky = 1
+      let k = ci * 9u + 3u;
+      let a0 = w_group(q.co0, k); let a1 = w_group(q.co0, k + 1u); let a2 = w_group(q.co0, k + 2u);
+      l0 = tap3(l0, a0.x, a1.x, a2.x, r1[0], r1[1], r1[2]); l1 = tap3(l1, a0.y, a1.y, a2.y, r1[0], r1[1], r1[2]);
+      l2 = tap3(l2, a0.z, a1.z, a2.z, r1[0], r1[1], r1[2]); l3 = tap3(l3, a0.w, a1.w, a2.w, r1[0], r1[1], r1[2]);
+      h0 = tap3(h0, a0.x, a1.x, a2.x, r1[3], r1[4], r1[5]); h1 = tap3(h1, a0.y, a1.y, a2.y, r1[3], r1[4], r1[5]);
+      h2 = tap3(h2, a0.z, a1.z, a2.z, r1[3], r1[4], r1[5]); h3 = tap3(h3, a0.w, a1.w, a2.w, r1[3], r1[4], r1[5]);
+      m0 = tap3(m0, a0.x, a1.x, a2.x, r2[0], r2[1], r2[2]); m1 = tap3(m1, a0.y, a1.y, a2.y, r2[0], r2[1], r2[2]);
+      m2 = tap3(m2, a0.z, a1.z, a2.z, r2[0], r2[1], r2[2]); m3 = tap3(m3, a0.w, a1.w, a2.w, r2[0], r2[1], r2[2]);
+      n0 = tap3(n0, a0.x, a1.x, a2.x, r2[3], r2[4], r2[5]); n1 = tap3(n1, a0.y, a1.y, a2.y, r2[3], r2[4], r2[5]);
+      n2 = tap3(n2, a0.z, a1.z, a2.z, r2[3], r2[4], r2[5]); n3 = tap3(n3, a0.w, a1.w, a2.w, r2[3], r2[4], r2[5]);
+      if (CH8) {
+        let b0 = w_group(cb, k); let b1 = w_group(cb, k + 1u); let b2 = w_group(cb, k + 2u);
+        L0 = tap3(L0, b0.x, b1.x, b2.x, r1[0], r1[1], r1[2]); L1 = tap3(L1, b0.y, b1.y, b2.y, r1[0], r1[1], r1[2]);
+        L2 = tap3(L2, b0.z, b1.z, b2.z, r1[0], r1[1], r1[2]); L3 = tap3(L3, b0.w, b1.w, b2.w, r1[0], r1[1], r1[2]);
+        H0 = tap3(H0, b0.x, b1.x, b2.x, r1[3], r1[4], r1[5]); H1 = tap3(H1, b0.y, b1.y, b2.y, r1[3], r1[4], r1[5]);
+        H2 = tap3(H2, b0.z, b1.z, b2.z, r1[3], r1[4], r1[5]); H3 = tap3(H3, b0.w, b1.w, b2.w, r1[3], r1[4], r1[5]);
+        M0 = tap3(M0, b0.x, b1.x, b2.x, r2[0], r2[1], r2[2]); M1 = tap3(M1, b0.y, b1.y, b2.y, r2[0], r2[1], r2[2]);
+        M2 = tap3(M2, b0.z, b1.z, b2.z, r2[0], r2[1], r2[2]); M3 = tap3(M3, b0.w, b1.w, b2.w, r2[0], r2[1], r2[2]);
+        N0 = tap3(N0, b0.x, b1.x, b2.x, r2[3], r2[4], r2[5]); N1 = tap3(N1, b0.y, b1.y, b2.y, r2[3], r2[4], r2[5]);
+        N2 = tap3(N2, b0.z, b1.z, b2.z, r2[3], r2[4], r2[5]); N3 = tap3(N3, b0.w, b1.w, b2.w, r2[3], r2[4], r2[5]);
+      }
+    }
+    { // ky = 2
+      let k = ci * 9u + 6u;
+      let a0 = w_group(q.co0, k); let a1 = w_group(q.co0, k + 1u); let a2 = w_group(q.co0, k + 2u);
+      l0 = tap3(l0, a0.x, a1.x, a2.x, r2[0], r2[1], r2[2]); l1 = tap3(l1, a0.y, a1.y, a2.y, r2[0], r2[1], r2[2]);
+      l2 = tap3(l2, a0.z, a1.z, a2.z, r2[0], r2[1], r2[2]); l3 = tap3(l3, a0.w, a1.w, a2.w, r2[0], r2[1], r2[2]);
+      h0 = tap3(h0, a0.x, a1.x, a2.x, r2[3], r2[4], r2[5]); h1 = tap3(h1, a0.y, a1.y, a2.y, r2[3], r2[4], r2[5]);
+      h2 = tap3(h2, a0.z, a1.z, a2.z, r2[3], r2[4], r2[5]); h3 = tap3(h3, a0.w, a1.w, a2.w, r2[3], r2[4], r2[5]);
+      m0 = tap3(m0, a0.x, a1.x, a2.x, r3[0], r3[1], r3[2]); m1 = tap3(m1, a0.y, a1.y, a2.y, r3[0], r3[1], r3[2]);
+      m2 = tap3(m2, a0.z, a1.z, a2.z, r3[0], r3[1], r3[2]); m3 = tap3(m3, a0.w, a1.w, a2.w, r3[0], r3[1], r3[2]);
+      n0 = tap3(n0, a0.x, a1.x, a2.x, r3[3], r3[4], r3[5]); n1 = tap3(n1, a0.y, a1.y, a2.y, r3[3], r3[4], r3[5]);
+      n2 = tap3(n2, a0.z, a1.z, a2.z, r3[3], r3[4], r3[5]); n3 = tap3(n3, a0.w, a1.w, a2.w, r3[3], r3[4], r3[5]);
+      if (CH8) {
+        let b0 = w_group(cb, k); let b1 = w_group(cb, k + 1u); let b2 = w_group(cb, k + 2u);
+        L0 = tap3(L0, b0.x, b1.x, b2.x, r2[0], r2[1], r2[2]); L1 = tap3(L1, b0.y, b1.y, b2.y, r2[0], r2[1], r2[2]);
+        L2 = tap3(L2, b0.z, b1.z, b2.z, r2[0], r2[1], r2[2]); L3 = tap3(L3, b0.w, b1.w, b2.w, r2[0], r2[1], r2[2]);
+        H0 = tap3(H0, b0.x, b1.x, b2.x, r2[3], r2[4], r2[5]); H1 = tap3(H1, b0.y, b1.y, b2.y, r2[3], r2[4], r2[5]);
+        H2 = tap3(H2, b0.z, b1.z, b2.z, r2[3], r2[4], r2[5]); H3 = tap3(H3, b0.w, b1.w, b2.w, r2[3], r2[4], r2[5]);
+        M0 = tap3(M0, b0.x, b1.x, b2.x, r3[0], r3[1], r3[2]); M1 = tap3(M1, b0.y, b1.y, b2.y, r3[0], r3[1], r3[2]);
+        M2 = tap3(M2, b0.z, b1.z, b2.z, r3[0], r3[1], r3[2]); M3 = tap3(M3, b0.w, b1.w, b2.w, r3[0], r3[1], r3[2]);
+        N0 = tap3(N0, b0.x, b1.x, b2.x, r3[3], r3[4], r3[5]); N1 = tap3(N1, b0.y, b1.y, b2.y, r3[3], r3[4], r3[5]);
+        N2 = tap3(N2, b0.z, b1.z, b2.z, r3[3], r3[4], r3[5]); N3 = tap3(N3, b0.w, b1.w, b2.w, r3[3], r3[4], r3[5]);
       }
     }
   }
