@@ -21,7 +21,7 @@
 // conv2d_direct: an invocation computes 4 output channels × 8 adjacent pixels of one output row in
 // registers, reading each input row segment and the 4 channels' taps straight from memory: no
 // workgroup memory, no barrier. conv2d_direct_3x3 does the same on two output rows, for 8 channels
-// (CH8) or 4.
+// (CH8) or 4; conv2d_direct_1x1 on 8 channels of 8 flattened pixels.
 
 struct Params {
   B: u32,
@@ -264,8 +264,60 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   store_block(q, array<vec4f, 4>(l0, l1, l2, l3), array<vec4f, 4>(h0, h1, h2, h3));
 }
 
-// conv2d_direct_3x3's view of x, four pixels of a row at a time (used when W % 4 == 0).
+// conv2d_direct_3x3's and conv2d_direct_1x1's view of x, four pixels at a time.
 @group(0) @binding(5) var<storage, read> x4: array<vec4f>;
+
+// The 1x1, stride 1, unpadded case with H·W % 4 == 0 (the decoder's shortcut convs), a matrix product over
+// the flattened pixels: an invocation computes 8 channels (4 past Cout repeating the last group, not stored)
+// of 8 neighbouring pixels, reading each input channel's 8 pixels as two vec4s. Grid: ceil(Cout / 8) · B ·
+// ceil(H·W / 8) invocations of DIRECT_WG.
+@compute @workgroup_size(DIRECT_WG)
+fn conv2d_direct_1x1(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = gid.x + gid.y * nwg.x * DIRECT_WG;
+  let hw = p.H * p.W;
+  let blocks = (hw + 7u) / 8u;
+  let pixel_blocks = p.B * blocks;
+  let co0 = (t / pixel_blocks) * 8u;
+  if (co0 >= p.Cout) { return; }
+  let r = t % pixel_blocks;
+  let b = r / blocks;
+  let p0 = (r % blocks) * 8u;
+  let hw4 = hw / 4u;
+  let v0 = p0 / 4u;
+  let v1 = min(v0 + 1u, hw4 - 1u); // past the end when H·W % 8 == 4: read, not stored
+  let cb = co0 + 4u;
+  // l: channels co0 .. co0 + 3 at pixels p0 .. p0 + 3, h: at p0 + 4 .. p0 + 7; the capitals channels co0 + 4 ...
+  var l0 = vec4f(); var l1 = vec4f(); var l2 = vec4f(); var l3 = vec4f();
+  var h0 = vec4f(); var h1 = vec4f(); var h2 = vec4f(); var h3 = vec4f();
+  var L0 = vec4f(); var L1 = vec4f(); var L2 = vec4f(); var L3 = vec4f();
+  var H0 = vec4f(); var H1 = vec4f(); var H2 = vec4f(); var H3 = vec4f();
+  for (var ci = 0u; ci < p.Cin; ci++) {
+    let row = (b * p.Cin + ci) * hw4;
+    let xl = x4[row + v0];
+    let xh = x4[row + v1];
+    let a = w_group(co0, ci);
+    let e = w_group(cb, ci);
+    l0 += a.x * xl; l1 += a.y * xl; l2 += a.z * xl; l3 += a.w * xl;
+    h0 += a.x * xh; h1 += a.y * xh; h2 += a.z * xh; h3 += a.w * xh;
+    L0 += e.x * xl; L1 += e.y * xl; L2 += e.z * xl; L3 += e.w * xl;
+    H0 += e.x * xh; H1 += e.y * xh; H2 += e.z * xh; H3 += e.w * xh;
+  }
+  let sums = array<vec4f, 16>(l0, l1, l2, l3, h0, h1, h2, h3, L0, L1, L2, L3, H0, H1, H2, H3);
+  for (var c = 0u; c < 8u; c++) {
+    let co = co0 + c;
+    if (co >= p.Cout) { break; }
+    var bias_c = 0.0;
+    if (HAS_BIAS) { bias_c = bias[co]; }
+    let at = (b * p.Cout + co) * hw + p0;
+    let lo = sums[(c / 4u) * 8u + c % 4u];
+    let hi = sums[(c / 4u) * 8u + 4u + c % 4u];
+    for (var j = 0u; j < 4u; j++) {
+      if (p0 + j < hw) { out[at + j] = lo[j] + bias_c; }
+      if (p0 + 4u + j < hw) { out[at + 4u + j] = hi[j] + bias_c; }
+    }
+  }
+}
+
 
 // Read x as vec4s: W % 4 == 0 and one column of padding on each side (so Wo == W), so a block's 10
 // input pixels ox0 - 1 .. ox0 + 8 are two whole vec4s and a neighbour on each side.
@@ -301,14 +353,10 @@ fn row_taps(q: Block, ci: u32, iy: i32) -> array<vec4f, 6> {
   }
   let base = row * p.W;
   let ix0 = i32(q.ox0) - i32(p.pad_left);
-  let s0 = load_x_at(base, ix0); let s1 = load_x_at(base, ix0 + 1); let s2 = load_x_at(base, ix0 + 2);
-  let s3 = load_x_at(base, ix0 + 3); let s4 = load_x_at(base, ix0 + 4); let s5 = load_x_at(base, ix0 + 5);
-  let s6 = load_x_at(base, ix0 + 6); let s7 = load_x_at(base, ix0 + 7); let s8 = load_x_at(base, ix0 + 8);
-  let s9 = load_x_at(base, ix0 + 9);
-  let z = vec4f();
-  return array<vec4f, 6>(select(z, vec4f(s0, s1, s2, s3), inside), select(z, vec4f(s1, s2, s3, s4), inside),
-                         select(z, vec4f(s2, s3, s4, s5), inside), select(z, vec4f(s4, s5, s6, s7), inside),
-                         select(z, vec4f(s5, s6, s7, s8), inside), select(z, vec4f(s6, s7, s8, s9), inside));
+  var s: array<f32, 10>;
+  for (var i = 0; i < 10; i++) { s[i] = select(0.0, load_x_at(base, ix0 + i), inside); }
+  return array<vec4f, 6>(vec4f(s[0], s[1], s[2], s[3]), vec4f(s[1], s[2], s[3], s[4]), vec4f(s[2], s[3], s[4], s[5]),
+                         vec4f(s[4], s[5], s[6], s[7]), vec4f(s[5], s[6], s[7], s[8]), vec4f(s[6], s[7], s[8], s[9]));
 }
 
 // acc + w0·t0 + w1·t1 + w2·t2 (the three kx taps of one channel on four pixels), as fused multiply-adds.

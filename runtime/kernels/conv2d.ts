@@ -3,7 +3,8 @@
  * side), the VQVAE's workhorse. One dispatch per convolution. In the 'workgroup' kernel style (GPUs), an implicit
  * GEMM: output channels × output pixels are tiled per workgroup, input patches and weights staged in
  * workgroup memory. In the 'direct' style (CPU-emulated adapters), each invocation computes 4 channels ×
- * 8 pixels of a row (8 channels × 8 pixels of two rows for 3x3, stride 1) in registers from memory.
+ * 8 pixels of a row (8 channels × 8 pixels of two rows for 3x3, stride 1; 8 channels × 8 pixels for an
+ * unpadded 1x1) in registers from memory.
  * The weight comes as PyTorch stores it, [Cout, Cin, k, k], or packed in channel groups
  * (`packConv2dWeight`), the layout the direct kernels read with a third of the loads or fewer.
  * WGSL: shaders/conv2d.wgsl. Reference: runtime/reference/conv2d.ts.
@@ -15,6 +16,7 @@ import { expectDType, expectRank } from './checks.ts';
 const kernel = new Kernel({ name: 'conv2d', source, entryPoint: 'conv2d' });
 const directKernel = new Kernel({ name: 'conv2d_direct', source, entryPoint: 'conv2d_direct' });
 const direct3x3Kernel = new Kernel({ name: 'conv2d_direct_3x3', source, entryPoint: 'conv2d_direct_3x3' });
+const direct1x1Kernel = new Kernel({ name: 'conv2d_direct_1x1', source, entryPoint: 'conv2d_direct_1x1' });
 
 const TILE_PIXELS = 64;
 /** Invocations per `conv2d_direct` workgroup (DIRECT_WG in the WGSL). */
@@ -109,6 +111,14 @@ export function conv2d(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bi
   const uniforms = { B, Cin, H, W, Cout, Ho, Wo, stride, pad_top: top, pad_left: left };
   const constants = { W_F16: weight.dtype === 'f16', HAS_BIAS: bias !== undefined, KS: k, CIRCULAR: circular, PACKED: packed };
   const flops = 2 * B * Cout * Cin * k * k * Ho * Wo;
+  if (rec.kernelStyle === 'direct' && k === 1 && stride === 1 && top + bottom + left + right === 0 && (H * W) % 4 === 0) {
+    const pixelBlocks = B * Math.ceil((H * W) / 8);
+    rec.dispatch(direct1x1Kernel, {
+      bindings: { out, x4: x, w: weight, bias: bias ?? x }, uniforms, constants,
+      workgroups: grid(Math.ceil(Cout / 8) * pixelBlocks, DIRECT_WG), weightPasses: pixelBlocks, flops,
+    });
+    return;
+  }
   if (rec.kernelStyle === 'direct') {
     const is3x3 = k === 3 && stride === 1;
     // conv2d_direct_3x3 takes two output rows and 8 channels an invocation (4 where Cout ≤ 4, as conv_out's

@@ -43,7 +43,11 @@ async function checkStyle(style: KernelStyle, c: Case, seed: number): Promise<st
 
 describe.each(KERNEL_STYLES)('conv2d in the %s kernel style against the CPU reference', (style) => {
   // The direct style has its own kernel for 3x3 stride 1, which reads each input row segment once.
-  const kernel = (c: Case) => (style === 'workgroup' ? 'conv2d' : c.k === 3 && (c.stride ?? 1) === 1 ? 'conv2d_direct_3x3' : 'conv2d_direct');
+  const kernel = (c: Case) => {
+    if (style === 'workgroup') return 'conv2d';
+    if (c.k === 3 && (c.stride ?? 1) === 1) return 'conv2d_direct_3x3';
+    return c.k === 1 && !c.padding && (c.stride ?? 1) === 1 && (c.H * c.W) % 4 === 0 ? 'conv2d_direct_1x1' : 'conv2d_direct';
+  };
   const check = async (c: Case, seed: number) => expect(await checkStyle(style, c, seed)).toBe(kernel(c));
 
   it('3x3, padding 1, stride 1: B=2, Cin=3, Cout=5, 7x6 (f32 and f16 weights)', async () => {
@@ -67,6 +71,10 @@ describe.each(KERNEL_STYLES)('conv2d in the %s kernel style against the CPU refe
   it('1x1 and unpadded 3x3', async () => {
     await check({ B: 2, Cin: 7, H: 5, W: 3, Cout: 9, k: 1 }, 6);
     await check({ B: 1, Cin: 5, H: 4, W: 6, Cout: 3, k: 1, f16: true, bias: false }, 7);
+    // H·W % 4 == 0 (the direct style's flattened 1x1): 8 pixels a block, the last one 4 (12 pixels); 9 and 12 channels
+    await check({ B: 2, Cin: 6, H: 2, W: 6, Cout: 9, k: 1 }, 15);
+    await check({ B: 1, Cin: 9, H: 4, W: 8, Cout: 12, k: 1, f16: true }, 16);
+    await check({ B: 1, Cin: 3, H: 3, W: 5, Cout: 4, k: 1, stride: 2 }, 17);
     await check({ B: 1, Cin: 3, H: 5, W: 4, Cout: 2, k: 3 }, 8);
   });
 
