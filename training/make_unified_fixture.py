@@ -5,7 +5,8 @@ expected.safetensors with the keys `runtime/models/unified/README.md` lists: tex
 caption of a synthetic image (read closed, and read by its full view only as a `caption_view` model does), an instruction edit of that image, and two frames of a clip that continue the text to
 image result (each conditioned on the frame before by its full view, its features starting from that frame's); then
 the text to image and the caption again with the same weights under `rope_2d`; then text to image with `pos_2d`, the
-same weights plus a `pos_grid` drawn from its own generator (so the other cases keep their numbers). The weights are drawn larger than a training
+same weights plus a `pos_grid` drawn from its own generator (so the other cases keep their numbers), and with
+`pos_scales`, the same weights plus a `pos_scale` drawn from a third generator. The weights are drawn larger than a training
 init so that greedy choices are far from ties; a seed whose smallest top-2 gap is under --min-gap, or whose caption
 holds a special token, is skipped for the next one, and the seed used is recorded in config.json.
 
@@ -143,10 +144,17 @@ def run(seed: int, tok: Tokenizer, prompt: str, instruction: str, cfg_scale: flo
     with torch.no_grad():
         model_grid.pos_grid.weight.copy_(torch.randn(model_grid.pos_grid.weight.shape, generator=torch.Generator().manual_seed(seed + 1)))
     t2i_grid = generate_image(model_grid, vae, sp, t2i_prefix, cfg_scale)
+    # The same weights with `pos_scales`: text to image; pos_scale comes from a generator of its own.
+    model_scales = Unified.from_config(dict(model.config(), pos_scales=True), VAE).eval()
+    model_scales.load_state_dict(model.state_dict(), strict=False)
+    with torch.no_grad():
+        model_scales.pos_scale.weight.copy_(torch.randn(model_scales.pos_scale.weight.shape, generator=torch.Generator().manual_seed(seed + 2)))
+    t2i_scales = generate_image(model_scales, vae, sp, t2i_prefix, cfg_scale)
     tf_diff = max(check_teacher_forced(model, sp, t2i_prefix, t2i, cfg_scale, "t2i"),
                   check_teacher_forced(model, sp, edit_prefix, edit, cfg_scale, "edit"),
                   check_teacher_forced(model2d, sp, t2i_prefix, t2i_2d, cfg_scale, "rope_2d t2i"),
-                  check_teacher_forced(model_grid, sp, t2i_prefix, t2i_grid, cfg_scale, "pos_2d t2i"))
+                  check_teacher_forced(model_grid, sp, t2i_prefix, t2i_grid, cfg_scale, "pos_2d t2i"),
+                  check_teacher_forced(model_scales, sp, t2i_prefix, t2i_scales, cfg_scale, "pos_scales t2i"))
     cap_diff = 0.0
     for what, m, image, res in (("caption", model, source, cap), ("caption from the full view", model, source_view, cap_view),
                                 ("rope_2d caption", model2d, source, cap_2d)):
@@ -156,7 +164,7 @@ def run(seed: int, tok: Tokenizer, prompt: str, instruction: str, cfg_scale: flo
             raise RuntimeError(f"{what}: teacher-forced logits differ from step-by-step ones by {cap_diff}")
     return dict(vae=vae, model=model, prompt_ids=prompt_ids, instr_ids=instr_ids, t2i=t2i, cap_input=cap_input,
                 source=source, cap=cap, cap_view=cap_view, edit=edit, clip=clip, t2i_2d=t2i_2d, cap_2d=cap_2d,
-                model_grid=model_grid, t2i_grid=t2i_grid,
+                model_grid=model_grid, t2i_grid=t2i_grid, model_scales=model_scales, t2i_scales=t2i_scales,
                 tf_diff=max(tf_diff, cap_diff),
                 codes_gap=quantizer_gaps(vae, cap_input))
 
@@ -198,6 +206,9 @@ def expected_tensors(r: dict) -> dict[str, torch.Tensor]:
     for s in range(len(r["t2i_grid"]["idx"])):
         out[f"pos2d.t2i.scale{s}.logits"] = r["t2i_grid"]["logits"][s]
         out[f"pos2d.t2i.scale{s}.idx"] = i32(r["t2i_grid"]["idx"][s])
+    for s in range(len(r["t2i_scales"]["idx"])):
+        out[f"posscales.t2i.scale{s}.logits"] = r["t2i_scales"]["logits"][s]
+        out[f"posscales.t2i.scale{s}.idx"] = i32(r["t2i_scales"]["idx"][s])
     return {k: v.detach().contiguous() for k, v in out.items()}
 
 
@@ -220,6 +231,7 @@ def main() -> None:
         r = run(seed, tok, args.prompt, args.instruction, args.cfg, args.caption_tokens)
         gaps = {"t2i": r["t2i"]["gap"], "cap": r["cap"]["gap"], "cap_view": r["cap_view"]["gap"], "edit": r["edit"]["gap"], "cap_codes": r["codes_gap"],
                 "rope2d_t2i": r["t2i_2d"]["gap"], "rope2d_cap": r["cap_2d"]["gap"], "pos2d_t2i": r["t2i_grid"]["gap"],
+                "posscales_t2i": r["t2i_scales"]["gap"],
                 **{f"clip_frame{k}": f["gap"] for k, f in enumerate(r["clip"], 1)}}
         smallest = min(min(g) for g in gaps.values())
         if smallest >= args.min_gap and not special_ids & set(r["cap"]["ids"] + r["cap_view"]["ids"] + r["cap_2d"]["ids"]):
@@ -245,6 +257,7 @@ def main() -> None:
     weights = {f"vae.{k}": v for k, v in vae.state_dict().items()}
     weights.update({f"unified.{k}": v for k, v in model.state_dict().items()})
     weights["unified.pos_grid.weight"] = r["model_grid"].pos_grid.weight  # read only by the pos_2d case
+    weights["unified.pos_scale.weight"] = r["model_scales"].pos_scale.weight  # read only by the pos_scales case
     safetensors_io.save({k: v.float().contiguous() for k, v in weights.items()}, out / "weights.safetensors", {"format": "pt"})
     safetensors_io.save(expected_tensors(r), out / "expected.safetensors")
     size = sum(f.stat().st_size for f in out.iterdir())

@@ -81,7 +81,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--weight-decay", type=float, default=0.05)
-    p.add_argument("--pos-lr-scale", type=float, default=1.0, help="learning rate of pos_row, pos_col and pos_grid, times --lr")
+    p.add_argument("--pos-lr-scale", type=float, default=1.0, help="learning rate of pos_row, pos_col, pos_grid and pos_scale, times --lr")
     p.add_argument("--prompt-drop", type=float, default=0.1, help="share of sequences whose prompt is hidden")
     p.add_argument("--mix", type=float, nargs="+", default=[0.55, 0.3, 0.15, 0.0], metavar="SHARE",
                    help="shares of the kinds of sequence: T2I I2T [EDIT [CLIP]] (edits and clips only when the world has them)")
@@ -148,6 +148,10 @@ def parse_args() -> argparse.Namespace:
                    help="image tokens also add a learned vector per cell of the finest grid (pos_grid), so that a layout "
                         "that is no sum of a row part and a column part (a checker) is one linear read away; recorded as "
                         "pos_2d in the model's config")
+    m.add_argument("--pos-scales", action="store_true",
+                   help="image tokens also add a learned vector per token of each scale (pos_scale), so that a coarse "
+                        "scale's layout (a coarse checker at 4x4) has vectors of its own rather than those of the finest "
+                        "grid's cells; recorded as pos_scales in the model's config")
     s = p.add_argument_group("sampling")
     s.add_argument("--sample", help="prompt to generate from at the end")
     s.add_argument("--sample-out", type=Path, help="PNG to write (default WORK/sample.png)")
@@ -465,7 +469,7 @@ def lr_at(step: int, done: float, args: argparse.Namespace) -> float:
 
 
 def make_optimizer(model: Unified, args: argparse.Namespace) -> torch.optim.Optimizer:
-    """AdamW: weight decay on matrices other than embeddings; the position embeddings (pos_row, pos_col, pos_grid) at
+    """AdamW: weight decay on matrices other than embeddings; the position embeddings (pos_row, pos_col, pos_grid, pos_scale) at
     --pos-lr-scale times the rate."""
     named = list(model.named_parameters())
     decays = [n for n, p in named if p.dim() == 2 and "embed" not in n and "pos_" not in n]
@@ -680,6 +684,8 @@ def main() -> None:
             print(f"fine-tuning the model of {args.init} (trained {ckpt['step']} steps, {ckpt.get('seconds', 0) / 60:.1f} minutes)")
         if args.pos_2d:
             model.add_pos_grid()
+        if args.pos_scales:
+            model.add_pos_scales()
         if args.code_head and model.code_basis is None:
             model.use_code_head(vae.quantize.embedding.weight)
         step, seconds, opt_state = 0, 0.0, None
@@ -699,7 +705,7 @@ def main() -> None:
         unified = dict(text_vocab_size=tok.vocab_size, depth=args.depth, embed_dim=args.embed, num_heads=args.heads,
                        num_kv_heads=args.kv_heads, intermediate_size=args.intermediate, rms_norm_eps=1e-6, rope_theta=10000.0,
                        patch_nums=list(vae.v_patch_nums), context_length=args.context, caption_view=args.caption_view,
-                       rope_2d=args.rope_2d, pos_2d=args.pos_2d)
+                       rope_2d=args.rope_2d, pos_2d=args.pos_2d, pos_scales=args.pos_scales)
         model = Unified.from_config(unified, vae.config())
         if args.code_head:
             model.use_code_head(vae.quantize.embedding.weight)

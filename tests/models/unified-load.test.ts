@@ -56,7 +56,7 @@ describe('loading unified models', () => {
     expect(config.unified).toEqual({
       textVocabSize: 438, depth: 2, embedDim: 64, numHeads: 4, numKvHeads: 2, intermediateSize: 160,
       rmsNormEps: 1e-6, ropeTheta: 10000, patchNums: [1, 2, 3, 4], contextLength: 256, frameConditioned: false,
-      captionView: false, rope2d: false, pos2d: false,
+      captionView: false, rope2d: false, pos2d: false, posScales: false,
     });
     expect(parseUnifiedConfig(serializeUnifiedConfig(config))).toEqual(config);
     const viewing = parseUnifiedConfig(withUnified({ caption_view: true }));
@@ -70,6 +70,10 @@ describe('loading unified models', () => {
     expect(pos2d.unified.pos2d).toBe(true);
     expect(serializeUnifiedConfig(pos2d)).toMatchObject({ unified: { pos_2d: true } });
     expect(parseUnifiedConfig(serializeUnifiedConfig(pos2d))).toEqual(pos2d);
+    const posScales = parseUnifiedConfig(withUnified({ pos_scales: true }));
+    expect(posScales.unified.posScales).toBe(true);
+    expect(serializeUnifiedConfig(posScales)).toMatchObject({ unified: { pos_scales: true } });
+    expect(parseUnifiedConfig(serializeUnifiedConfig(posScales))).toEqual(posScales);
   });
 
   it('lays out rotary positions: one per token, or with rope_2d (position, position + row, position + column)', () => {
@@ -131,6 +135,11 @@ describe('loading unified models', () => {
     const noGrid = await edited(weights, 'unified.pos_grid.weight', () => undefined);
     await expect(UnifiedModel.load(gpu, gridConfig, tokenizer, { weights: noGrid, vaePrefix: 'vae.', unifiedPrefix: 'unified.', name: 'no-grid' }))
       .rejects.toThrow(/tensor 'unified.pos_grid.weight' not found/);
+    expect(gpu.pool.stats.inUse).toBe(before);
+    const scalesConfig = { ...config, unified: { ...config.unified, posScales: true } };
+    const noScales = await edited(weights, 'unified.pos_scale.weight', () => undefined);
+    await expect(UnifiedModel.load(gpu, scalesConfig, tokenizer, { weights: noScales, vaePrefix: 'vae.', unifiedPrefix: 'unified.', name: 'no-scales' }))
+      .rejects.toThrow(/tensor 'unified.pos_scale.weight' not found/);
     expect(gpu.pool.stats.inUse).toBe(before);
   });
 

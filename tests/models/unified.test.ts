@@ -228,6 +228,21 @@ describe('unified conformance with unified-tiny', () => {
     gridModel.dispose();
   });
 
+  it('a pos_scales model: block tokens add their own pos_scale vector (text to image)', async () => {
+    const scalesModel = await variant({ posScales: true });
+    const imageTaps = new TapCollector(gpu, /^scale\d+\.logits$/);
+    const out = await textToImage(scalesModel, config.generation.prompt, { ...greedy(), tap: imageTaps.tap });
+    const got = await imageTaps.collect();
+    for (let s = 0; s < S; s++) {
+      expect(Array.from(out.tokens[s]), `pos_scales t2i scale ${s} codes`).toEqual(ids(`posscales.t2i.scale${s}.idx`));
+      expectClose(`posscales.t2i.scale${s}.logits`, got.get(`scale${s}.logits`)!.data, exp(`posscales.t2i.scale${s}.logits`).data, TOL);
+    }
+    // Scale 0 is read at `<image>`, before any block: only the scales after it see pos_scale.
+    expect(ids('posscales.t2i.scale0.idx')).toEqual(ids('t2i.scale0.idx'));
+    expect(ids('posscales.t2i.scale3.idx')).not.toEqual(ids('t2i.scale3.idx'));
+    scalesModel.dispose();
+  });
+
   it('variations: a batch of images, image b the one textToImage makes with seed + b, guided or not', async () => {
     const prompt = config.generation.prompt;
     for (const cfg of [config.generation.cfg, 0]) {

@@ -40,6 +40,7 @@ class UnifiedConfig:
     caption_view: bool = False  # an image before its caption is its full view only (`<image> BS </image>`)
     rope_2d: bool = False  # block tokens also rotate by their row and column (spec: "Rotary positions")
     pos_2d: bool = False  # block tokens also add pos_grid[row * P + col], a learned vector per grid cell
+    pos_scales: bool = False  # block tokens also add pos_scale[t], a learned vector per token of blocks B1..BS
 
     def __post_init__(self) -> None:
         self.patch_nums = tuple(int(p) for p in self.patch_nums)
@@ -57,7 +58,7 @@ class UnifiedConfig:
                 "rms_norm_eps", "rope_theta", "patch_nums", "context_length")
         out = {k: getattr(self, k) for k in keys}
         out["patch_nums"] = list(self.patch_nums)
-        for flag in ("caption_view", "rope_2d", "pos_2d"):
+        for flag in ("caption_view", "rope_2d", "pos_2d", "pos_scales"):
             if getattr(self, flag):
                 out[flag] = True
         return out
@@ -167,6 +168,8 @@ class Unified(nn.Module):
         self.pos_col = nn.Embedding(P, C)  # [P, C]
         if cfg.pos_2d:
             self.pos_grid = nn.Embedding(P * P, C)  # [P*P, C]
+        if cfg.pos_scales:
+            self._add_pos_scale()
         self.layers = nn.ModuleList(Layer(cfg) for _ in range(cfg.depth))
         self.norm = RMSNorm(C, cfg.rms_norm_eps)
         self.head = nn.Linear(C, T + vae_vocab_size, bias=False)  # [T+V, C]
@@ -189,6 +192,31 @@ class Unified(nn.Module):
         self.cfg.pos_2d = True
         self.pos_grid = nn.Embedding(self.cfg.patch_nums[-1] ** 2, self.cfg.embed_dim)  # [P*P, C]
         nn.init.zeros_(self.pos_grid.weight)
+
+    def add_pos_scales(self) -> None:
+        """Turns on pos_scales in a model trained without it, for a fine-tune: pos_scale starts at zero."""
+        if self.cfg.pos_scales:
+            return
+        self.cfg.pos_scales = True
+        self._add_pos_scale()
+        nn.init.zeros_(self.pos_scale.weight)
+
+    def _add_pos_scale(self) -> None:
+        """pos_scale [Lb, C], one row per token of blocks B1..BS in sequence order (block Bs holds side_s² tokens,
+        side_s = patch_nums[s] below S and P for the full view BS), and `block_index` [S+1, P, P]: the row of the
+        token of block `level` whose centre cell is (row, col)."""
+        pns, P = self.cfg.patch_nums, self.cfg.patch_nums[-1]
+        sides = [*pns[1:], P]
+        index = torch.zeros(len(pns) + 1, P, P, dtype=torch.long)
+        t = 0
+        for s, pn in enumerate(sides, start=1):
+            r = [(2 * i + 1) * P // (2 * pn) for i in range(pn)]
+            for i in range(pn):
+                for j in range(pn):
+                    index[s, r[i], r[j]] = t
+                    t += 1
+        self.register_buffer("block_index", index.to(self.tok_embed.weight.device), persistent=False)
+        self.pos_scale = nn.Embedding(t, self.cfg.embed_dim).to(self.tok_embed.weight.device)  # [Lb, C]
 
     def folded_state_dict(self) -> dict[str, Tensor]:
         """The state dict in the spec's names: the code head (if any) added into the image rows of `head.weight`."""
@@ -249,12 +277,14 @@ class Unified(nn.Module):
         return angle.cos().float()[:, None], angle.sin().float()[:, None]
 
     def embed(self, b: Batch) -> Tensor:
-        """Input embeddings [B, L, C]: tok_embed by id, or word_embed(features) + pos_row + pos_col (+ pos_grid);
-        + level_embed."""
+        """Input embeddings [B, L, C]: tok_embed by id, or word_embed(features) + pos_row + pos_col (+ pos_grid)
+        (+ pos_scale); + level_embed."""
         text = self.tok_embed(b.ids)
         block = self.word_embed(b.feats) + self.pos_row(b.row) + self.pos_col(b.col)
         if self.cfg.pos_2d:
             block = block + self.pos_grid(b.row * self.cfg.patch_nums[-1] + b.col)
+        if self.cfg.pos_scales:
+            block = block + self.pos_scale(self.block_index[b.level.clamp(min=0), b.row, b.col])
         x = torch.where(b.is_block[..., None], block, text)
         return x + self.level_embed(b.level.clamp(min=0)) * (b.level >= 0)[..., None]
 

@@ -33,6 +33,11 @@ export interface UnifiedConfig {
    * (README.md, "Inputs of each position").
    */
   pos2d: boolean; // false
+  /**
+   * Block tokens also add `pos_scale[t]`, a learned vector per token of blocks B1 .. BS in sequence
+   * order (README.md, "Inputs of each position").
+   */
+  posScales: boolean; // false
 }
 
 export interface UnifiedModelConfig {
@@ -85,7 +90,7 @@ function parseUnifiedConfigUnchecked(json: unknown, source: string): UnifiedMode
   const u = asObject(root.unified, `${source} "unified"`);
   const w = `${source} "unified"`;
   const { int, num, bool, ints, only } = field;
-  only(u, ['text_vocab_size', 'depth', 'embed_dim', 'num_heads', 'num_kv_heads', 'intermediate_size', 'rms_norm_eps', 'rope_theta', 'patch_nums', 'context_length', 'frame_conditioned', 'caption_view', 'rope_2d', 'pos_2d'], w);
+  only(u, ['text_vocab_size', 'depth', 'embed_dim', 'num_heads', 'num_kv_heads', 'intermediate_size', 'rms_norm_eps', 'rope_theta', 'patch_nums', 'context_length', 'frame_conditioned', 'caption_view', 'rope_2d', 'pos_2d', 'pos_scales'], w);
   const patchNums = ints(u, 'patch_nums', w, LIMITS.side);
   const cfg: UnifiedModelConfig = {
     family: 'unified',
@@ -105,6 +110,7 @@ function parseUnifiedConfigUnchecked(json: unknown, source: string): UnifiedMode
       captionView: bool(u, 'caption_view', w, false),
       rope2d: bool(u, 'rope_2d', w, false),
       pos2d: bool(u, 'pos_2d', w, false),
+      posScales: bool(u, 'pos_scales', w, false),
     },
   };
   checkUnifiedConfig(cfg, source);
@@ -125,6 +131,7 @@ export function serializeUnifiedConfig(cfg: UnifiedModelConfig): Json {
       ...(u.captionView ? { caption_view: true } : {}),
       ...(u.rope2d ? { rope_2d: true } : {}),
       ...(u.pos2d ? { pos_2d: true } : {}),
+      ...(u.posScales ? { pos_scales: true } : {}),
     },
   };
 }

@@ -42,7 +42,7 @@ export interface UnifiedWeights {
   imageEnd: Tensor;
   wordEmbedW: Tensor; // [C, Cvae]
   wordEmbedB: Tensor; // [C]
-  /** level_embed[s] + pos_row[r(i)] + pos_col[r(j)] (+ pos_grid[r(i) P + r(j)]) for every token of blocks B1 .. BS: [Lb, C] */
+  /** level_embed[s] + pos_row[r(i)] + pos_col[r(j)] (+ pos_grid[r(i) P + r(j)]) (+ pos_scale[t]) for every token t of blocks B1 .. BS: [Lb, C] */
   blockPos: Tensor;
   /** First row of block s in blockPos (s = 1 .. S; entry 0 unused). */
   blockOffsets: number[];
@@ -107,12 +107,14 @@ export async function loadUnifiedWeights(w: WeightLoader, cfg: UnifiedConfig, sp
   const posRow = await w.host('pos_row.weight', [P, C]);
   const posCol = await w.host('pos_col.weight', [P, C]);
   const posGrid = cfg.pos2d ? await w.host('pos_grid.weight', [P * P, C]) : undefined;
+  const sizes = blockSizes(cfg.patchNums);
+  const blockTokens = sizes.reduce((a, b) => a + b, 0);
+  const posScale = cfg.posScales ? await w.host('pos_scale.weight', [blockTokens, C]) : undefined;
   const imageStart = Float32Array.from({ length: C }, (_, c) => tokEmbedHost[specials.image * C + c] + levelEmbed[c]);
   const imageEnd = tokEmbedHost.slice(specials.endImage * C, (specials.endImage + 1) * C);
 
-  const sizes = blockSizes(cfg.patchNums);
   const blockOffsets = [0];
-  const blockPos = new Float32Array(sizes.reduce((a, b) => a + b, 0) * C);
+  const blockPos = new Float32Array(blockTokens * C);
   let t = 0;
   for (let s = 1; s <= S; s++) {
     blockOffsets[s] = t;
@@ -122,7 +124,7 @@ export async function loadUnifiedWeights(w: WeightLoader, cfg: UnifiedConfig, sp
         const r = fullRow(i, pn, P);
         const k = fullRow(j, pn, P);
         for (let c = 0; c < C; c++) {
-          blockPos[t * C + c] = levelEmbed[s * C + c] + posRow[r * C + c] + posCol[k * C + c] + (posGrid ? posGrid[(r * P + k) * C + c] : 0);
+          blockPos[t * C + c] = levelEmbed[s * C + c] + posRow[r * C + c] + posCol[k * C + c] + (posGrid ? posGrid[(r * P + k) * C + c] : 0) + (posScale ? posScale[t * C + c] : 0);
         }
       }
     }
