@@ -12,8 +12,14 @@ image, through the model's VQVAE) and samples the rest with the runtime's sample
 - `4x4`, `8x8`: the true codes through that scale given, the finer ones sampled;
 - `all`: every code given, i.e. the VQVAE's reconstruction: the most a generator can show through this tokenizer.
 
-A rung's gain over the one below is what the model loses at those scales. Prompts come from two world folders: the
-training world (`--train`, prompts the model was trained on; the first `--count` / 3 captions of each texture scale,
+A rung's gain over the one below is what the model loses at those scales.
+
+Two readings of the sampler on top: `--best-of N` draws N images per prompt and keeps the one whose prompt the model
+itself finds likeliest as that image's caption (image→caption from its full view), and reports beside it the first
+draw alone and how many prompts had any of the N right (the most a picker among N could give). `--negative swapped`
+guides (`--cfg`) against the prompt with its two colours swapped instead of against no prompt.
+
+Prompts come from two world folders: the training world (`--train`, prompts the model was trained on; the first `--count` / 3 captions of each texture scale,
 fine, medium and coarse) and a world of held-out combinations (`--heldout`, written with `--heldout --aligned`,
 pairs of pattern and colours the training world never shows). Each rung writes OUT/RUNG in the world export's
 format; the script prints a table and then one JSON line. Generation is batched (`--batch` prompts at once) and
@@ -55,6 +61,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--top-p", type=float, default=0.9)
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--last-top-k", type=int, help="top-k at the finest scale (default: --top-k)")
+    p.add_argument("--best-of", type=int, default=1, help="images per prompt; the model's likeliest caption picks one")
+    p.add_argument("--negative", choices=("none", "swapped"), default="none",
+                   help="what --cfg guides against: no prompt, or the prompt with its colours swapped")
     p.add_argument("--batch", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
@@ -93,13 +102,15 @@ def generate(model: Unified, vae: VQVAE, sp: Specials, prompts: list[list[int]],
     pns, B = model.cfg.patch_nums, len(prompts)
     f = torch.zeros(B, model.Cvae, pns[-1], pns[-1])
     imgs = [Image(codes=[], feats=[]) for _ in range(B)]
+    negatives = [swap_colours(p) for p in prompts] if args.negative == "swapped" else prompts
     drops = (False, True) if args.cfg else (False,)
     for s, pn in enumerate(pns):
         if s < known:
             idx = given[s]
         else:
-            rows = [build_sequence([Text(p, prompt=True), img], sp, model, drop_prompt=d) for d in drops
-                    for p, img in zip(prompts, imgs)]
+            rows = [build_sequence([Text(p if not d or args.negative == "none" else q, prompt=True), img], sp, model,
+                                   drop_prompt=d and args.negative == "none")
+                    for d in drops for p, q, img in zip(prompts, negatives, imgs)]
             h = model(collate(rows, sp.pad))
             ends = [len(r["ids"]) for r in rows]
             lg = torch.stack([model.image_logits(h[i, e - pn * pn : e]) for i, e in enumerate(ends)]).float().cpu()
@@ -112,7 +123,31 @@ def generate(model: Unified, vae: VQVAE, sp: Specials, prompts: list[list[int]],
             if s + 1 < len(pns):
                 img.feats.append(torch.nn.functional.adaptive_avg_pool2d(f[b : b + 1], pns[s + 1]).flatten(2).transpose(1, 2)[0])
     out = (vae.decode(f).clamp(-1, 1) + 1) / 2
-    return (out.permute(0, 2, 3, 1) * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+    return (out.permute(0, 2, 3, 1) * 255).round().clamp(0, 255).to(torch.uint8).numpy(), f
+
+
+def swap_colours(prompt: list[int]) -> list[int]:
+    """The prompt with its two colours swapped ("red and blue checker, ..." -> "blue and red checker, ...")."""
+    return [prompt[2], prompt[1], prompt[0], *prompt[3:]]
+
+
+@torch.no_grad()
+def caption_likelihood(model: Unified, sp: Specials, f: torch.Tensor, prompts: list[list[int]]) -> torch.Tensor:
+    """[B]: log p(prompt, <eos> | image b's full view) under the model's image→caption direction; f [B, Cvae, P, P]."""
+    rows = [build_sequence([Image(codes=[], feats=[f[b].flatten(1).T], closed=True, view=True), Text(p + [sp.eos])], sp, model)
+            for b, p in enumerate(prompts)]
+    batch = collate(rows, sp.pad)
+    log_p = model.text_logits(model(batch)).float().log_softmax(-1)
+    target = batch.target.clamp(min=0)
+    return (log_p.gather(-1, target[..., None])[..., 0] * (batch.target >= 0)).sum(1)
+
+
+def grade_export(folder: Path, images: list[np.ndarray], records: list[dict]) -> dict:
+    """Writes images and their records as a world export in `folder` and grades it (`grade`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "images.npy", np.concatenate(images))
+    (folder / "captions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return grade(folder)
 
 
 def grade(folder: Path) -> dict:
@@ -140,26 +175,39 @@ def main() -> None:
         sets.append(("held-out", *pick(args.heldout, args.count, balanced=False)))
 
     report: dict = {"model": source, "rungs": {}}
+    n = args.best_of
     for rung in rungs:
         known = rung_scales(rung, pns)
         gen = torch.Generator().manual_seed(args.seed)
-        images, records = [], []
+        kept, first, every, records = [], [], [], []
         for name, captions, world in sets:
-            for i in range(0, len(captions), args.batch):
-                part = captions[i : i + args.batch]
-                given = vae.encode_idx(to_m11(world[i : i + args.batch])) if known else []
-                prompts = [tok.encode(c["caption"]) for c in part]
-                images.append(generate(model, vae, sp, prompts, given, known, args, gen))
+            step = max(1, args.batch // n)
+            for i in range(0, len(captions), step):
+                part = captions[i : i + step]
+                given = [c.repeat_interleave(n, 0) for c in vae.encode_idx(to_m11(world[i : i + step]))] if known else []
+                prompts = [tok.encode(c["caption"]) for c in part for _ in range(n)]
+                images, f = generate(model, vae, sp, prompts, given, known, args, gen)
+                images = images.reshape(len(part), n, *images.shape[1:])
+                pick_b = caption_likelihood(model, sp, f, prompts).view(len(part), n).argmax(1) if n > 1 else torch.zeros(len(part), dtype=torch.long)
+                kept.append(images[np.arange(len(part)), pick_b.numpy()])
+                first.append(images[:, 0])
+                every.append(images.reshape(-1, *images.shape[2:]))
                 records += [{"caption": c["caption"], "heldout": name == "held-out"} for c in part]
-        folder = args.out / rung
-        folder.mkdir(parents=True, exist_ok=True)
-        np.save(folder / "images.npy", np.concatenate(images))
-        (folder / "captions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-        g = grade(folder)["generation"]
+        g = grade_export(args.out / rung, kept, records)["generation"]
         report["rungs"][rung] = {k: g[k] for k in ("seen", "heldOut")}
-        print(f"rung {rung}: seen pattern {100 * g['seen']['pattern']:.1f}% colours {100 * g['seen']['colours']:.1f}%"
-              f" | held-out pattern {100 * g['heldOut']['pattern']:.1f}% colours {100 * g['heldOut']['colours']:.1f}%",
-              flush=True)
+        line = f"rung {rung}: " + " | ".join(f"{k} pattern {100 * g[k]['pattern']:.1f}% colours {100 * g[k]['colours']:.1f}%" for k in ("seen", "heldOut"))
+        if n > 1:
+            one = grade_export(args.out / f"{rung}-first", first, records)["generation"]
+            right = np.array([t["pattern"] for t in grade_export(args.out / f"{rung}-all", every, [r for r in records for _ in range(n)])["textures"]])
+            right = right.reshape(len(records), n)
+            held = np.array([r["heldout"] for r in records])
+            any_right = {k: float(right[sel].any(1).mean()) for k, sel in (("seen", ~held), ("heldOut", held))}
+            every_right = {k: float(right[sel].all(1).mean()) for k, sel in (("seen", ~held), ("heldOut", held))}
+            report["rungs"][rung].update(first={k: one[k] for k in ("seen", "heldOut")}, any_right=any_right, all_right=every_right)
+            line += (f"\n  best of {n} by the model's caption; the first draw alone: seen {100 * one['seen']['pattern']:.1f}%, held-out "
+                     f"{100 * one['heldOut']['pattern']:.1f}%; any of the {n} right: {100 * any_right['seen']:.1f}% / "
+                     f"{100 * any_right['heldOut']:.1f}%; all {n} right: {100 * every_right['seen']:.1f}% / {100 * every_right['heldOut']:.1f}%")
+        print(line, flush=True)
 
     print(f"\nladder of {source}: true codes given through the rung, the rest sampled "
           f"(cfg {args.cfg}, top-k {args.top_k}, top-p {args.top_p})")

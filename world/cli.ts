@@ -24,7 +24,9 @@
  * it from a PyTorch checkpoint): each record of DIR/captions.jsonl with a "predicted" caption is a
  * captioning answer, graded against its "caption"; every other record's image in DIR/images.npy is a
  * generated texture, graded by the checker against its "caption" (the prompt). Seen and held-out
- * combinations are counted apart; a table, then one JSON line. DIR/clips.npy [M, F, S, S, 3] with
+ * combinations are counted apart; a table, then one JSON line, whose `textures` holds each generated
+ * texture's grade in record order ({ pattern, colours } right), for readings per prompt (best of several
+ * samples, training/ladder.py). DIR/clips.npy [M, F, S, S, 3] with
  * DIR/clips.jsonl ({"caption", "mode"}) are graded as clips against their captions' motion, per mode
  * (world/eval/clip-grade.ts).
  */
@@ -237,6 +239,7 @@ function gradeExported(dir: string, print: Log): void {
     size,
     generation: { all: grade(generated), seen: grade(generated.filter((g) => !g.heldout)), heldOut: grade(generated.filter((g) => g.heldout)) },
     captioning: { ...tally(captioned, (c) => c.colours, (c) => c.pattern), right: captioned.length ? captioned.filter((c) => c.colours && c.pattern).length / captioned.length : 0 },
+    textures: generated.map((g) => ({ pattern: g.match.patternOk, colours: g.match.coloursOk })),
   };
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const g = report.generation;

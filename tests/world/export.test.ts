@@ -113,6 +113,8 @@ describe('world exporter', () => {
       expect(report.generation.seen).toEqual({ count: 2, colours: 0.5, pattern: 0.5 });
       expect(report.generation.heldOut).toEqual({ count: 1, colours: 1, pattern: 1 });
       expect(report.captioning).toEqual({ count: 3, colours: 2 / 3, pattern: 1 / 3, right: 1 / 3 });
+      // Per texture, in record order: records 0 and 1 are right, record 2 shows another pattern.
+      expect(report.textures.map((t: { pattern: boolean }) => t.pattern)).toEqual([true, true, false]);
       // Record 2's image shows its own pattern, which the breakdown names as what was seen instead.
       const byPrompt = logged.find((l) => l.includes('pattern right by prompt:'))!;
       expect(byPrompt).toContain(`(else mostly ${lines[2].pattern}, 1)`);
