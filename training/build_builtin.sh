@@ -20,13 +20,17 @@
 #      model folder's config says "padding": "circular";
 #   9. the transformer once more, with a learned vector per cell of the finest grid (--pos-2d, at ten times the
 #      rate): a layout such as a checker is then one linear read away;
-#  10. that run continued to 10,600 steps in all (a second cosine from its end, 30% captions); then the eval.
+#  10. that run continued to 10,600 steps in all (a second cosine from its end, 30% captions);
+#  11. the transformer once more with a learned vector per token of every scale (--pos-scales, at zero, at ten times
+#      the rate), two in five caption→image batches stopped after the 8x8 scale (--coarse-share 0.4: the scales where
+#      a checker's cells first show get more of the steps), a 38-minute cosine and a second one resumed to 68; then
+#      the eval.
 # Every stage resumes from its checkpoint under WORK (default out/builtin-work): run the script again after an
 # interruption and it continues. The transformer stages train in bfloat16 autocast on a CPU that computes it
 # natively (train_unified.py --precision auto), about 4 times as many steps per minute as float32. Budgets
 # (minutes) are set by VQVAE_MINUTES, UNIFIED_MINUTES, CLIP_MINUTES, DECODER_MINUTES, FINETUNE_MINUTES, TORUS_MINUTES
 # and GRID_MINUTES (plus 8 caption-heavier minutes after it), then GRID_STEPS steps in all for stage 10 (about 40
-# minutes on a bfloat16 CPU): about 430 minutes of training in all.
+# minutes on a bfloat16 CPU), then SCALES_MINUTES and SCALES_MORE_MINUTES: about 500 minutes of training in all.
 # Where PyTorch sees a CUDA GPU the transformer stages train on it (train_unified.py --device auto); for a GPU
 # machine without the world's pixels, training/build_builtin_gpu.sh runs stages 3-5 from a token carry.
 set -euo pipefail
@@ -40,6 +44,8 @@ FINETUNE_MINUTES="${FINETUNE_MINUTES:-110}"
 TORUS_MINUTES="${TORUS_MINUTES:-30}"
 GRID_MINUTES="${GRID_MINUTES:-90}"
 GRID_STEPS="${GRID_STEPS:-10600}"
+SCALES_MINUTES="${SCALES_MINUTES:-38}"
+SCALES_MORE_MINUTES="${SCALES_MORE_MINUTES:-30}"
 PY=/usr/bin/python3
 mkdir -p "$WORK"
 
@@ -103,6 +109,19 @@ $PY training/train_unified.py --data "$WORK/world" --work "$WORK/grid-work" --re
 $PY training/train_unified.py --data "$WORK/world" --work "$WORK/grid-work" --resume --pos-lr-scale 10 \
   --minutes 100000 --steps "$GRID_STEPS" --mix 0.6 0.3 0 0.1 --images 20000 --rolls 1 --lr 5.5e-4 --eval-every 250 \
   --export models/builtin --f16
+
+# A learned vector per token of every scale (pos_scale, started at zero, at ten times the rate), with coarse batches:
+# a coarse checker's cells are the 4x4 tokens, whose positions pos_grid only gives through the fine cells under
+# their centres (training/probe_order.py measures whether the model knows which colour goes where).
+mkdir -p "$WORK/scales-work"
+start=(--init models/builtin); [ -f "$WORK/scales-work/unified.ckpt" ] && start=(--resume)
+$PY training/train_unified.py --data "$WORK/world" --work "$WORK/scales-work" "${start[@]}" --reuse-tokens "$WORK/finetune-work/tokens.pt" \
+  --pos-2d --pos-scales --pos-lr-scale 10 --code-head --minutes "$SCALES_MINUTES" --steps 100000 --mix 0.6 0.3 0 0.1 \
+  --coarse-share 0.4 --coarse-through 4 --images 20000 --rolls 1 --lr 3e-4 --warmup 30 --eval-every 250 --export models/builtin --f16
+# Resumed with a longer budget: the cosine restarts from the rate its progress gives (about 1.2e-4).
+$PY training/train_unified.py --data "$WORK/world" --work "$WORK/scales-work" --resume --pos-lr-scale 10 \
+  --minutes "$((SCALES_MINUTES + SCALES_MORE_MINUTES))" --steps 100000 --mix 0.6 0.3 0 0.1 --coarse-share 0.4 --coarse-through 4 \
+  --images 20000 --rolls 1 --lr 3e-4 --eval-every 250 --export models/builtin --f16
 
 du -sh models/builtin
 npm run -s eval -- --model models/builtin
