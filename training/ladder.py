@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nextscale.data import load_captions, load_images, to_m11  # noqa: E402
 from nextscale.unified import Image, Specials, Text, Unified, build_sequence, choose, collate  # noqa: E402
 from nextscale.vqvae import VQVAE  # noqa: E402
-from train_unified import load_checkpoint, load_model_folder  # noqa: E402
+from train_unified import add_source_args, load_source  # noqa: E402
 
 SCALES = ("fine", "medium", "coarse")
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,9 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--model", type=Path, help="a runtime model folder (e.g. models/builtin)")
-    src.add_argument("--ckpt", type=Path, help="a training checkpoint (WORK/unified.ckpt)")
+    add_source_args(p)
     p.add_argument("--train", type=Path, required=True, help="the training world: its captions are the seen prompts")
     p.add_argument("--heldout", type=Path, help="a world of held-out combinations (npm run world -- --heldout --aligned)")
     p.add_argument("--count", type=int, default=180, help="prompts from each world (a third per texture scale)")
@@ -160,13 +158,7 @@ def grade(folder: Path) -> dict:
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
-    if args.model:
-        vae, tok, model = load_model_folder(args.model)
-        source = str(args.model)
-    else:
-        ckpt, vae, tok, model = load_checkpoint(args.ckpt)
-        source = f"{args.ckpt} (step {ckpt['step']})"
-    model, vae = model.eval(), vae.eval()
+    vae, tok, model, source = load_source(args)
     sp = Specials.of(tok)
     pns = model.cfg.patch_nums
     rungs = [r.strip() for r in args.rungs.split(",")]
@@ -201,12 +193,13 @@ def main() -> None:
             right = np.array([t["pattern"] for t in grade_export(args.out / f"{rung}-all", every, [r for r in records for _ in range(n)])["textures"]])
             right = right.reshape(len(records), n)
             held = np.array([r["heldout"] for r in records])
-            any_right = {k: float(right[sel].any(1).mean()) for k, sel in (("seen", ~held), ("heldOut", held))}
-            every_right = {k: float(right[sel].all(1).mean()) for k, sel in (("seen", ~held), ("heldOut", held))}
+            halves = [(k, sel) for k, sel in (("seen", ~held), ("heldOut", held)) if sel.any()]
+            any_right = {k: float(right[sel].any(1).mean()) for k, sel in halves}
+            every_right = {k: float(right[sel].all(1).mean()) for k, sel in halves}
             report["rungs"][rung].update(first={k: one[k] for k in ("seen", "heldOut")}, any_right=any_right, all_right=every_right)
-            line += (f"\n  best of {n} by the model's caption; the first draw alone: seen {100 * one['seen']['pattern']:.1f}%, held-out "
-                     f"{100 * one['heldOut']['pattern']:.1f}%; any of the {n} right: {100 * any_right['seen']:.1f}% / "
-                     f"{100 * any_right['heldOut']:.1f}%; all {n} right: {100 * every_right['seen']:.1f}% / {100 * every_right['heldOut']:.1f}%")
+            line += f"\n  best of {n} by the model's caption; " + "; ".join(
+                f"{k}: the first draw alone {100 * one[k]['pattern']:.1f}%, any of the {n} right {100 * any_right[k]:.1f}%, "
+                f"all {n} right {100 * every_right[k]:.1f}%" for k, _ in halves)
         print(line, flush=True)
 
     print(f"\nladder of {source}: true codes given through the rung, the rest sampled "

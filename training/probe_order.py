@@ -22,7 +22,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nextscale.data import load_captions, load_images, to_m11  # noqa: E402
 from nextscale.unified import Image, Specials, Text, block_features, build_sequence, collate  # noqa: E402
-from train_unified import load_checkpoint, load_model_folder  # noqa: E402
+from train_unified import add_source_args, load_source  # noqa: E402
 
 # Periods over the 64-pixel image (world/patterns.ts, PERIODS): a checker period holds two cells.
 PERIODS = {"fine": 8, "medium": 4, "coarse": 2}
@@ -30,9 +30,7 @@ PERIODS = {"fine": 8, "medium": 4, "coarse": 2}
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--model", type=Path, help="a runtime model folder (e.g. models/builtin)")
-    src.add_argument("--ckpt", type=Path, help="a training checkpoint (WORK/unified.ckpt)")
+    add_source_args(p)
     p.add_argument("--data", type=Path, required=True, help="a phase-aligned world (npm run world -- --aligned)")
     p.add_argument("--images", type=int, default=24, help="images per pattern and scale")
     p.add_argument("--threads", type=int, default=2)
@@ -65,13 +63,8 @@ def code_loss(model, vae, sp: Specials, prompts: list[list[int]], images: torch.
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
-    if args.model:
-        vae, tok, model = load_model_folder(args.model)
-        source = str(args.model)
-    else:
-        ckpt, vae, tok, model = load_checkpoint(args.ckpt)
-        source = f"{args.ckpt} (step {ckpt['step']})"
-    model, vae, sp = model.eval(), vae.eval(), Specials.of(tok)
+    vae, tok, model, source = load_source(args)
+    sp = Specials.of(tok)
     captions = [c["caption"] for c in load_captions(args.data)]
     world = load_images(args.data)
     pns = model.cfg.patch_nums

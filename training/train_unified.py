@@ -655,6 +655,24 @@ def load_model_folder(folder: Path) -> tuple[VQVAE, Tokenizer, Unified]:
     return load_vae(folder), Tokenizer(json.loads((folder / "tokenizer.json").read_text())), model
 
 
+def add_source_args(p: argparse.ArgumentParser) -> None:
+    """--model FOLDER or --ckpt CKPT: the unified model a reading tool reads (ladder.py, probe_order.py)."""
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", type=Path, help="a runtime model folder (e.g. models/builtin)")
+    src.add_argument("--ckpt", type=Path, help="a training checkpoint (WORK/unified.ckpt)")
+
+
+def load_source(args: argparse.Namespace) -> tuple[VQVAE, Tokenizer, Unified, str]:
+    """The VQVAE, tokenizer and transformer (in eval mode) that add_source_args names, and how to name them."""
+    if args.model:
+        vae, tok, model = load_model_folder(args.model)
+        source = str(args.model)
+    else:
+        ckpt, vae, tok, model = load_checkpoint(args.ckpt)
+        source = f"{args.ckpt} (step {ckpt['step']})"
+    return vae.eval(), tok, model.eval(), source
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)

@@ -213,34 +213,23 @@ describe('unified conformance with unified-tiny', () => {
     ropeModel.dispose();
   });
 
-  it('a pos_2d model: block tokens add their grid cell\'s pos_grid vector (text to image)', async () => {
-    const gridModel = await variant({ pos2d: true });
+  // pos_2d: a block token adds its grid cell's pos_grid vector; pos_scales: its own pos_scale vector.
+  it.each([
+    { flag: 'pos_2d', change: { pos2d: true }, key: 'pos2d' },
+    { flag: 'pos_scales', change: { posScales: true }, key: 'posscales' },
+  ])('a $flag model: block tokens add their learned position vectors (text to image)', async ({ flag, change, key }) => {
+    const posModel = await variant(change);
     const imageTaps = new TapCollector(gpu, /^scale\d+\.logits$/);
-    const out = await textToImage(gridModel, config.generation.prompt, { ...greedy(), tap: imageTaps.tap });
+    const out = await textToImage(posModel, config.generation.prompt, { ...greedy(), tap: imageTaps.tap });
     const got = await imageTaps.collect();
     for (let s = 0; s < S; s++) {
-      expect(Array.from(out.tokens[s]), `pos_2d t2i scale ${s} codes`).toEqual(ids(`pos2d.t2i.scale${s}.idx`));
-      expectClose(`pos2d.t2i.scale${s}.logits`, got.get(`scale${s}.logits`)!.data, exp(`pos2d.t2i.scale${s}.logits`).data, TOL);
+      expect(Array.from(out.tokens[s]), `${flag} t2i scale ${s} codes`).toEqual(ids(`${key}.t2i.scale${s}.idx`));
+      expectClose(`${key}.t2i.scale${s}.logits`, got.get(`scale${s}.logits`)!.data, exp(`${key}.t2i.scale${s}.logits`).data, TOL);
     }
-    // Scale 0 is read at `<image>`, before any block: only the scales after it see pos_grid.
-    expect(ids('pos2d.t2i.scale0.idx')).toEqual(ids('t2i.scale0.idx'));
-    expect(ids('pos2d.t2i.scale3.idx')).not.toEqual(ids('t2i.scale3.idx'));
-    gridModel.dispose();
-  });
-
-  it('a pos_scales model: block tokens add their own pos_scale vector (text to image)', async () => {
-    const scalesModel = await variant({ posScales: true });
-    const imageTaps = new TapCollector(gpu, /^scale\d+\.logits$/);
-    const out = await textToImage(scalesModel, config.generation.prompt, { ...greedy(), tap: imageTaps.tap });
-    const got = await imageTaps.collect();
-    for (let s = 0; s < S; s++) {
-      expect(Array.from(out.tokens[s]), `pos_scales t2i scale ${s} codes`).toEqual(ids(`posscales.t2i.scale${s}.idx`));
-      expectClose(`posscales.t2i.scale${s}.logits`, got.get(`scale${s}.logits`)!.data, exp(`posscales.t2i.scale${s}.logits`).data, TOL);
-    }
-    // Scale 0 is read at `<image>`, before any block: only the scales after it see pos_scale.
-    expect(ids('posscales.t2i.scale0.idx')).toEqual(ids('t2i.scale0.idx'));
-    expect(ids('posscales.t2i.scale3.idx')).not.toEqual(ids('t2i.scale3.idx'));
-    scalesModel.dispose();
+    // Scale 0 is read at `<image>`, before any block: only the scales after it see the vectors.
+    expect(ids(`${key}.t2i.scale0.idx`)).toEqual(ids('t2i.scale0.idx'));
+    expect(ids(`${key}.t2i.scale3.idx`)).not.toEqual(ids('t2i.scale3.idx'));
+    posModel.dispose();
   });
 
   it('variations: a batch of images, image b the one textToImage makes with seed + b, guided or not', async () => {
