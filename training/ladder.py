@@ -94,21 +94,23 @@ def rung_scales(name: str, pns: list[int]) -> int:
 
 @torch.no_grad()
 def generate(model: Unified, vae: VQVAE, sp: Specials, prompts: list[list[int]], given: list[torch.Tensor], known: int,
-             args: argparse.Namespace, gen: torch.Generator) -> np.ndarray:
-    """Images uint8 [B, H, W, 3] for B prompts: scales below `known` take the codes `given` (per scale, [B, pn²]),
-    the rest are sampled from the model, guided by the prompt-dropped row when cfg is not 0."""
+             args: argparse.Namespace, gen: torch.Generator) -> tuple[np.ndarray, torch.Tensor]:
+    """Images uint8 [B, H, W, 3] for B prompts and their final features [B, Cvae, P, P]: scales below `known` take the
+    codes `given` (per scale, [B, pn²]), the rest are sampled from the model, guided (cfg not 0) against the row
+    `--negative` names."""
     pns, B = model.cfg.patch_nums, len(prompts)
     f = torch.zeros(B, model.Cvae, pns[-1], pns[-1])
     imgs = [Image(codes=[], feats=[]) for _ in range(B)]
+    # What guidance contrasts with: the prompt hidden (dropped), or the prompt with its colours swapped.
     negatives = [swap_colours(p) for p in prompts] if args.negative == "swapped" else prompts
-    drops = (False, True) if args.cfg else (False,)
     for s, pn in enumerate(pns):
         if s < known:
             idx = given[s]
         else:
-            rows = [build_sequence([Text(p if not d or args.negative == "none" else q, prompt=True), img], sp, model,
-                                   drop_prompt=d and args.negative == "none")
-                    for d in drops for p, q, img in zip(prompts, negatives, imgs)]
+            rows = [build_sequence([Text(p, prompt=True), img], sp, model) for p, img in zip(prompts, imgs)]
+            if args.cfg:
+                rows += [build_sequence([Text(q, prompt=True), img], sp, model, drop_prompt=args.negative == "none")
+                         for q, img in zip(negatives, imgs)]
             h = model(collate(rows, sp.pad))
             ends = [len(r["ids"]) for r in rows]
             lg = torch.stack([model.image_logits(h[i, e - pn * pn : e]) for i, e in enumerate(ends)]).float().cpu()
