@@ -3,11 +3,16 @@
 //
 // Filtering and sampling run one workgroup per row of V logits, streaming the row from memory once per
 // pass (V reaches 16k: it does not fit in workgroup memory). Neither filter sorts. Both keep the tokens
-// whose logit is >= a threshold that is the logit of one token of the row, found exactly by a radix
-// select over order-preserving u32 keys of the logits, 3 bits a pass: each pass sums a weight per digit
-// (a count for top-k, a softmax mass for top-p) with a workgroup reduction, and picks the digit where the
-// sum from the top reaches the goal. Keeping everything >= a threshold keeps ties together, as top-k's
-// "logit >= the k-th largest" does, and as top-p does when tied tokens are taken as one group.
+// whose logit is >= a threshold that is the logit of one token of the row, compared as order-preserving
+// u32 keys. Keeping everything >= a threshold keeps ties together, as top-k's "logit >= the k-th largest"
+// does, and as top-p does when tied tokens are taken as one group. The threshold is found exactly:
+// - top-k with k <= K_SMALL (the unified family's 16): in one pass each invocation keeps its k largest
+//   keys, sorted; the k-th largest of the row is the k-th of their union, which the workgroup pops group
+//   by group of equal keys (a max and a count reduction a group). Every key above it is popped with its
+//   exact count, so a top-p after it needs one more pass only, for the mass of the row's tokens >= it.
+// - otherwise a radix select, 3 bits a pass: each pass sums a weight per digit (a count for top-k, a
+//   softmax mass for top-p) with a workgroup reduction, and picks the digit where the sum from the top
+//   reaches the goal.
 
 struct Params {
   n: u32,            // guidance: elements of `guided` (B·L·V); rng_fill: words of `bits`
@@ -33,10 +38,14 @@ override WG: u32 = 256u; // invocations per row (a power of two): rowWorkgroupSi
 const BINS: u32 = 8u;       // radix digit of 3 bits
 const DIGIT: u32 = 3u;
 const NO_INDEX: u32 = 0xFFFFFFFFu;
+const K_SMALL: u32 = 32u;   // top-k up to this: per-invocation lists instead of the radix select
 
 var<workgroup> part: array<f32, BINS * WG>; // BINS partial sums per invocation, bin-major
 var<workgroup> part_u: array<u32, WG>;
+var<workgroup> part_n: array<u32, WG>;
 var<workgroup> picked: u32;
+var<workgroup> group_key: array<u32, K_SMALL>; // the keys above the k-th largest, descending
+var<workgroup> group_n: array<u32, K_SMALL>;   // and how many tokens of the row have each
 
 // out[i] = (1 + t)·cond[i] - t·uncond[i]: rows 0..B-1 of `logits` are conditional, rows B..2B-1 not.
 @compute @workgroup_size(WG)
@@ -87,17 +96,89 @@ fn row_of(wid: vec3u, nwg: vec3u) -> u32 {
   return wid.x + wid.y * nwg.x;
 }
 
-// The largest key of the row, the same for every invocation.
-fn row_max_key(base: u32, lid: u32) -> u32 {
-  var m = 0u;
-  for (var v = lid; v < p.vocab; v += WG) { m = max(m, order_key(logits[base + v])); }
+// The workgroup's largest x, the same for every invocation.
+fn workgroup_max(x: u32, lid: u32) -> u32 {
   workgroupBarrier();
-  part_u[lid] = m;
+  part_u[lid] = x;
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     workgroupBarrier();
     if (lid < s) { part_u[lid] = max(part_u[lid], part_u[lid + s]); }
   }
   return workgroupUniformLoad(&part_u[0]);
+}
+
+// The workgroup's sum of x, the same for every invocation.
+fn workgroup_count(x: u32, lid: u32) -> u32 {
+  workgroupBarrier();
+  part_n[lid] = x;
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lid < s) { part_n[lid] += part_n[lid + s]; }
+  }
+  return workgroupUniformLoad(&part_n[0]);
+}
+
+fn workgroup_sum(x: f32, lid: u32) -> f32 {
+  workgroupBarrier();
+  part[lid] = x;
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lid < s) { part[lid] += part[lid + s]; }
+  }
+  return workgroupUniformLoad(&part[0]);
+}
+
+// The largest key of the row, the same for every invocation.
+fn row_max_key(base: u32, lid: u32) -> u32 {
+  var m = 0u;
+  for (var v = lid; v < p.vocab; v += WG) { m = max(m, order_key(logits[base + v])); }
+  return workgroup_max(m, lid);
+}
+
+// Top-k for k = top_k <= K_SMALL (and k < V): (the k-th largest key of the row, G), with the G distinct
+// keys above it and their counts in group_key / group_n, descending. A token an invocation's full list
+// turns away is <= all k keys there, so at most the k-th largest: the counts above it are exact.
+fn small_top_k(base: u32, lid: u32) -> vec2u {
+  let k = p.top_k;
+  var list = array<u32, K_SMALL>();
+  var n = 0u;
+  for (var v = lid; v < p.vocab; v += WG) {
+    let key = order_key(logits[base + v]);
+    if (n < k || key > list[k - 1u]) {
+      var i = min(n, k - 1u);
+      n = min(n + 1u, k);
+      while (i > 0u && list[i - 1u] < key) {
+        list[i] = list[i - 1u];
+        i--;
+      }
+      list[i] = key;
+    }
+  }
+  // Pop the union's largest key with all its copies until k tokens are popped. An exhausted list offers
+  // key 0, the lowest; the lists hold at least k keys in all, so the k-th is reached within k rounds.
+  var head = 0u;
+  var popped = 0u;
+  var groups = 0u;
+  var kth = 0u;
+  for (var round = 0u; round < k; round++) {
+    let m = workgroup_max(select(0u, list[min(head, K_SMALL - 1u)], head < n), lid);
+    var c = 0u;
+    while (head < n && list[head] == m) {
+      head++;
+      c++;
+    }
+    let count = workgroup_count(c, lid);
+    popped += count;
+    kth = m;
+    if (popped >= k) { break; }
+    if (lid == 0u) {
+      group_key[groups] = m;
+      group_n[groups] = count;
+    }
+    groups++;
+  }
+  workgroupBarrier();
+  return vec2u(kth, groups);
 }
 
 // Radix select over the row's tokens with key >= lo (hi: the row's largest key): the largest key t with
@@ -165,8 +246,31 @@ fn radix_select(base: u32, lid: u32, lo: u32, hi: u32, by_mass: bool, goal_in: f
   return prefix;
 }
 
+// Top-p after small_top_k: the largest key t among its groups and its k-th largest key with the mass
+// of the tokens >= t at least top_p of the mass of the tokens >= the k-th largest, as radix_select's.
+fn small_top_p(base: u32, lid: u32, kth: u32, groups: u32) -> u32 {
+  let xmax = key_value(select(kth, group_key[0], groups > 0u));
+  var acc = 0.0;
+  for (var v = lid; v < p.vocab; v += WG) {
+    let x = logits[base + v];
+    if (order_key(x) >= kth) { acc += exp((x - xmax) * p.inv_temp); }
+  }
+  let goal = p.top_p * workgroup_sum(acc, lid);
+  var cum = 0.0;
+  for (var g = 0u; g < groups; g++) {
+    cum += f32(group_n[g]) * exp((key_value(group_key[g]) - xmax) * p.inv_temp);
+    if (cum >= goal) { return group_key[g]; }
+  }
+  return kth;
+}
+
 // The key threshold of the row's allowed tokens (key >= threshold) under top-k, then top-p.
 fn row_threshold(base: u32, lid: u32) -> u32 {
+  if (p.top_k > 0u && p.top_k <= K_SMALL) {
+    let top = small_top_k(base, lid);
+    if (p.top_p > 0.0) { return small_top_p(base, lid, top.x, top.y); }
+    return top.x;
+  }
   let hi = row_max_key(base, lid);
   var t = 0u;
   if (p.top_k > 0u) { t = radix_select(base, lid, 0u, hi, false, f32(p.top_k)); }

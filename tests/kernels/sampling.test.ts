@@ -74,6 +74,8 @@ describe.each(KERNEL_STYLES)('guidance, filtering and sampling in the %s kernel 
       { topK: 9, topP: 0.8, temperature: 0.6 },
       { topK: 0, topP: 0.35, temperature: 2.5 },
       { topK: 3000, topP: 0.999 },
+      { topK: 32, topP: 0.6 },
+      { topK: 33, topP: 0.6 },
     ];
     const shapes = [[3, 1], [5, 37], [2, 3000]];
     for (const [R, V] of shapes) {
@@ -81,6 +83,27 @@ describe.each(KERNEL_STYLES)('guidance, filtering and sampling in the %s kernel 
       const logits = gpu.upload(x, [R, V]);
       const masks = settings.map(() => gpu.tensor([R, V], 'i32'));
       gpu.run('masks', (rec) => settings.forEach((s, i) => gpuK.filterMask(rec, masks[i], logits, s)), style);
+      for (let i = 0; i < settings.length; i++) {
+        const got = await gpu.read(masks[i]);
+        const want = ref.filterMask(x, V, settings[i]);
+        const d = firstDiff(got, want);
+        expect(d, `V ${V} ${JSON.stringify(settings[i])}: token ${d} is ${got[d]}, expected ${want[d]}`).toBe(-1);
+      }
+    }
+  });
+
+  it('filterMask equals the reference on sorted rows, where every token enters the top-k lists (k = 1..33)', async () => {
+    const gpu = await testGpu();
+    for (const V of [37, 1000]) {
+      // Row 0 ascending, row 1 descending, row 2 ascending in pairs of ties.
+      const x = Float32Array.from({ length: 3 * V }, (_, i) => {
+        const v = i % V;
+        return [v, V - v, Math.floor(v / 2)][Math.floor(i / V)] * 0.0173;
+      });
+      const settings = [1, 2, 16, 31, 32, 33].flatMap((topK) => [{ topK, topP: 0 }, { topK, topP: 0.75, temperature: 0.02 }]);
+      const logits = gpu.upload(x, [3, V]);
+      const masks = settings.map(() => gpu.tensor([3, V], 'i32'));
+      gpu.run('sorted masks', (rec) => settings.forEach((s, i) => gpuK.filterMask(rec, masks[i], logits, s)), style);
       for (let i = 0; i < settings.length; i++) {
         const got = await gpu.read(masks[i]);
         const want = ref.filterMask(x, V, settings[i]);
