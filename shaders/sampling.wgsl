@@ -42,7 +42,6 @@ const K_SMALL: u32 = 32u;   // top-k up to this: per-invocation lists instead of
 
 var<workgroup> part: array<f32, BINS * WG>; // BINS partial sums per invocation, bin-major
 var<workgroup> part_u: array<u32, WG>;
-var<workgroup> part_n: array<u32, WG>;
 var<workgroup> picked: u32;
 var<workgroup> group_key: array<u32, K_SMALL>; // the keys above the k-th largest, descending
 var<workgroup> group_n: array<u32, K_SMALL>;   // and how many tokens of the row have each
@@ -107,17 +106,7 @@ fn workgroup_max(x: u32, lid: u32) -> u32 {
   return workgroupUniformLoad(&part_u[0]);
 }
 
-// The workgroup's sum of x, the same for every invocation.
-fn workgroup_count(x: u32, lid: u32) -> u32 {
-  workgroupBarrier();
-  part_n[lid] = x;
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (lid < s) { part_n[lid] += part_n[lid + s]; }
-  }
-  return workgroupUniformLoad(&part_n[0]);
-}
-
+// The workgroup's sum of x, the same for every invocation (exact for counts: they stay below 2^24).
 fn workgroup_sum(x: f32, lid: u32) -> f32 {
   workgroupBarrier();
   part[lid] = x;
@@ -167,7 +156,7 @@ fn small_top_k(base: u32, lid: u32) -> vec2u {
       head++;
       c++;
     }
-    let count = workgroup_count(c, lid);
+    let count = u32(workgroup_sum(f32(c), lid));
     popped += count;
     kth = m;
     if (popped >= k) { break; }

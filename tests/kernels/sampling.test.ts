@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { KERNEL_STYLES } from '../../runtime/gpu/index.ts';
+import { KERNEL_STYLES, type KernelStyle } from '../../runtime/gpu/index.ts';
 import * as gpuK from '../../runtime/kernels/sampling.ts';
 import * as ref from '../../runtime/reference/sampling.ts';
 import { expectClose, random, testGpu } from '../helpers.ts';
@@ -34,6 +34,19 @@ function tiedLogits(n: number, seed: number, levels: number): Float32Array {
 function firstDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return i;
   return -1;
+}
+
+/** Every setting's GPU filterMask of logits x [R, V] equals the reference's, token for token. */
+async function expectMasks(gpu: Awaited<ReturnType<typeof testGpu>>, style: KernelStyle, x: Float32Array, R: number, V: number, settings: ref.FilterOptions[]) {
+  const logits = gpu.upload(x, [R, V]);
+  const masks = settings.map(() => gpu.tensor([R, V], 'i32'));
+  gpu.run('masks', (rec) => settings.forEach((s, i) => gpuK.filterMask(rec, masks[i], logits, s)), style);
+  for (let i = 0; i < settings.length; i++) {
+    const got = await gpu.read(masks[i]);
+    const want = ref.filterMask(x, V, settings[i]);
+    const d = firstDiff(got, want);
+    expect(d, `V ${V} ${JSON.stringify(settings[i])}: token ${d} is ${got[d]}, expected ${want[d]}`).toBe(-1);
+  }
 }
 
 describe.each(KERNEL_STYLES)('guidance, filtering and sampling in the %s kernel style against the CPU reference', (style) => {
@@ -79,16 +92,7 @@ describe.each(KERNEL_STYLES)('guidance, filtering and sampling in the %s kernel 
     ];
     const shapes = [[3, 1], [5, 37], [2, 3000]];
     for (const [R, V] of shapes) {
-      const x = tiedLogits(R * V, V, V === 3000 ? 40 : 6);
-      const logits = gpu.upload(x, [R, V]);
-      const masks = settings.map(() => gpu.tensor([R, V], 'i32'));
-      gpu.run('masks', (rec) => settings.forEach((s, i) => gpuK.filterMask(rec, masks[i], logits, s)), style);
-      for (let i = 0; i < settings.length; i++) {
-        const got = await gpu.read(masks[i]);
-        const want = ref.filterMask(x, V, settings[i]);
-        const d = firstDiff(got, want);
-        expect(d, `V ${V} ${JSON.stringify(settings[i])}: token ${d} is ${got[d]}, expected ${want[d]}`).toBe(-1);
-      }
+      await expectMasks(gpu, style, tiedLogits(R * V, V, V === 3000 ? 40 : 6), R, V, settings);
     }
   });
 
@@ -101,15 +105,7 @@ describe.each(KERNEL_STYLES)('guidance, filtering and sampling in the %s kernel 
         return [v, V - v, Math.floor(v / 2)][Math.floor(i / V)] * 0.0173;
       });
       const settings = [1, 2, 16, 31, 32, 33].flatMap((topK) => [{ topK, topP: 0 }, { topK, topP: 0.75, temperature: 0.02 }]);
-      const logits = gpu.upload(x, [3, V]);
-      const masks = settings.map(() => gpu.tensor([3, V], 'i32'));
-      gpu.run('sorted masks', (rec) => settings.forEach((s, i) => gpuK.filterMask(rec, masks[i], logits, s)), style);
-      for (let i = 0; i < settings.length; i++) {
-        const got = await gpu.read(masks[i]);
-        const want = ref.filterMask(x, V, settings[i]);
-        const d = firstDiff(got, want);
-        expect(d, `V ${V} ${JSON.stringify(settings[i])}: token ${d} is ${got[d]}, expected ${want[d]}`).toBe(-1);
-      }
+      await expectMasks(gpu, style, x, 3, V, settings);
     }
   });
 
