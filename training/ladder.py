@@ -59,6 +59,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--top-p", type=float, default=0.9)
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--last-top-k", type=int, help="top-k at the finest scale (default: --top-k)")
+    p.add_argument("--coarse-top-k", type=int, help="top-k at every scale but the finest (default: --top-k)")
     p.add_argument("--best-of", type=int, default=1, help="images per prompt; the model's likeliest caption picks one")
     p.add_argument("--negative", choices=("none", "swapped"), default="none",
                    help="what --cfg guides against: no prompt, or the prompt with its colours swapped")
@@ -115,7 +116,8 @@ def generate(model: Unified, vae: VQVAE, sp: Specials, prompts: list[list[int]],
             ends = [len(r["ids"]) for r in rows]
             lg = torch.stack([model.image_logits(h[i, e - pn * pn : e]) for i, e in enumerate(ends)]).float().cpu()
             guided = lg[:B] if not args.cfg else (1 + args.cfg) * lg[:B] - args.cfg * lg[B:]
-            top_k = args.last_top_k if args.last_top_k is not None and s == len(pns) - 1 else args.top_k
+            per_scale = args.last_top_k if s == len(pns) - 1 else args.coarse_top_k
+            top_k = args.top_k if per_scale is None else per_scale
             idx = choose(guided.flatten(0, 1), top_k, args.top_p, args.temperature, gen).view(B, pn * pn)
         f = vae.add_scale(f, idx, s)
         for b, img in enumerate(imgs):
