@@ -56,7 +56,7 @@ from nextscale import precision, safetensors_io  # noqa: E402
 from nextscale.data import (load_captions, load_clip_records, load_clips, load_edit_records, load_edits, load_images,  # noqa: E402
                              load_words, to_m11)
 from nextscale.tokenizer import Tokenizer  # noqa: E402
-from nextscale.unified import (Batch, Image, Specials, Text, Unified, block_features, build_sequence, unit_rms,  # noqa: E402
+from nextscale.unified import (Batch, Image, Specials, Text, Unified, block_features, build_sequence, self_corrected, unit_rms,  # noqa: E402
                                collate, generate_image, generate_text)
 from nextscale.vqvae import VQVAE, load_vae  # noqa: E402
 
@@ -90,6 +90,11 @@ def parse_args() -> argparse.Namespace:
                    help="share of caption→image batches whose images stop after scale --coarse-through - 1 (the layout "
                         "scales, at a fraction of a full image's cost)")
     p.add_argument("--coarse-through", type=int, default=4, help="scales such a coarse batch predicts (4 of 5: through 8x8)")
+    p.add_argument("--self-correct", type=float, default=0.0, metavar="RATE",
+                   help="caption→image training images draw a rate in [0, RATE] each and have that share of their coarse "
+                        "tokens replaced by near codes, their finer targets quantised anew to correct them "
+                        "(nextscale.unified.self_corrected); 0: off")
+    p.add_argument("--self-correct-near", type=int, default=16, help="a replaced token takes one of this many nearest codes")
     p.add_argument("--caption-filter", metavar="TEXT",
                    help="train and evaluate on the images whose caption contains TEXT only (e.g. ', coarse': an experiment)")
     p.add_argument("--scale-power", type=float, default=1.0, help="scale s's mean image loss is weighted by pn_s^power")
@@ -380,8 +385,10 @@ class Sequences:
         return img
 
     @torch.no_grad()
-    def batch(self, drawn: list[tuple[list, bool]]) -> Batch:
-        """Fills in every image's block features (one batched pass over the VQVAE's quantizer) and collates."""
+    def batch(self, drawn: list[tuple[list, bool]], correct: tuple[torch.Tensor, int, torch.Generator] | None = None) -> Batch:
+        """Fills in every image's block features (one batched pass over the VQVAE's quantizer) and collates. With
+        `correct` (per-image rates, nearest codes, generator) the open images that start from zero (caption→image)
+        take self_corrected targets and features instead."""
         images = [seg for segs, _ in drawn for seg in segs if isinstance(seg, Image)]
         pns = self.model.cfg.patch_nums
         codes = [torch.stack([img.codes[s] for img in images]) for s in range(len(pns))]
@@ -392,6 +399,15 @@ class Sequences:
         feats, _ = block_features(self.vae, codes, pns, len(pns), start)
         for m, img in enumerate(images):
             img.feats = [f[m] for f in feats]
+        if correct is not None:
+            rates, near, gen = correct
+            open_ = [m for m, img in enumerate(images) if not img.closed and not img.view and img.start is None]
+            if len(open_) != len(rates):
+                raise ValueError(f"self-correction: {len(rates)} rates for {len(open_)} caption→image images")
+            targets, fed = self_corrected(self.vae, [c[open_] for c in codes], pns, rates, near, gen)
+            for j, m in enumerate(open_):
+                images[m].codes = [t[j] for t in targets]
+                images[m].feats = [f[j] for f in fed]
         return collate([build_sequence(segs, self.sp, self.model, drop) for segs, drop in drawn], self.sp.pad)
 
 
@@ -400,7 +416,11 @@ def draw_batch(seqs: Sequences, gen: torch.Generator, args: argparse.Namespace) 
     of them (one draw more from the stream only when asked for, so older runs replay as they were), then the batch."""
     kind = seqs.kind(gen)
     through = args.coarse_through if kind == 0 and args.coarse_share > 0 and float(torch.rand(1, generator=gen)) < args.coarse_share else None
-    return kind, through, seqs.batch([seqs.draw(gen, kind, args.prompt_drop, through=through) for _ in range(args.batch)])
+    drawn = [seqs.draw(gen, kind, args.prompt_drop, through=through) for _ in range(args.batch)]
+    correct = None
+    if kind == 0 and args.self_correct > 0:
+        correct = (torch.rand(args.batch, generator=gen) * args.self_correct, args.self_correct_near, gen)
+    return kind, through, seqs.batch(drawn, correct)
 
 
 class StepBatches(torch.utils.data.IterableDataset):
@@ -690,6 +710,9 @@ def main() -> None:
                          f"{args.code_vector_weight} and {args.code_vector_through}")
     if args.workers < 0:
         raise ValueError(f"--workers must be at least 0, found {args.workers}")
+    if not 0 <= args.self_correct <= 1 or args.self_correct_near < 1:
+        raise ValueError(f"--self-correct must be in [0, 1] and --self-correct-near at least 1; found {args.self_correct} and "
+                         f"{args.self_correct_near}")
     if not 0 <= args.coarse_share <= 1 or args.coarse_through < 1:
         raise ValueError(f"--coarse-share must be in [0, 1] and --coarse-through at least 1; found {args.coarse_share} and "
                          f"{args.coarse_through}")

@@ -374,6 +374,47 @@ def block_features(vae, codes: list[Tensor], patch_nums: tuple[int, ...], blocks
     return feats, f_hats
 
 
+@torch.no_grad()
+def self_corrected(vae, codes: list[Tensor], patch_nums: tuple[int, ...], rates: Tensor, near: int,
+                   generator: torch.Generator) -> tuple[list[Tensor], list[Tensor]]:
+    """Targets and block inputs of a batch of images whose coarse scales are drawn wrong on purpose, so that every
+    finer scale learns to correct what came before it (the bitwise self-correction of Infinity, for a codebook).
+
+    `codes[s]` long [B, pn_s²] are the images' true codes; each token of scales 0..S-2 is replaced, with image b's
+    probability `rates[b]`, by one of the `near` codes nearest to what it quantises (a near miss, as a sampler
+    makes). The features then accumulate the replaced codes, and from the first replacement on an image's targets
+    are its residual quantised anew: the codes that bring the accumulated features back to the true image's
+    (its features accumulated over the true codes). An image with nothing replaced keeps its codes and features.
+
+    Returns (targets, feats): targets[s] long [B, pn_s²]; feats[s-1] [B, pn_s², Cvae] as block_features gives."""
+    q, P, S = vae.quantize, patch_nums[-1], len(patch_nums)
+    B = codes[0].shape[0]
+    f_true = torch.zeros(B, vae.config()["z_channels"], P, P)
+    for s, idx in enumerate(codes):
+        f_true = vae.add_scale(f_true, idx, s)
+    f = torch.zeros_like(f_true)
+    moved = torch.zeros(B, dtype=torch.bool)
+    targets, feats = [], []
+    for s, pn in enumerate(patch_nums):
+        z_NC = q.rest_tokens(f_true - f, s)
+        target = torch.where(moved[:, None], q.nearest(z_NC).view(B, pn * pn), codes[s])
+        targets.append(target)
+        if s == S - 1:
+            break
+        flip = torch.rand(B, pn * pn, generator=generator) < rates[:, None]
+        fed = target
+        if flip.any():
+            e_VC = q.embedding.weight.detach()
+            d_NV = (z_NC.square().sum(1, keepdim=True) + e_VC.square().sum(1)).addmm_(z_NC, e_VC.T, alpha=-2, beta=1)
+            nearest_Nk = d_NV.topk(near + 1, largest=False).indices[:, 1:]  # the nearest but the code itself
+            pick = torch.randint(near, (B * pn * pn, 1), generator=generator)
+            fed = torch.where(flip, nearest_Nk.gather(1, pick).view(B, pn * pn), target)
+            moved |= (fed != target).any(1)
+        f = vae.add_scale(f, fed, s)
+        feats.append(F.adaptive_avg_pool2d(f, patch_nums[s + 1]).flatten(2).transpose(1, 2))
+    return targets, feats
+
+
 _FIELDS = ("ids", "is_block", "level", "row", "col", "pos", "group", "key_valid", "target")
 
 
