@@ -23,14 +23,17 @@
 #  10. that run continued to 10,600 steps in all (a second cosine from its end, 30% captions);
 #  11. the transformer once more with a learned vector per token of every scale (--pos-scales, at zero, at ten times
 #      the rate), two in five caption→image batches stopped after the 8x8 scale (--coarse-share 0.4: the scales where
-#      a checker's cells first show get more of the steps), a 38-minute cosine and a second one resumed to 68; then
-#      the eval.
+#      a checker's cells first show get more of the steps), a 38-minute cosine and a second one resumed to 68;
+#  12. the transformer once more with self-correction (--self-correct 0.3): each caption→image image has a share of
+#      its coarse tokens (up to 30%) replaced by near codes and its finer targets quantised anew, so that every
+#      scale learns to correct the ones before it; then the eval.
 # Every stage resumes from its checkpoint under WORK (default out/builtin-work): run the script again after an
 # interruption and it continues. The transformer stages train in bfloat16 autocast on a CPU that computes it
 # natively (train_unified.py --precision auto), about 4 times as many steps per minute as float32. Budgets
 # (minutes) are set by VQVAE_MINUTES, UNIFIED_MINUTES, CLIP_MINUTES, DECODER_MINUTES, FINETUNE_MINUTES, TORUS_MINUTES
 # and GRID_MINUTES (plus 8 caption-heavier minutes after it), then GRID_STEPS steps in all for stage 10 (about 40
-# minutes on a bfloat16 CPU), then SCALES_MINUTES and SCALES_MORE_MINUTES: about 500 minutes of training in all.
+# minutes on a bfloat16 CPU), then SCALES_MINUTES, SCALES_MORE_MINUTES and CORRECT_MINUTES: about 550 minutes of
+# training in all.
 # Where PyTorch sees a CUDA GPU the transformer stages train on it (train_unified.py --device auto); for a GPU
 # machine without the world's pixels, training/build_builtin_gpu.sh runs stages 3-5 from a token carry.
 set -euo pipefail
@@ -46,6 +49,7 @@ GRID_MINUTES="${GRID_MINUTES:-90}"
 GRID_STEPS="${GRID_STEPS:-10600}"
 SCALES_MINUTES="${SCALES_MINUTES:-38}"
 SCALES_MORE_MINUTES="${SCALES_MORE_MINUTES:-30}"
+CORRECT_MINUTES="${CORRECT_MINUTES:-55}"
 PY=/usr/bin/python3
 mkdir -p "$WORK"
 
@@ -122,6 +126,15 @@ $PY training/train_unified.py --data "$WORK/world" --work "$WORK/scales-work" "$
 $PY training/train_unified.py --data "$WORK/world" --work "$WORK/scales-work" --resume --pos-lr-scale 10 \
   --minutes "$((SCALES_MINUTES + SCALES_MORE_MINUTES))" --steps 100000 --mix 0.6 0.3 0 0.1 --coarse-share 0.4 --coarse-through 4 \
   --images 20000 --rolls 1 --lr 3e-4 --eval-every 250 --export models/builtin --f16
+
+# Self-correction: the model's own coarse draws are never the true codes, and a scale trained only after true ones
+# refines the errors it is given (a fine checker's blotches) instead of correcting them.
+mkdir -p "$WORK/correct-work"
+start=(--init "$WORK/scales-work/unified.ckpt"); [ -f "$WORK/correct-work/unified.ckpt" ] && start=(--resume)
+$PY training/train_unified.py --data "$WORK/world" --work "$WORK/correct-work" "${start[@]}" --reuse-tokens "$WORK/finetune-work/tokens.pt" \
+  --pos-2d --pos-scales --pos-lr-scale 10 --code-head --minutes "$CORRECT_MINUTES" --steps 100000 --mix 0.6 0.3 0 0.1 \
+  --coarse-share 0.4 --coarse-through 4 --images 20000 --rolls 1 --lr 2e-4 --warmup 30 --eval-every 250 \
+  --self-correct 0.3 --self-correct-near 128 --export models/builtin --f16
 
 du -sh models/builtin
 npm run -s eval -- --model models/builtin
