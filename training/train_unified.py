@@ -94,7 +94,7 @@ def parse_args() -> argparse.Namespace:
                    help="caption→image training images draw a rate in [0, RATE] each and have that share of their coarse "
                         "tokens replaced by near codes, their finer targets quantised anew to correct them "
                         "(nextscale.unified.self_corrected); 0: off")
-    p.add_argument("--self-correct-near", type=int, default=16, help="a replaced token takes one of this many nearest codes")
+    p.add_argument("--self-correct-near", type=int, default=128, help="a replaced token takes one of this many nearest codes")
     p.add_argument("--caption-filter", metavar="TEXT",
                    help="train and evaluate on the images whose caption contains TEXT only (e.g. ', coarse': an experiment)")
     p.add_argument("--scale-power", type=float, default=1.0, help="scale s's mean image loss is weighted by pn_s^power")

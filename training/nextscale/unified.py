@@ -404,9 +404,7 @@ def self_corrected(vae, codes: list[Tensor], patch_nums: tuple[int, ...], rates:
         flip = torch.rand(B, pn * pn, generator=generator) < rates[:, None]
         fed = target
         if flip.any():
-            e_VC = q.embedding.weight.detach()
-            d_NV = (z_NC.square().sum(1, keepdim=True) + e_VC.square().sum(1)).addmm_(z_NC, e_VC.T, alpha=-2, beta=1)
-            nearest_Nk = d_NV.topk(near + 1, largest=False).indices[:, 1:]  # the nearest but the code itself
+            nearest_Nk = q.distances(z_NC).topk(near + 1, largest=False).indices[:, 1:]  # the nearest but the code itself
             pick = torch.randint(near, (B * pn * pn, 1), generator=generator)
             fed = torch.where(flip, nearest_Nk.gather(1, pick).view(B, pn * pn), target)
             moved |= (fed != target).any(1)

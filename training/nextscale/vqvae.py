@@ -248,11 +248,14 @@ class VectorQuantizer(nn.Module):
         finally:
             self.v_patch_nums = saved
 
-    def nearest(self, z_NC: Tensor) -> Tensor:
-        """Index of the nearest code by squared distance |z|^2 + |e|^2 - 2 z.e (the reference's rounding)."""
+    def distances(self, z_NC: Tensor) -> Tensor:
+        """Squared distances [N, V] from each z to every code, |z|^2 + |e|^2 - 2 z.e (the reference's rounding)."""
         e_VC = self.embedding.weight.detach()
-        d_NV = (z_NC.square().sum(1, keepdim=True) + e_VC.square().sum(1)).addmm_(z_NC, e_VC.T, alpha=-2, beta=1)
-        return d_NV.argmin(1)
+        return (z_NC.square().sum(1, keepdim=True) + e_VC.square().sum(1)).addmm_(z_NC, e_VC.T, alpha=-2, beta=1)
+
+    def nearest(self, z_NC: Tensor) -> Tensor:
+        """Index of the nearest code by squared distance."""
+        return self.distances(z_NC).argmin(1)
 
     def rest_tokens(self, f_rest: Tensor, si: int) -> Tensor:
         """The residual at scale si, area-downsampled (not on the last scale) and token-major: [B*pn*pn, C]."""
