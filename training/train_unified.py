@@ -44,6 +44,7 @@ import struct
 import sys
 import time
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +58,7 @@ from nextscale.data import (load_captions, load_clip_records, load_clips, load_e
                              load_words, to_m11)
 from nextscale.tokenizer import Tokenizer  # noqa: E402
 from nextscale.unified import (Batch, Image, Specials, Text, Unified, block_features, build_sequence, self_corrected, unit_rms,  # noqa: E402
-                               collate, generate_image, generate_text)
+                               choose, collate, generate_image, generate_text)
 from nextscale.vqvae import VQVAE, load_vae  # noqa: E402
 
 
@@ -95,6 +96,10 @@ def parse_args() -> argparse.Namespace:
                         "tokens replaced by near codes, their finer targets quantised anew to correct them "
                         "(nextscale.unified.self_corrected); 0: off")
     p.add_argument("--self-correct-near", type=int, default=128, help="a replaced token takes one of this many nearest codes")
+    p.add_argument("--self-correct-from", choices=("near", "model"), default="near",
+                   help="what a replaced token takes: one of --self-correct-near nearest codes, or the model's own draw after "
+                        "the true codes (one more forward pass, without gradients, per caption→image batch; the runtime's "
+                        "sampler: top-k 16, top-p 0.9)")
     p.add_argument("--caption-filter", metavar="TEXT",
                    help="train and evaluate on the images whose caption contains TEXT only (e.g. ', coarse': an experiment)")
     p.add_argument("--scale-power", type=float, default=1.0, help="scale s's mean image loss is weighted by pn_s^power")
@@ -385,10 +390,10 @@ class Sequences:
         return img
 
     @torch.no_grad()
-    def batch(self, drawn: list[tuple[list, bool]], correct: tuple[torch.Tensor, int, torch.Generator] | None = None) -> Batch:
+    def batch(self, drawn: list[tuple[list, bool]], correct: Correction | None = None) -> Batch:
         """Fills in every image's block features (one batched pass over the VQVAE's quantizer) and collates. With
-        `correct` (per-image rates, nearest codes, generator) the open images that start from zero (caption→image)
-        take self_corrected targets and features instead."""
+        `correct` the open images that start from zero (caption→image) take self_corrected targets and features
+        instead."""
         images = [seg for segs, _ in drawn for seg in segs if isinstance(seg, Image)]
         pns = self.model.cfg.patch_nums
         codes = [torch.stack([img.codes[s] for img in images]) for s in range(len(pns))]
@@ -400,15 +405,60 @@ class Sequences:
         for m, img in enumerate(images):
             img.feats = [f[m] for f in feats]
         if correct is not None:
-            rates, near, gen = correct
             open_ = [m for m, img in enumerate(images) if not img.closed and not img.view and img.start is None]
-            if len(open_) != len(rates):
-                raise ValueError(f"self-correction: {len(rates)} rates for {len(open_)} caption→image images")
-            targets, fed = self_corrected(self.vae, [c[open_] for c in codes], pns, rates, near, gen)
+            if len(open_) != len(correct.rates):
+                raise ValueError(f"self-correction: {len(correct.rates)} rates for {len(open_)} caption→image images")
+            true = [c[open_] for c in codes]
+            own = None
+            if correct.from_model:
+                if len(open_) != len(drawn):
+                    raise ValueError(f"self-correction from the model's draws: {len(drawn)} sequences, {len(open_)} caption→image images")
+                draws = own_draws(self.model, self.collated(drawn), correct.autocast, correct.generator)
+                own = [draws.get(s, true[s]) for s in range(len(pns) - 1)]  # a coarse batch's unpredicted scales: never fed
+            targets, fed = self_corrected(self.vae, true, pns, correct.rates, correct.near, correct.generator, own)
             for j, m in enumerate(open_):
                 images[m].codes = [t[j] for t in targets]
                 images[m].feats = [f[j] for f in fed]
+        return self.collated(drawn)
+
+    def collated(self, drawn: list[tuple[list, bool]]) -> Batch:
+        """The drawn sequences laid out and padded into one batch, their images as they stand."""
         return collate([build_sequence(segs, self.sp, self.model, drop) for segs, drop in drawn], self.sp.pad)
+
+
+@dataclass
+class Correction:
+    """How a caption→image batch is self-corrected (--self-correct): a replacement rate per image, and what a replaced
+    token takes: one of `near` nearest codes, or with `from_model` the model's own draw (its forward pass under
+    `autocast`, a --precision)."""
+
+    rates: torch.Tensor
+    near: int
+    generator: torch.Generator
+    from_model: bool = False
+    autocast: str = "fp32"
+
+
+OWN_TOP_K, OWN_TOP_P = 16, 0.9  # the runtime's sampler (UNIFIED_SAMPLING), so the errors are the ones it makes
+
+
+@torch.no_grad()
+def own_draws(model: Unified, b: Batch, autocast: str, gen: torch.Generator) -> dict[int, torch.Tensor]:
+    """What the model draws, with the runtime's sampler (top-k 16, top-p 0.9), at every position of the scales before
+    the last of a batch of caption→image sequences, each after the true codes before it: {scale: long [B, pn²]} for
+    the scales the batch predicts. One forward pass without gradients; the model has no dropout, so its mode stays."""
+    T, pns = model.cfg.text_vocab_size, model.cfg.patch_nums
+    b = b.to(model.device)
+    with precision.autocast(autocast, model.device):
+        h = model(b)
+    is_img = b.target >= T
+    out = {}
+    for s, pn in enumerate(pns[:-1]):
+        at = is_img & (b.level == s)  # `<image>` (level 0) predicts scale 0, block Bs scale s
+        if at.any():
+            logits = model.image_logits(h[at]).float().cpu()
+            out[s] = choose(logits, OWN_TOP_K, OWN_TOP_P, 1.0, gen).view(b.ids.shape[0], pn * pn)
+    return out
 
 
 def draw_batch(seqs: Sequences, gen: torch.Generator, args: argparse.Namespace) -> tuple[int, int | None, Batch]:
@@ -419,7 +469,8 @@ def draw_batch(seqs: Sequences, gen: torch.Generator, args: argparse.Namespace) 
     drawn = [seqs.draw(gen, kind, args.prompt_drop, through=through) for _ in range(args.batch)]
     correct = None
     if kind == 0 and args.self_correct > 0:
-        correct = (torch.rand(args.batch, generator=gen) * args.self_correct, args.self_correct_near, gen)
+        correct = Correction(torch.rand(args.batch, generator=gen) * args.self_correct, args.self_correct_near, gen,
+                             args.self_correct_from == "model", args.precision)
     return kind, through, seqs.batch(drawn, correct)
 
 
@@ -710,6 +761,8 @@ def main() -> None:
                          f"{args.code_vector_weight} and {args.code_vector_through}")
     if args.workers < 0:
         raise ValueError(f"--workers must be at least 0, found {args.workers}")
+    if args.workers and args.self_correct_from == "model":
+        raise ValueError("--self-correct-from model draws from the model being trained, which a batch worker only has as it was forked: use --workers 0")
     if not 0 <= args.self_correct <= 1 or args.self_correct_near < 1:
         raise ValueError(f"--self-correct must be in [0, 1] and --self-correct-near at least 1; found {args.self_correct} and "
                          f"{args.self_correct_near}")

@@ -376,13 +376,14 @@ def block_features(vae, codes: list[Tensor], patch_nums: tuple[int, ...], blocks
 
 @torch.no_grad()
 def self_corrected(vae, codes: list[Tensor], patch_nums: tuple[int, ...], rates: Tensor, near: int,
-                   generator: torch.Generator) -> tuple[list[Tensor], list[Tensor]]:
+                   generator: torch.Generator, drawn: list[Tensor] | None = None) -> tuple[list[Tensor], list[Tensor]]:
     """Targets and block inputs of a batch of images whose coarse scales are drawn wrong on purpose, so that every
     finer scale learns to correct what came before it (the bitwise self-correction of Infinity, for a codebook).
 
     `codes[s]` long [B, pn_s²] are the images' true codes; each token of scales 0..S-2 is replaced, with image b's
     probability `rates[b]`, by one of the `near` codes nearest to what it quantises (a near miss, as a sampler
-    makes). The features then accumulate the replaced codes, and from the first replacement on an image's targets
+    makes), or with `drawn` by drawn[s] (long [B, pn_s²]: the model's own draws after the true codes, so the errors
+    it makes itself). The features then accumulate the replaced codes, and from the first replacement on an image's targets
     are its residual quantised anew: the codes that bring the accumulated features back to the true image's
     (its features accumulated over the true codes). An image with nothing replaced keeps its codes and features.
 
@@ -403,7 +404,10 @@ def self_corrected(vae, codes: list[Tensor], patch_nums: tuple[int, ...], rates:
             break
         flip = torch.rand(B, pn * pn, generator=generator) < rates[:, None]
         fed = target
-        if flip.any():
+        if drawn is not None:
+            fed = torch.where(flip, drawn[s], target)
+            moved |= (fed != target).any(1)
+        elif flip.any():
             nearest_Nk = q.distances(z_NC).topk(near + 1, largest=False).indices[:, 1:]  # the nearest but the code itself
             pick = torch.randint(near, (B * pn * pn, 1), generator=generator)
             fed = torch.where(flip, nearest_Nk.gather(1, pick).view(B, pn * pn), target)
