@@ -26,14 +26,16 @@
 #      a checker's cells first show get more of the steps), a 38-minute cosine and a second one resumed to 68;
 #  12. the transformer once more with self-correction (--self-correct 0.3): each caption→image image has a share of
 #      its coarse tokens (up to 30%) replaced by near codes and its finer targets quantised anew, so that every
-#      scale learns to correct the ones before it; then the eval.
+#      scale learns to correct the ones before it, a 55-minute cosine and a second one resumed to 110;
+#  13. self-correction once more, a replaced token taking the model's own draw (--self-correct-from model, at a rate
+#      up to 1); then the eval.
 # Every stage resumes from its checkpoint under WORK (default out/builtin-work): run the script again after an
 # interruption and it continues. The transformer stages train in bfloat16 autocast on a CPU that computes it
 # natively (train_unified.py --precision auto), about 4 times as many steps per minute as float32. Budgets
 # (minutes) are set by VQVAE_MINUTES, UNIFIED_MINUTES, CLIP_MINUTES, DECODER_MINUTES, FINETUNE_MINUTES, TORUS_MINUTES
 # and GRID_MINUTES (plus 8 caption-heavier minutes after it), then GRID_STEPS steps in all for stage 10 (about 40
-# minutes on a bfloat16 CPU), then SCALES_MINUTES, SCALES_MORE_MINUTES and CORRECT_MINUTES: about 550 minutes of
-# training in all.
+# minutes on a bfloat16 CPU), then SCALES_MINUTES, SCALES_MORE_MINUTES, CORRECT_MINUTES, CORRECT_MORE_MINUTES and OWN_MINUTES:
+# about 665 minutes of training in all.
 # Where PyTorch sees a CUDA GPU the transformer stages train on it (train_unified.py --device auto); for a GPU
 # machine without the world's pixels, training/build_builtin_gpu.sh runs stages 3-5 from a token carry.
 set -euo pipefail
@@ -50,6 +52,8 @@ GRID_STEPS="${GRID_STEPS:-10600}"
 SCALES_MINUTES="${SCALES_MINUTES:-38}"
 SCALES_MORE_MINUTES="${SCALES_MORE_MINUTES:-30}"
 CORRECT_MINUTES="${CORRECT_MINUTES:-55}"
+CORRECT_MORE_MINUTES="${CORRECT_MORE_MINUTES:-55}"
+OWN_MINUTES="${OWN_MINUTES:-60}"
 PY=/usr/bin/python3
 mkdir -p "$WORK"
 
@@ -135,6 +139,21 @@ $PY training/train_unified.py --data "$WORK/world" --work "$WORK/correct-work" "
   --pos-2d --pos-scales --pos-lr-scale 10 --code-head --minutes "$CORRECT_MINUTES" --steps 100000 --mix 0.6 0.3 0 0.1 \
   --coarse-share 0.4 --coarse-through 4 --images 20000 --rolls 1 --lr 2e-4 --warmup 30 --eval-every 250 \
   --self-correct 0.3 --self-correct-near 128 --export models/builtin --f16
+# Resumed with twice the budget: still rising at 55 minutes on the ladder; the cosine restarts from the rate its
+# progress gives (about 1.1e-4).
+$PY training/train_unified.py --data "$WORK/world" --work "$WORK/correct-work" --resume --pos-lr-scale 10 \
+  --minutes "$((CORRECT_MINUTES + CORRECT_MORE_MINUTES))" --steps 100000 --mix 0.6 0.3 0 0.1 --coarse-share 0.4 \
+  --coarse-through 4 --images 20000 --rolls 1 --lr 2e-4 --eval-every 250 --self-correct 0.3 --self-correct-near 128 \
+  --export models/builtin --f16
+
+# Self-correction from the model's own draws: a replaced coarse token takes what the model draws there after the true
+# codes (one forward pass without gradients per caption→image batch), so the finer scales learn the errors it makes.
+mkdir -p "$WORK/own-work"
+start=(--init "$WORK/correct-work/unified.ckpt"); [ -f "$WORK/own-work/unified.ckpt" ] && start=(--resume)
+$PY training/train_unified.py --data "$WORK/world" --work "$WORK/own-work" "${start[@]}" --reuse-tokens "$WORK/finetune-work/tokens.pt" \
+  --pos-2d --pos-scales --pos-lr-scale 10 --code-head --minutes "$OWN_MINUTES" --steps 100000 --mix 0.6 0.3 0 0.1 \
+  --coarse-share 0.4 --coarse-through 4 --images 20000 --rolls 1 --lr 2e-4 --warmup 30 --eval-every 250 \
+  --self-correct 1 --self-correct-from model --export models/builtin --f16
 
 du -sh models/builtin
 npm run -s eval -- --model models/builtin
