@@ -412,7 +412,8 @@ class Sequences:
             own = None
             if correct.from_model:
                 if len(open_) != len(drawn):
-                    raise ValueError(f"self-correction from the model's draws: {len(drawn)} sequences, {len(open_)} caption→image images")
+                    raise ValueError(f"self-correction from the model's draws: {len(drawn)} sequences, "
+                                     f"{len(open_)} caption→image images")
                 draws = own_draws(self.model, self.collated(drawn), correct.autocast, correct.generator)
                 own = [draws.get(s, true[s]) for s in range(len(pns) - 1)]  # a coarse batch's unpredicted scales: never fed
             targets, fed = self_corrected(self.vae, true, pns, correct.rates, correct.near, correct.generator, own)
@@ -762,7 +763,8 @@ def main() -> None:
     if args.workers < 0:
         raise ValueError(f"--workers must be at least 0, found {args.workers}")
     if args.workers and args.self_correct_from == "model":
-        raise ValueError("--self-correct-from model draws from the model being trained, which a batch worker only has as it was forked: use --workers 0")
+        raise ValueError("--self-correct-from model draws from the model being trained, which a batch worker only has "
+                         "as it was forked: use --workers 0")
     if not 0 <= args.self_correct <= 1 or args.self_correct_near < 1:
         raise ValueError(f"--self-correct must be in [0, 1] and --self-correct-near at least 1; found {args.self_correct} and "
                          f"{args.self_correct_near}")

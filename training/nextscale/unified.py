@@ -383,8 +383,8 @@ def self_corrected(vae, codes: list[Tensor], patch_nums: tuple[int, ...], rates:
     `codes[s]` long [B, pn_s²] are the images' true codes; each token of scales 0..S-2 is replaced, with image b's
     probability `rates[b]`, by one of the `near` codes nearest to what it quantises (a near miss, as a sampler
     makes), or with `drawn` by drawn[s] (long [B, pn_s²]: the model's own draws after the true codes, so the errors
-    it makes itself). The features then accumulate the replaced codes, and from the first replacement on an image's targets
-    are its residual quantised anew: the codes that bring the accumulated features back to the true image's
+    it makes itself). The features then accumulate the replaced codes, and from the first replacement on an image's
+    targets are its residual quantised anew: the codes that bring the accumulated features back to the true image's
     (its features accumulated over the true codes). An image with nothing replaced keeps its codes and features.
 
     Returns (targets, feats): targets[s] long [B, pn_s²]; feats[s-1] [B, pn_s², Cvae] as block_features gives."""
@@ -406,12 +406,11 @@ def self_corrected(vae, codes: list[Tensor], patch_nums: tuple[int, ...], rates:
         fed = target
         if drawn is not None:
             fed = torch.where(flip, drawn[s], target)
-            moved |= (fed != target).any(1)
         elif flip.any():
             nearest_Nk = q.distances(z_NC).topk(near + 1, largest=False).indices[:, 1:]  # the nearest but the code itself
             pick = torch.randint(near, (B * pn * pn, 1), generator=generator)
             fed = torch.where(flip, nearest_Nk.gather(1, pick).view(B, pn * pn), target)
-            moved |= (fed != target).any(1)
+        moved |= (fed != target).any(1)
         f = vae.add_scale(f, fed, s)
         feats.append(F.adaptive_avg_pool2d(f, patch_nums[s + 1]).flatten(2).transpose(1, 2))
     return targets, feats
