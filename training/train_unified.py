@@ -96,10 +96,11 @@ def parse_args() -> argparse.Namespace:
                         "tokens replaced by near codes, their finer targets quantised anew to correct them "
                         "(nextscale.unified.self_corrected); 0: off")
     p.add_argument("--self-correct-near", type=int, default=128, help="a replaced token takes one of this many nearest codes")
-    p.add_argument("--self-correct-from", choices=("near", "model"), default="near",
-                   help="what a replaced token takes: one of --self-correct-near nearest codes, or the model's own draw after "
-                        "the true codes (one more forward pass, without gradients, per caption→image batch; the runtime's "
-                        "sampler: top-k 16, top-p 0.9)")
+    p.add_argument("--self-correct-from", choices=("near", "model", "chain"), default="near",
+                   help="what a replaced token takes: one of --self-correct-near nearest codes; the model's own draw after "
+                        "the true codes (model: one more forward pass, without gradients, per caption→image batch; the "
+                        "runtime's sampler: top-k 16, top-p 0.9); or its draw after what was fed before it, its own draws "
+                        "included, as in generation (chain: a short pass without gradients per coarse scale)")
     p.add_argument("--caption-filter", metavar="TEXT",
                    help="train and evaluate on the images whose caption contains TEXT only (e.g. ', coarse': an experiment)")
     p.add_argument("--scale-power", type=float, default=1.0, help="scale s's mean image loss is weighted by pn_s^power")
@@ -409,18 +410,40 @@ class Sequences:
             if len(open_) != len(correct.rates):
                 raise ValueError(f"self-correction: {len(correct.rates)} rates for {len(open_)} caption→image images")
             true = [c[open_] for c in codes]
-            own = None
-            if correct.from_model:
-                if len(open_) != len(drawn):
-                    raise ValueError(f"self-correction from the model's draws: {len(drawn)} sequences, "
-                                     f"{len(open_)} caption→image images")
+            own = flips = None
+            if correct.source != "near" and len(open_) != len(drawn):
+                raise ValueError(f"self-correction from the model's draws: {len(drawn)} sequences, "
+                                 f"{len(open_)} caption→image images")
+            if correct.source == "model":
                 draws = own_draws(self.model, self.collated(drawn), correct.autocast, correct.generator)
                 own = [draws.get(s, true[s]) for s in range(len(pns) - 1)]  # a coarse batch's unpredicted scales: never fed
-            targets, fed = self_corrected(self.vae, true, pns, correct.rates, correct.near, correct.generator, own)
+            elif correct.source == "chain":
+                own, flips = self.chained_draws(drawn, [images[m] for m in open_], true, correct)
+            targets, fed = self_corrected(self.vae, true, pns, correct.rates, correct.near, correct.generator, own, flips)
             for j, m in enumerate(open_):
                 images[m].codes = [t[j] for t in targets]
                 images[m].feats = [f[j] for f in fed]
         return self.collated(drawn)
+
+    def chained_draws(self, drawn: list[tuple[list, bool]], images: list[Image], true: list[torch.Tensor],
+                      correct: Correction) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """(draws, flips) for self_corrected: which coarse tokens of the caption→image `images` (one per sequence of
+        `drawn`) are replaced, and what the model draws at each scale s after the tokens fed before it, its own draws
+        where replaced, as generation would have fed them. One pass without gradients per scale, each over the
+        sequences cut after that scale (Image.through): scales 1x1..8x8 are 85 of an image's 341 positions."""
+        pns, gen = self.model.cfg.patch_nums, correct.generator
+        flips = [torch.rand(len(images), pn * pn, generator=gen) < correct.rates[:, None] for pn in pns[:-1]]
+        draws = [t.clone() for t in true[:-1]]  # scale s is drawn before it is fed; the rest wait as placeholders
+        through = [img.through for img in images]
+        fed_scales = min((t or len(pns)) - 1 for t in through)  # a batch cut after scale K - 1 feeds scales 0..K-2
+        for s in range(fed_scales):
+            _, fed = self_corrected(self.vae, true, pns, correct.rates, correct.near, gen, draws, flips)
+            for j, img in enumerate(images):
+                img.feats, img.through = [f[j] for f in fed], s + 1
+            draws[s] = own_draws(self.model, self.collated(drawn), correct.autocast, gen)[s]
+        for img, t in zip(images, through):
+            img.through = t
+        return draws, flips
 
     def collated(self, drawn: list[tuple[list, bool]]) -> Batch:
         """The drawn sequences laid out and padded into one batch, their images as they stand."""
@@ -430,13 +453,13 @@ class Sequences:
 @dataclass
 class Correction:
     """How a caption→image batch is self-corrected (--self-correct): a replacement rate per image, and what a replaced
-    token takes: one of `near` nearest codes, or with `from_model` the model's own draw (its forward pass under
-    `autocast`, a --precision)."""
+    token takes by `source` (--self-correct-from): one of `near` nearest codes, or the model's own draw (its forward
+    passes under `autocast`, a --precision)."""
 
     rates: torch.Tensor
     near: int
     generator: torch.Generator
-    from_model: bool = False
+    source: str = "near"
     autocast: str = "fp32"
 
 
@@ -471,7 +494,7 @@ def draw_batch(seqs: Sequences, gen: torch.Generator, args: argparse.Namespace) 
     correct = None
     if kind == 0 and args.self_correct > 0:
         correct = Correction(torch.rand(args.batch, generator=gen) * args.self_correct, args.self_correct_near, gen,
-                             args.self_correct_from == "model", args.precision)
+                             args.self_correct_from, args.precision)
     return kind, through, seqs.batch(drawn, correct)
 
 
@@ -762,9 +785,9 @@ def main() -> None:
                          f"{args.code_vector_weight} and {args.code_vector_through}")
     if args.workers < 0:
         raise ValueError(f"--workers must be at least 0, found {args.workers}")
-    if args.workers and args.self_correct_from == "model":
-        raise ValueError("--self-correct-from model draws from the model being trained, which a batch worker only has "
-                         "as it was forked: use --workers 0")
+    if args.workers and args.self_correct_from != "near":
+        raise ValueError(f"--self-correct-from {args.self_correct_from} draws from the model being trained, which a "
+                         "batch worker only has as it was forked: use --workers 0")
     if not 0 <= args.self_correct <= 1 or args.self_correct_near < 1:
         raise ValueError(f"--self-correct must be in [0, 1] and --self-correct-near at least 1; found {args.self_correct} and "
                          f"{args.self_correct_near}")

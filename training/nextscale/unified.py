@@ -376,16 +376,19 @@ def block_features(vae, codes: list[Tensor], patch_nums: tuple[int, ...], blocks
 
 @torch.no_grad()
 def self_corrected(vae, codes: list[Tensor], patch_nums: tuple[int, ...], rates: Tensor, near: int,
-                   generator: torch.Generator, drawn: list[Tensor] | None = None) -> tuple[list[Tensor], list[Tensor]]:
+                   generator: torch.Generator, drawn: list[Tensor] | None = None,
+                   flips: list[Tensor] | None = None) -> tuple[list[Tensor], list[Tensor]]:
     """Targets and block inputs of a batch of images whose coarse scales are drawn wrong on purpose, so that every
     finer scale learns to correct what came before it (the bitwise self-correction of Infinity, for a codebook).
 
     `codes[s]` long [B, pn_s²] are the images' true codes; each token of scales 0..S-2 is replaced, with image b's
     probability `rates[b]`, by one of the `near` codes nearest to what it quantises (a near miss, as a sampler
-    makes), or with `drawn` by drawn[s] (long [B, pn_s²]: the model's own draws after the true codes, so the errors
-    it makes itself). The features then accumulate the replaced codes, and from the first replacement on an image's
-    targets are its residual quantised anew: the codes that bring the accumulated features back to the true image's
-    (its features accumulated over the true codes). An image with nothing replaced keeps its codes and features.
+    makes), or with `drawn` by drawn[s] (long [B, pn_s²]: the model's own draws, so the errors it makes itself).
+    `flips[s]` bool [B, pn_s²], when given, says which tokens are replaced in place of the rates: the same
+    replacements over several calls. The features then accumulate the replaced codes, and from the first replacement
+    on an image's targets are its residual quantised anew: the codes that bring the accumulated features back to the
+    true image's (its features accumulated over the true codes). An image with nothing replaced keeps its codes and
+    features.
 
     Returns (targets, feats): targets[s] long [B, pn_s²]; feats[s-1] [B, pn_s², Cvae] as block_features gives."""
     q, P, S = vae.quantize, patch_nums[-1], len(patch_nums)
@@ -402,7 +405,7 @@ def self_corrected(vae, codes: list[Tensor], patch_nums: tuple[int, ...], rates:
         targets.append(target)
         if s == S - 1:
             break
-        flip = torch.rand(B, pn * pn, generator=generator) < rates[:, None]
+        flip = flips[s] if flips is not None else torch.rand(B, pn * pn, generator=generator) < rates[:, None]
         fed = target
         if drawn is not None:
             fed = torch.where(flip, drawn[s], target)
