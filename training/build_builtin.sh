@@ -28,14 +28,16 @@
 #      its coarse tokens (up to 30%) replaced by near codes and its finer targets quantised anew, so that every
 #      scale learns to correct the ones before it, a 55-minute cosine and a second one resumed to 110;
 #  13. self-correction once more, a replaced token taking the model's own draw (--self-correct-from model, at a rate
-#      up to 1); then the eval.
+#      up to 1);
+#  14. and once more, each scale's draws following the model's own draws before it, as in generation
+#      (--self-correct-from chain); then the eval.
 # Every stage resumes from its checkpoint under WORK (default out/builtin-work): run the script again after an
 # interruption and it continues. The transformer stages train in bfloat16 autocast on a CPU that computes it
 # natively (train_unified.py --precision auto), about 4 times as many steps per minute as float32. Budgets
 # (minutes) are set by VQVAE_MINUTES, UNIFIED_MINUTES, CLIP_MINUTES, DECODER_MINUTES, FINETUNE_MINUTES, TORUS_MINUTES
 # and GRID_MINUTES (plus 8 caption-heavier minutes after it), then GRID_STEPS steps in all for stage 10 (about 40
 # minutes on a bfloat16 CPU), then SCALES_MINUTES, SCALES_MORE_MINUTES, CORRECT_MINUTES, CORRECT_MORE_MINUTES and
-# OWN_MINUTES: about 665 minutes of training in all.
+# OWN_MINUTES and CHAIN_MINUTES: about 725 minutes of training in all.
 # Where PyTorch sees a CUDA GPU the transformer stages train on it (train_unified.py --device auto); for a GPU
 # machine without the world's pixels, training/build_builtin_gpu.sh runs stages 3-5 from a token carry.
 set -euo pipefail
@@ -54,6 +56,7 @@ SCALES_MORE_MINUTES="${SCALES_MORE_MINUTES:-30}"
 CORRECT_MINUTES="${CORRECT_MINUTES:-55}"
 CORRECT_MORE_MINUTES="${CORRECT_MORE_MINUTES:-55}"
 OWN_MINUTES="${OWN_MINUTES:-60}"
+CHAIN_MINUTES="${CHAIN_MINUTES:-60}"
 PY=/usr/bin/python3
 mkdir -p "$WORK"
 
@@ -154,6 +157,16 @@ $PY training/train_unified.py --data "$WORK/world" --work "$WORK/own-work" "${st
   --pos-2d --pos-scales --pos-lr-scale 10 --code-head --minutes "$OWN_MINUTES" --steps 100000 --mix 0.6 0.3 0 0.1 \
   --coarse-share 0.4 --coarse-through 4 --images 20000 --rolls 1 --lr 2e-4 --warmup 30 --eval-every 250 \
   --self-correct 1 --self-correct-from model --export models/builtin --f16
+
+# Self-correction from the model's chained draws: each coarse scale's draws follow what is fed before it, the model's
+# own earlier draws included (one short pass without gradients per coarse scale), so the finer scales learn the
+# errors as they compound in generation.
+mkdir -p "$WORK/chain-work"
+start=(--init "$WORK/own-work/unified.ckpt"); [ -f "$WORK/chain-work/unified.ckpt" ] && start=(--resume)
+$PY training/train_unified.py --data "$WORK/world" --work "$WORK/chain-work" "${start[@]}" --reuse-tokens "$WORK/finetune-work/tokens.pt" \
+  --pos-2d --pos-scales --pos-lr-scale 10 --code-head --minutes "$CHAIN_MINUTES" --steps 100000 --mix 0.6 0.3 0 0.1 \
+  --coarse-share 0.4 --coarse-through 4 --images 20000 --rolls 1 --lr 2e-4 --warmup 30 --eval-every 250 \
+  --self-correct 1 --self-correct-from chain --export models/builtin --f16
 
 du -sh models/builtin
 npm run -s eval -- --model models/builtin
