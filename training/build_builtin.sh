@@ -134,14 +134,24 @@ $PY training/train_unified.py --data "$WORK/world" --work "$WORK/scales-work" --
   --minutes "$((SCALES_MINUTES + SCALES_MORE_MINUTES))" --steps 100000 --mix 0.6 0.3 0 0.1 --coarse-share 0.4 --coarse-through 4 \
   --images 20000 --rolls 1 --lr 3e-4 --eval-every 250 --export models/builtin --f16
 
+# A self-correction stage in WORK/NAME-work, started from WORK/FROM-work's checkpoint (or resumed from its own):
+# stage 11's recipe at rate 2e-4 for MINUTES, with the self-correction arguments that follow.
+#   self_correct_stage NAME FROM MINUTES --self-correct ...
+self_correct_stage() {
+  local work="$WORK/$1-work" from="$WORK/$2-work/unified.ckpt" minutes="$3"
+  shift 3
+  mkdir -p "$work"
+  local start=(--init "$from")
+  [ -f "$work/unified.ckpt" ] && start=(--resume)
+  $PY training/train_unified.py --data "$WORK/world" --work "$work" "${start[@]}" --reuse-tokens "$WORK/finetune-work/tokens.pt" \
+    --pos-2d --pos-scales --pos-lr-scale 10 --code-head --minutes "$minutes" --steps 100000 --mix 0.6 0.3 0 0.1 \
+    --coarse-share 0.4 --coarse-through 4 --images 20000 --rolls 1 --lr 2e-4 --warmup 30 --eval-every 250 \
+    "$@" --export models/builtin --f16
+}
+
 # Self-correction: the model's own coarse draws are never the true codes, and a scale trained only after true ones
 # refines the errors it is given (a fine checker's blotches) instead of correcting them.
-mkdir -p "$WORK/correct-work"
-start=(--init "$WORK/scales-work/unified.ckpt"); [ -f "$WORK/correct-work/unified.ckpt" ] && start=(--resume)
-$PY training/train_unified.py --data "$WORK/world" --work "$WORK/correct-work" "${start[@]}" --reuse-tokens "$WORK/finetune-work/tokens.pt" \
-  --pos-2d --pos-scales --pos-lr-scale 10 --code-head --minutes "$CORRECT_MINUTES" --steps 100000 --mix 0.6 0.3 0 0.1 \
-  --coarse-share 0.4 --coarse-through 4 --images 20000 --rolls 1 --lr 2e-4 --warmup 30 --eval-every 250 \
-  --self-correct 0.3 --self-correct-near 128 --export models/builtin --f16
+self_correct_stage correct scales "$CORRECT_MINUTES" --self-correct 0.3 --self-correct-near 128
 # Resumed with twice the budget: still rising at 55 minutes on the ladder; the cosine restarts from the rate its
 # progress gives (about 1.1e-4).
 $PY training/train_unified.py --data "$WORK/world" --work "$WORK/correct-work" --resume --pos-lr-scale 10 \
@@ -151,22 +161,12 @@ $PY training/train_unified.py --data "$WORK/world" --work "$WORK/correct-work" -
 
 # Self-correction from the model's own draws: a replaced coarse token takes what the model draws there after the true
 # codes (one forward pass without gradients per caption→image batch), so the finer scales learn the errors it makes.
-mkdir -p "$WORK/own-work"
-start=(--init "$WORK/correct-work/unified.ckpt"); [ -f "$WORK/own-work/unified.ckpt" ] && start=(--resume)
-$PY training/train_unified.py --data "$WORK/world" --work "$WORK/own-work" "${start[@]}" --reuse-tokens "$WORK/finetune-work/tokens.pt" \
-  --pos-2d --pos-scales --pos-lr-scale 10 --code-head --minutes "$OWN_MINUTES" --steps 100000 --mix 0.6 0.3 0 0.1 \
-  --coarse-share 0.4 --coarse-through 4 --images 20000 --rolls 1 --lr 2e-4 --warmup 30 --eval-every 250 \
-  --self-correct 1 --self-correct-from model --export models/builtin --f16
+self_correct_stage own correct "$OWN_MINUTES" --self-correct 1 --self-correct-from model
 
 # Self-correction from the model's chained draws: each coarse scale's draws follow what is fed before it, the model's
 # own earlier draws included (one short pass without gradients per coarse scale), so the finer scales learn the
 # errors as they compound in generation.
-mkdir -p "$WORK/chain-work"
-start=(--init "$WORK/own-work/unified.ckpt"); [ -f "$WORK/chain-work/unified.ckpt" ] && start=(--resume)
-$PY training/train_unified.py --data "$WORK/world" --work "$WORK/chain-work" "${start[@]}" --reuse-tokens "$WORK/finetune-work/tokens.pt" \
-  --pos-2d --pos-scales --pos-lr-scale 10 --code-head --minutes "$CHAIN_MINUTES" --steps 100000 --mix 0.6 0.3 0 0.1 \
-  --coarse-share 0.4 --coarse-through 4 --images 20000 --rolls 1 --lr 2e-4 --warmup 30 --eval-every 250 \
-  --self-correct 1 --self-correct-from chain --export models/builtin --f16
+self_correct_stage chain own "$CHAIN_MINUTES" --self-correct 1 --self-correct-from chain
 
 du -sh models/builtin
 npm run -s eval -- --model models/builtin
