@@ -36,7 +36,7 @@
 # natively (train_unified.py --precision auto), about 4 times as many steps per minute as float32. Budgets
 # (minutes) are set by VQVAE_MINUTES, UNIFIED_MINUTES, CLIP_MINUTES, DECODER_MINUTES, FINETUNE_MINUTES, TORUS_MINUTES
 # and GRID_MINUTES (plus 8 caption-heavier minutes after it), then GRID_STEPS steps in all for stage 10 (about 40
-# minutes on a bfloat16 CPU), then SCALES_MINUTES, SCALES_MORE_MINUTES, CORRECT_MINUTES, CORRECT_MORE_MINUTES and
+# minutes on a bfloat16 CPU), then SCALES_MINUTES, SCALES_MORE_MINUTES, CORRECT_MINUTES, CORRECT_MORE_MINUTES,
 # OWN_MINUTES and CHAIN_MINUTES: about 725 minutes of training in all.
 # Where PyTorch sees a CUDA GPU the transformer stages train on it (train_unified.py --device auto); for a GPU
 # machine without the world's pixels, training/build_builtin_gpu.sh runs stages 3-5 from a token carry.

@@ -28,7 +28,8 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(2)
     _, vae, tok, model = train_unified.load_checkpoint(args.ckpt)
-    vae.eval(), model.eval()
+    vae.eval()
+    model.eval()
     seqs = train_unified.Sequences(args.data, torch.load(args.tokens), tok, model, vae, [1, 0, 0, 0], 64, 0)
     train_unified.OWN_TOP_K = 1  # greedy: the chain's draws and generation's must then agree exactly
     gen, pns, failed = torch.Generator().manual_seed(3), model.cfg.patch_nums, 0

@@ -433,7 +433,7 @@ class Sequences:
         sequences cut after that scale (Image.through): scales 1x1..8x8 are 85 of an image's 341 positions."""
         pns, gen = self.model.cfg.patch_nums, correct.generator
         flips = [torch.rand(len(images), pn * pn, generator=gen) < correct.rates[:, None] for pn in pns[:-1]]
-        draws = [t.clone() for t in true[:-1]]  # scale s is drawn before it is fed; the rest wait as placeholders
+        draws = list(true[:-1])  # scale s is drawn before it is fed; the rest wait as placeholders
         through = [img.through for img in images]
         fed_scales = min((t or len(pns)) - 1 for t in through)  # a batch cut after scale K - 1 feeds scales 0..K-2
         for s in range(fed_scales):
