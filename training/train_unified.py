@@ -163,6 +163,9 @@ def parse_args() -> argparse.Namespace:
                    help="image tokens also add a learned vector per token of each scale (pos_scale), so that a coarse "
                         "scale's layout (a coarse checker at 4x4) has vectors of its own rather than those of the finest "
                         "grid's cells; recorded as pos_scales in the model's config")
+    m.add_argument("--grow-depth", type=int, metavar="N",
+                   help="with --init: deepen the model to N layers, each new one a copy of the layer before it with its "
+                        "residual outputs at zero, so the fine-tune starts from what the model computed")
     s = p.add_argument_group("sampling")
     s.add_argument("--sample", help="prompt to generate from at the end")
     s.add_argument("--sample-out", type=Path, help="PNG to write (default WORK/sample.png)")
@@ -780,6 +783,8 @@ def main() -> None:
     args.precision = precision.resolve(args.precision, device)
     if args.init and args.resume:
         raise ValueError("--init starts a fine-tune and --resume continues one: give one of them")
+    if args.grow_depth and not args.init:
+        raise ValueError("--grow-depth deepens the model an --init starts from: give --init")
     if args.code_vector_weight < 0 or args.code_vector_through < 1:
         raise ValueError(f"--code-vector-weight must be at least 0 and --code-vector-through at least 1; found "
                          f"{args.code_vector_weight} and {args.code_vector_through}")
@@ -805,6 +810,8 @@ def main() -> None:
             model.add_pos_grid()
         if args.pos_scales:
             model.add_pos_scales()
+        if args.grow_depth:
+            model.grow(args.grow_depth)
         if args.code_head and model.code_basis is None:
             model.use_code_head(vae.quantize.embedding.weight)
         step, seconds, opt_state = 0, 0.0, None

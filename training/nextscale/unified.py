@@ -12,6 +12,7 @@ mask makes that equal to cached inference, so they are an independent reference 
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import MISSING, dataclass, field, fields
 
@@ -200,6 +201,28 @@ class Unified(nn.Module):
         self.cfg.pos_scales = True
         self._add_pos_scale()
         nn.init.zeros_(self.pos_scale.weight)
+
+    def grow(self, depth: int) -> None:
+        """Deepens the model to `depth` layers for a fine-tune. The new layers are spread evenly between the old ones,
+        each a copy of the layer before it with its two residual outputs (`attn.o`, `mlp.down`) at zero, so the model
+        computes what it computed before; the copied inner weights give those outputs a useful gradient at once."""
+        old, extra = len(self.layers), depth - len(self.layers)
+        if extra < 0:
+            raise ValueError(f"grow: the model has {old} layers and cannot shrink to {depth}")
+        # Old layer i is followed by new[i] copies of itself: 4 layers grown to 6 get one after layers 1 and 3.
+        new = [0] * old
+        for j in range(extra):
+            new[(j + 1) * old // extra - 1 if extra <= old else j % old] += 1
+        layers = []
+        for layer, copies in zip(self.layers, new):
+            layers.append(layer)
+            for _ in range(copies):
+                twin = copy.deepcopy(layer)
+                nn.init.zeros_(twin.attn.o.weight)
+                nn.init.zeros_(twin.mlp.down.weight)
+                layers.append(twin)
+        self.layers = nn.ModuleList(layers)
+        self.cfg.depth = depth
 
     def _add_pos_scale(self) -> None:
         """pos_scale [Lb, C], one row per token of blocks B1..BS in sequence order (block Bs holds side_s² tokens,
