@@ -212,7 +212,7 @@ class Unified(nn.Module):
         # Old layer i is followed by new[i] copies of itself: 4 layers grown to 6 get one after layers 1 and 3.
         new = [0] * old
         for j in range(extra):
-            new[(j + 1) * old // extra - 1 if extra <= old else j % old] += 1
+            new[((j + 1) * old - 1) // extra] += 1
         layers = []
         for layer, copies in zip(self.layers, new):
             layers.append(layer)
