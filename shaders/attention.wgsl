@@ -17,7 +17,7 @@
 // Head dims are multiples of 4 (vec4 loads) up to 128.
 //
 // `attention_direct` does the same work in the 'direct' kernel style (CPU-emulated adapters): an
-// invocation per (batch, head, four queries) walks the keys four at a time with an online softmax, q and
+// invocation per (batch, head, four queries) walks the keys eight at a time with an online softmax, q and
 // the sums of P·v in its own private arrays: no workgroup memory, no barrier.
 //
 // `append_kv`: a workgroup per (batch, token, kv head) writes one k row (L2-normalised and rotated as
@@ -296,29 +296,48 @@ fn direct_query(b: u32, h: u32, qi: u32) -> array<vec4f, MAX_HD4> {
   return q;
 }
 
-// One query's online softmax after four more keys: the new running max m and sum l, the factor a that
-// rescales the earlier sums, and the keys' weights e (0 where not seen).
+// One query's online softmax after eight more keys (scores lo of keys j .. j + 3, hi of j + 4 .. j + 7):
+// the new running max m and sum l, the factor a that rescales the earlier sums, and the keys' weights e
+// and f (0 where not seen).
 struct Online {
   m: f32,
   l: f32,
   a: f32,
   e: vec4f,
+  f: vec4f,
 }
 
-fn online_step(m: f32, l: f32, scores: vec4f, seen: vec4<bool>) -> Online {
-  let s = select(vec4f(NEG), scores, seen);
-  let m_new = max(m, max(max(s.x, s.y), max(s.z, s.w)));
+fn online_step(m: f32, l: f32, lo: vec4f, hi: vec4f, seen_lo: vec4<bool>, seen_hi: vec4<bool>) -> Online {
+  let s = select(vec4f(NEG), lo, seen_lo);
+  let t = select(vec4f(NEG), hi, seen_hi);
+  let u = max(s, t);
+  let m_new = max(m, max(max(u.x, u.y), max(u.z, u.w)));
   let a = exp(m - m_new); // 0 at the first visible key
-  let e = select(vec4f(0.0), exp(s - m_new), seen);
-  return Online(m_new, l * a + (e.x + e.y) + (e.z + e.w), a, e);
+  let e = select(vec4f(0.0), exp(s - m_new), seen_lo);
+  let f = select(vec4f(0.0), exp(t - m_new), seen_hi);
+  let g = e + f;
+  return Online(m_new, l * a + (g.x + g.y) + (g.z + g.w), a, e, f);
+}
+
+// Which of keys j .. j + 3 the key mask shows batch row b, of the first `lim` (none past it).
+fn visible4(b: u32, j: u32, lim: u32) -> vec4<bool> {
+  return vec4<bool>(j < lim && key_visible(b, j), j + 1u < lim && key_visible(b, j + 1u),
+                    j + 2u < lim && key_visible(b, j + 2u), j + 3u < lim && key_visible(b, j + 3u));
+}
+
+// acc·a + the weighted sum of the eight value vectors ((e, f): their weights; v: the vec4 of row `at`
+// and `bt`'s keys at column c).
+fn pv_step(acc: vec4f, o: Online, v: array<vec4f, 8>) -> vec4f {
+  return acc * o.a + (o.e.x * v[0] + o.e.y * v[1] + o.e.z * v[2] + o.e.w * v[3]) +
+         (o.f.x * v[4] + o.f.y * v[5] + o.f.z * v[6] + o.f.w * v[7]);
 }
 
 // out as `attention`. An invocation takes four neighbouring queries of one head (the last block of a
-// row may hold fewer) and walks the keys four at a time: each key and value vector read from memory
+// row may hold fewer) and walks the keys eight at a time: each key and value vector read from memory
 // serves the four queries, and q and the sums live in arrays indexed by c, which a software adapter keeps
-// in memory, so each pass over them serves four keys. A query's keys past its own limit weigh 0, so each
-// query's sums are what it would get alone. Grid: B·H·ceil(L / 4) invocations of DIRECT_WG, folded as
-// `grid` does.
+// in memory, so each pass over them serves eight keys (four keys a pass measured 1.2 times as slow on
+// SwiftShader). A query's keys past its own limit weigh 0, so each query's sums are what it would get
+// alone. Grid: B·H·ceil(L / 4) invocations of DIRECT_WG, folded as `grid` does.
 @compute @workgroup_size(DIRECT_WG)
 fn attention_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let n = gid.x + gid.y * nwg.x * DIRECT_WG;
@@ -342,33 +361,43 @@ fn attention_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   var acc_d: array<vec4f, MAX_HD4>;
   var m = vec4f(NEG); // each query's running max of its scores
   var l = vec4f(0.0); // each query's running sum of exp(score - m)
-  for (var j = 0u; j < lim; j += 4u) {
-    let last = lim - 1u;
-    let keys = vec4u(j, j + 1u, j + 2u, j + 3u);
-    let at = (min(keys, vec4u(last)) + kv_row0) * HD4;
-    let visible = vec4<bool>(key_visible(b, j), j + 1u < lim && key_visible(b, j + 1u),
-                             j + 2u < lim && key_visible(b, j + 2u), j + 3u < lim && key_visible(b, j + 3u));
+  for (var j = 0u; j < lim; j += 8u) {
+    let last = vec4u(lim - 1u);
+    let lo = vec4u(j, j + 1u, j + 2u, j + 3u);
+    let hi = lo + vec4u(4u);
+    let at = (min(lo, last) + kv_row0) * HD4; // keys past the limit read the last one and weigh 0
+    let bt = (min(hi, last) + kv_row0) * HD4;
+    let vis_lo = visible4(b, j, lim);
+    let vis_hi = visible4(b, j + 4u, lim);
+    // s: the scores of keys lo, t: of keys hi (a, b, c, d: the four queries).
     var sa = vec4f(); var sb = vec4f(); var sc = vec4f(); var sd = vec4f();
+    var ta = vec4f(); var tb = vec4f(); var tc = vec4f(); var td = vec4f();
     for (var c = 0u; c < HD4; c++) {
       let k0 = k_cache[at.x + c]; let k1 = k_cache[at.y + c]; let k2 = k_cache[at.z + c]; let k3 = k_cache[at.w + c];
+      let k4 = k_cache[bt.x + c]; let k5 = k_cache[bt.y + c]; let k6 = k_cache[bt.z + c]; let k7 = k_cache[bt.w + c];
       let a = qa[c]; let bq = qb[c]; let cq = qc[c]; let d = qd[c];
       sa += vec4f(dot(a, k0), dot(a, k1), dot(a, k2), dot(a, k3));
       sb += vec4f(dot(bq, k0), dot(bq, k1), dot(bq, k2), dot(bq, k3));
       sc += vec4f(dot(cq, k0), dot(cq, k1), dot(cq, k2), dot(cq, k3));
       sd += vec4f(dot(d, k0), dot(d, k1), dot(d, k2), dot(d, k3));
+      ta += vec4f(dot(a, k4), dot(a, k5), dot(a, k6), dot(a, k7));
+      tb += vec4f(dot(bq, k4), dot(bq, k5), dot(bq, k6), dot(bq, k7));
+      tc += vec4f(dot(cq, k4), dot(cq, k5), dot(cq, k6), dot(cq, k7));
+      td += vec4f(dot(d, k4), dot(d, k5), dot(d, k6), dot(d, k7));
     }
-    let oa = online_step(m.x, l.x, sa, visible & (keys < vec4u(lims.x)));
-    let ob = online_step(m.y, l.y, sb, visible & (keys < vec4u(lims.y)));
-    let oc = online_step(m.z, l.z, sc, visible & (keys < vec4u(lims.z)));
-    let od = online_step(m.w, l.w, sd, visible & (keys < vec4u(lims.w)));
+    let oa = online_step(m.x, l.x, sa, ta, vis_lo & (lo < vec4u(lims.x)), vis_hi & (hi < vec4u(lims.x)));
+    let ob = online_step(m.y, l.y, sb, tb, vis_lo & (lo < vec4u(lims.y)), vis_hi & (hi < vec4u(lims.y)));
+    let oc = online_step(m.z, l.z, sc, tc, vis_lo & (lo < vec4u(lims.z)), vis_hi & (hi < vec4u(lims.z)));
+    let od = online_step(m.w, l.w, sd, td, vis_lo & (lo < vec4u(lims.w)), vis_hi & (hi < vec4u(lims.w)));
     m = vec4f(oa.m, ob.m, oc.m, od.m);
     l = vec4f(oa.l, ob.l, oc.l, od.l);
     for (var c = 0u; c < HD4; c++) {
-      let v0 = v_cache[at.x + c]; let v1 = v_cache[at.y + c]; let v2 = v_cache[at.z + c]; let v3 = v_cache[at.w + c];
-      acc_a[c] = acc_a[c] * oa.a + oa.e.x * v0 + oa.e.y * v1 + oa.e.z * v2 + oa.e.w * v3;
-      acc_b[c] = acc_b[c] * ob.a + ob.e.x * v0 + ob.e.y * v1 + ob.e.z * v2 + ob.e.w * v3;
-      acc_c[c] = acc_c[c] * oc.a + oc.e.x * v0 + oc.e.y * v1 + oc.e.z * v2 + oc.e.w * v3;
-      acc_d[c] = acc_d[c] * od.a + od.e.x * v0 + od.e.y * v1 + od.e.z * v2 + od.e.w * v3;
+      let v = array<vec4f, 8>(v_cache[at.x + c], v_cache[at.y + c], v_cache[at.z + c], v_cache[at.w + c],
+                              v_cache[bt.x + c], v_cache[bt.y + c], v_cache[bt.z + c], v_cache[bt.w + c]);
+      acc_a[c] = pv_step(acc_a[c], oa, v);
+      acc_b[c] = pv_step(acc_b[c], ob, v);
+      acc_c[c] = pv_step(acc_c[c], oc, v);
+      acc_d[c] = pv_step(acc_d[c], od, v);
     }
   }
   for (var r = 0u; r < 4u; r++) {
