@@ -30,14 +30,19 @@
 #  13. self-correction once more, a replaced token taking the model's own draw (--self-correct-from model, at a rate
 #      up to 1);
 #  14. and once more, each scale's draws following the model's own draws before it, as in generation
-#      (--self-correct-from chain); then the eval.
+#      (--self-correct-from chain);
+#  15. the transformer deepened from 4 layers to 6 (--grow-depth 6: each new layer a copy of the one before it with
+#      its residual outputs at zero, so it starts as the model it grew from), on stage 14's recipe, its world
+#      tokenised anew on the torus: a 70-minute cosine, resumed to 100 minutes, then continued by steps to
+#      DEEP_STEPS in all; then the eval.
 # Every stage resumes from its checkpoint under WORK (default out/builtin-work): run the script again after an
 # interruption and it continues. The transformer stages train in bfloat16 autocast on a CPU that computes it
 # natively (train_unified.py --precision auto), about 4 times as many steps per minute as float32. Budgets
 # (minutes) are set by VQVAE_MINUTES, UNIFIED_MINUTES, CLIP_MINUTES, DECODER_MINUTES, FINETUNE_MINUTES, TORUS_MINUTES
 # and GRID_MINUTES (plus 8 caption-heavier minutes after it), then GRID_STEPS steps in all for stage 10 (about 40
 # minutes on a bfloat16 CPU), then SCALES_MINUTES, SCALES_MORE_MINUTES, CORRECT_MINUTES, CORRECT_MORE_MINUTES,
-# OWN_MINUTES and CHAIN_MINUTES: about 725 minutes of training in all.
+# OWN_MINUTES and CHAIN_MINUTES, then DEEP_MINUTES, DEEP_MORE_MINUTES and DEEP_STEPS steps in all for stage 15
+# (about 60 minutes more): about 900 minutes of training in all.
 # Where PyTorch sees a CUDA GPU the transformer stages train on it (train_unified.py --device auto); for a GPU
 # machine without the world's pixels, training/build_builtin_gpu.sh runs stages 3-5 from a token carry.
 set -euo pipefail
@@ -57,6 +62,9 @@ CORRECT_MINUTES="${CORRECT_MINUTES:-55}"
 CORRECT_MORE_MINUTES="${CORRECT_MORE_MINUTES:-55}"
 OWN_MINUTES="${OWN_MINUTES:-60}"
 CHAIN_MINUTES="${CHAIN_MINUTES:-60}"
+DEEP_MINUTES="${DEEP_MINUTES:-70}"
+DEEP_MORE_MINUTES="${DEEP_MORE_MINUTES:-30}"
+DEEP_STEPS="${DEEP_STEPS:-11000}"
 PY=/usr/bin/python3
 mkdir -p "$WORK"
 
@@ -167,6 +175,21 @@ self_correct_stage own correct "$OWN_MINUTES" --self-correct 1 --self-correct-fr
 # own earlier draws included (one short pass without gradients per coarse scale), so the finer scales learn the
 # errors as they compound in generation.
 self_correct_stage chain own "$CHAIN_MINUTES" --self-correct 1 --self-correct-from chain
+
+# Two more layers: the 16x16 scale, where most of a pattern is lost, is the first to move with depth. The world is
+# tokenised anew with the folder's VQVAE, on the torus (its own cache: the stages above read stage 7's codes). The
+# second and third runs resume the first: a cosine restarted from the rate their progress gives, the last counted by
+# steps, a budget that does not shrink when other work shares the cores.
+deep_stage() {
+  $PY training/train_unified.py --data "$WORK/world" --work "$WORK/deep-work" "$@" --pos-2d --pos-scales --pos-lr-scale 10 \
+    --code-head --mix 0.6 0.3 0 0.1 --coarse-share 0.4 --coarse-through 4 --images 20000 --rolls 1 --lr 3e-4 --warmup 30 \
+    --eval-every 250 --self-correct 1 --self-correct-from chain --export models/builtin --f16
+}
+mkdir -p "$WORK/deep-work"
+start=(--init models/builtin --grow-depth 6); [ -f "$WORK/deep-work/unified.ckpt" ] && start=(--resume)
+deep_stage "${start[@]}" --minutes "$DEEP_MINUTES" --steps 100000
+deep_stage --resume --minutes "$((DEEP_MINUTES + DEEP_MORE_MINUTES))" --steps 100000
+deep_stage --resume --minutes 100000 --steps "$DEEP_STEPS"
 
 du -sh models/builtin
 npm run -s eval -- --model models/builtin
