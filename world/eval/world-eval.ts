@@ -82,10 +82,11 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
   let seam = 0;
   let seamAtPatch = 0;
   const patch = size / model.config.unified.patchNums[model.config.unified.patchNums.length - 1];
-  const rng = new Rng(hash32(seed, 0x9e0));
+  // Each part draws its items from a stream of its own, so that a part reads the same items whatever the others' counts.
+  const promptRng = new Rng(hash32(seed, 0x9e0));
   for (let i = 0; i < prompts; i++) {
     const split: Split = i % 2 === 0 ? 'train' : 'heldout';
-    const prompt = caption(sampleSpec(rng, split));
+    const prompt = caption(sampleSpec(promptRng, split));
     const started = performance.now();
     const out = await textToImage(model, prompt, { ...sampling, seed: hash32(seed, i) });
     genMs += performance.now() - started;
@@ -97,8 +98,9 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
   }
 
   const cap = { right: 0, pattern: 0, colours: 0, scale: 0 };
+  const captionRng = new Rng(hash32(seed, 0xca9));
   for (let i = 0; i < captions; i++) {
-    const spec = sampleSpec(rng, 'all');
+    const spec = sampleSpec(captionRng, 'all');
     const rgb = render(spec, size, hash32(seed + 1, i));
     const { text } = await captionImage(model, { data: rgbToRgba(rgb), width: size, height: size }, { maxTokens: 24, topK: 1 });
     const { pattern, colours, scale } = gradeCaption(text, spec);
@@ -111,8 +113,9 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
 
   let mse = 0;
   const read: Tally[] = [];
+  const reconRng = new Rng(hash32(seed, 0x2ec));
   for (let i = 0; i < recons; i++) {
-    const spec = sampleSpec(rng, 'all');
+    const spec = sampleSpec(reconRng, 'all');
     const rgb = render(spec, size, hash32(seed + 2, i));
     const recon = await reconstruct(model, rgb, size);
     let err = 0;
