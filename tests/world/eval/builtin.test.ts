@@ -38,6 +38,8 @@ const MAX_BYTES = 25e6;
 describe('the built-in model on the texture world', () => {
   let gpu: Gpu;
   let report: WorldEvalReport;
+  /** The reconstructions alone, no prompts or captions before them. */
+  let reconOnly: WorldEvalReport;
   let imageSize = 0;
   let clip: ClipGrade;
   let keyframeEvery = 0;
@@ -48,6 +50,7 @@ describe('the built-in model on the texture world', () => {
     imageSize = model.imageSize;
     try {
       report = await evaluateWorld(model, ITEMS);
+      reconOnly = await evaluateWorld(model, { prompts: 0, captions: 0, reconstructions: ITEMS.reconstructions });
       keyframeEvery = defaultKeyframeEvery(model);
       const source = familyKeyframeSource(model);
       const frames: Uint8ClampedArray[] = [];
@@ -71,6 +74,11 @@ describe('the built-in model on the texture world', () => {
     expect(report.reconstruction.psnrDb).toBeGreaterThan(MIN_PSNR_DB);
     // The checker reads the world's colours off its reconstructions as it does off the images themselves.
     expect(report.reconstruction.colours).toBeGreaterThanOrEqual(0.75);
+  });
+
+  it('draws each part\'s items from a stream of its own: the reconstructions do not move with the other counts', () => {
+    expect(reconOnly.reconstruction.count).toBe(ITEMS.reconstructions);
+    expect(reconOnly.reconstruction.psnrDb).toBe(report.reconstruction.psnrDb);
   });
 
   it('draws the colours a prompt asks for, and some of its patterns', () => {
