@@ -374,8 +374,10 @@ fn tap3(acc: vec4f, w0: f32, w1: f32, w2: f32, t0: vec4f, t1: vec4f, t2: vec4f) 
 // Grid: ceil(Cout / (CH8 ? 8 : 4)) · B · ceil(Ho / 2) · ceil(Wo / 8) invocations of DIRECT_WG.
 @compute @workgroup_size(DIRECT_WG)
 fn conv2d_direct_3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  // No early return past the last channel group (subgroup operations need the whole subgroup): it reads the
+  // last group and stores nothing.
   var q = direct_block(gid, nwg, select(4u, 8u, CH8), 2u);
-  if (!q.valid) { return; }
+  let lane = gid.x % 4u;
   let cb = q.co0 + 4u; // the second channel group (CH8)
   // Sums of channels co0 .. co0 + 3 on output row oy (l: pixels ox0 .. ox0 + 3, h: ox0 + 4 .. ox0 + 7) and
   // on row oy + 1 (m, n); the capitals are channels co0 + 4 .. co0 + 7.
@@ -396,9 +398,9 @@ fn conv2d_direct_3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wor
     let r1 = row_taps(q, ci, iy0 + 1);
     let r2 = row_taps(q, ci, iy0 + 2);
     let r3 = row_taps(q, ci, iy0 + 3);
+    let w = ci_taps(q.co0, lane, ci); // [9·g + 3·ky + kx]: channel group g (co0, co0 + 4), tap (ky, kx)
     { // ky = 0
-      let k = ci * 9u + 0u;
-      let a0 = w_group(q.co0, k); let a1 = w_group(q.co0, k + 1u); let a2 = w_group(q.co0, k + 2u);
+      let a0 = w[0]; let a1 = w[1]; let a2 = w[2];
       l0 = tap3(l0, a0.x, a1.x, a2.x, r0[0], r0[1], r0[2]); l1 = tap3(l1, a0.y, a1.y, a2.y, r0[0], r0[1], r0[2]);
       l2 = tap3(l2, a0.z, a1.z, a2.z, r0[0], r0[1], r0[2]); l3 = tap3(l3, a0.w, a1.w, a2.w, r0[0], r0[1], r0[2]);
       h0 = tap3(h0, a0.x, a1.x, a2.x, r0[3], r0[4], r0[5]); h1 = tap3(h1, a0.y, a1.y, a2.y, r0[3], r0[4], r0[5]);
@@ -408,7 +410,7 @@ fn conv2d_direct_3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wor
       n0 = tap3(n0, a0.x, a1.x, a2.x, r1[3], r1[4], r1[5]); n1 = tap3(n1, a0.y, a1.y, a2.y, r1[3], r1[4], r1[5]);
       n2 = tap3(n2, a0.z, a1.z, a2.z, r1[3], r1[4], r1[5]); n3 = tap3(n3, a0.w, a1.w, a2.w, r1[3], r1[4], r1[5]);
       if (CH8) {
-        let b0 = w_group(cb, k); let b1 = w_group(cb, k + 1u); let b2 = w_group(cb, k + 2u);
+        let b0 = w[9]; let b1 = w[10]; let b2 = w[11];
         L0 = tap3(L0, b0.x, b1.x, b2.x, r0[0], r0[1], r0[2]); L1 = tap3(L1, b0.y, b1.y, b2.y, r0[0], r0[1], r0[2]);
         L2 = tap3(L2, b0.z, b1.z, b2.z, r0[0], r0[1], r0[2]); L3 = tap3(L3, b0.w, b1.w, b2.w, r0[0], r0[1], r0[2]);
         H0 = tap3(H0, b0.x, b1.x, b2.x, r0[3], r0[4], r0[5]); H1 = tap3(H1, b0.y, b1.y, b2.y, r0[3], r0[4], r0[5]);
@@ -420,8 +422,7 @@ fn conv2d_direct_3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wor
       }
     }
     { // ky = 1
-      let k = ci * 9u + 3u;
-      let a0 = w_group(q.co0, k); let a1 = w_group(q.co0, k + 1u); let a2 = w_group(q.co0, k + 2u);
+      let a0 = w[3]; let a1 = w[4]; let a2 = w[5];
       l0 = tap3(l0, a0.x, a1.x, a2.x, r1[0], r1[1], r1[2]); l1 = tap3(l1, a0.y, a1.y, a2.y, r1[0], r1[1], r1[2]);
       l2 = tap3(l2, a0.z, a1.z, a2.z, r1[0], r1[1], r1[2]); l3 = tap3(l3, a0.w, a1.w, a2.w, r1[0], r1[1], r1[2]);
       h0 = tap3(h0, a0.x, a1.x, a2.x, r1[3], r1[4], r1[5]); h1 = tap3(h1, a0.y, a1.y, a2.y, r1[3], r1[4], r1[5]);
@@ -431,7 +432,7 @@ fn conv2d_direct_3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wor
       n0 = tap3(n0, a0.x, a1.x, a2.x, r2[3], r2[4], r2[5]); n1 = tap3(n1, a0.y, a1.y, a2.y, r2[3], r2[4], r2[5]);
       n2 = tap3(n2, a0.z, a1.z, a2.z, r2[3], r2[4], r2[5]); n3 = tap3(n3, a0.w, a1.w, a2.w, r2[3], r2[4], r2[5]);
       if (CH8) {
-        let b0 = w_group(cb, k); let b1 = w_group(cb, k + 1u); let b2 = w_group(cb, k + 2u);
+        let b0 = w[12]; let b1 = w[13]; let b2 = w[14];
         L0 = tap3(L0, b0.x, b1.x, b2.x, r1[0], r1[1], r1[2]); L1 = tap3(L1, b0.y, b1.y, b2.y, r1[0], r1[1], r1[2]);
         L2 = tap3(L2, b0.z, b1.z, b2.z, r1[0], r1[1], r1[2]); L3 = tap3(L3, b0.w, b1.w, b2.w, r1[0], r1[1], r1[2]);
         H0 = tap3(H0, b0.x, b1.x, b2.x, r1[3], r1[4], r1[5]); H1 = tap3(H1, b0.y, b1.y, b2.y, r1[3], r1[4], r1[5]);
@@ -443,8 +444,7 @@ fn conv2d_direct_3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wor
       }
     }
     { // ky = 2
-      let k = ci * 9u + 6u;
-      let a0 = w_group(q.co0, k); let a1 = w_group(q.co0, k + 1u); let a2 = w_group(q.co0, k + 2u);
+      let a0 = w[6]; let a1 = w[7]; let a2 = w[8];
       l0 = tap3(l0, a0.x, a1.x, a2.x, r2[0], r2[1], r2[2]); l1 = tap3(l1, a0.y, a1.y, a2.y, r2[0], r2[1], r2[2]);
       l2 = tap3(l2, a0.z, a1.z, a2.z, r2[0], r2[1], r2[2]); l3 = tap3(l3, a0.w, a1.w, a2.w, r2[0], r2[1], r2[2]);
       h0 = tap3(h0, a0.x, a1.x, a2.x, r2[3], r2[4], r2[5]); h1 = tap3(h1, a0.y, a1.y, a2.y, r2[3], r2[4], r2[5]);
@@ -454,7 +454,7 @@ fn conv2d_direct_3x3(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wor
       n0 = tap3(n0, a0.x, a1.x, a2.x, r3[3], r3[4], r3[5]); n1 = tap3(n1, a0.y, a1.y, a2.y, r3[3], r3[4], r3[5]);
       n2 = tap3(n2, a0.z, a1.z, a2.z, r3[3], r3[4], r3[5]); n3 = tap3(n3, a0.w, a1.w, a2.w, r3[3], r3[4], r3[5]);
       if (CH8) {
-        let b0 = w_group(cb, k); let b1 = w_group(cb, k + 1u); let b2 = w_group(cb, k + 2u);
+        let b0 = w[15]; let b1 = w[16]; let b2 = w[17];
         L0 = tap3(L0, b0.x, b1.x, b2.x, r2[0], r2[1], r2[2]); L1 = tap3(L1, b0.y, b1.y, b2.y, r2[0], r2[1], r2[2]);
         L2 = tap3(L2, b0.z, b1.z, b2.z, r2[0], r2[1], r2[2]); L3 = tap3(L3, b0.w, b1.w, b2.w, r2[0], r2[1], r2[2]);
         H0 = tap3(H0, b0.x, b1.x, b2.x, r2[3], r2[4], r2[5]); H1 = tap3(H1, b0.y, b1.y, b2.y, r2[3], r2[4], r2[5]);

@@ -183,36 +183,26 @@ fn linear_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
 
 // linear_direct on blocks of 16 rows × 8 columns, for M ≥ 16 (the image scales' token rows): each vector
 // of x read serves 8 dot products and each of W 16, where the 4×4 block's serve 4; on a CPU-emulated
-// adapter, whose loads cost more than its arithmetic, that is what bounds the kernel. Grid: ceil(M / 16) ·
-// ceil(N / 8) invocations of DIRECT_WG.
+// adapter, whose loads cost more than its arithmetic, that is what bounds the kernel. Four neighbouring
+// invocations (a subgroup on SwiftShader) take the same 16 rows and 8 columns each; x_rows_16, compiled
+// before this file, gives them the rows (shaders/linear-rows.wgsl loads all 16, shaders/linear-rows-subgroup.wgsl
+// shares the loads across the subgroup). Block g of 4 takes row block g % ceil(M / 16) of column group
+// g / ceil(M / 16): the blocks of a workgroup, which a software adapter runs one after another, read the same
+// 32 rows of W while they are in the CPU's cache. Grid: 4 · ceil(M / 16) · ceil(N / 32) invocations of
+// DIRECT_WG. No early return past the last row block (subgroup operations need the whole subgroup): rows
+// and columns past the edge read the last one and store nothing.
 @compute @workgroup_size(DIRECT_WG)
 fn linear_direct_16x8(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let t = gid.x + gid.y * nwg.x * DIRECT_WG;
-  let blocks_n = (p.N + 7u) / 8u;
-  let m0 = (t / blocks_n) * 16u;
-  let n0 = (t % blocks_n) * 8u;
-  if (m0 >= p.M) { return; }
+  let lane = t % 4u;
+  let g = t / 4u;
+  let blocks_m = (p.M + 15u) / 16u;
+  let m0 = (g % blocks_m) * 16u;
+  let n0 = ((g / blocks_m) * 4u + lane) * 8u;
   let k4 = p.K / 4u;
   let last_m = p.M - 1u;
   let last_n = p.N - 1u;
-  // Where row m0 + i of x starts, in vec4s (r_i), and the W rows of columns n0 .. n0 + 7 (c_j); rows and
-  // columns past the edge read the last one and store nothing.
-  let r0 = min(m0 + 0u, last_m) * k4;
-  let r1 = min(m0 + 1u, last_m) * k4;
-  let r2 = min(m0 + 2u, last_m) * k4;
-  let r3 = min(m0 + 3u, last_m) * k4;
-  let r4 = min(m0 + 4u, last_m) * k4;
-  let r5 = min(m0 + 5u, last_m) * k4;
-  let r6 = min(m0 + 6u, last_m) * k4;
-  let r7 = min(m0 + 7u, last_m) * k4;
-  let r8 = min(m0 + 8u, last_m) * k4;
-  let r9 = min(m0 + 9u, last_m) * k4;
-  let r10 = min(m0 + 10u, last_m) * k4;
-  let r11 = min(m0 + 11u, last_m) * k4;
-  let r12 = min(m0 + 12u, last_m) * k4;
-  let r13 = min(m0 + 13u, last_m) * k4;
-  let r14 = min(m0 + 14u, last_m) * k4;
-  let r15 = min(m0 + 15u, last_m) * k4;
+  let rows = x_row_starts(m0, lane, last_m, k4);
   let c0 = min(n0 + 0u, last_n); let c1 = min(n0 + 1u, last_n); let c2 = min(n0 + 2u, last_n); let c3 = min(n0 + 3u, last_n);
   let c4 = min(n0 + 4u, last_n); let c5 = min(n0 + 5u, last_n); let c6 = min(n0 + 6u, last_n); let c7 = min(n0 + 7u, last_n);
   // lo_i = out[m0 + i, n0 .. n0 + 3], hi_i = out[m0 + i, n0 + 4 .. n0 + 7]: named, so a software adapter keeps
@@ -225,52 +215,53 @@ fn linear_direct_16x8(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wo
     let k = 4u * q;
     let w0 = load_w4(c0, k); let w1 = load_w4(c1, k); let w2 = load_w4(c2, k); let w3 = load_w4(c3, k);
     let w4 = load_w4(c4, k); let w5 = load_w4(c5, k); let w6 = load_w4(c6, k); let w7 = load_w4(c7, k);
-    let a0 = x4[r0 + q];
+    let a = x_rows_16(rows, q);
+    let a0 = a[0];
     lo0 += vec4f(dot(a0, w0), dot(a0, w1), dot(a0, w2), dot(a0, w3));
     hi0 += vec4f(dot(a0, w4), dot(a0, w5), dot(a0, w6), dot(a0, w7));
-    let a1 = x4[r1 + q];
+    let a1 = a[1];
     lo1 += vec4f(dot(a1, w0), dot(a1, w1), dot(a1, w2), dot(a1, w3));
     hi1 += vec4f(dot(a1, w4), dot(a1, w5), dot(a1, w6), dot(a1, w7));
-    let a2 = x4[r2 + q];
+    let a2 = a[2];
     lo2 += vec4f(dot(a2, w0), dot(a2, w1), dot(a2, w2), dot(a2, w3));
     hi2 += vec4f(dot(a2, w4), dot(a2, w5), dot(a2, w6), dot(a2, w7));
-    let a3 = x4[r3 + q];
+    let a3 = a[3];
     lo3 += vec4f(dot(a3, w0), dot(a3, w1), dot(a3, w2), dot(a3, w3));
     hi3 += vec4f(dot(a3, w4), dot(a3, w5), dot(a3, w6), dot(a3, w7));
-    let a4 = x4[r4 + q];
+    let a4 = a[4];
     lo4 += vec4f(dot(a4, w0), dot(a4, w1), dot(a4, w2), dot(a4, w3));
     hi4 += vec4f(dot(a4, w4), dot(a4, w5), dot(a4, w6), dot(a4, w7));
-    let a5 = x4[r5 + q];
+    let a5 = a[5];
     lo5 += vec4f(dot(a5, w0), dot(a5, w1), dot(a5, w2), dot(a5, w3));
     hi5 += vec4f(dot(a5, w4), dot(a5, w5), dot(a5, w6), dot(a5, w7));
-    let a6 = x4[r6 + q];
+    let a6 = a[6];
     lo6 += vec4f(dot(a6, w0), dot(a6, w1), dot(a6, w2), dot(a6, w3));
     hi6 += vec4f(dot(a6, w4), dot(a6, w5), dot(a6, w6), dot(a6, w7));
-    let a7 = x4[r7 + q];
+    let a7 = a[7];
     lo7 += vec4f(dot(a7, w0), dot(a7, w1), dot(a7, w2), dot(a7, w3));
     hi7 += vec4f(dot(a7, w4), dot(a7, w5), dot(a7, w6), dot(a7, w7));
-    let a8 = x4[r8 + q];
+    let a8 = a[8];
     lo8 += vec4f(dot(a8, w0), dot(a8, w1), dot(a8, w2), dot(a8, w3));
     hi8 += vec4f(dot(a8, w4), dot(a8, w5), dot(a8, w6), dot(a8, w7));
-    let a9 = x4[r9 + q];
+    let a9 = a[9];
     lo9 += vec4f(dot(a9, w0), dot(a9, w1), dot(a9, w2), dot(a9, w3));
     hi9 += vec4f(dot(a9, w4), dot(a9, w5), dot(a9, w6), dot(a9, w7));
-    let a10 = x4[r10 + q];
+    let a10 = a[10];
     lo10 += vec4f(dot(a10, w0), dot(a10, w1), dot(a10, w2), dot(a10, w3));
     hi10 += vec4f(dot(a10, w4), dot(a10, w5), dot(a10, w6), dot(a10, w7));
-    let a11 = x4[r11 + q];
+    let a11 = a[11];
     lo11 += vec4f(dot(a11, w0), dot(a11, w1), dot(a11, w2), dot(a11, w3));
     hi11 += vec4f(dot(a11, w4), dot(a11, w5), dot(a11, w6), dot(a11, w7));
-    let a12 = x4[r12 + q];
+    let a12 = a[12];
     lo12 += vec4f(dot(a12, w0), dot(a12, w1), dot(a12, w2), dot(a12, w3));
     hi12 += vec4f(dot(a12, w4), dot(a12, w5), dot(a12, w6), dot(a12, w7));
-    let a13 = x4[r13 + q];
+    let a13 = a[13];
     lo13 += vec4f(dot(a13, w0), dot(a13, w1), dot(a13, w2), dot(a13, w3));
     hi13 += vec4f(dot(a13, w4), dot(a13, w5), dot(a13, w6), dot(a13, w7));
-    let a14 = x4[r14 + q];
+    let a14 = a[14];
     lo14 += vec4f(dot(a14, w0), dot(a14, w1), dot(a14, w2), dot(a14, w3));
     hi14 += vec4f(dot(a14, w4), dot(a14, w5), dot(a14, w6), dot(a14, w7));
-    let a15 = x4[r15 + q];
+    let a15 = a[15];
     lo15 += vec4f(dot(a15, w0), dot(a15, w1), dot(a15, w2), dot(a15, w3));
     hi15 += vec4f(dot(a15, w4), dot(a15, w5), dot(a15, w6), dot(a15, w7));
   }

@@ -8,7 +8,7 @@
 const SWIFTSHADER_ICDS = ['/usr/lib/chromium/vk_swiftshader_icd.json'];
 
 /** Optional features the runtime uses when the adapter offers them. */
-const WANTED_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16'];
+const WANTED_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups'];
 
 /** Limits raised to the adapter's maximum: big weights and many bindings per kernel. */
 const WANTED_LIMITS = [

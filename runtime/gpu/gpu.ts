@@ -46,7 +46,15 @@ export interface GpuOptions extends DeviceOptions {
    * NEXTSCALE_KERNELS (workgroup or direct) sets it when this option does not.
    */
   kernelStyle?: KernelStyle;
+  /**
+   * Set false to keep the direct kernels off subgroup operations where the adapter has them (default: use
+   * them); in Node, NEXTSCALE_SUBGROUPS=0 does the same when this option is not given.
+   */
+  subgroups?: boolean;
 }
+
+/** Invocations of a subgroup the direct kernels' subgroup forms are written for: a CPU-emulated adapter's SIMD width. */
+export const DIRECT_SUBGROUP_SIZE = 4;
 
 export class Gpu {
   readonly pool: BufferPool;
@@ -72,8 +80,18 @@ export class Gpu {
   /** The kernel style of the recorders this context makes (`recorder` can override it). */
   readonly kernelStyle: KernelStyle;
 
-  constructor(readonly device: GPUDevice, kernelStyle?: KernelStyle) {
+  /**
+   * Whether the direct kernels may share loads across a subgroup (`recorder` can turn it off): the device
+   * has the 'subgroups' feature, with subgroups of exactly DIRECT_SUBGROUP_SIZE invocations (SwiftShader's
+   * SIMD width, which runs a workgroup's invocations in order, 4 at a time).
+   */
+  readonly subgroups: boolean;
+
+  constructor(readonly device: GPUDevice, kernelStyle?: KernelStyle, subgroups = true) {
     this.kernelStyle = kernelStyle ?? (this.isSoftware ? 'direct' : 'workgroup');
+    const info = device.adapterInfo;
+    this.subgroups = subgroups && device.features.has('subgroups') &&
+      info?.subgroupMinSize === DIRECT_SUBGROUP_SIZE && info?.subgroupMaxSize === DIRECT_SUBGROUP_SIZE;
     this.pool = new BufferPool(device);
     this.pipelines = new Pipelines(device);
     this.hasTimestamps = device.features.has('timestamp-query');
@@ -94,9 +112,10 @@ export class Gpu {
   readonly readbacks = { count: 0, bytes: 0 };
 
   static async create(options: GpuOptions = {}): Promise<Gpu> {
-    const fromEnv = typeof process !== 'undefined' ? process.env?.NEXTSCALE_KERNELS : undefined;
+    const env = typeof process !== 'undefined' ? process.env : undefined;
+    const fromEnv = env?.NEXTSCALE_KERNELS;
     const style = options.kernelStyle ?? (fromEnv ? parseKernelStyle(fromEnv, 'NEXTSCALE_KERNELS') : undefined);
-    return new Gpu(await requestDevice(options), style);
+    return new Gpu(await requestDevice(options), style, options.subgroups ?? env?.NEXTSCALE_SUBGROUPS !== '0');
   }
 
   /** The adapter in words, as the browser or Dawn reports it (vendor, architecture, description). */
@@ -153,8 +172,8 @@ export class Gpu {
     }
   }
 
-  recorder(label?: string, timing = false, kernelStyle = this.kernelStyle): Recorder {
-    return new Recorder(this, label, timing, kernelStyle);
+  recorder(label?: string, timing = false, kernelStyle = this.kernelStyle, subgroups = this.subgroups): Recorder {
+    return new Recorder(this, label, timing, kernelStyle, subgroups && this.subgroups);
   }
 
   /** Runs `record` on a fresh recorder (of this context's kernel style unless given) and submits it. */

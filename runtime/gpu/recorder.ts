@@ -82,6 +82,8 @@ export class Recorder {
     readonly timing = false,
     /** Which form of the heavy kernels this recording dispatches (see `KernelStyle`). */
     readonly kernelStyle: KernelStyle = gpu.kernelStyle,
+    /** Whether the direct kernels this recording dispatches may take their subgroup forms (see `Gpu.subgroups`). */
+    readonly subgroups: boolean = gpu.subgroups,
   ) {
     this.profiler = gpu.profiler;
     if (timing && gpu.hasTimestamps && !this.profiler) this.querySet = gpu.acquireQuerySet(MAX_SECTIONS * 2);

@@ -9,13 +9,20 @@
  * (`packConv2dWeight`), the layout the direct kernels read with a third of the loads or fewer.
  * WGSL: shaders/conv2d.wgsl. Reference: runtime/reference/conv2d.ts.
  */
-import source from '../../shaders/conv2d.wgsl?raw';
+import own from '../../shaders/conv2d.wgsl?raw';
+import taps from '../../shaders/conv2d-taps.wgsl?raw';
+import tapsSubgroup from '../../shaders/conv2d-taps-subgroup.wgsl?raw';
 import { expectShape, grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
 import { expectDType, expectRank } from './checks.ts';
+
+/** conv2d_direct_3x3's weight taps (loaded by each invocation, or shared across a subgroup) before the kernels. */
+const source = taps + own;
+const subgroupSource = tapsSubgroup + own;
 
 const kernel = new Kernel({ name: 'conv2d', source, entryPoint: 'conv2d' });
 const directKernel = new Kernel({ name: 'conv2d_direct', source, entryPoint: 'conv2d_direct' });
 const direct3x3Kernel = new Kernel({ name: 'conv2d_direct_3x3', source, entryPoint: 'conv2d_direct_3x3' });
+const subgroup3x3Kernel = new Kernel({ name: 'conv2d_subgroup_3x3', source: subgroupSource, entryPoint: 'conv2d_direct_3x3' });
 const direct1x1Kernel = new Kernel({ name: 'conv2d_direct_1x1', source, entryPoint: 'conv2d_direct_1x1' });
 
 const TILE_PIXELS = 64;
@@ -125,7 +132,10 @@ export function conv2d(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bi
     // 3), conv2d_direct one row and 4 channels.
     const pixelBlocks = B * Math.ceil(Ho / (is3x3 ? 2 : 1)) * Math.ceil(Wo / 8);
     const ch8 = is3x3 && Cout > 4;
-    rec.dispatch(is3x3 ? direct3x3Kernel : directKernel, {
+    // The subgroup form shares a channel group's taps among 4 neighbouring invocations: they must be pixel
+    // blocks of the same channels.
+    const kernel = !is3x3 ? directKernel : rec.subgroups && pixelBlocks % 4 === 0 ? subgroup3x3Kernel : direct3x3Kernel;
+    rec.dispatch(kernel, {
       bindings: { out, x, x4: x, w: weight, bias: bias ?? x }, uniforms,
       constants: is3x3 ? { ...constants, X4: W % 4 === 0 && left === 1 && right === 1, CH8: ch8 } : constants,
       workgroups: grid(Math.ceil(Cout / (ch8 ? 8 : 4)) * pixelBlocks, DIRECT_WG), weightPasses: pixelBlocks, flops,

@@ -3,21 +3,28 @@
  * Most of a transformer's arithmetic goes through here. In the 'workgroup' kernel style (GPUs), few rows
  * (M ≤ 8, decoding a few tokens) take a weight-streaming kernel and more rows a tiled one whose tile
  * height follows M; in the 'direct' style (CPU-emulated adapters), when K is a multiple of 4, a kernel of
- * blocks in registers: 4×4 for M < 16, 16×8 (a third of the loads per multiply-add) from 16 rows.
- * WGSL: shaders/tiled-matmul.wgsl + shaders/linear.wgsl. Reference: runtime/reference/linear.ts.
+ * blocks in registers: 4×4 for M < 16, 16×8 (a third of the loads per multiply-add) from 16 rows, its rows
+ * of x shared across a subgroup where the adapter has subgroups of 4 ('linear_subgroup_16x8').
+ * WGSL: shaders/linear-rows(-subgroup).wgsl + shaders/tiled-matmul.wgsl + shaders/linear.wgsl.
+ * Reference: runtime/reference/linear.ts.
  */
 import own from '../../shaders/linear.wgsl?raw';
+import rowsDirect from '../../shaders/linear-rows.wgsl?raw';
+import rowsSubgroup from '../../shaders/linear-rows-subgroup.wgsl?raw';
 import tiled from '../../shaders/tiled-matmul.wgsl?raw';
 import { grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
 import { expectDType } from './checks.ts';
 
 /** linear's entry points after the shared tiled product (shaders/tiled-matmul.wgsl) that linear_tiled runs. */
-const source = tiled + own;
+const source = rowsDirect + tiled + own;
+/** The same with linear_direct_16x8's rows of x shared across a subgroup (its `enable` directive comes first). */
+const subgroupSource = rowsSubgroup + tiled + own;
 
 const tiledKernel = new Kernel({ name: 'linear_tiled', source, entryPoint: 'linear_tiled' });
 const rowsKernel = new Kernel({ name: 'linear_rows', source, entryPoint: 'linear_rows' });
 const directKernel = new Kernel({ name: 'linear_direct', source, entryPoint: 'linear_direct' });
 const direct16x8Kernel = new Kernel({ name: 'linear_direct_16x8', source, entryPoint: 'linear_direct_16x8' });
+const subgroup16x8Kernel = new Kernel({ name: 'linear_subgroup_16x8', source: subgroupSource, entryPoint: 'linear_direct_16x8' });
 
 /** Largest M that takes `linear_rows`. */
 export const LINEAR_MAX_ROWS = 8;
@@ -65,11 +72,15 @@ export function linear(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bi
   const flops = 2 * M * N * K;
   const base = { W_F16: weight.dtype === 'f16', HAS_BIAS: bias !== undefined };
   if (rec.kernelStyle === 'direct' && K % 4 === 0) {
-    const [rows, cols, kernel] = M >= LINEAR_WIDE_ROWS ? [16, 8, direct16x8Kernel] : [4, 4, directKernel];
+    const wide = M >= LINEAR_WIDE_ROWS;
+    const rows = wide ? 16 : 4;
     const rowBlocks = Math.ceil(M / rows);
+    // The 16x8 kernel: 4 neighbouring invocations take 4 blocks of 8 columns of the same rows.
+    const columnBlocks = wide ? 4 * Math.ceil(N / 32) : Math.ceil(N / 4);
+    const kernel = !wide ? directKernel : rec.subgroups ? subgroup16x8Kernel : direct16x8Kernel;
     rec.dispatch(kernel, {
       bindings: { out, x4: x, w2: weight, bias: bias ?? x }, uniforms, constants: base,
-      workgroups: grid(rowBlocks * Math.ceil(N / cols), DIRECT_WG), weightPasses: rowBlocks, flops,
+      workgroups: grid(rowBlocks * columnBlocks, DIRECT_WG), weightPasses: rowBlocks, flops,
     });
     return;
   }

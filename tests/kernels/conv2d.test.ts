@@ -16,8 +16,23 @@ interface Case extends Omit<ref.Conv2dShape, 'padding' | 'stride' | 'paddingMode
   packed?: boolean;
 }
 
-/** Runs one conv on the GPU in the given kernel style and checks it against the reference; returns the kernel that ran. */
-async function checkStyle(style: KernelStyle, c: Case, seed: number): Promise<string> {
+/** A kernel style, and for the direct one whether its kernels may take their subgroup forms. */
+interface Variant {
+  style: KernelStyle;
+  subgroups: boolean;
+  label: string;
+}
+
+const VARIANTS: Variant[] = [
+  ...KERNEL_STYLES.map((style) => ({ style, subgroups: true, label: style })),
+  { style: 'direct', subgroups: false, label: 'direct (no subgroups)' },
+];
+
+/**
+ * Runs one conv on the GPU in the given kernel style (with or without subgroup operations) and checks it
+ * against the reference; returns the kernel that ran.
+ */
+async function checkStyle({ style, subgroups }: Variant, c: Case, seed: number): Promise<string> {
   const gpu = await testGpu();
   const { B, Cin, H, W, Cout, k, stride = 1, f16 = false, bias = true, packed = false } = c;
   const pad = c.padding ?? 0;
@@ -29,30 +44,41 @@ async function checkStyle(style: KernelStyle, c: Case, seed: number): Promise<st
   const b = bias ? random(Cout, seed + 2) : undefined;
   const out = gpu.tensor([B, Cout, Ho, Wo]);
   fillSlack(gpu, out);
-  const rec = gpu.recorder('conv2d', false, style);
+  const rec = gpu.recorder('conv2d', false, style, subgroups);
   const weight = packed
     ? gpu.upload(packConv2dWeight(w, [Cout, Cin, k, k]), packedConv2dShape([Cout, Cin, k]), f16 ? 'f16' : 'f32')
     : gpu.upload(w, [Cout, Cin, k, k], f16 ? 'f16' : 'f32');
   conv2d(rec, out, gpu.upload(x, [B, Cin, H, W]), weight, b && gpu.upload(b, [Cout]), { stride, padding: c.padding, paddingMode: c.paddingMode });
   rec.submit();
-  const name = `conv2d (${style}) ${JSON.stringify(c)}`;
+  const name = `conv2d (${style}${subgroups ? '' : ', no subgroups'}) ${JSON.stringify(c)}`;
   expectClose(name, await gpu.read(out), ref.conv2d(x, f16 ? roundToHalf(w) : w, b, shape), TOL);
   await expectSlackUntouched(gpu, out, name);
   return [...rec.counts.keys()].join();
 }
 
-describe.each(KERNEL_STYLES)('conv2d in the %s kernel style against the CPU reference', (style) => {
-  // The direct style has its own kernel for 3x3 stride 1, which reads each input row segment once.
+/** Padding on the sides starting at `side` (0: top and bottom, 2: left and right). */
+function padSum(c: Case, side: 0 | 2): number {
+  const p = c.padding ?? 0;
+  return typeof p === 'number' ? 2 * p : p[side] + p[side + 1];
+}
+
+describe.each(VARIANTS)('conv2d in the $label kernel style against the CPU reference', (variant) => {
+  // The direct style has its own kernel for 3x3 stride 1, which reads each input row segment once; its
+  // subgroup form shares the weight taps among 4 invocations, when they fall on the same channels.
   const kernel = (c: Case) => {
-    if (style === 'workgroup') return 'conv2d';
-    if (c.k === 3 && (c.stride ?? 1) === 1) return 'conv2d_direct_3x3';
+    if (variant.style === 'workgroup') return 'conv2d';
+    if (c.k === 3 && (c.stride ?? 1) === 1) {
+      const [Ho, Wo] = [c.H + padSum(c, 0) - 2, c.W + padSum(c, 2) - 2];
+      return variant.subgroups && (c.B * Math.ceil(Ho / 2) * Math.ceil(Wo / 8)) % 4 === 0 ? 'conv2d_subgroup_3x3' : 'conv2d_direct_3x3';
+    }
     return c.k === 1 && !c.padding && (c.stride ?? 1) === 1 && (c.H * c.W) % 4 === 0 ? 'conv2d_direct_1x1' : 'conv2d_direct';
   };
-  const check = async (c: Case, seed: number) => expect(await checkStyle(style, c, seed)).toBe(kernel(c));
+  const check = async (c: Case, seed: number) => expect(await checkStyle(variant, c, seed)).toBe(kernel(c));
 
-  it('3x3, padding 1, stride 1: B=2, Cin=3, Cout=5, 7x6 (f32 and f16 weights)', async () => {
+  it('3x3, padding 1, stride 1: B=2, Cin=3, Cout=5, 7x6 (f32 and f16 weights); 3 channels of 8x8', async () => {
     await check({ B: 2, Cin: 3, H: 7, W: 6, Cout: 5, k: 3, padding: 1 }, 1);
     await check({ B: 2, Cin: 3, H: 7, W: 6, Cout: 5, k: 3, padding: 1, f16: true }, 2);
+    await check({ B: 2, Cin: 3, H: 8, W: 8, Cout: 3, k: 3, padding: 1 }, 18); // one channel group, 8 pixel blocks
   });
 
   it('3x3 on rows of whole vec4s (W % 4 == 0, a column of padding a side): 4, 12 and 16 pixels a row', async () => {
@@ -85,9 +111,9 @@ describe.each(KERNEL_STYLES)('conv2d in the %s kernel style against the CPU refe
   });
 });
 
-describe.each(KERNEL_STYLES)('conv2d with the weight in channel groups in the %s kernel style against the CPU reference', (style) => {
+describe.each(VARIANTS)('conv2d with the weight in channel groups in the $label kernel style against the CPU reference', (variant) => {
   const check = async (c: Omit<Case, 'packed'>, seed: number) => {
-    await checkStyle(style, { ...c, packed: true }, seed);
+    await checkStyle(variant, { ...c, packed: true }, seed);
   };
 
   it('3x3 stride 1: 3, 5, 9, 12 and 70 channels (a last group of 8 cut short, or of 4), f32 and f16', async () => {
@@ -119,9 +145,9 @@ describe('packConv2dWeight', () => {
   });
 });
 
-describe.each(KERNEL_STYLES)('conv2d with circular padding in the %s kernel style against the CPU reference', (style) => {
+describe.each(VARIANTS)('conv2d with circular padding in the $label kernel style against the CPU reference', (variant) => {
   const check = async (c: Omit<Case, 'paddingMode'>, seed: number) => {
-    await checkStyle(style, { ...c, paddingMode: 'circular' }, seed);
+    await checkStyle(variant, { ...c, paddingMode: 'circular' }, seed);
   };
 
   it('3x3, padding 1: rows of any width, and rows of whole vec4s (4, 12 and 16 pixels)', async () => {

@@ -14,18 +14,21 @@ interface Case {
   bias?: boolean;
 }
 
-/** Runs one linear on the GPU in the given kernel style and checks it against the reference; returns the kernel that ran. */
-async function check({ M, K, N, f16 = false, bias = false }: Case, seed: number, style: KernelStyle = 'workgroup'): Promise<string> {
+/**
+ * Runs one linear on the GPU in the given kernel style (with or without subgroup operations) and checks it
+ * against the reference; returns the kernel that ran.
+ */
+async function check({ M, K, N, f16 = false, bias = false }: Case, seed: number, style: KernelStyle = 'workgroup', subgroups = true): Promise<string> {
   const gpu = await testGpu();
   const x = random(M * K, seed);
   const w = random(N * K, seed + 1);
   const b = bias ? random(N, seed + 2) : undefined;
   const out = gpu.tensor([M, N]);
   fillSlack(gpu, out);
-  const rec = gpu.recorder('linear', false, style);
+  const rec = gpu.recorder('linear', false, style, subgroups);
   linear(rec, out, gpu.upload(x, [M, K]), gpu.upload(w, [N, K], f16 ? 'f16' : 'f32'), b && gpu.upload(b, [N]));
   rec.submit();
-  const name = `linear (${style}) M=${M} K=${K} N=${N}${f16 ? ' f16' : ''}${bias ? ' +bias' : ''}`;
+  const name = `linear (${style}${subgroups ? '' : ', no subgroups'}) M=${M} K=${K} N=${N}${f16 ? ' f16' : ''}${bias ? ' +bias' : ''}`;
   expectClose(name, await gpu.read(out), ref.linear(x, f16 ? roundToHalf(w) : w, b, M, N, K), TOL);
   await expectSlackUntouched(gpu, out, name);
   return [...rec.counts.keys()].join();
@@ -81,15 +84,22 @@ describe('linear in the direct kernel style against the CPU reference', () => {
     for (const [i, c] of cases.entries()) expect(await check(c, 400 + 10 * i, 'direct')).toBe('linear_direct');
   });
 
-  it('takes linear_direct_16x8 from 16 rows: 16x8 blocks cut at every edge, f32 and f16', async () => {
-    const cases: Case[] = [
-      { M: 16, K: 4, N: 8 },
-      { M: 16, K: 8, N: 1, bias: true },
-      { M: 37, K: 20, N: 4095, bias: true }, // 512 column blocks, the last one 7 wide; the last row block 5 tall
-      { M: 66, K: 196, N: 131, f16: true, bias: true },
-      { M: 257, K: 36, N: 13, f16: true },
-    ];
-    for (const [i, c] of cases.entries()) expect(await check(c, 600 + 10 * i, 'direct')).toBe('linear_direct_16x8');
+  // 16x8 blocks cut at every edge; a subgroup's 4 blocks of 8 columns cut too (N = 1, 13, 131).
+  const wideCases: Case[] = [
+    { M: 16, K: 4, N: 8 },
+    { M: 16, K: 8, N: 1, bias: true },
+    { M: 37, K: 20, N: 4095, bias: true }, // 512 column blocks, the last one 7 wide; the last row block 5 tall
+    { M: 66, K: 196, N: 131, f16: true, bias: true },
+    { M: 257, K: 36, N: 13, f16: true },
+  ];
+
+  it('takes linear_subgroup_16x8 from 16 rows where the adapter has subgroups of 4, f32 and f16', async () => {
+    expect((await testGpu()).subgroups).toBe(true);
+    for (const [i, c] of wideCases.entries()) expect(await check(c, 600 + 10 * i, 'direct')).toBe('linear_subgroup_16x8');
+  });
+
+  it('takes linear_direct_16x8 from 16 rows without subgroups, f32 and f16', async () => {
+    for (const [i, c] of wideCases.entries()) expect(await check(c, 600 + 10 * i, 'direct', false)).toBe('linear_direct_16x8');
   });
 
   it('falls back to the workgroup kernels when K is not a multiple of 4', async () => {
