@@ -337,12 +337,19 @@ fn pv_step(acc: vec4f, o: Online, v: array<vec4f, 8>) -> vec4f {
 // serves the four queries, and q and the sums live in arrays indexed by c, which a software adapter keeps
 // in memory, so each pass over them serves eight keys (four keys a pass measured 1.2 times as slow on
 // SwiftShader). A query's keys past its own limit weigh 0, so each query's sums are what it would get
-// alone. Grid: B·H·ceil(L / 4) invocations of DIRECT_WG, folded as `grid` does.
+// alone. The key and value vectors come through keys8 and values8, compiled before this file: each
+// invocation loads its own (shaders/attention-kv.wgsl), or four neighbouring invocations of one head share
+// the loads (shaders/attention-kv-subgroup.wgsl). Grid: B·H·ceil(L / 4) invocations of DIRECT_WG, folded
+// as `grid` does.
 @compute @workgroup_size(DIRECT_WG)
 fn attention_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let n = gid.x + gid.y * nwg.x * DIRECT_WG;
   let blocks = (p.L + 3u) / 4u;
-  if (n >= p.B * p.H * blocks) { return; }
+  let total = p.B * p.H * blocks;
+  // No early return for the spare invocations of the last workgroup (subgroup operations need the whole
+  // subgroup): they compute the last block again and store nothing.
+  let t = gid.x + gid.y * nwg.x * DIRECT_WG;
+  let n = min(t, total - 1u);
+  let lane = t % 4u;
   let q0 = (n % blocks) * 4u;
   let h = (n / blocks) % p.H;
   let b = n / (blocks * p.H);
@@ -353,7 +360,7 @@ fn attention_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   let qd = direct_query(b, h, min(q0 + 3u, last_q));
   // Each query's visible keys are [0, limit) (none for a query past L).
   let lims = vec4u(key_limit(q0), key_limit(q0 + 1u), key_limit(q0 + 2u), key_limit(q0 + 3u));
-  let lim = max(max(lims.x, lims.y), max(lims.z, lims.w));
+  let lim = shared_limit(max(max(lims.x, lims.y), max(lims.z, lims.w)));
   let kv_row0 = (b * p.kv_heads + h / (p.H / p.kv_heads)) * p.capacity;
   var acc_a: array<vec4f, MAX_HD4>;
   var acc_b: array<vec4f, MAX_HD4>;
@@ -373,8 +380,8 @@ fn attention_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
     var sa = vec4f(); var sb = vec4f(); var sc = vec4f(); var sd = vec4f();
     var ta = vec4f(); var tb = vec4f(); var tc = vec4f(); var td = vec4f();
     for (var c = 0u; c < HD4; c++) {
-      let k0 = k_cache[at.x + c]; let k1 = k_cache[at.y + c]; let k2 = k_cache[at.z + c]; let k3 = k_cache[at.w + c];
-      let k4 = k_cache[bt.x + c]; let k5 = k_cache[bt.y + c]; let k6 = k_cache[bt.z + c]; let k7 = k_cache[bt.w + c];
+      let k = keys8(at, bt, c, lane);
+      let k0 = k[0]; let k1 = k[1]; let k2 = k[2]; let k3 = k[3]; let k4 = k[4]; let k5 = k[5]; let k6 = k[6]; let k7 = k[7];
       let a = qa[c]; let bq = qb[c]; let cq = qc[c]; let d = qd[c];
       sa += vec4f(dot(a, k0), dot(a, k1), dot(a, k2), dot(a, k3));
       sb += vec4f(dot(bq, k0), dot(bq, k1), dot(bq, k2), dot(bq, k3));
@@ -392,8 +399,7 @@ fn attention_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
     m = vec4f(oa.m, ob.m, oc.m, od.m);
     l = vec4f(oa.l, ob.l, oc.l, od.l);
     for (var c = 0u; c < HD4; c++) {
-      let v = array<vec4f, 8>(v_cache[at.x + c], v_cache[at.y + c], v_cache[at.z + c], v_cache[at.w + c],
-                              v_cache[bt.x + c], v_cache[bt.y + c], v_cache[bt.z + c], v_cache[bt.w + c]);
+      let v = values8(at, bt, c, lane);
       acc_a[c] = pv_step(acc_a[c], oa, v);
       acc_b[c] = pv_step(acc_b[c], ob, v);
       acc_c[c] = pv_step(acc_c[c], oc, v);
@@ -402,7 +408,7 @@ fn attention_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   }
   for (var r = 0u; r < 4u; r++) {
     let qi = q0 + r;
-    if (qi >= p.L) { break; }
+    if (qi >= p.L || t >= total) { break; }
     let o = ((b * p.L + qi) * p.H + h) * HD4;
     for (var c = 0u; c < HD4; c++) {
       var sum = acc_a[c];

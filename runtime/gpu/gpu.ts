@@ -176,9 +176,9 @@ export class Gpu {
     return new Recorder(this, label, timing, kernelStyle, subgroups && this.subgroups);
   }
 
-  /** Runs `record` on a fresh recorder (of this context's kernel style unless given) and submits it. */
-  run(label: string, record: (rec: Recorder) => void, kernelStyle = this.kernelStyle): void {
-    const rec = this.recorder(label, false, kernelStyle);
+  /** Runs `record` on a fresh recorder (of this context's kernel style and subgroup use unless given) and submits it. */
+  run(label: string, record: (rec: Recorder) => void, kernelStyle = this.kernelStyle, subgroups = this.subgroups): void {
+    const rec = this.recorder(label, false, kernelStyle, subgroups);
     record(rec);
     rec.submit();
     rec.dispose();

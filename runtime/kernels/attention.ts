@@ -7,13 +7,20 @@
  * every cached key (`attention`), one dispatch each.
  * WGSL: shaders/attention.wgsl. Reference: runtime/reference/attention.ts.
  */
-import source from '../../shaders/attention.wgsl?raw';
+import kvSubgroup from '../../shaders/attention-kv-subgroup.wgsl?raw';
+import kv from '../../shaders/attention-kv.wgsl?raw';
+import own from '../../shaders/attention.wgsl?raw';
 import { grid, Kernel, type Gpu, type Recorder, type Tensor } from '../gpu/index.ts';
 import { expectDType } from './checks.ts';
+
+/** attention_direct's key and value loads (each invocation's own, or shared across a subgroup) before the kernels. */
+const source = kv + own;
+const subgroupSource = kvSubgroup + own;
 
 const attentionKernel = new Kernel({ name: 'attention', source, entryPoint: 'attention' });
 const appendKernel = new Kernel({ name: 'append_kv', source, entryPoint: 'append_kv' });
 const directKernel = new Kernel({ name: 'attention_direct', source, entryPoint: 'attention_direct' });
+const subgroupKernel = new Kernel({ name: 'attention_subgroup', source: subgroupSource, entryPoint: 'attention_direct' });
 
 const WG_APPEND = 64;
 /** Invocations per `attention_direct` workgroup (DIRECT_WG in the WGSL). */
@@ -238,7 +245,10 @@ export function attention(rec: Recorder, out: Tensor, qkv: Tensor, cache: KVCach
   const flops = 4 * B * H * L * keys * hd;
   const bytes = qkv.byteLength + out.byteLength + 2 * B * cache.kvHeads * keys * hd * 4 + (keyMask ? B * keys * 4 : 0);
   if (rec.kernelStyle === 'direct') {
-    rec.dispatch(directKernel, { bindings, uniforms, constants, workgroups: grid(B * H * Math.ceil(L / 4), DIRECT_WG), flops, bytes });
+    // The subgroup form shares the keys among 4 neighbouring query blocks: they must be of one head.
+    const blocks = Math.ceil(L / 4);
+    const kernel = rec.subgroups && blocks % 4 === 0 ? subgroupKernel : directKernel;
+    rec.dispatch(kernel, { bindings, uniforms, constants, workgroups: grid(B * H * blocks, DIRECT_WG), flops, bytes });
     return;
   }
   const { queries: BQ, keys: BK } = cache.tile;

@@ -49,7 +49,7 @@ function keyMaskTensor(gpu: Gpu, s: Setup, T: number, capacity: number) {
  * Appends `chunks` of the sequence one after another, each attending to the cache under `mask`,
  * and returns the outputs of all T tokens as [B, T, H·hd].
  */
-async function incremental(gpu: Gpu, s: Setup, qkv: Float32Array, chunks: number[], mask: AttentionMask, style: KernelStyle): Promise<Float32Array> {
+async function incremental(gpu: Gpu, s: Setup, qkv: Float32Array, chunks: number[], mask: AttentionMask, { style, subgroups }: Variant): Promise<Float32Array> {
   const T = chunks.reduce((a, b) => a + b, 0);
   const C = s.H * s.hd;
   const cache = new KVCache(gpu, { batch: s.B, kvHeads: s.Hkv, headDim: s.hd, capacity: T });
@@ -64,7 +64,7 @@ async function incremental(gpu: Gpu, s: Setup, qkv: Float32Array, chunks: number
     gpu.run('step', (rec) => {
       appendKV(rec, cache, x, { heads: s.H, qkNorm: !!scaleMul, rope });
       attention(rec, out, x, cache, { heads: s.H, scale: s.scale, qkNorm: scaleMul && { scaleMul }, rope, mask, keyMask });
-    }, style);
+    }, style, subgroups);
     const got = await gpu.read(out);
     for (let b = 0; b < s.B; b++) full.set(got.subarray(b * n * C, (b + 1) * n * C), (b * T + from) * C);
     from += n;
@@ -74,7 +74,7 @@ async function incremental(gpu: Gpu, s: Setup, qkv: Float32Array, chunks: number
 }
 
 /** The whole sequence in one append and one attention call under explicit per-query limits. */
-async function oneCall(gpu: Gpu, s: Setup, qkv: Float32Array, T: number, limits: ArrayLike<number>, style: KernelStyle): Promise<Float32Array> {
+async function oneCall(gpu: Gpu, s: Setup, qkv: Float32Array, T: number, limits: ArrayLike<number>, { style, subgroups }: Variant): Promise<Float32Array> {
   const cache = new KVCache(gpu, { batch: s.B, kvHeads: s.Hkv, headDim: s.hd, capacity: T + 3 });
   const x = gpu.upload(qkv, [s.B, T, rowOf(s)]);
   const out = gpu.tensor([s.B, T, s.H * s.hd]);
@@ -84,7 +84,7 @@ async function oneCall(gpu: Gpu, s: Setup, qkv: Float32Array, T: number, limits:
   gpu.run('one call', (rec) => {
     appendKV(rec, cache, x, { heads: s.H, qkNorm: !!scaleMul, rope });
     attention(rec, out, x, cache, { heads: s.H, scale: s.scale, qkNorm: scaleMul && { scaleMul }, rope, mask: { limits: gpu.upload(limits, [T], 'u32') }, keyMask });
-  }, style);
+  }, style, subgroups);
   const got = await gpu.read(out);
   cache.dispose();
   return got as Float32Array;
@@ -97,13 +97,25 @@ function reference(s: Setup, qkv: Float32Array, T: number, limits: ArrayLike<num
   });
 }
 
-describe.each(KERNEL_STYLES)('attention with a KV cache in the %s kernel style against the CPU reference', (style) => {
+/** A kernel style, and for the direct one whether its kernel may take its subgroup form (chunks of 13 to 16 or 29 to 32 queries do). */
+interface Variant {
+  style: KernelStyle;
+  subgroups: boolean;
+  label: string;
+}
+
+const VARIANTS: Variant[] = [
+  ...KERNEL_STYLES.map((style) => ({ style, subgroups: true, label: style })),
+  { style: 'direct', subgroups: false, label: 'direct (no subgroups)' },
+];
+
+describe.each(VARIANTS)('attention with a KV cache in the $label kernel style against the CPU reference', (variant) => {
   it('VAR: scales [1, 4, 9] appended one by one, qkNorm with scaleMul clamped at ln 100', async () => {
     const gpu = await testGpu();
     const s: Setup = { B: 2, H: 4, Hkv: 4, hd: 8, scale: 1, scaleMul: [0.3, 4.9, -0.7, 6.0] };
     const chunks = [1, 4, 9];
     const qkv = random(2 * 14 * rowOf(s), 11);
-    const got = await incremental(gpu, s, qkv, chunks, 'none', style);
+    const got = await incremental(gpu, s, qkv, chunks, 'none', variant);
     expectClose('attention (VAR, incremental)', got, reference(s, qkv, 14, blockCausalLimits(chunks)), TOL);
   });
 
@@ -112,7 +124,7 @@ describe.each(KERNEL_STYLES)('attention with a KV cache in the %s kernel style a
     const positions = Array.from({ length: 14 }, (_, i) => 5 + 3 * i);
     const s: Setup = { B: 2, H: 4, Hkv: 2, hd: 12, scale: 1 / Math.sqrt(12), rope: { positions, theta: 10000 } };
     const qkv = random(2 * 14 * rowOf(s), 12, -2, 2);
-    const got = await incremental(gpu, s, qkv, [1, 4, 9], 'causal', style);
+    const got = await incremental(gpu, s, qkv, [1, 4, 9], 'causal', variant);
     expectClose('attention (GQA, RoPE, causal)', got, reference(s, qkv, 14, ref.causalLimits(14)), TOL);
   });
 
@@ -127,7 +139,7 @@ describe.each(KERNEL_STYLES)('attention with a KV cache in the %s kernel style a
     });
     const s: Setup = { B: 2, H: 4, Hkv: 2, hd: 20, scale: 1 / Math.sqrt(20), rope: { positions, theta: 10000, axes: 3 } };
     const qkv = random(2 * 39 * rowOf(s), 17, -2, 2);
-    const got = await incremental(gpu, s, qkv, blocks, 'none', style);
+    const got = await incremental(gpu, s, qkv, blocks, 'none', variant);
     const want = reference(s, qkv, 39, blockCausalLimits(blocks));
     expectClose('attention (RoPE on three axes)', got, want, TOL);
     // The axes matter: the same rows rotated by axis 0 alone give something else.
@@ -142,9 +154,9 @@ describe.each(KERNEL_STYLES)('attention with a KV cache in the %s kernel style a
     const s: Setup = { B: 2, H: 4, Hkv: 2, hd: 8, scale: 1, scaleMul: [5.2, 1.1, 2.5, -0.2] };
     const qkv = random(2 * 55 * rowOf(s), 13);
     const limits = blockCausalLimits(blocks);
-    const once = await oneCall(gpu, s, qkv, 55, limits, style);
+    const once = await oneCall(gpu, s, qkv, 55, limits, variant);
     expectClose('attention (block-causal, one call)', once, reference(s, qkv, 55, limits), TOL);
-    const steps = await incremental(gpu, s, qkv, blocks, 'none', style);
+    const steps = await incremental(gpu, s, qkv, blocks, 'none', variant);
     expectClose('attention (one call vs scale by scale)', once, steps, TOL);
   });
 
@@ -153,7 +165,7 @@ describe.each(KERNEL_STYLES)('attention with a KV cache in the %s kernel style a
     const positions = Array.from({ length: 37 }, (_, i) => i);
     const s: Setup = { B: 2, H: 2, Hkv: 1, hd: 64, scale: 0.125, rope: { positions, theta: 1e6 } };
     const qkv = random(2 * 37 * rowOf(s), 14, -3, 3);
-    const got = await incremental(gpu, s, qkv, [3, 34], 'causal', style);
+    const got = await incremental(gpu, s, qkv, [3, 34], 'causal', variant);
     expectClose('attention (hd 64, causal)', got, reference(s, qkv, 37, ref.causalLimits(37)), TOL);
   });
 
@@ -161,7 +173,7 @@ describe.each(KERNEL_STYLES)('attention with a KV cache in the %s kernel style a
     const gpu = await testGpu();
     const s: Setup = { B: 1, H: 2, Hkv: 1, hd: 128, scale: 1, scaleMul: [2.0, 7.0] };
     const qkv = random(37 * rowOf(s), 16);
-    const got = await incremental(gpu, s, qkv, [5, 32], 'none', style);
+    const got = await incremental(gpu, s, qkv, [5, 32], 'none', variant);
     expectClose('attention (hd 128)', got, reference(s, qkv, 37, blockCausalLimits([5, 32])), TOL);
   });
 
@@ -170,7 +182,7 @@ describe.each(KERNEL_STYLES)('attention with a KV cache in the %s kernel style a
     const s: Setup = { B: 2, H: 4, Hkv: 4, hd: 8, scale: 0.7 };
     const limits = [0, 3, 1, 7, 7, 2, 5];
     const qkv = random(2 * 7 * rowOf(s), 15);
-    const got = await oneCall(gpu, s, qkv, 7, limits, style);
+    const got = await oneCall(gpu, s, qkv, 7, limits, variant);
     expectClose('attention (limits)', got, reference(s, qkv, 7, limits), TOL);
     expect(Array.from(got.subarray(0, 4 * 8)).every((v) => v === 0)).toBe(true);
   });
@@ -183,7 +195,7 @@ describe.each(KERNEL_STYLES)('attention with a KV cache in the %s kernel style a
     const keyMask = [...Array(T).fill(1), 1, 1, 0, 0, 0, 0, 1, 1, 0, 1];
     const s: Setup = { B: 2, H: 6, Hkv: 2, hd: 12, scale: 1 / Math.sqrt(12), rope: { positions, theta: 10000 }, keyMask };
     const qkv = random(2 * T * rowOf(s), 17, -2, 2);
-    const got = await incremental(gpu, s, qkv, [3, 1, 6], 'causal', style);
+    const got = await incremental(gpu, s, qkv, [3, 1, 6], 'causal', variant);
     expectClose('attention (key mask, causal)', got, reference(s, qkv, T, ref.causalLimits(T)), TOL);
     const unmasked = reference({ ...s, keyMask: undefined }, qkv, T, ref.causalLimits(T));
     // Row 0 is as without a mask; row 1 differs after the hidden keys.
@@ -200,7 +212,7 @@ describe.each(KERNEL_STYLES)('attention with a KV cache in the %s kernel style a
     const keyMask = [...Array(T).fill(1), ...Array.from({ length: T }, (_, j) => (j < 2 || (j >= 20 && j < 34) || j === 40 ? 0 : 1))];
     const s: Setup = { B: 2, H: 2, Hkv: 2, hd: 16, scale: 0.5, keyMask };
     const qkv = random(2 * T * rowOf(s), 18);
-    const got = await oneCall(gpu, s, qkv, T, limits, style);
+    const got = await oneCall(gpu, s, qkv, T, limits, variant);
     expectClose('attention (key mask + limits)', got, reference(s, qkv, T, limits), TOL);
     const C = s.H * s.hd;
     expect(Array.from(got.subarray((T + 3) * C, (T + 4) * C)).every((v) => v === 0)).toBe(true);
@@ -233,6 +245,26 @@ describe('KV cache bookkeeping and argument checks', () => {
     expect(rec.counts.get('append_kv')).toBe(2);
     expect(rec.counts.get('attention')).toBe(1);
     rec.submit();
+    cache.dispose();
+  });
+
+  it('takes the subgroup form in the direct style where 4 neighbouring query blocks share a head', async () => {
+    const gpu = await testGpu();
+    expect(gpu.subgroups).toBe(true);
+    const cache = new KVCache(gpu, { batch: 2, kvHeads: 2, headDim: 8, capacity: 40 });
+    const counts = (L: number, subgroups: boolean) => {
+      const x = gpu.tensor([2, L, rowOf(s)]);
+      const rec = gpu.recorder('choice', false, 'direct', subgroups);
+      cache.reset();
+      appendKV(rec, cache, x, { heads: 4 });
+      attention(rec, gpu.tensor([2, L, 32]), x, cache, { heads: 4, scale: 1 });
+      rec.submit();
+      return [...rec.counts.keys()].join();
+    };
+    expect(counts(16, true)).toBe('append_kv,attention_subgroup'); // 4 blocks of 4 queries a head
+    expect(counts(32, true)).toBe('append_kv,attention_subgroup');
+    expect(counts(12, true)).toBe('append_kv,attention_direct'); // 3 blocks: a subgroup would span two heads
+    expect(counts(16, false)).toBe('append_kv,attention_direct');
     cache.dispose();
   });
 
