@@ -1,7 +1,7 @@
 /**
  * GroupNorm (PyTorch's nn.GroupNorm) on NCHW feature maps, with optional per-channel affine and an
  * optional fused SiLU: the VQVAE decoder's `silu(norm(x))` in one dispatch. One workgroup per
- * (batch, group), Welford statistics merged in shared memory.
+ * (batch, group), Welford statistics merged in shared memory; four elements a step where H·W % 4 == 0.
  * WGSL: shaders/group-norm.wgsl. Reference: runtime/reference/group-norm.ts.
  */
 import norm from '../../shaders/group-norm.wgsl?raw';
@@ -13,6 +13,7 @@ import { expectDType, expectVector, notAliased, sameSize } from './checks.ts';
 const source = welford + norm;
 
 const groupNormKernel = new Kernel({ name: 'group_norm', source, entryPoint: 'group_norm' });
+const vec4Kernel = new Kernel({ name: 'group_norm_vec4', source, entryPoint: 'group_norm_vec4' });
 
 /**
  * out = GroupNorm(x) · weight + bias, then SiLU when `silu` is set, as
@@ -41,9 +42,11 @@ export function groupNorm(rec: Recorder, out: Tensor, x: Tensor, opts: { groups:
   notAliased(op, out, { x, weight: opts.weight, bias: opts.bias });
   if (x.size === 0) return;
   const count = B * groups;
-  rec.dispatch(groupNormKernel, {
-    bindings: { out, x, weight: opts.weight ?? x, bias: opts.bias ?? x },
-    uniforms: { count, groups, channels_per_group: C / groups, spatial: x.size / (B * C), eps: opts.eps },
+  const spatial = x.size / (B * C);
+  const vec4 = spatial % 4 === 0;
+  rec.dispatch(vec4 ? vec4Kernel : groupNormKernel, {
+    bindings: vec4 ? { out4: out, x4: x, weight: opts.weight ?? x, bias: opts.bias ?? x } : { out, x, weight: opts.weight ?? x, bias: opts.bias ?? x },
+    uniforms: { count, groups, channels_per_group: C / groups, spatial, eps: opts.eps },
     constants: { HAS_WEIGHT: opts.weight !== undefined, HAS_BIAS: opts.bias !== undefined, SILU: opts.silu ?? false, WG: rowWorkgroupSize(rec.kernelStyle) },
     workgroups: grid(count, 1),
   });

@@ -16,6 +16,10 @@ describe.each(KERNEL_STYLES)('group norm in the %s kernel style against the CPU 
       { shape: [2, 64, 5, 7], groups: 32, eps: 1e-6, affine: true, silu: true },
       { shape: [2, 64, 5, 7], groups: 4, eps: 0.1, affine: false, silu: false },
       { shape: [2, 64, 35], groups: 4, eps: 1e-6, affine: true, silu: true },
+      // H·W % 4 == 0 takes group_norm_vec4: groups of fewer vec4s than invocations, and of many.
+      { shape: [2, 8, 2, 2], groups: 4, eps: 1e-6, affine: true, silu: true },
+      { shape: [2, 12, 4, 6], groups: 3, eps: 1e-5, affine: false, silu: false },
+      { shape: [1, 64, 16, 12], groups: 32, eps: 1e-6, affine: true, silu: true },
     ];
     const runs = cases.map((k, i) => {
       const C = k.shape[1];
@@ -26,17 +30,21 @@ describe.each(KERNEL_STYLES)('group norm in the %s kernel style against the CPU 
       const opts = { groups: k.groups, eps: k.eps, silu: k.silu, weight: w && gpu.upload(w, [C]), bias: b && gpu.upload(b, [C]) };
       return { k, C, x, w, b, out: gpu.tensor(k.shape), tx: gpu.upload(x, k.shape), opts };
     });
-    gpu.run('group norm', (rec) => runs.forEach((r) => gpuK.groupNorm(rec, r.out, r.tx, r.opts)), style);
+    const rec = gpu.recorder('group norm', false, style);
+    runs.forEach((r) => gpuK.groupNorm(rec, r.out, r.tx, r.opts));
+    rec.submit();
+    expect(rec.counts.get('group_norm')).toBe(5);
+    expect(rec.counts.get('group_norm_vec4')).toBe(3);
     for (const r of runs) {
-      const want = ref.groupNorm(r.x, 2, r.C, { groups: r.k.groups, eps: r.k.eps, weight: r.w, bias: r.b, silu: r.k.silu });
+      const want = ref.groupNorm(r.x, r.k.shape[0], r.C, { groups: r.k.groups, eps: r.k.eps, weight: r.w, bias: r.b, silu: r.k.silu });
       expectClose(`group_norm [${r.k.shape}] groups=${r.k.groups} affine=${r.k.affine} silu=${r.k.silu}`, await gpu.read(r.out), want, tol);
     }
   });
 
-  it('stays accurate on inputs with a large offset (mean 100), weight or bias alone', async () => {
+  it.each([[5, 7], [4, 8]])('stays accurate on inputs with a large offset (mean 100), weight or bias alone: %ix%i', async (H, W) => {
     const gpu = await testGpu();
-    const shape = [2, 12, 5, 7];
-    const x = random(2 * 12 * 35, 40, 99, 101);
+    const shape = [2, 12, H, W];
+    const x = random(2 * 12 * H * W, 40, 99, 101);
     const w = random(12, 41, 0.5, 1.5);
     const b = random(12, 42);
     const out1 = gpu.tensor(shape);
