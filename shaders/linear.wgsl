@@ -28,6 +28,8 @@ struct Params {
 
 override W_F16: bool = false;
 override HAS_BIAS: bool = false;
+// out += x · Wᵀ + bias: a residual stream takes the product without a pass of its own.
+override ACCUMULATE: bool = false;
 // linear_rows: M (1..8), and the k pairs of x staged per step (the 8 KB of `xp`, whole rounds of lanes).
 override ROWS: u32 = 1u;
 override PAIRS: u32 = 1024u / ROWS / LANES * LANES;
@@ -72,7 +74,11 @@ fn load_w_pair(e: u32, both: bool) -> vec2f {
 
 fn store(m: u32, n: u32, v: f32) {
   if (m < p.M && n < p.N) {
-    if (HAS_BIAS) { out[m * p.N + n] = v + bias[n]; } else { out[m * p.N + n] = v; }
+    let i = m * p.N + n;
+    var r = v;
+    if (HAS_BIAS) { r += bias[n]; }
+    if (ACCUMULATE) { r += out[i]; }
+    out[i] = r;
   }
 }
 

@@ -45,11 +45,13 @@ const MAX_GROUPS = 65535;
  * @param weight [N, K], 'f32' or 'f16'
  * @param bias [N] f32, optional
  * @param out [..., N] f32 with M·N elements; must not share a buffer with the inputs
+ * @param opts.accumulate add the product to out (out += x · weightᵀ + bias), as a residual stream does
  *
  * @example
  *   linear(rec, qkvBL3C, xBLC, attn.qkvWeight, attn.qkvBias); // [B, L, C] → [B, L, 3C]
+ *   linear(rec, residualBLC, attnOutBLC, attn.oWeight, undefined, { accumulate: true }); // residual += o(attnOut)
  */
-export function linear(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bias?: Tensor): void {
+export function linear(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bias?: Tensor, opts: { accumulate?: boolean } = {}): void {
   expectDType('linear', 'x', x, 'f32');
   expectDType('linear', 'out', out, 'f32');
   expectDType('linear', 'weight', weight, 'f32', 'f16');
@@ -70,7 +72,7 @@ export function linear(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bi
   if (M === 0 || N === 0) return;
   const uniforms = { M, N, K };
   const flops = 2 * M * N * K;
-  const base = { W_F16: weight.dtype === 'f16', HAS_BIAS: bias !== undefined };
+  const base = { W_F16: weight.dtype === 'f16', HAS_BIAS: bias !== undefined, ACCUMULATE: opts.accumulate ?? false };
   if (rec.kernelStyle === 'direct' && K % 4 === 0) {
     const wide = M >= LINEAR_WIDE_ROWS;
     const rows = wide ? 16 : 4;

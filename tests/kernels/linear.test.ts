@@ -12,24 +12,30 @@ interface Case {
   N: number;
   f16?: boolean;
   bias?: boolean;
+  /** out += x · Wᵀ + bias onto random values already in out. */
+  accumulate?: boolean;
 }
 
 /**
  * Runs one linear on the GPU in the given kernel style (with or without subgroup operations) and checks it
  * against the reference; returns the kernel that ran.
  */
-async function check({ M, K, N, f16 = false, bias = false }: Case, seed: number, style: KernelStyle = 'workgroup', subgroups = true): Promise<string> {
+async function check({ M, K, N, f16 = false, bias = false, accumulate = false }: Case, seed: number, style: KernelStyle = 'workgroup', subgroups = true): Promise<string> {
   const gpu = await testGpu();
   const x = random(M * K, seed);
   const w = random(N * K, seed + 1);
   const b = bias ? random(N, seed + 2) : undefined;
+  const before = random(M * N, seed + 3);
   const out = gpu.tensor([M, N]);
   fillSlack(gpu, out);
+  if (accumulate) gpu.write(out, before);
   const rec = gpu.recorder('linear', false, style, subgroups);
-  linear(rec, out, gpu.upload(x, [M, K]), gpu.upload(w, [N, K], f16 ? 'f16' : 'f32'), b && gpu.upload(b, [N]));
+  linear(rec, out, gpu.upload(x, [M, K]), gpu.upload(w, [N, K], f16 ? 'f16' : 'f32'), b && gpu.upload(b, [N]), { accumulate });
   rec.submit();
-  const name = `linear (${style}${subgroups ? '' : ', no subgroups'}) M=${M} K=${K} N=${N}${f16 ? ' f16' : ''}${bias ? ' +bias' : ''}`;
-  expectClose(name, await gpu.read(out), ref.linear(x, f16 ? roundToHalf(w) : w, b, M, N, K), TOL);
+  const name = `linear (${style}${subgroups ? '' : ', no subgroups'}) M=${M} K=${K} N=${N}${f16 ? ' f16' : ''}${bias ? ' +bias' : ''}${accumulate ? ' accumulated' : ''}`;
+  const want = ref.linear(x, f16 ? roundToHalf(w) : w, b, M, N, K);
+  if (accumulate) want.forEach((v, i) => (want[i] = v + before[i]));
+  expectClose(name, await gpu.read(out), want, TOL);
   await expectSlackUntouched(gpu, out, name);
   return [...rec.counts.keys()].join();
 }
@@ -43,6 +49,7 @@ describe('linear in the workgroup kernel style against the CPU reference', () =>
       { M: 3, K: 70, N: 17, bias: true },
       { M: 8, K: 300, N: 9, f16: true, bias: true }, // K over two staging steps of 256
       { M: 7, K: 301, N: 11, bias: true },
+      { M: 5, K: 70, N: 33, bias: true, accumulate: true },
     ];
     for (const [i, c] of cases.entries()) expect(await check(c, 10 * i)).toBe('linear_rows');
   });
@@ -53,6 +60,7 @@ describe('linear in the workgroup kernel style against the CPU reference', () =>
       { M: 37, K: 70, N: 130, bias: true },
       { M: 37, K: 37, N: 33, f16: true, bias: true },
       { M: 20, K: 70, N: 130, f16: true },
+      { M: 37, K: 37, N: 33, accumulate: true },
     ];
     for (const [i, c] of cases.entries()) expect(await check(c, 100 + 10 * i)).toBe('linear_tiled');
   });
@@ -80,6 +88,7 @@ describe('linear in the direct kernel style against the CPU reference', () => {
       { M: 3, K: 36, N: 130, f16: true },
       { M: 9, K: 72, N: 17, bias: true },
       { M: 15, K: 20, N: 4095, bias: true }, // 1,024 column blocks, the last one 3 wide
+      { M: 9, K: 72, N: 17, bias: true, accumulate: true },
     ];
     for (const [i, c] of cases.entries()) expect(await check(c, 400 + 10 * i, 'direct')).toBe('linear_direct');
   });
@@ -91,6 +100,7 @@ describe('linear in the direct kernel style against the CPU reference', () => {
     { M: 37, K: 20, N: 4095, bias: true }, // 512 column blocks, the last one 7 wide; the last row block 5 tall
     { M: 66, K: 196, N: 131, f16: true, bias: true },
     { M: 257, K: 36, N: 13, f16: true },
+    { M: 37, K: 20, N: 131, bias: true, accumulate: true },
   ];
 
   it('takes linear_subgroup_16x8 from 16 rows where the adapter has subgroups of 4, f32 and f16', async () => {

@@ -11,7 +11,7 @@
  * are the rows of the stored head split at load: text [T, C] and image [V, C].
  */
 import type { Gpu, Recorder, Tensor } from '../../gpu/index.ts';
-import { addScaled, swiglu } from '../../kernels/activation.ts';
+import { swiglu } from '../../kernels/activation.ts';
 import { appendKV, attention, KVCache, type AttentionMask } from '../../kernels/attention.ts';
 import { broadcastAdd } from '../../kernels/broadcast-add.ts';
 import { embedding } from '../../kernels/embedding.ts';
@@ -175,7 +175,7 @@ export class UnifiedActivations {
   readonly h: Tensor; // [G, maxTokens, C]: normed
   readonly qkv: Tensor; // [G, maxTokens, (H + 2·Hkv)·hd]
   readonly attnOut: Tensor; // [G, maxTokens, H·hd]
-  readonly y: Tensor; // [G, maxTokens, C]: a branch's output before the residual add
+  readonly y: Tensor; // [G, maxTokens, C]: a scale's embedded features, before its position offsets
   readonly gate: Tensor; // [G, maxTokens, F]
   readonly up: Tensor; // [G, maxTokens, F]
   readonly act: Tensor; // [G, maxTokens, F]
@@ -266,7 +266,6 @@ export function blocks(rec: Recorder, cfg: UnifiedConfig, w: UnifiedWeights, act
   const h = acts.h.view([G, n, C]);
   const qkv = acts.qkv.view([G, n, (H + 2 * Hkv) * hd]);
   const attnOut = acts.attnOut.view([G, n, H * hd]);
-  const y = acts.y.view([G, n, C]);
   const gate = acts.gate.view([G, n, F]);
   const up = acts.up.view([G, n, F]);
   const act = acts.act.view([G, n, F]);
@@ -278,14 +277,12 @@ export function blocks(rec: Recorder, cfg: UnifiedConfig, w: UnifiedWeights, act
     appendKV(rec, acts.caches[i], qkv, { heads: H, rope });
     attention(rec, attnOut, qkv, acts.caches[i], { heads: H, scale: 1 / Math.sqrt(hd), rope, mask: attn.mask, keyMask: attn.keyMask });
     tap?.(rec, `layer${i}.attn_out`, attnOut);
-    linear(rec, y, attnOut, layer.oW);
-    addScaled(rec, x, y);
+    linear(rec, x, attnOut, layer.oW, undefined, { accumulate: true });
     rmsNorm(rec, h, x, { eps, weight: layer.postAttnNorm });
     linear(rec, gate, h, layer.gateW);
     linear(rec, up, h, layer.upW);
     swiglu(rec, act, gate, up);
-    linear(rec, y, act, layer.downW);
-    addScaled(rec, x, y);
+    linear(rec, x, act, layer.downW, undefined, { accumulate: true });
     tap?.(rec, `layer${i}.out`, x);
   }
 }
