@@ -1,7 +1,7 @@
-// linear_direct_16x8's rows of x (shaders/linear.wgsl, compiled after this file) shared across a subgroup of
-// 4 invocations, which take the same 16 rows: each loads 4 of them and hands them to the others with
-// subgroupBroadcast, a register shuffle where a load is a 4-lane gather on SwiftShader: 16 loads of x a k
-// step instead of 64. For adapters whose subgroups are exactly the kernel's 4 neighbouring invocations
+// linear_direct_16x8's and linear_direct's rows of x (shaders/linear.wgsl, compiled after this file) shared
+// across a subgroup of 4 invocations, which take the same 16 (or 4) rows: each loads a quarter of them and
+// hands them to the others with subgroupBroadcast, a register shuffle where a load is a 4-lane gather on
+// SwiftShader: 16 loads of x a k step instead of 64 (4 instead of 16). For adapters whose subgroups are exactly the kernel's 4 neighbouring invocations
 // (SwiftShader runs a workgroup's invocations in order, 4 at a time, as its SIMD group).
 
 enable subgroups;
@@ -25,4 +25,15 @@ fn x_rows_16(r: array<u32, 16>, q: u32) -> array<vec4f, 16> {
     subgroupBroadcast(s0, 1u), subgroupBroadcast(s1, 1u), subgroupBroadcast(s2, 1u), subgroupBroadcast(s3, 1u),
     subgroupBroadcast(s0, 2u), subgroupBroadcast(s1, 2u), subgroupBroadcast(s2, 2u), subgroupBroadcast(s3, 2u),
     subgroupBroadcast(s0, 3u), subgroupBroadcast(s1, 3u), subgroupBroadcast(s2, 3u), subgroupBroadcast(s3, 3u));
+}
+
+// Where the lane's row of x starts, in vec4s: m0 + lane (past the last, the last), in x.
+fn x_row_starts_4(m0: u32, lane: u32, last_m: u32, k4: u32) -> vec4u {
+  return vec4u(min(m0 + lane, last_m) * k4, 0u, 0u, 0u);
+}
+
+// x[m0 + i, 4q .. 4q + 3] for i = 0 .. 3: row i from lane i.
+fn x_rows_4(r: vec4u, q: u32) -> array<vec4f, 4> {
+  let s = x4[r.x + q];
+  return array<vec4f, 4>(subgroupBroadcast(s, 0u), subgroupBroadcast(s, 1u), subgroupBroadcast(s, 2u), subgroupBroadcast(s, 3u));
 }

@@ -11,7 +11,8 @@
 //   workgroup memory, and the 32 partial sums meet in workgroup memory at the end.
 // The 'direct' style (CPU-emulated adapters, K a multiple of 4) takes one of the last two by M:
 // - linear_direct (M < 16): an invocation computes a 4×4 block of out in registers, reading x and W
-//   four k at a time straight from memory: no workgroup memory, no barrier.
+//   four k at a time straight from memory: no workgroup memory, no barrier; four neighbouring invocations
+//   take the same rows, whose loads they share where the adapter has subgroups of 4.
 // - linear_direct_16x8 (M ≥ 16): the same on a 16×8 block.
 
 struct Params {
@@ -156,12 +157,13 @@ fn linear_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   let blocks_n = (p.N + 3u) / 4u;
   let m0 = (t / blocks_n) * 4u;
   let n0 = (t % blocks_n) * 4u;
-  if (m0 >= p.M) { return; }
+  // No early return past the last row block (subgroup operations need the whole subgroup): its rows read
+  // the last one and store nothing.
   let k4 = p.K / 4u;
   let last_m = p.M - 1u;
   let last_n = p.N - 1u;
-  // Where each of the 4 rows of x starts, in vec4s, and the 4 columns' rows of W.
-  let rows = vec4u(min(m0, last_m), min(m0 + 1u, last_m), min(m0 + 2u, last_m), min(m0 + 3u, last_m)) * k4;
+  // Where the rows of x start, in vec4s (x_row_starts_4, before this file), and the 4 columns' rows of W.
+  let rows = x_row_starts_4(m0, t % 4u, last_m, k4);
   let cols = vec4u(min(n0, last_n), min(n0 + 1u, last_n), min(n0 + 2u, last_n), min(n0 + 3u, last_n));
   // acc[i][c] = out[m0 + i, n0 + c]. The loop indexes acc and the rows by constants only: a software
   // adapter keeps them in registers then, and a loop over i would have it index memory (measured on
@@ -173,10 +175,11 @@ fn linear_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
     let wb = load_w4(cols.y, k);
     let wc = load_w4(cols.z, k);
     let wd = load_w4(cols.w, k);
-    let a0 = x4[rows.x + q];
-    let a1 = x4[rows.y + q];
-    let a2 = x4[rows.z + q];
-    let a3 = x4[rows.w + q];
+    let a = x_rows_4(rows, q);
+    let a0 = a[0];
+    let a1 = a[1];
+    let a2 = a[2];
+    let a3 = a[3];
     acc[0] += vec4f(dot(a0, wa), dot(a0, wb), dot(a0, wc), dot(a0, wd));
     acc[1] += vec4f(dot(a1, wa), dot(a1, wb), dot(a1, wc), dot(a1, wd));
     acc[2] += vec4f(dot(a2, wa), dot(a2, wb), dot(a2, wc), dot(a2, wd));

@@ -3,8 +3,8 @@
  * Most of a transformer's arithmetic goes through here. In the 'workgroup' kernel style (GPUs), few rows
  * (M ≤ 8, decoding a few tokens) take a weight-streaming kernel and more rows a tiled one whose tile
  * height follows M; in the 'direct' style (CPU-emulated adapters), when K is a multiple of 4, a kernel of
- * blocks in registers: 4×4 for M < 16, 16×8 (a third of the loads per multiply-add) from 16 rows, its rows
- * of x shared across a subgroup where the adapter has subgroups of 4 ('linear_subgroup_16x8').
+ * blocks in registers: 4×4 for M < 16, 16×8 (a third of the loads per multiply-add) from 16 rows, their rows
+ * of x shared across a subgroup where the adapter has subgroups of 4 ('linear_subgroup', 'linear_subgroup_16x8').
  * WGSL: shaders/linear-rows(-subgroup).wgsl + shaders/tiled-matmul.wgsl + shaders/linear.wgsl.
  * Reference: runtime/reference/linear.ts.
  */
@@ -23,6 +23,7 @@ const subgroupSource = rowsSubgroup + tiled + own;
 const tiledKernel = new Kernel({ name: 'linear_tiled', source, entryPoint: 'linear_tiled' });
 const rowsKernel = new Kernel({ name: 'linear_rows', source, entryPoint: 'linear_rows' });
 const directKernel = new Kernel({ name: 'linear_direct', source, entryPoint: 'linear_direct' });
+const subgroupKernel = new Kernel({ name: 'linear_subgroup', source: subgroupSource, entryPoint: 'linear_direct' });
 const direct16x8Kernel = new Kernel({ name: 'linear_direct_16x8', source, entryPoint: 'linear_direct_16x8' });
 const subgroup16x8Kernel = new Kernel({ name: 'linear_subgroup_16x8', source: subgroupSource, entryPoint: 'linear_direct_16x8' });
 
@@ -79,7 +80,9 @@ export function linear(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bi
     const rowBlocks = Math.ceil(M / rows);
     // The 16x8 kernel: 4 neighbouring invocations take 4 blocks of 8 columns of the same rows.
     const columnBlocks = wide ? 4 * Math.ceil(N / 32) : Math.ceil(N / 4);
-    const kernel = !wide ? directKernel : rec.subgroups ? subgroup16x8Kernel : direct16x8Kernel;
+    // The 4x4 kernel's 4 neighbouring invocations share rows where the row's column blocks come in fours.
+    const kernel = wide ? (rec.subgroups ? subgroup16x8Kernel : direct16x8Kernel)
+      : rec.subgroups && columnBlocks % 4 === 0 ? subgroupKernel : directKernel;
     rec.dispatch(kernel, {
       bindings: { out, x4: x, w2: weight, bias: bias ?? x }, uniforms, constants: base,
       workgroups: grid(rowBlocks * columnBlocks, DIRECT_WG), weightPasses: rowBlocks, flops,

@@ -81,16 +81,26 @@ describe('linear in the workgroup kernel style against the CPU reference', () =>
 });
 
 describe('linear in the direct kernel style against the CPU reference', () => {
-  it('takes linear_direct for M < 16 when K is a multiple of 4: 4x4 blocks cut at every edge, f32 and f16', async () => {
-    const cases: Case[] = [
-      { M: 1, K: 4, N: 1 },
-      { M: 1, K: 68, N: 33, f16: true, bias: true },
-      { M: 3, K: 36, N: 130, f16: true },
-      { M: 9, K: 72, N: 17, bias: true },
-      { M: 15, K: 20, N: 4095, bias: true }, // 1,024 column blocks, the last one 3 wide
-      { M: 9, K: 72, N: 17, bias: true, accumulate: true },
-    ];
-    for (const [i, c] of cases.entries()) expect(await check(c, 400 + 10 * i, 'direct')).toBe('linear_direct');
+  // 4x4 blocks cut at every edge; linear_subgroup where a row's column blocks come in fours (N = 64, 4095).
+  const narrowCases: Case[] = [
+    { M: 1, K: 4, N: 1 },
+    { M: 1, K: 68, N: 33, f16: true, bias: true },
+    { M: 3, K: 36, N: 130, f16: true },
+    { M: 9, K: 72, N: 17, bias: true },
+    { M: 15, K: 20, N: 4095, bias: true }, // 1,024 column blocks, the last one 3 wide
+    { M: 9, K: 72, N: 17, bias: true, accumulate: true },
+    { M: 1, K: 192, N: 64, f16: true },
+    { M: 6, K: 8, N: 64, bias: true, accumulate: true },
+  ];
+
+  it('takes linear_direct for M < 16 when K is a multiple of 4, or linear_subgroup where 4 neighbouring blocks share rows', async () => {
+    for (const [i, c] of narrowCases.entries()) {
+      expect(await check(c, 400 + 10 * i, 'direct')).toBe(Math.ceil(c.N / 4) % 4 === 0 ? 'linear_subgroup' : 'linear_direct');
+    }
+  });
+
+  it('takes linear_direct for M < 16 without subgroups', async () => {
+    for (const [i, c] of narrowCases.entries()) expect(await check(c, 400 + 10 * i, 'direct', false)).toBe('linear_direct');
   });
 
   // 16x8 blocks cut at every edge; a subgroup's 4 blocks of 8 columns cut too (N = 1, 13, 131).
