@@ -31,6 +31,8 @@ override W_F16: bool = false;
 override HAS_BIAS: bool = false;
 // out += x · Wᵀ + bias: a residual stream takes the product without a pass of its own.
 override ACCUMULATE: bool = false;
+// linear_direct_16x8 as SwiGLU's two projections and their product (see there).
+override SWIGLU: bool = false;
 // linear_rows: M (1..8), and the k pairs of x staged per step (the 8 KB of `xp`, whole rounds of lanes).
 override ROWS: u32 = 1u;
 override PAIRS: u32 = 1024u / ROWS / LANES * LANES;
@@ -139,6 +141,24 @@ fn linear_rows(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
 
 const DIRECT_WG: u32 = 64u;
 
+// The up projection's weight (linear_direct_16x8 with SWIGLU), as w2.
+@group(0) @binding(7) var<storage, read> wu2: array<vec2u>;
+
+// Wu[n, k .. k + 3], as load_w4.
+fn load_up4(n: u32, k: u32) -> vec4f {
+  let e = n * p.K + k;
+  if (W_F16) {
+    let h = wu2[e >> 2u];
+    return vec4f(unpack2x16float(h.x), unpack2x16float(h.y));
+  }
+  return bitcast<vec4f>(vec4u(wu2[e >> 1u], wu2[(e >> 1u) + 1u]));
+}
+
+// v / (1 + e^-v), as shaders/activation.wgsl's swiglu computes it.
+fn silu(v: f32) -> f32 {
+  return v / (1.0 + exp(-v));
+}
+
 // W[n, k .. k + 3], k and K multiples of 4.
 fn load_w4(n: u32, k: u32) -> vec4f {
   let e = n * p.K + k;
@@ -200,6 +220,10 @@ fn linear_direct(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
 // 32 rows of W while they are in the CPU's cache. Grid: 4 · ceil(M / 16) · ceil(N / 32) invocations of
 // DIRECT_WG. No early return past the last row block (subgroup operations need the whole subgroup): rows
 // and columns past the edge read the last one and store nothing.
+// With SWIGLU, out[m, n] = silu(x[m] · W[n]) · (x[m] · Wu[n]) (Wu = wu2, both [N, K], no bias): an
+// invocation takes 4 columns of the gate W and the same 4 of the up Wu in place of 8 columns, so neither
+// projection is written out nor read back, and one dispatch does the work of three; each sum is the one
+// the plain kernel makes, term for term. Grid: 4 · ceil(M / 16) · ceil(N / 16) invocations then.
 @compute @workgroup_size(DIRECT_WG)
 fn linear_direct_16x8(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let t = gid.x + gid.y * nwg.x * DIRECT_WG;
@@ -207,7 +231,7 @@ fn linear_direct_16x8(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wo
   let g = t / 4u;
   let blocks_m = (p.M + 15u) / 16u;
   let m0 = (g % blocks_m) * 16u;
-  let n0 = ((g / blocks_m) * 4u + lane) * 8u;
+  let n0 = ((g / blocks_m) * 4u + lane) * select(8u, 4u, SWIGLU);
   let k4 = p.K / 4u;
   let last_m = p.M - 1u;
   let last_n = p.N - 1u;
@@ -223,7 +247,12 @@ fn linear_direct_16x8(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wo
   for (var q = 0u; q < k4; q++) {
     let k = 4u * q;
     let w0 = load_w4(c0, k); let w1 = load_w4(c1, k); let w2 = load_w4(c2, k); let w3 = load_w4(c3, k);
-    let w4 = load_w4(c4, k); let w5 = load_w4(c5, k); let w6 = load_w4(c6, k); let w7 = load_w4(c7, k);
+    var w4: vec4f; var w5: vec4f; var w6: vec4f; var w7: vec4f;
+    if (SWIGLU) {
+      w4 = load_up4(c0, k); w5 = load_up4(c1, k); w6 = load_up4(c2, k); w7 = load_up4(c3, k);
+    } else {
+      w4 = load_w4(c4, k); w5 = load_w4(c5, k); w6 = load_w4(c6, k); w7 = load_w4(c7, k);
+    }
     let a = x_rows_16(rows, q);
     let a0 = a[0];
     lo0 += vec4f(dot(a0, w0), dot(a0, w1), dot(a0, w2), dot(a0, w3));
@@ -278,8 +307,14 @@ fn linear_direct_16x8(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wo
   let hi = array<vec4f, 16>(hi0, hi1, hi2, hi3, hi4, hi5, hi6, hi7, hi8, hi9, hi10, hi11, hi12, hi13, hi14, hi15);
   for (var i = 0u; i < 16u; i++) {
     for (var c = 0u; c < 4u; c++) {
-      store(m0 + i, n0 + c, lo[i][c]);
-      store(m0 + i, n0 + 4u + c, hi[i][c]);
+      if (SWIGLU) {
+        let m = m0 + i;
+        let n = n0 + c;
+        if (m < p.M && n < p.N) { out[m * p.N + n] = silu(lo[i][c]) * hi[i][c]; }
+      } else {
+        store(m0 + i, n0 + c, lo[i][c]);
+        store(m0 + i, n0 + 4u + c, hi[i][c]);
+      }
     }
   }
 }

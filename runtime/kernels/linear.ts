@@ -13,6 +13,7 @@ import rowsDirect from '../../shaders/linear-rows.wgsl?raw';
 import rowsSubgroup from '../../shaders/linear-rows-subgroup.wgsl?raw';
 import tiled from '../../shaders/tiled-matmul.wgsl?raw';
 import { grid, Kernel, type Recorder, type Tensor } from '../gpu/index.ts';
+import { swiglu } from './activation.ts';
 import { expectDType } from './checks.ts';
 
 /** linear's entry points after the shared tiled product (shaders/tiled-matmul.wgsl) that linear_tiled runs. */
@@ -84,7 +85,7 @@ export function linear(rec: Recorder, out: Tensor, x: Tensor, weight: Tensor, bi
     const kernel = wide ? (rec.subgroups ? subgroup16x8Kernel : direct16x8Kernel)
       : rec.subgroups && columnBlocks % 4 === 0 ? subgroupKernel : directKernel;
     rec.dispatch(kernel, {
-      bindings: { out, x4: x, w2: weight, bias: bias ?? x }, uniforms, constants: base,
+      bindings: { out, x4: x, w2: weight, wu2: weight, bias: bias ?? x }, uniforms, constants: base,
       workgroups: grid(rowBlocks * columnBlocks, DIRECT_WG), weightPasses: rowBlocks, flops,
     });
     return;
@@ -114,4 +115,42 @@ function tiledGrid(M: number, N: number, rows: number): [number, number, number]
   const tilesM = Math.ceil(M / rows);
   const z = Math.ceil(tilesM / MAX_GROUPS);
   return [tilesN, Math.ceil(tilesM / z), z];
+}
+
+/**
+ * SwiGLU's projections and product, out [..., N] = silu(x · gateᵀ) ⊙ (x · upᵀ), as a gated MLP's first half
+ * (no biases). In the direct style from 16 rows (K a multiple of 4), one dispatch that writes neither
+ * projection (linear_direct_16x8 with SWIGLU); otherwise the two linears into `scratch` and `swiglu`.
+ * Either way out holds the same values.
+ *
+ * @param gate, up [N, K], of one dtype
+ * @param scratch.gate, scratch.up [..., N] f32, for the three-pass form
+ *
+ * @example
+ *   linearSwiglu(rec, actBLF, hBLC, mlp.gateW, mlp.upW, { gate: gateBLF, up: upBLF }); // [B, L, C] → [B, L, F]
+ */
+export function linearSwiglu(rec: Recorder, out: Tensor, x: Tensor, gate: Tensor, up: Tensor, scratch: { gate: Tensor; up: Tensor }): void {
+  const K = x.shape[x.shape.length - 1];
+  const N = gate.shape[0];
+  const M = x.size / K;
+  if (up.dtype !== gate.dtype || up.shape.length !== 2 || up.shape[0] !== N || up.shape[1] !== gate.shape[1]) {
+    throw new Error(`linearSwiglu: up must be [${gate.shape.join(', ')}] ${gate.dtype} as gate, found [${up.shape.join(', ')}] ${up.dtype}`);
+  }
+  if (out.size !== M * N) throw new Error(`linearSwiglu: out must hold M·N = ${M}·${N} elements, found [${out.shape.join(', ')}]`);
+  if (rec.kernelStyle !== 'direct' || K % 4 !== 0 || M < LINEAR_WIDE_ROWS) {
+    linear(rec, scratch.gate, x, gate);
+    linear(rec, scratch.up, x, up);
+    swiglu(rec, out, scratch.gate, scratch.up);
+    return;
+  }
+  expectDType('linearSwiglu', 'x', x, 'f32');
+  expectDType('linearSwiglu', 'out', out, 'f32');
+  expectDType('linearSwiglu', 'gate', gate, 'f32', 'f16');
+  if (gate.shape.length !== 2 || gate.shape[1] !== K) throw new Error(`linearSwiglu: gate must be [N, K=${K}], found [${gate.shape.join(', ')}]`);
+  const rowBlocks = Math.ceil(M / 16);
+  rec.dispatch(rec.subgroups ? subgroup16x8Kernel : direct16x8Kernel, {
+    bindings: { out, x4: x, w2: gate, wu2: up, bias: x }, uniforms: { M, N, K },
+    constants: { W_F16: gate.dtype === 'f16', HAS_BIAS: false, ACCUMULATE: false, SWIGLU: true },
+    workgroups: grid(rowBlocks * 4 * Math.ceil(N / 16), DIRECT_WG), weightPasses: rowBlocks, flops: 4 * M * N * K,
+  });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { roundToHalf, type KernelStyle } from '../../runtime/gpu/index.ts';
-import { linear, linearTileRows } from '../../runtime/kernels/linear.ts';
+import { linear, linearSwiglu, linearTileRows } from '../../runtime/kernels/linear.ts';
 import * as ref from '../../runtime/reference/linear.ts';
 import { expectClose, expectSlackUntouched, fillSlack, random, testGpu } from '../helpers.ts';
 
@@ -151,6 +151,55 @@ describe('linear arguments', () => {
     expect(() => linear(rec, gpu.tensor([3, 32]), x, gpu.tensor([32, 64], 'i32'))).toThrow('linear: weight must be f32 or f16, found i32');
     expect(() => linear(rec, gpu.tensor([3, 32]), gpu.tensor([3, 64], 'f16'), gpu.tensor([32, 64]))).toThrow('linear: x must be f32, found f16');
     expect(() => linear(rec, gpu.tensor([3, 32]), x, gpu.tensor([32, 64]), gpu.tensor([32], 'f16'))).toThrow('linear: bias must be f32, found f16');
+    expect(rec.dispatches).toBe(0);
+  });
+});
+
+describe('linearSwiglu against the CPU reference', () => {
+  const silu = (v: number) => v / (1 + Math.exp(-v));
+
+  /** Runs linearSwiglu in the given style and checks it against silu(x · gateᵀ) ⊙ (x · upᵀ); returns the kernels that ran. */
+  async function checkSwiglu(M: number, K: number, N: number, f16: boolean, seed: number, style: KernelStyle, subgroups = true): Promise<string> {
+    const gpu = await testGpu();
+    const x = random(M * K, seed);
+    const g = random(N * K, seed + 1);
+    const u = random(N * K, seed + 2);
+    const out = gpu.tensor([M, N]);
+    fillSlack(gpu, out);
+    const rec = gpu.recorder('linear swiglu', false, style, subgroups);
+    const dtype = f16 ? 'f16' : 'f32';
+    linearSwiglu(rec, out, gpu.upload(x, [M, K]), gpu.upload(g, [N, K], dtype), gpu.upload(u, [N, K], dtype), { gate: gpu.tensor([M, N]), up: gpu.tensor([M, N]) });
+    rec.submit();
+    const [gw, uw] = f16 ? [roundToHalf(g), roundToHalf(u)] : [g, u];
+    const gr = ref.linear(x, gw, undefined, M, N, K);
+    const ur = ref.linear(x, uw, undefined, M, N, K);
+    const name = `linearSwiglu (${style}${subgroups ? '' : ', no subgroups'}) M=${M} K=${K} N=${N}${f16 ? ' f16' : ''}`;
+    expectClose(name, await gpu.read(out), gr.map((v, i) => silu(v) * ur[i]), TOL);
+    await expectSlackUntouched(gpu, out, name);
+    return [...rec.counts.keys()].join();
+  }
+
+  it('fuses the two projections and the product in the direct style from 16 rows, blocks cut at every edge', async () => {
+    const cases: [number, number, number, boolean][] = [[16, 8, 4, false], [37, 20, 13, true], [66, 36, 131, false], [257, 12, 64, true]];
+    for (const [i, [M, K, N, f16]] of cases.entries()) {
+      expect(await checkSwiglu(M, K, N, f16, 700 + 10 * i, 'direct')).toBe('linear_subgroup_16x8');
+      expect(await checkSwiglu(M, K, N, f16, 700 + 10 * i, 'direct', false)).toBe('linear_direct_16x8');
+    }
+  });
+
+  it('takes the two linears and swiglu below 16 rows, with K not a multiple of 4, and in the workgroup style', async () => {
+    expect(await checkSwiglu(9, 20, 33, true, 800, 'direct')).toBe('linear_direct,swiglu');
+    expect(await checkSwiglu(20, 18, 33, false, 810, 'direct')).toBe('linear_tiled,swiglu');
+    expect(await checkSwiglu(20, 16, 33, false, 820, 'workgroup')).toBe('linear_tiled,swiglu');
+  });
+
+  it('rejects an up projection unlike the gate and an out of the wrong size', async () => {
+    const gpu = await testGpu();
+    const rec = gpu.recorder();
+    const scratch = { gate: gpu.tensor([20, 8]), up: gpu.tensor([20, 8]) };
+    const x = gpu.tensor([20, 16]);
+    expect(() => linearSwiglu(rec, gpu.tensor([20, 8]), x, gpu.tensor([8, 16]), gpu.tensor([8, 16], 'f16'), scratch)).toThrow('linearSwiglu: up must be [8, 16] f32 as gate, found [8, 16] f16');
+    expect(() => linearSwiglu(rec, gpu.tensor([20, 7]), x, gpu.tensor([8, 16]), gpu.tensor([8, 16]), scratch)).toThrow('linearSwiglu: out must hold M·N = 20·8 elements, found [20, 7]');
     expect(rec.dispatches).toBe(0);
   });
 });

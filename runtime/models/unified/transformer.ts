@@ -11,11 +11,10 @@
  * are the rows of the stored head split at load: text [T, C] and image [V, C].
  */
 import type { Gpu, Recorder, Tensor } from '../../gpu/index.ts';
-import { swiglu } from '../../kernels/activation.ts';
 import { appendKV, attention, KVCache, type AttentionMask } from '../../kernels/attention.ts';
 import { broadcastAdd } from '../../kernels/broadcast-add.ts';
 import { embedding } from '../../kernels/embedding.ts';
-import { linear } from '../../kernels/linear.ts';
+import { linear, linearSwiglu } from '../../kernels/linear.ts';
 import { rmsNorm } from '../../kernels/rms-norm.ts';
 import type { WeightLoader } from '../loader.ts';
 import type { Tap } from '../tap.ts';
@@ -279,9 +278,7 @@ export function blocks(rec: Recorder, cfg: UnifiedConfig, w: UnifiedWeights, act
     tap?.(rec, `layer${i}.attn_out`, attnOut);
     linear(rec, x, attnOut, layer.oW, undefined, { accumulate: true });
     rmsNorm(rec, h, x, { eps, weight: layer.postAttnNorm });
-    linear(rec, gate, h, layer.gateW);
-    linear(rec, up, h, layer.upW);
-    swiglu(rec, act, gate, up);
+    linearSwiglu(rec, act, h, layer.gateW, layer.upW, { gate, up });
     linear(rec, x, act, layer.downW, undefined, { accumulate: true });
     tap?.(rec, `layer${i}.out`, x);
   }
