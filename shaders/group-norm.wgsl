@@ -27,6 +27,15 @@ override SILU: bool = false;
 override WG: u32 = 256u; // invocations per row (a power of two): rowWorkgroupSize
 
 
+// Channel c's normalisation and affine as one multiply-add, y = x · scale + shift: (scale, shift).
+fn scale_shift(c: u32, mean: f32, rstd: f32) -> vec2f {
+  var scale = rstd;
+  if (HAS_WEIGHT) { scale *= weight[c]; }
+  var shift = -mean * scale;
+  if (HAS_BIAS) { shift += bias[c]; }
+  return vec2f(scale, shift);
+}
+
 @compute @workgroup_size(WG)
 fn group_norm(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let bg = wid.x + wid.y * nwg.x; // b · groups + g
@@ -42,13 +51,10 @@ fn group_norm(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
   // software adapter divides integers lane by lane).
   let c0 = (bg % p.groups) * p.channels_per_group;
   for (var c = 0u; c < p.channels_per_group; c++) {
-    var scale = rstd;
-    if (HAS_WEIGHT) { scale *= weight[c0 + c]; }
-    var shift = -mean * scale;
-    if (HAS_BIAS) { shift += bias[c0 + c]; }
+    let f = scale_shift(c0 + c, mean, rstd);
     let at = base + c * p.spatial;
     for (var e = lid; e < p.spatial; e += WG) {
-      var y = x[at + e] * scale + shift;
+      var y = x[at + e] * f.x + f.y;
       if (SILU) { y = y / (1.0 + exp(-y)); }
       out[at + e] = y;
     }
@@ -88,13 +94,10 @@ fn group_norm_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
 
   let c0 = (bg % p.groups) * p.channels_per_group;
   for (var c = 0u; c < p.channels_per_group; c++) {
-    var scale = rstd;
-    if (HAS_WEIGHT) { scale *= weight[c0 + c]; }
-    var shift = -mean * scale;
-    if (HAS_BIAS) { shift += bias[c0 + c]; }
+    let f = scale_shift(c0 + c, mean, rstd);
     let at = base4 + c * n4;
     for (var e = lid; e < n4; e += WG) {
-      var y = x4[at + e] * scale + shift;
+      var y = x4[at + e] * f.x + f.y;
       if (SILU) { y = y / (1.0 + exp(-y)); }
       out4[at + e] = y;
     }

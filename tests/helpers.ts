@@ -4,7 +4,7 @@
  * the max abs error and the normalised MSE.
  */
 import { afterAll, expect } from 'vitest';
-import { Gpu, Tensor } from '../runtime/gpu/index.ts';
+import { Gpu, KERNEL_STYLES, Tensor, type KernelStyle } from '../runtime/gpu/index.ts';
 
 let shared: Promise<Gpu> | undefined;
 
@@ -93,3 +93,16 @@ export function expectClose(name: string, actual: ArrayLike<number>, expected: A
     }
   }
 }
+
+/** A kernel style, and for the direct one whether its kernels may take their subgroup forms. */
+export interface KernelVariant {
+  style: KernelStyle;
+  subgroups: boolean;
+  label: string;
+}
+
+/** Both kernel styles, and the direct one again without subgroups (the form adapters without them run). */
+export const KERNEL_VARIANTS: readonly KernelVariant[] = [
+  ...KERNEL_STYLES.map((style) => ({ style, subgroups: true, label: style })),
+  { style: 'direct', subgroups: false, label: 'direct (no subgroups)' },
+];

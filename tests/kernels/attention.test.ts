@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { KERNEL_STYLES, type Gpu, type KernelStyle } from '../../runtime/gpu/index.ts';
+import type { Gpu } from '../../runtime/gpu/index.ts';
 import { appendKV, attention, blockCausalLimits, KVCache, type AttentionMask } from '../../runtime/kernels/attention.ts';
 import * as ref from '../../runtime/reference/attention.ts';
-import { expectClose, random, testGpu } from '../helpers.ts';
+import { expectClose, KERNEL_VARIANTS, random, testGpu, type KernelVariant } from '../helpers.ts';
 
 // f32 throughout; seen here: max abs error 3.5e-6 (scores up to ±100 under the clamped scaleMul).
 const TOL = { atol: 1e-5, rtol: 1e-4 };
@@ -49,7 +49,7 @@ function keyMaskTensor(gpu: Gpu, s: Setup, T: number, capacity: number) {
  * Appends `chunks` of the sequence one after another, each attending to the cache under `mask`,
  * and returns the outputs of all T tokens as [B, T, H·hd].
  */
-async function incremental(gpu: Gpu, s: Setup, qkv: Float32Array, chunks: number[], mask: AttentionMask, { style, subgroups }: Variant): Promise<Float32Array> {
+async function incremental(gpu: Gpu, s: Setup, qkv: Float32Array, chunks: number[], mask: AttentionMask, { style, subgroups }: KernelVariant): Promise<Float32Array> {
   const T = chunks.reduce((a, b) => a + b, 0);
   const C = s.H * s.hd;
   const cache = new KVCache(gpu, { batch: s.B, kvHeads: s.Hkv, headDim: s.hd, capacity: T });
@@ -74,7 +74,7 @@ async function incremental(gpu: Gpu, s: Setup, qkv: Float32Array, chunks: number
 }
 
 /** The whole sequence in one append and one attention call under explicit per-query limits. */
-async function oneCall(gpu: Gpu, s: Setup, qkv: Float32Array, T: number, limits: ArrayLike<number>, { style, subgroups }: Variant): Promise<Float32Array> {
+async function oneCall(gpu: Gpu, s: Setup, qkv: Float32Array, T: number, limits: ArrayLike<number>, { style, subgroups }: KernelVariant): Promise<Float32Array> {
   const cache = new KVCache(gpu, { batch: s.B, kvHeads: s.Hkv, headDim: s.hd, capacity: T + 3 });
   const x = gpu.upload(qkv, [s.B, T, rowOf(s)]);
   const out = gpu.tensor([s.B, T, s.H * s.hd]);
@@ -97,19 +97,7 @@ function reference(s: Setup, qkv: Float32Array, T: number, limits: ArrayLike<num
   });
 }
 
-/** A kernel style, and for the direct one whether its kernel may take its subgroup form (chunks of 13 to 16 or 29 to 32 queries do). */
-interface Variant {
-  style: KernelStyle;
-  subgroups: boolean;
-  label: string;
-}
-
-const VARIANTS: Variant[] = [
-  ...KERNEL_STYLES.map((style) => ({ style, subgroups: true, label: style })),
-  { style: 'direct', subgroups: false, label: 'direct (no subgroups)' },
-];
-
-describe.each(VARIANTS)('attention with a KV cache in the $label kernel style against the CPU reference', (variant) => {
+describe.each(KERNEL_VARIANTS)('attention with a KV cache in the $label kernel style against the CPU reference', (variant) => {
   it('VAR: scales [1, 4, 9] appended one by one, qkNorm with scaleMul clamped at ln 100', async () => {
     const gpu = await testGpu();
     const s: Setup = { B: 2, H: 4, Hkv: 4, hd: 8, scale: 1, scaleMul: [0.3, 4.9, -0.7, 6.0] };

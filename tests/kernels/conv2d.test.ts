@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { KERNEL_STYLES, roundToHalf, type KernelStyle } from '../../runtime/gpu/index.ts';
+import { roundToHalf } from '../../runtime/gpu/index.ts';
 import { conv2d, conv2dTileRows, packConv2dWeight, packedConv2dShape, type Conv2dPadding, type PaddingMode } from '../../runtime/kernels/conv2d.ts';
 import * as ref from '../../runtime/reference/conv2d.ts';
-import { expectClose, expectSlackUntouched, fillSlack, random, testGpu } from '../helpers.ts';
+import { expectClose, expectSlackUntouched, fillSlack, KERNEL_VARIANTS, random, testGpu, type KernelVariant } from '../helpers.ts';
 
 const TOL = { atol: 1e-4, rtol: 1e-4 };
 
@@ -16,23 +16,11 @@ interface Case extends Omit<ref.Conv2dShape, 'padding' | 'stride' | 'paddingMode
   packed?: boolean;
 }
 
-/** A kernel style, and for the direct one whether its kernels may take their subgroup forms. */
-interface Variant {
-  style: KernelStyle;
-  subgroups: boolean;
-  label: string;
-}
-
-const VARIANTS: Variant[] = [
-  ...KERNEL_STYLES.map((style) => ({ style, subgroups: true, label: style })),
-  { style: 'direct', subgroups: false, label: 'direct (no subgroups)' },
-];
-
 /**
  * Runs one conv on the GPU in the given kernel style (with or without subgroup operations) and checks it
  * against the reference; returns the kernel that ran.
  */
-async function checkStyle({ style, subgroups }: Variant, c: Case, seed: number): Promise<string> {
+async function checkStyle({ style, subgroups }: KernelVariant, c: Case, seed: number): Promise<string> {
   const gpu = await testGpu();
   const { B, Cin, H, W, Cout, k, stride = 1, f16 = false, bias = true, packed = false } = c;
   const pad = c.padding ?? 0;
@@ -62,7 +50,7 @@ function padSum(c: Case, side: 0 | 2): number {
   return typeof p === 'number' ? 2 * p : p[side] + p[side + 1];
 }
 
-describe.each(VARIANTS)('conv2d in the $label kernel style against the CPU reference', (variant) => {
+describe.each(KERNEL_VARIANTS)('conv2d in the $label kernel style against the CPU reference', (variant) => {
   // The direct style has its own kernel for 3x3 stride 1, which reads each input row segment once; its
   // subgroup form shares the weight taps among 4 invocations, when they fall on the same channels.
   const kernel = (c: Case) => {
@@ -111,7 +99,7 @@ describe.each(VARIANTS)('conv2d in the $label kernel style against the CPU refer
   });
 });
 
-describe.each(VARIANTS)('conv2d with the weight in channel groups in the $label kernel style against the CPU reference', (variant) => {
+describe.each(KERNEL_VARIANTS)('conv2d with the weight in channel groups in the $label kernel style against the CPU reference', (variant) => {
   const check = async (c: Omit<Case, 'packed'>, seed: number) => {
     await checkStyle(variant, { ...c, packed: true }, seed);
   };
@@ -145,7 +133,7 @@ describe('packConv2dWeight', () => {
   });
 });
 
-describe.each(VARIANTS)('conv2d with circular padding in the $label kernel style against the CPU reference', (variant) => {
+describe.each(KERNEL_VARIANTS)('conv2d with circular padding in the $label kernel style against the CPU reference', (variant) => {
   const check = async (c: Omit<Case, 'paddingMode'>, seed: number) => {
     await checkStyle(variant, { ...c, paddingMode: 'circular' }, seed);
   };
