@@ -69,9 +69,11 @@ describe('read-backs', () => {
     expect(report.caption.tokenSteps).toBeGreaterThanOrEqual(report.caption.tokens);
     expect(report.caption.readbacks).toBeGreaterThanOrEqual(1);
     expect(report.caption.readbacks).toBeLessThanOrEqual(Math.ceil(report.caption.tokenSteps / 8) + 1);
-    // Variations: one batch takes the dispatches of one image, not three times as many.
+    // Variations: one batch takes at most the dispatches of one image, not three times as many (fewer where the
+    // batch's rows reach the 16 from which SwiGLU's projections take one dispatch: linearSwiglu).
     expect(report.variations.images).toBe(3);
-    expect(report.variations.dispatches).toBe(report.variations.singleDispatches);
+    expect(report.variations.dispatches).toBeLessThanOrEqual(report.variations.singleDispatches);
+    expect(report.variations.dispatches).toBeGreaterThan(report.variations.singleDispatches * 0.9);
     expect(lines.some((l) => /^variations: 3 images in one batch .* batch \/ 3 single = /.test(l))).toBe(true);
   });
 });
