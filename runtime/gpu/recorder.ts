@@ -107,7 +107,8 @@ export class Recorder {
     pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1);
     if (this.profiler) pass.end();
     this.dispatches++;
-    for (const r of Object.values(d.bindings)) {
+    // A weight bound under two names (a kernel's optional second weight standing in for the first) is read once.
+    for (const r of new Set(Object.values(d.bindings))) {
       if (r instanceof Tensor && this.gpu.weights.has(r.buffer)) {
         this.weightBytesRead += r.byteLength;
         this.weightBytesStreamed += r.byteLength * (d.weightPasses ?? 1);
