@@ -5,7 +5,9 @@
  * and a per-row key mask over the cache (guidance hiding the prompt from the unconditional row).
  * Keys and values are appended to the cache first (`appendKV`), then the newest queries attend to
  * every cached key (`attention`), one dispatch each.
- * WGSL: shaders/attention.wgsl. Reference: runtime/reference/attention.ts.
+ * The direct style's keys and values come from shaders/attention-kv.wgsl, or shared across a subgroup of 4 from
+ * shaders/attention-kv-subgroup.wgsl (docs/kernels.md, "Subgroups").
+ * WGSL: shaders/attention-kv(-subgroup).wgsl + shaders/attention.wgsl. Reference: runtime/reference/attention.ts.
  */
 import kvSubgroup from '../../shaders/attention-kv-subgroup.wgsl?raw';
 import kv from '../../shaders/attention-kv.wgsl?raw';

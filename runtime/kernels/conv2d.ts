@@ -7,7 +7,9 @@
  * unpadded 1x1) in registers from memory.
  * The weight comes as PyTorch stores it, [Cout, Cin, k, k], or packed in channel groups
  * (`packConv2dWeight`), the layout the direct kernels read with a third of the loads or fewer.
- * WGSL: shaders/conv2d.wgsl. Reference: runtime/reference/conv2d.ts.
+ * The direct 3x3 kernel's weight taps come from shaders/conv2d-taps.wgsl, or shared across a subgroup of 4 from
+ * shaders/conv2d-taps-subgroup.wgsl (docs/kernels.md, "Subgroups").
+ * WGSL: shaders/conv2d-taps(-subgroup).wgsl + shaders/conv2d.wgsl. Reference: runtime/reference/conv2d.ts.
  */
 import own from '../../shaders/conv2d.wgsl?raw';
 import taps from '../../shaders/conv2d-taps.wgsl?raw';
