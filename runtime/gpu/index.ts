@@ -1,5 +1,5 @@
 export { requestDevice, WebGPUUnavailableError, type DeviceOptions } from './device.ts';
-export { DIRECT_SUBGROUP_SIZE, Gpu, KERNEL_STYLES, parseKernelStyle, rowWorkgroupSize, type GpuOptions, type HostArray, type KernelStyle } from './gpu.ts';
+export { Gpu, KERNEL_STYLES, parseKernelStyle, rowWorkgroupSize, type GpuOptions, type HostArray, type KernelStyle } from './gpu.ts';
 export { BufferPool, sizeClass, type PoolStats } from './buffer-pool.ts';
 export { Pipelines, type Constants, type Pipeline } from './pipelines.ts';
 export { Profiler, boundBytes, type DispatchProfile } from './profiler.ts';

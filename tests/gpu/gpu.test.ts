@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseKernelStyle, rowWorkgroupSize, sizeClass } from '../../runtime/gpu/index.ts';
+import { Gpu, parseKernelStyle, rowWorkgroupSize, sizeClass } from '../../runtime/gpu/index.ts';
 import { addScaled, silu } from '../../runtime/kernels/activation.ts';
 import { random, testGpu } from '../helpers.ts';
 
@@ -18,6 +18,16 @@ describe('runtime/gpu', () => {
     expect([rowWorkgroupSize('workgroup'), rowWorkgroupSize('direct')]).toEqual([256, 4]);
     expect(parseKernelStyle('workgroup')).toBe('workgroup');
     expect(() => parseKernelStyle('fast', 'NEXTSCALE_KERNELS')).toThrow("NEXTSCALE_KERNELS: expected workgroup or direct, found 'fast'");
+  });
+
+  it('uses subgroups of 4 where the device has them (SwiftShader does), unless told not to', async () => {
+    const gpu = await testGpu();
+    expect(gpu.subgroups).toBe(true);
+    expect(gpu.recorder().subgroups).toBe(true);
+    expect(gpu.recorder('off', false, 'direct', false).subgroups).toBe(false);
+    const without = new Gpu(gpu.device, 'direct', false);
+    expect(without.subgroups).toBe(false);
+    expect(without.recorder('on', false, 'direct', true).subgroups).toBe(false); // a recorder cannot turn them on
   });
 
   it('hits the pipeline cache on a second identical call', async () => {
