@@ -81,16 +81,17 @@ export class Gpu {
   readonly kernelStyle: KernelStyle;
 
   /**
-   * Whether the direct kernels may share loads across a subgroup (`recorder` can turn it off): the device
-   * has the 'subgroups' feature, with subgroups of exactly DIRECT_SUBGROUP_SIZE invocations (SwiftShader's
-   * SIMD width, which runs a workgroup's invocations in order, 4 at a time).
+   * Whether the direct kernels may share loads across a subgroup (`recorder` can turn it off): a software
+   * adapter whose device has the 'subgroups' feature with subgroups of exactly DIRECT_SUBGROUP_SIZE
+   * invocations. The kernels take a subgroup to be 4 neighbouring invocations, as SwiftShader runs a
+   * workgroup's invocations in order, 4 at a time (its SIMD width); a GPU promises no such order.
    */
   readonly subgroups: boolean;
 
   constructor(readonly device: GPUDevice, kernelStyle?: KernelStyle, subgroups = true) {
     this.kernelStyle = kernelStyle ?? (this.isSoftware ? 'direct' : 'workgroup');
     const info = device.adapterInfo;
-    this.subgroups = subgroups && device.features.has('subgroups') &&
+    this.subgroups = subgroups && this.isSoftware && device.features.has('subgroups') &&
       info?.subgroupMinSize === DIRECT_SUBGROUP_SIZE && info?.subgroupMaxSize === DIRECT_SUBGROUP_SIZE;
     this.pool = new BufferPool(device);
     this.pipelines = new Pipelines(device);
