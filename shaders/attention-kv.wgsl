@@ -2,10 +2,10 @@
 // invocation loading its own: for adapters without subgroups of 4. shaders/attention-kv-subgroup.wgsl is
 // the same contract with the loads shared.
 
-// The invocations' common key limit: here, each its own. `lane` is unused here.
+// The invocations' common key limit: here, each its own.
 fn shared_limit(lim: u32) -> u32 { return lim; }
 
-// k_cache's vec4 c of the keys at rows at (keys 0..3) and bt (4..7).
+// k_cache's vec4 c of the keys at rows at (keys 0..3) and bt (4..7). `lane` is unused here.
 fn keys8(at: vec4u, bt: vec4u, c: u32, lane: u32) -> array<vec4f, 8> {
   return array<vec4f, 8>(k_cache[at.x + c], k_cache[at.y + c], k_cache[at.z + c], k_cache[at.w + c],
                          k_cache[bt.x + c], k_cache[bt.y + c], k_cache[bt.z + c], k_cache[bt.w + c]);

@@ -1,8 +1,9 @@
 // linear_direct_16x8's and linear_direct's rows of x (shaders/linear.wgsl, compiled after this file) shared
 // across a subgroup of 4 invocations, which take the same 16 (or 4) rows: each loads a quarter of them and
 // hands them to the others with subgroupBroadcast, a register shuffle where a load is a 4-lane gather on
-// SwiftShader: 16 loads of x a k step instead of 64 (4 instead of 16). For adapters whose subgroups are exactly the kernel's 4 neighbouring invocations
-// (SwiftShader runs a workgroup's invocations in order, 4 at a time, as its SIMD group).
+// SwiftShader: 16 loads of x a k step instead of 64 (4 instead of 16). For adapters whose subgroups are
+// exactly the kernel's 4 neighbouring invocations (SwiftShader runs a workgroup's invocations in order, 4 at
+// a time, as its SIMD group).
 
 enable subgroups;
 
@@ -27,7 +28,8 @@ fn x_rows_16(r: array<u32, 16>, q: u32) -> array<vec4f, 16> {
     subgroupBroadcast(s0, 3u), subgroupBroadcast(s1, 3u), subgroupBroadcast(s2, 3u), subgroupBroadcast(s3, 3u));
 }
 
-// Where the lane's row of x starts, in vec4s: m0 + lane (past the last, the last), in x.
+// Where the lane's row of x starts, in vec4s: m0 + lane (past the last, the last), in .x; the other
+// entries are unused.
 fn x_row_starts_4(m0: u32, lane: u32, last_m: u32, k4: u32) -> vec4u {
   return vec4u(min(m0 + lane, last_m) * k4, 0u, 0u, 0u);
 }
