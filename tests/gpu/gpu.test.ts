@@ -20,10 +20,10 @@ describe('runtime/gpu', () => {
     expect(() => parseKernelStyle('fast', 'NEXTSCALE_KERNELS')).toThrow("NEXTSCALE_KERNELS: expected workgroup or direct, found 'fast'");
   });
 
-  it('uses subgroups of 4 where the device has them (SwiftShader does), unless told not to', async () => {
+  it('uses subgroups of 4 on a software adapter (SwiftShader has them), not on a GPU, and not when told not to', async () => {
     const gpu = await testGpu();
-    expect(gpu.subgroups).toBe(true);
-    expect(gpu.recorder().subgroups).toBe(true);
+    expect(gpu.subgroups).toBe(gpu.isSoftware);
+    expect(gpu.recorder().subgroups).toBe(gpu.subgroups);
     expect(gpu.recorder('off', false, 'direct', false).subgroups).toBe(false);
     const without = new Gpu(gpu.device, 'direct', false);
     expect(without.subgroups).toBe(false);
