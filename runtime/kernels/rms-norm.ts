@@ -1,6 +1,7 @@
 /**
  * RMSNorm over the last dim (Qwen2/LLaMA): out = x · rsqrt(mean(x²) + eps) · weight. One workgroup
- * per row, the sum of squares reduced in shared memory.
+ * per row, the sum of squares reduced in shared memory; in the direct style, where C % 4 == 0, one
+ * invocation per row, four elements a step.
  * WGSL: shaders/rms-norm.wgsl. Reference: runtime/reference/rms-norm.ts.
  */
 import source from '../../shaders/rms-norm.wgsl?raw';
@@ -8,6 +9,9 @@ import { grid, Kernel, rowWorkgroupSize, type Recorder, type Tensor } from '../g
 import { expectVector, notAliased, rowsOf } from './checks.ts';
 
 const rmsNormKernel = new Kernel({ name: 'rms_norm', source, entryPoint: 'rms_norm' });
+const rowsKernel = new Kernel({ name: 'rms_norm_rows', source, entryPoint: 'rms_norm_rows' });
+/** Rows per workgroup of rms_norm_rows (its ROWS_WG). */
+const ROWS_WG = 64;
 
 /**
  * out = x · rsqrt(mean(x²) + eps) · weight, rows over the last dim C, as Qwen2RMSNorm.
@@ -25,10 +29,21 @@ export function rmsNorm(rec: Recorder, out: Tensor, x: Tensor, opts: { eps: numb
   if (opts.weight) expectVector(op, 'weight', opts.weight, C);
   notAliased(op, out, { x, weight: opts.weight });
   if (rows === 0) return;
+  const weight = opts.weight ?? x;
+  const HAS_WEIGHT = opts.weight !== undefined;
+  if (rec.kernelStyle === 'direct' && C % 4 === 0) {
+    rec.dispatch(rowsKernel, {
+      bindings: { out4: out, x4: x, weight4: weight },
+      uniforms: { cols: C, rows, eps: opts.eps },
+      constants: { HAS_WEIGHT, ROWS_WG },
+      workgroups: grid(rows, ROWS_WG),
+    });
+    return;
+  }
   rec.dispatch(rmsNormKernel, {
-    bindings: { out, x, weight: opts.weight ?? x },
+    bindings: { out, x, weight },
     uniforms: { cols: C, rows, eps: opts.eps },
-    constants: { HAS_WEIGHT: opts.weight !== undefined, WG: rowWorkgroupSize(rec.kernelStyle) },
+    constants: { HAS_WEIGHT, WG: rowWorkgroupSize(rec.kernelStyle) },
     workgroups: grid(rows, 1),
   });
 }

@@ -5,6 +5,8 @@ import * as ref from '../../runtime/reference/rms-norm.ts';
 import { expectClose, random, testGpu } from '../helpers.ts';
 
 // Rows of C = 3, 37, 300 and 1100 (none a multiple of the 256-wide workgroup, 3 and 37 none of the direct style's 4; 300 and 1100 loop).
+// In the direct style C % 4 == 0 takes rms_norm_rows, one invocation a row: 300 and 1100, and 131 rows of 20 (two
+// workgroups of 64 rows and a part of a third).
 const tol = { atol: 1e-5, rtol: 1e-4 };
 
 describe.each(KERNEL_STYLES)('rms norm in the %s kernel style against the CPU reference', (style) => {
@@ -16,6 +18,7 @@ describe.each(KERNEL_STYLES)('rms norm in the %s kernel style against the CPU re
       { shape: [7, 300], eps: 1e-6, weight: true },
       { shape: [4, 300], eps: 0.5, weight: false },
       { shape: [2, 1100], eps: 1e-6, weight: true },
+      { shape: [131, 20], eps: 1e-6, weight: true },
     ];
     const runs = cases.map((k, i) => {
       const C = k.shape[k.shape.length - 1];
@@ -24,7 +27,11 @@ describe.each(KERNEL_STYLES)('rms norm in the %s kernel style against the CPU re
       const w = k.weight ? random(C, 20 + i, -1.5, 1.5) : undefined;
       return { k, C, x, w, out: gpu.tensor(k.shape), tx: gpu.upload(x, k.shape), tw: w && gpu.upload(w, [C]) };
     });
-    gpu.run('rms norm', (rec) => runs.forEach((r) => gpuK.rmsNorm(rec, r.out, r.tx, { eps: r.k.eps, weight: r.tw })), style);
+    const rec = gpu.recorder('rms norm', false, style);
+    runs.forEach((r) => gpuK.rmsNorm(rec, r.out, r.tx, { eps: r.k.eps, weight: r.tw }));
+    rec.submit();
+    expect(rec.counts.get('rms_norm')).toBe(style === 'direct' ? 2 : 6);
+    expect(rec.counts.get('rms_norm_rows')).toBe(style === 'direct' ? 4 : undefined);
     for (const r of runs) {
       expectClose(`rms_norm [${r.k.shape}] w=${r.k.weight}`, await gpu.read(r.out), ref.rmsNorm(r.x, r.C, { eps: r.k.eps, weight: r.w }), tol);
     }
