@@ -13,6 +13,8 @@
 // - otherwise a radix select, 3 bits a pass: each pass sums a weight per digit (a count for top-k, a
 //   softmax mass for top-p) with a workgroup reduction, and picks the digit where the sum from the top
 //   reaches the goal.
+// In the direct style, greedy and top-k <= K_SMALL rows take sample_rows instead: one invocation a row,
+// no shared memory and no barrier (see there).
 
 struct Params {
   n: u32,            // guidance: elements of `guided` (B·L·V); rng_fill: words of `bits`
@@ -314,4 +316,96 @@ fn sample(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
     }
   }
   if (lid == 0u) { ids[row] = i32(part_u[0]); }
+}
+
+// The direct style's sampler for greedy or top-k <= K_SMALL: one invocation per row, no shared memory
+// and no barrier. One pass over the row keeps its k largest keys, sorted, with their tokens, and counts
+// the tokens beyond them that tie the k-th: the list is then the row's exact top k, so top-p and the
+// draw need the row again only where the cut falls at the k-th key and it has ties outside the list.
+override ROWS_WG: u32 = 16u; // rows per workgroup of sample_rows
+
+@compute @workgroup_size(ROWS_WG)
+fn sample_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = gid.x + gid.y * nwg.x * ROWS_WG;
+  if (row >= p.rows) { return; }
+  let base = row * p.vocab;
+  let key = p.seed + row / p.seq_rows;
+  let draw = (row % p.seq_rows) * p.vocab;
+  if (p.top_k == 1u) {
+    var best = logits[base];
+    var best_i = 0u;
+    for (var v = 1u; v < p.vocab; v++) {
+      let x = logits[base + v];
+      if (x > best) { best = x; best_i = v; }
+    }
+    ids[row] = i32(best_i);
+    return;
+  }
+  let k = p.top_k;
+  var keys = array<u32, K_SMALL>();
+  var toks = array<u32, K_SMALL>();
+  var n = 0u;
+  var extra = 0u; // tokens outside the list whose key equals its last
+  for (var v = 0u; v < p.vocab; v++) {
+    let kv = order_key(logits[base + v]);
+    if (n == k && kv <= keys[k - 1u]) {
+      if (kv == keys[k - 1u]) { extra++; }
+      continue;
+    }
+    let dropped = keys[k - 1u];
+    var i = min(n, k - 1u);
+    let full = n == k;
+    n = min(n + 1u, k);
+    while (i > 0u && keys[i - 1u] < kv) {
+      keys[i] = keys[i - 1u];
+      toks[i] = toks[i - 1u];
+      i--;
+    }
+    keys[i] = kv;
+    toks[i] = v;
+    if (full) { extra = select(0u, extra + 1u, dropped == keys[k - 1u]); }
+  }
+  let kth = keys[k - 1u];
+  var t = kth;
+  if (p.top_p > 0.0) {
+    // Top-p over the groups of equal keys, as small_top_p; the mass of the tokens >= the k-th key is the
+    // list's and its ties'.
+    let xmax = key_value(keys[0]);
+    var mass = f32(extra) * exp((key_value(kth) - xmax) * p.inv_temp);
+    for (var i = 0u; i < k; i++) { mass += exp((key_value(keys[i]) - xmax) * p.inv_temp); }
+    let goal = p.top_p * mass;
+    var cum = 0.0;
+    var i = 0u;
+    while (keys[i] > kth) {
+      let g = keys[i];
+      var c = 0u;
+      while (keys[i] == g) {
+        i++;
+        c++;
+      }
+      cum += f32(c) * exp((key_value(g) - xmax) * p.inv_temp);
+      if (cum >= goal) {
+        t = g;
+        break;
+      }
+    }
+  }
+  var best = 0.0;
+  var best_i = NO_INDEX;
+  if (t > kth || extra == 0u) {
+    for (var i = 0u; i < k; i++) {
+      if (keys[i] < t) { break; }
+      let v = toks[i];
+      let score = key_value(keys[i]) * p.inv_temp + gumbel(rng_uniform(key, counter_add(p.counter, draw + v)));
+      if (best_i == NO_INDEX || score > best || (score == best && v < best_i)) { best = score; best_i = v; }
+    }
+  } else {
+    for (var v = 0u; v < p.vocab; v++) {
+      let x = logits[base + v];
+      if (order_key(x) < t) { continue; }
+      let score = x * p.inv_temp + gumbel(rng_uniform(key, counter_add(p.counter, draw + v)));
+      if (best_i == NO_INDEX || score > best) { best = score; best_i = v; }
+    }
+  }
+  ids[row] = i32(best_i);
 }

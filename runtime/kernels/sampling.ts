@@ -15,6 +15,11 @@ const MAX_VOCAB = 1 << 24;
 const guidanceKernel = new Kernel({ name: 'sampling_guidance', source, entryPoint: 'guidance' });
 const filterMaskKernel = new Kernel({ name: 'sampling_filter_mask', source, entryPoint: 'filter_mask' });
 const sampleKernel = new Kernel({ name: 'sampling_sample', source, entryPoint: 'sample' });
+const sampleRowsKernel = new Kernel({ name: 'sampling_sample_rows', source, entryPoint: 'sample_rows' });
+/** K_SMALL of shaders/sampling.wgsl: the largest top-k that sample_rows takes. */
+const SMALL_TOP_K = 32;
+/** Rows per workgroup of sample_rows (its ROWS_WG). */
+const ROWS_WG = 16;
 const rngFillKernel = new Kernel({ name: 'rng_fill', source, entryPoint: 'rng_fill' });
 
 export interface FilterOptions {
@@ -93,7 +98,8 @@ export function filterMask(rec: Recorder, allowed: Tensor, logits: Tensor, opts:
  * ids[r] = a token of row r drawn from softmax(logits[r] / temperature) restricted to the tokens that
  * survive top-k then top-p, by Gumbel-max: argmax of logit/temperature + Gumbel noise drawn at (seed,
  * counter + r·V + v). topK = 1 is greedy: the plain argmax, lowest index among ties, no RNG.
- * logits: [..., V] with R rows in all; ids: i32 with R elements. One dispatch, one workgroup per row.
+ * logits: [..., V] with R rows in all; ids: i32 with R elements. One dispatch: one workgroup per row, or in
+ * the direct style with 1 <= topK <= 32, one invocation per row.
  */
 export function sample(rec: Recorder, ids: Tensor, logits: Tensor, opts: SampleOptions): void {
   expectDType('sample', 'ids', ids, 'i32');
@@ -102,12 +108,12 @@ export function sample(rec: Recorder, ids: Tensor, logits: Tensor, opts: SampleO
   if (!Number.isInteger(seqRows) || seqRows < 1 || uniforms.rows % seqRows !== 0) {
     throw new Error(`sample: sequenceRows must be a whole number >= 1 dividing the ${uniforms.rows} rows, found ${seqRows}`);
   }
-  rec.dispatch(sampleKernel, {
-    bindings: { ids, logits },
-    uniforms: { ...uniforms, ...rngUniforms('sample', opts.seed, opts.counter), seq_rows: seqRows },
-    constants: { WG: rowWorkgroupSize(rec.kernelStyle) },
-    workgroups: grid(uniforms.rows, 1),
-  });
+  const all = { ...uniforms, ...rngUniforms('sample', opts.seed, opts.counter), seq_rows: seqRows };
+  if (rec.kernelStyle === 'direct' && uniforms.top_k >= 1 && uniforms.top_k <= SMALL_TOP_K) {
+    rec.dispatch(sampleRowsKernel, { bindings: { ids, logits }, uniforms: all, constants: { ROWS_WG }, workgroups: grid(uniforms.rows, ROWS_WG) });
+    return;
+  }
+  rec.dispatch(sampleKernel, { bindings: { ids, logits }, uniforms: all, constants: { WG: rowWorkgroupSize(rec.kernelStyle) }, workgroups: grid(uniforms.rows, 1) });
 }
 
 /** bits[i] = uniformBits(seed, counter + i) of runtime/reference/rng.ts, computed on the GPU (u32 [N]). */

@@ -149,6 +149,51 @@ describe.each(KERNEL_STYLES)('guidance, filtering and sampling in the %s kernel 
     }
   });
 
+  it('draws the reference token on tied logits, where the k-th key has ties beyond the top k (k = 1..33)', async () => {
+    const gpu = await testGpu();
+    // 21 rows (a workgroup of 16 rows and part of another in the direct style), 6 levels over 300 tokens: each
+    // level holds about 50 tokens, so the k-th key is tied far beyond the k largest, and top-p cuts at a level
+    // above it or at it.
+    const [R, V] = [21, 300];
+    const x = tiedLogits(R * V, 41, 6);
+    const settings = [1, 2, 7, 16, 31, 32, 33].flatMap((topK, i) => [
+      { topK, topP: 0, temperature: 1, seed: 3 + i, counter: 9 },
+      { topK, topP: 0.5, temperature: 0.6, seed: 30 + i, counter: 2 ** 33 },
+      { topK, topP: 0.97, temperature: 1.4, seed: 60 + i, counter: 0 },
+    ]);
+    const logits = gpu.upload(x, [R, V]);
+    const ids = settings.map(() => gpu.tensor([R], 'i32'));
+    const rec = gpu.recorder('tied', false, style);
+    settings.forEach((s, i) => gpuK.sample(rec, ids[i], logits, s));
+    rec.submit();
+    // topK 33 is above the lists' 32: it takes the workgroup kernel in either style.
+    expect(rec.counts.get('sampling_sample_rows')).toBe(style === 'direct' ? 18 : undefined);
+    expect(rec.counts.get('sampling_sample')).toBe(style === 'direct' ? 3 : 21);
+    for (let i = 0; i < settings.length; i++) {
+      const got = await gpu.read(ids[i]);
+      const want = ref.sample(x, V, settings[i]);
+      const scores = ref.gumbelScores(x, V, settings[i]);
+      for (let r = 0; r < R; r++) {
+        if (got[r] === want[r]) continue;
+        const gap = scores[r * V + want[r]] - scores[r * V + got[r]];
+        expect(gap, `${JSON.stringify(settings[i])} row ${r}: token ${got[r]}, expected ${want[r]}`).toBeLessThan(1e-4);
+      }
+    }
+    // Rows [0, 0, 1] with k = 2: the 1 pushes a 0 out of the list, and that 0 still ties the k-th key. All three
+    // tokens are kept (top-p 0.7 too: the 1 holds e / (e + 2) = 0.58 of the mass), and the pushed-out 0 is drawn.
+    const rows = 64;
+    const small = Float32Array.from({ length: rows * 3 }, (_, i) => (i % 3 === 2 ? 1 : 0));
+    const smallLogits = gpu.upload(small, [rows, 3]);
+    for (const topP of [0, 0.7]) {
+      const opts = { topK: 2, topP, temperature: 1, seed: 8, counter: 0 };
+      const got = gpu.tensor([rows], 'i32');
+      gpu.run('pushed out', (r) => gpuK.sample(r, got, smallLogits, opts), style);
+      const want = ref.sample(small, 3, opts);
+      expect(Array.from(want)).toContain(1);
+      expect(Array.from(await gpu.read(got)), `topP ${topP}`).toEqual(Array.from(want));
+    }
+  });
+
   it('samples a batch of sequences as each one alone with its own seed (seed + q)', async () => {
     const gpu = await testGpu();
     const [Q, J, V] = [3, 13, 37];
