@@ -36,6 +36,20 @@ function firstDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return -1;
 }
 
+/**
+ * The GPU's draws `got` of logits x [R, V] are the reference's, token for token, except at a near-tie of the
+ * Gumbel scores (f32 against float64 noise), where the GPU's choice is allowed.
+ */
+function expectReferenceDraws(got: ArrayLike<number>, x: Float32Array, V: number, opts: ref.SampleOptions, label: string) {
+  const want = ref.sample(x, V, opts);
+  const scores = ref.gumbelScores(x, V, opts);
+  for (let r = 0; r < want.length; r++) {
+    if (got[r] === want[r]) continue;
+    const gap = scores[r * V + want[r]] - scores[r * V + got[r]];
+    expect(gap, `${label} row ${r}: token ${got[r]}, expected ${want[r]}`).toBeLessThan(1e-4);
+  }
+}
+
 /** Every setting's GPU filterMask of logits x [R, V] equals the reference's, token for token. */
 async function expectMasks(gpu: Awaited<ReturnType<typeof testGpu>>, style: KernelStyle, x: Float32Array, R: number, V: number, settings: ref.FilterOptions[]) {
   const logits = gpu.upload(x, [R, V]);
@@ -135,17 +149,7 @@ describe.each(KERNEL_STYLES)('guidance, filtering and sampling in the %s kernel 
       const logits = gpu.upload(x, [R, V]);
       const ids = settings.map(() => gpu.tensor([R], 'i32'));
       gpu.run('sample', (rec) => settings.forEach((s, i) => gpuK.sample(rec, ids[i], logits, s)), style);
-      for (let i = 0; i < settings.length; i++) {
-        const got = await gpu.read(ids[i]);
-        const want = ref.sample(x, V, settings[i]);
-        const scores = ref.gumbelScores(x, V, settings[i]);
-        for (let r = 0; r < R; r++) {
-          if (got[r] === want[r]) continue;
-          // Only a near-tie (f32 vs float64 noise) may differ, and then the GPU's choice is allowed.
-          const gap = scores[r * V + want[r]] - scores[r * V + got[r]];
-          expect(gap, `V ${V} setting ${i} row ${r}: token ${got[r]}, expected ${want[r]}`).toBeLessThan(1e-4);
-        }
-      }
+      for (let i = 0; i < settings.length; i++) expectReferenceDraws(await gpu.read(ids[i]), x, V, settings[i], `V ${V} setting ${i}`);
     }
   });
 
@@ -169,16 +173,7 @@ describe.each(KERNEL_STYLES)('guidance, filtering and sampling in the %s kernel 
     // topK 33 is above the lists' 32: it takes the workgroup kernel in either style.
     expect(rec.counts.get('sampling_sample_rows')).toBe(style === 'direct' ? 18 : undefined);
     expect(rec.counts.get('sampling_sample')).toBe(style === 'direct' ? 3 : 21);
-    for (let i = 0; i < settings.length; i++) {
-      const got = await gpu.read(ids[i]);
-      const want = ref.sample(x, V, settings[i]);
-      const scores = ref.gumbelScores(x, V, settings[i]);
-      for (let r = 0; r < R; r++) {
-        if (got[r] === want[r]) continue;
-        const gap = scores[r * V + want[r]] - scores[r * V + got[r]];
-        expect(gap, `${JSON.stringify(settings[i])} row ${r}: token ${got[r]}, expected ${want[r]}`).toBeLessThan(1e-4);
-      }
-    }
+    for (let i = 0; i < settings.length; i++) expectReferenceDraws(await gpu.read(ids[i]), x, V, settings[i], JSON.stringify(settings[i]));
     // Rows [0, 0, 1] with k = 2: the 1 pushes a 0 out of the list, and that 0 still ties the k-th key. All three
     // tokens are kept (top-p 0.7 too: the 1 holds e / (e + 2) = 0.58 of the mass), and the pushed-out 0 is drawn.
     const rows = 64;
