@@ -119,6 +119,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--rolls", type=int, default=0,
                    help="extra randomly rolled copies of each image to tokenise: image→caption and edit sequences draw a "
                         "random copy, caption→image always the image as the world drew it (an aligned world stays aligned)")
+    p.add_argument("--clip-rolls", type=int, default=0,
+                   help="extra copies of each clip to tokenise, each rolled as a whole by a random (dy, dx) (every frame "
+                        "alike, so the motion is kept): a clip step draws a random copy, a clip's first frame from its "
+                        "caption always the clip as the world drew it")
     p.add_argument("--images", type=int, default=0,
                    help="tokenise and train on the world's first N images only (0: all); tokenising costs about "
                         "25 ms an image on these cores, and an hour of training sees some 25,000 sequences")
@@ -208,9 +212,23 @@ def tokenise_images(vae: VQVAE, images_u8: torch.Tensor, shifts: torch.Tensor, b
 
 
 @torch.no_grad()
-def tokenise_clips(vae: VQVAE, clips_u8: torch.Tensor, batch: int = 64) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """Per scale, int16: the codes [M, F, pn²] of every frame on its own, and the residual codes [M, F - 1, pn²] of frame
-    t + 1 quantised from frame t's f_hat (what the model predicts when a frame continues the one before)."""
+def tokenise_clips(vae: VQVAE, clips_u8: torch.Tensor, shifts: torch.Tensor, batch: int = 64) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Per scale, int16: the codes [R, M, F, pn²] of every frame on its own, and the residual codes [R, M, F - 1, pn²] of
+    frame t + 1 quantised from frame t's f_hat (what the model predicts when a frame continues the one before); copy r
+    of clip m rolled as a whole by shifts[r, m] = (dy, dx)."""
+    alone: list[list[torch.Tensor]] = [[] for _ in vae.v_patch_nums]
+    following: list[list[torch.Tensor]] = [[] for _ in vae.v_patch_nums]
+    for copy in shifts.tolist():
+        rolled = torch.stack([torch.roll(clip, shifts=(dy, dx), dims=(1, 2)) for clip, (dy, dx) in zip(clips_u8, copy)])
+        codes, residual = tokenise_clip_copy(vae, rolled, batch)
+        for s in range(len(alone)):
+            alone[s].append(codes[s])
+            following[s].append(residual[s])
+    return [torch.stack(x) for x in alone], [torch.stack(x) for x in following]
+
+
+def tokenise_clip_copy(vae: VQVAE, clips_u8: torch.Tensor, batch: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """tokenise_clips for one copy: per scale, int16 [M, F, pn²] and [M, F - 1, pn²]."""
     M, Fr = clips_u8.shape[:2]
     q = vae.quantize
     alone: list[list[torch.Tensor]] = [[] for _ in vae.v_patch_nums]
@@ -230,15 +248,25 @@ def tokenise_clips(vae: VQVAE, clips_u8: torch.Tensor, batch: int = 64) -> tuple
     return [torch.cat(x) for x in alone], [torch.cat(x) for x in following]
 
 
+def with_clip_copies(tokens: dict) -> dict:
+    """A token cache whose clip codes have a copy dimension: a cache made before --clip-rolls holds [M, F, pn²] per
+    scale, the clips as the world drew them, which is copy 0 of --clip-rolls 0."""
+    if "clips" in tokens and tokens["clips"][0].dim() == 3:
+        tokens["clips"] = [c[None] for c in tokens["clips"]]
+        tokens["clip_next"] = [c[None] for c in tokens["clip_next"]]
+        tokens["key"]["clip_rolls"] = 0
+    return tokens
+
+
 def array_digest(a) -> str:
     """SHA-1 of an array's bytes: which world's pixels a token cache was made from."""
     return hashlib.sha1(np.ascontiguousarray(np.asarray(a)).data).hexdigest()
 
 
 def load_tokens(args: argparse.Namespace, vae: VQVAE, vae_digest: str, gen: torch.Generator) -> dict:
-    """WORK/tokens.pt, made once per (VQVAE, world, --rolls, --clips): codes of the images, of the edit pairs and of
-    the clips' frames (these never rolled: a roll would move with the motion). A cache holding more than is asked
-    for (edits or clips the --mix leaves out) serves."""
+    """WORK/tokens.pt, made once per (VQVAE, world, --rolls, --clips, --clip-rolls): codes of the images, of the edit
+    pairs and of the clips' frames (a clip's copies rolled as a whole, every frame alike). A cache holding more than is
+    asked for (edits or clips the --mix leaves out) serves."""
     path = args.work / "tokens.pt"
     if not (args.data / "images.npy").exists():
         return pixel_free_tokens(args, vae_digest)
@@ -253,13 +281,14 @@ def load_tokens(args: argparse.Namespace, vae: VQVAE, vae_digest: str, gen: torc
     key = {"vae": vae_digest, "images": list(images.shape), "world": array_digest(images), "rolls": args.rolls,
            "shifts": "per-image" if args.rolls else None,
            "edits": (args.data / "edits.jsonl").exists() and args.mix[2] > 0,
-           "clips": list(clips.shape) if clips is not None else None, "clip_world": array_digest(clips) if clips is not None else None}
+           "clips": list(clips.shape) if clips is not None else None, "clip_world": array_digest(clips) if clips is not None else None,
+           "clip_rolls": args.clip_rolls if clips is not None else None}
     tokens = None
     if path.exists():
-        cached = torch.load(path)
+        cached = with_clip_copies(torch.load(path))
         have = cached["key"]
         if all(have.get(k) == key[k] for k in ("vae", "images", "world", "rolls", "shifts")) and (have.get("edits") or not key["edits"]):
-            if key["clips"] is None or (all(have.get(k) == key[k] for k in ("clips", "clip_world")) and "clip_next" in cached):
+            if key["clips"] is None or (all(have.get(k) == key[k] for k in ("clips", "clip_world", "clip_rolls")) and "clip_next" in cached):
                 return cached
             tokens = cached  # the images serve; the clips are tokenised below
             tokens.pop("clips", None)
@@ -280,8 +309,10 @@ def load_tokens(args: argparse.Namespace, vae: VQVAE, vae_digest: str, gen: torc
             tokens["edit_src"], tokens["edit_dst"] = tokenise_images(vae, src, pair_shifts), tokenise_images(vae, dst, pair_shifts)
         print(f"tokenised {images.shape[0]} images x {args.rolls + 1} rolls in {time.time() - t0:.0f} s")
     if clips is not None:
-        tokens["clips"], tokens["clip_next"] = tokenise_clips(vae, clips)
-        print(f"tokenised {clips.shape[0]} clips of {clips.shape[1]} frames in {time.time() - t0:.0f} s")
+        H = clips.shape[2]
+        clip_shifts = torch.cat([torch.zeros(1, clips.shape[0], 2, dtype=torch.long), torch.randint(H, (args.clip_rolls, clips.shape[0], 2), generator=gen)])
+        tokens["clips"], tokens["clip_next"] = tokenise_clips(vae, clips, clip_shifts)
+        print(f"tokenised {clips.shape[0]} clips of {clips.shape[1]} frames x {args.clip_rolls + 1} rolls in {time.time() - t0:.0f} s")
     tokens["key"] = {**key, "edits": key["edits"] or tokens["key"]["edits"]} if "key" in tokens else key
     torch.save(tokens, path)
     return tokens
@@ -294,7 +325,7 @@ def pixel_free_tokens(args: argparse.Namespace, vae_digest: str) -> dict:
     path = args.work / "tokens.pt"
     if not path.exists():
         raise FileNotFoundError(f"{args.data / 'images.npy'} is missing, and there is no {path} to train from instead")
-    tokens = torch.load(path)
+    tokens = with_clip_copies(torch.load(path))
     key, found = tokens["key"], []
     if key["vae"] != vae_digest:
         found.append("another VQVAE's codes")
@@ -302,8 +333,11 @@ def pixel_free_tokens(args: argparse.Namespace, vae_digest: str) -> dict:
         found.append(f"--rolls {key['rolls']} ({key['shifts'] or 'no'} shifts)")
     if args.images and key["images"][0] != args.images:
         found.append(f"{key['images'][0]} images where --images asks for {args.images}")
-    if args.mix[3] > 0 and (args.data / "clips.jsonl").exists() and "clip_next" not in tokens:
-        found.append("no clips, where --mix trains on them")
+    if args.mix[3] > 0 and (args.data / "clips.jsonl").exists():
+        if "clip_next" not in tokens:
+            found.append("no clips, where --mix trains on them")
+        elif key.get("clip_rolls") != args.clip_rolls:
+            found.append(f"--clip-rolls {key.get('clip_rolls')}")
     if args.mix[2] > 0 and (args.data / "edits.jsonl").exists() and not key["edits"]:
         found.append("no edit pairs, where --mix trains on them")
     if found:
@@ -328,7 +362,7 @@ class Sequences:
         edits = load_edit_records(data) if "edit_src" in tokens and mix[2] > 0 else []
         self.instr_ids = [tok.encode(e["instruction"]) for e in edits]
         self.edit_idx = [i for i, e in enumerate(edits) if not e.get("heldout")]
-        clips = load_clip_records(data)[: tokens["clips"][0].shape[0]] if "clips" in tokens else []
+        clips = load_clip_records(data)[: tokens["clips"][0].shape[1]] if "clips" in tokens else []
         self.clip_ids = [tok.encode(c["caption"]) for c in clips]
         self.clip_idx = [i for i, c in enumerate(clips) if not c.get("heldout")]
         self.mix = torch.tensor([mix[0], mix[1], mix[2] if self.edit_idx else 0.0, mix[3] if self.clip_idx else 0.0])
@@ -344,14 +378,15 @@ class Sequences:
         return Image(codes=[c[roll, i].long() for c in self.tokens[name]], closed=closed)
 
     def frame(self, m: int, t: int) -> Image:
-        """Frame t of clip m on its own: a clip's first frame."""
-        return Image(codes=[c[m, t].long() for c in self.tokens["clips"]])
+        """Frame t of clip m on its own, as the world drew it: a clip's first frame."""
+        return Image(codes=[c[0, m, t].long() for c in self.tokens["clips"]])
 
-    def step(self, m: int, t: int) -> list[Image]:
-        """Frame t of clip m as context (its full view) and frame t + 1 continuing from its features (residual codes)."""
-        before = Image(codes=[c[m, t].long() for c in self.tokens["clips"]], closed=True, view=True)
+    def step(self, roll: int, m: int, t: int) -> list[Image]:
+        """Frame t of copy `roll` of clip m as context (its full view) and frame t + 1 continuing from its features
+        (residual codes)."""
+        before = Image(codes=[c[roll, m, t].long() for c in self.tokens["clips"]], closed=True, view=True)
         start = self.vae.fhat_sequence([c[None] for c in before.codes])[-1][0]
-        return [before, Image(codes=[c[m, t].long() for c in self.tokens["clip_next"]], start=start)]
+        return [before, Image(codes=[c[roll, m, t].long() for c in self.tokens["clip_next"]], start=start)]
 
     def kind(self, gen: torch.Generator) -> int:
         """0: caption then image, 1: image then caption, 2: edit, 3: clip step; drawn by --mix. A batch holds one
@@ -366,12 +401,13 @@ class Sequences:
         drop = not held and float(torch.rand(1, generator=gen)) < prompt_drop
         if kind == 3:
             m = self.clip_idx[int(torch.randint(len(self.clip_idx), (1,), generator=gen))]
-            frames = self.tokens["clips"][0].shape[1]
+            copies, _, frames = self.tokens["clips"][0].shape[:3]
             prompt = Text(self.clip_ids[m], prompt=True)
             if float(torch.rand(1, generator=gen)) < 0.25:
                 return [prompt, self.frame(m, 0)], drop
             t = int(torch.randint(frames - 1, (1,), generator=gen))
-            return [prompt, *self.step(m, t)], drop
+            clip_roll = int(torch.randint(copies, (1,), generator=gen))
+            return [prompt, *self.step(clip_roll, m, t)], drop
         if kind == 2:
             i = self.edit_idx[int(torch.randint(len(self.edit_idx), (1,), generator=gen))]
             return [self.image("edit_src", roll, i, True), Text(self.instr_ids[i], prompt=True), self.image("edit_dst", roll, i, False)], drop
