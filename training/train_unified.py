@@ -196,6 +196,11 @@ def build_tokenizer(data: Path) -> Tokenizer:
 
 
 @torch.no_grad()
+def random_shifts(n: int, copies: int, size: int, gen: torch.Generator) -> torch.Tensor:
+    """[1 + copies, n, 2]: copy 0 as drawn, then a random (dy, dx) in [0, size) for each of n items per copy."""
+    return torch.cat([torch.zeros(1, n, 2, dtype=torch.long), torch.randint(size, (copies, n, 2), generator=gen)])
+
+
 def tokenise_images(vae: VQVAE, images_u8: torch.Tensor, shifts: torch.Tensor, batch: int = 64) -> list[torch.Tensor]:
     """Codes int16 [R, N, pn²] per scale of the N images, copy r of image n rolled by shifts[r, n] = (dy, dx)."""
     out: list[list[torch.Tensor]] = [[] for _ in vae.v_patch_nums]
@@ -298,19 +303,14 @@ def load_tokens(args: argparse.Namespace, vae: VQVAE, vae_digest: str, gen: torc
     t0 = time.time()
     if tokens is None:
         H = images.shape[1]
-
-        def shifts(n: int) -> torch.Tensor:  # [1 + rolls, n, 2]: copy 0 as drawn, then a random (dy, dx) per image
-            return torch.cat([torch.zeros(1, n, 2, dtype=torch.long), torch.randint(H, (args.rolls, n, 2), generator=gen)])
-
-        tokens = {"images": tokenise_images(vae, images, shifts(images.shape[0]))}
+        tokens = {"images": tokenise_images(vae, images, random_shifts(images.shape[0], args.rolls, H, gen))}
         if key["edits"]:
             src, dst, _ = load_edits(args.data)
-            pair_shifts = shifts(src.shape[0])  # both images of a pair roll alike
+            pair_shifts = random_shifts(src.shape[0], args.rolls, H, gen)  # both images of a pair roll alike
             tokens["edit_src"], tokens["edit_dst"] = tokenise_images(vae, src, pair_shifts), tokenise_images(vae, dst, pair_shifts)
         print(f"tokenised {images.shape[0]} images x {args.rolls + 1} rolls in {time.time() - t0:.0f} s")
     if clips is not None:
-        H = clips.shape[2]
-        clip_shifts = torch.cat([torch.zeros(1, clips.shape[0], 2, dtype=torch.long), torch.randint(H, (args.clip_rolls, clips.shape[0], 2), generator=gen)])
+        clip_shifts = random_shifts(clips.shape[0], args.clip_rolls, clips.shape[2], gen)
         tokens["clips"], tokens["clip_next"] = tokenise_clips(vae, clips, clip_shifts)
         print(f"tokenised {clips.shape[0]} clips of {clips.shape[1]} frames x {args.clip_rolls + 1} rolls in {time.time() - t0:.0f} s")
     tokens["key"] = {**key, "edits": key["edits"] or tokens["key"]["edits"]} if "key" in tokens else key
