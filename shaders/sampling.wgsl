@@ -282,6 +282,26 @@ fn filter_mask(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 // ids[r] = argmax over allowed v of logit/temperature + Gumbel(seed + q, counter + j·V + v), row r being
 // row j of sequence q (seq_rows rows a sequence); with top_k = 1, the plain argmax (lowest index among
 // ties, no RNG). One workgroup a row.
+// The best draw among tokens v = first, first + stride, ... of the row at `base` whose key is >= t: the
+// largest logit/temperature + Gumbel(key, counter + draw + v), or with `greedy` the largest logit (no RNG);
+// the lowest index among ties. index NO_INDEX when no token is >= t.
+struct Draw {
+  score: f32,
+  index: u32,
+}
+
+fn draw_over_row(base: u32, first: u32, stride: u32, t: u32, greedy: bool, key: u32, draw: u32) -> Draw {
+  var best = Draw(0.0, NO_INDEX);
+  for (var v = first; v < p.vocab; v += stride) {
+    let x = logits[base + v];
+    if (order_key(x) < t) { continue; }
+    var score = x;
+    if (!greedy) { score = x * p.inv_temp + gumbel(rng_uniform(key, counter_add(p.counter, draw + v))); }
+    if (best.index == NO_INDEX || score > best.score) { best = Draw(score, v); }
+  }
+  return best;
+}
+
 @compute @workgroup_size(WG)
 fn sample(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = row_of(wid, nwg);
@@ -292,18 +312,10 @@ fn sample(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   let greedy = p.top_k == 1u;
   var t = 0u;
   if (!greedy) { t = row_threshold(base, lid); }
-  var best = 0.0;
-  var best_i = NO_INDEX;
-  for (var v = lid; v < p.vocab; v += WG) {
-    let x = logits[base + v];
-    if (order_key(x) < t) { continue; }
-    var score = x;
-    if (!greedy) { score = x * p.inv_temp + gumbel(rng_uniform(key, counter_add(p.counter, draw + v))); }
-    if (best_i == NO_INDEX || score > best) { best = score; best_i = v; }
-  }
+  let best = draw_over_row(base, lid, WG, t, greedy, key, draw);
   workgroupBarrier();
-  part[lid] = best;
-  part_u[lid] = best_i;
+  part[lid] = best.score;
+  part_u[lid] = best.index;
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     workgroupBarrier();
     if (lid < s) {
@@ -332,13 +344,7 @@ fn sample_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   let key = p.seed + row / p.seq_rows;
   let draw = (row % p.seq_rows) * p.vocab;
   if (p.top_k == 1u) {
-    var best = logits[base];
-    var best_i = 0u;
-    for (var v = 1u; v < p.vocab; v++) {
-      let x = logits[base + v];
-      if (x > best) { best = x; best_i = v; }
-    }
-    ids[row] = i32(best_i);
+    ids[row] = i32(draw_over_row(base, 0u, 1u, 0u, true, key, draw).index);
     return;
   }
   let k = p.top_k;
@@ -390,22 +396,16 @@ fn sample_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
       }
     }
   }
-  var best = 0.0;
-  var best_i = NO_INDEX;
-  if (t > kth || extra == 0u) {
-    for (var i = 0u; i < k; i++) {
-      if (keys[i] < t) { break; }
-      let v = toks[i];
-      let score = key_value(keys[i]) * p.inv_temp + gumbel(rng_uniform(key, counter_add(p.counter, draw + v)));
-      if (best_i == NO_INDEX || score > best || (score == best && v < best_i)) { best = score; best_i = v; }
-    }
-  } else {
-    for (var v = 0u; v < p.vocab; v++) {
-      let x = logits[base + v];
-      if (order_key(x) < t) { continue; }
-      let score = x * p.inv_temp + gumbel(rng_uniform(key, counter_add(p.counter, draw + v)));
-      if (best_i == NO_INDEX || score > best) { best = score; best_i = v; }
-    }
+  if (t == kth && extra > 0u) {
+    // Tokens tied at the cut lie outside the list: the row again.
+    ids[row] = i32(draw_over_row(base, 0u, 1u, t, false, key, draw).index);
+    return;
   }
-  ids[row] = i32(best_i);
+  var best = Draw(0.0, NO_INDEX);
+  for (var i = 0u; i < k && keys[i] >= t; i++) {
+    let v = toks[i];
+    let score = key_value(keys[i]) * p.inv_temp + gumbel(rng_uniform(key, counter_add(p.counter, draw + v)));
+    if (best.index == NO_INDEX || score > best.score || (score == best.score && v < best.index)) { best = Draw(score, v); }
+  }
+  ids[row] = i32(best.index);
 }
