@@ -23,6 +23,9 @@ the clip generated frame by frame (frame 0 from the caption, frame t + 1 after t
 from its features: "conditioned")
 and, for the first --clip-baseline captions, every frame from the caption alone with its own sample ("independent"),
 the flicker that frame conditioning removes. `npm run world -- --grade OUT` grades them against the world's motion.
+--clip-top-k samples the frames after a clip's first with their own top-k. --clip-truth writes, in place of
+generated clips, the world's clips decoded from the codes a clip plays them by, which grades what the tokenizer
+allows a model's clips.
 """
 from __future__ import annotations
 
@@ -57,9 +60,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--clips", type=Path, help="world folder whose clip captions are the prompts of clips")
     p.add_argument("--clip-count", type=int, default=40)
     p.add_argument("--clip-frames", type=int, default=6)
+    p.add_argument("--clip-truth", action="store_true",
+                   help="with --clips, no sampling: the world's clips through the tokenizer, each frame coded as the residual "
+                        "from the one before (as a clip step trains), the most a model's clips can follow their motion")
     p.add_argument("--clip-baseline", type=int, default=20, help="captions also generated as independent frames")
     p.add_argument("--cfg", type=float, default=0.0, help="guidance (the runtime's UNIFIED_SAMPLING)")
     p.add_argument("--top-k", type=int, default=16)
+    p.add_argument("--clip-top-k", type=int, help="top-k for a clip's frames after the first (default: --top-k)")
     p.add_argument("--top-p", type=float, default=0.9)
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
@@ -75,6 +82,21 @@ def load(work: Path) -> tuple[Unified, VQVAE, Tokenizer]:
 
 def to_u8(img01_13HW: torch.Tensor) -> np.ndarray:
     return (img01_13HW[0].permute(1, 2, 0) * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def tokenised_clip(vae: VQVAE, frames_u8: torch.Tensor) -> np.ndarray:
+    """A world clip's frames (uint8 [F, H, W, 3]) decoded from the codes a clip plays them by: frame t + 1 coded as the
+    residual from frame t's accumulated features."""
+    f = vae.encode_features(to_m11(frames_u8))
+    out, f_hat = [], None
+    for t in range(f.shape[0]):
+        codes = vae.quantize.f_to_idx(f[t : t + 1], start=f_hat)
+        acc = torch.zeros_like(f[t : t + 1]) if f_hat is None else f_hat
+        for s, c in enumerate(codes):
+            acc = vae.add_scale(acc, c, s)
+        f_hat = acc
+        out.append(to_u8((vae.decode(f_hat) + 1) / 2))
+    return np.stack(out)
 
 
 @torch.no_grad()
@@ -105,16 +127,24 @@ def main() -> None:
                             "heldout": bool(rec.get("heldout"))})
 
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.clips:
+    if args.clips and args.clip_truth:
+        world, records_ = load_clips(args.clips)
+        clips = [tokenised_clip(vae, frames) for frames in world[: args.clip_count]]
+        clip_records = [{"caption": r["caption"], "mode": "conditioned"} for r in records_[: args.clip_count]]
+        np.save(args.out / "clips.npy", np.stack(clips))
+        (args.out / "clips.jsonl").write_text("".join(json.dumps(r) + "\n" for r in clip_records))
+        print(f"wrote {len(clips)} world clips through the tokenizer to {args.out}")
+    elif args.clips:
         clips, clip_records = [], []
         captions = [c["caption"] for c in load_clips(args.clips)[1][: args.clip_count]]
         runs = [(c, True) for c in captions] + [(c, False) for c in captions[: args.clip_baseline]]
         for caption, conditioned in tqdm(runs, desc="clips"):
             prompt = Text(tok.encode(caption), prompt=True)
             frames, previous = [], None
-            for _ in range(args.clip_frames):
+            for t in range(args.clip_frames):
                 view = [Image(codes=[], feats=[previous.flatten(2).transpose(1, 2)[0]], closed=True, view=True)] if previous is not None else []
-                out = generate_image(model, vae, sp, [prompt] + view, args.cfg, args.top_k, args.top_p, args.temperature, gen, start=previous)
+                top_k = args.top_k if t == 0 or args.clip_top_k is None else args.clip_top_k
+                out = generate_image(model, vae, sp, [prompt] + view, args.cfg, top_k, args.top_p, args.temperature, gen, start=previous)
                 frames.append(to_u8(out["image"]))
                 previous = out["f_hat"][-1] if conditioned else None
             clips.append(np.stack(frames))
