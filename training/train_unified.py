@@ -101,6 +101,10 @@ def parse_args() -> argparse.Namespace:
                         "the true codes (model: one more forward pass, without gradients, per caption→image batch; the "
                         "runtime's sampler: top-k 16, top-p 0.9); or its draw after what was fed before it, its own draws "
                         "included, as in generation (chain: a short pass without gradients per coarse scale)")
+    p.add_argument("--self-correct-clips", action="store_true",
+                   help="self-correct clip batches too: frame t + 1's coarse residual codes replaced as a caption→image "
+                        "image's are, its finer ones quantised anew towards the true frame (a clip's first frame from its "
+                        "caption as a caption→image image)")
     p.add_argument("--caption-filter", metavar="TEXT",
                    help="train and evaluate on the images whose caption contains TEXT only (e.g. ', coarse': an experiment)")
     p.add_argument("--scale-power", type=float, default=1.0, help="scale s's mean image loss is weighted by pn_s^power")
@@ -432,8 +436,8 @@ class Sequences:
     @torch.no_grad()
     def batch(self, drawn: list[tuple[list, bool]], correct: Correction | None = None) -> Batch:
         """Fills in every image's block features (one batched pass over the VQVAE's quantizer) and collates. With
-        `correct` the open images that start from zero (caption→image) take self_corrected targets and features
-        instead."""
+        `correct` the open images (caption→image, or a clip's next frame, which starts from the frame before) take
+        self_corrected targets and features instead."""
         images = [seg for segs, _ in drawn for seg in segs if isinstance(seg, Image)]
         pns = self.model.cfg.patch_nums
         codes = [torch.stack([img.codes[s] for img in images]) for s in range(len(pns))]
@@ -445,10 +449,11 @@ class Sequences:
         for m, img in enumerate(images):
             img.feats = [f[m] for f in feats]
         if correct is not None:
-            open_ = [m for m, img in enumerate(images) if not img.closed and not img.view and img.start is None]
+            open_ = [m for m, img in enumerate(images) if not img.closed and not img.view]
             if len(open_) != len(correct.rates):
-                raise ValueError(f"self-correction: {len(correct.rates)} rates for {len(open_)} caption→image images")
+                raise ValueError(f"self-correction: {len(correct.rates)} rates for {len(open_)} open images")
             true = [c[open_] for c in codes]
+            open_start = start[open_] if start is not None else None
             own = flips = None
             if correct.source != "near" and len(open_) != len(drawn):
                 raise ValueError(f"self-correction from the model's draws: {len(drawn)} sequences, "
@@ -457,26 +462,28 @@ class Sequences:
                 draws = own_draws(self.model, self.collated(drawn), correct.autocast, correct.generator)
                 own = [draws.get(s, true[s]) for s in range(len(pns) - 1)]  # a coarse batch's unpredicted scales: never fed
             elif correct.source == "chain":
-                own, flips = self.chained_draws(drawn, [images[m] for m in open_], true, correct)
-            targets, fed = self_corrected(self.vae, true, pns, correct.rates, correct.near, correct.generator, own, flips)
+                own, flips = self.chained_draws(drawn, [images[m] for m in open_], true, correct, open_start)
+            targets, fed = self_corrected(self.vae, true, pns, correct.rates, correct.near, correct.generator, own, flips,
+                                          open_start)
             for j, m in enumerate(open_):
                 images[m].codes = [t[j] for t in targets]
                 images[m].feats = [f[j] for f in fed]
         return self.collated(drawn)
 
     def chained_draws(self, drawn: list[tuple[list, bool]], images: list[Image], true: list[torch.Tensor],
-                      correct: Correction) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """(draws, flips) for self_corrected: which coarse tokens of the caption→image `images` (one per sequence of
-        `drawn`) are replaced, and what the model draws at each scale s after the tokens fed before it, its own draws
-        where replaced, as generation would have fed them. One pass without gradients per scale, each over the
-        sequences cut after that scale (Image.through): scales 1x1..8x8 are 85 of an image's 341 positions."""
+                      correct: Correction, start: torch.Tensor | None = None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """(draws, flips) for self_corrected: which coarse tokens of the open `images` (one per sequence of `drawn`,
+        accumulating from `start` where given: a clip's next frames) are replaced, and what the model draws at each
+        scale s after the tokens fed before it, its own draws where replaced, as generation would have fed them. One
+        pass without gradients per scale, each over the sequences cut after that scale (Image.through): scales
+        1x1..8x8 are 85 of an image's 341 positions."""
         pns, gen = self.model.cfg.patch_nums, correct.generator
         flips = [torch.rand(len(images), pn * pn, generator=gen) < correct.rates[:, None] for pn in pns[:-1]]
         draws = list(true[:-1])  # scale s is drawn before it is fed; the rest wait as placeholders
         through = [img.through for img in images]
         fed_scales = min((t or len(pns)) - 1 for t in through)  # a batch cut after scale K - 1 feeds scales 0..K-2
         for s in range(fed_scales):
-            _, fed = self_corrected(self.vae, true, pns, correct.rates, correct.near, gen, draws, flips)
+            _, fed = self_corrected(self.vae, true, pns, correct.rates, correct.near, gen, draws, flips, start)
             for j, img in enumerate(images):
                 img.feats, img.through = [f[j] for f in fed], s + 1
             draws[s] = own_draws(self.model, self.collated(drawn), correct.autocast, gen)[s]
@@ -491,9 +498,9 @@ class Sequences:
 
 @dataclass
 class Correction:
-    """How a caption→image batch is self-corrected (--self-correct): a replacement rate per image, and what a replaced
-    token takes by `source` (--self-correct-from): one of `near` nearest codes, or the model's own draw (its forward
-    passes under `autocast`, a --precision)."""
+    """How a caption→image batch (or, with --self-correct-clips, a clip batch) is self-corrected (--self-correct): a
+    replacement rate per image, and what a replaced token takes by `source` (--self-correct-from): one of `near`
+    nearest codes, or the model's own draw (its forward passes under `autocast`, a --precision)."""
 
     rates: torch.Tensor
     near: int
@@ -508,8 +515,8 @@ OWN_TOP_K, OWN_TOP_P = 16, 0.9  # the runtime's sampler (UNIFIED_SAMPLING), so t
 @torch.no_grad()
 def own_draws(model: Unified, b: Batch, autocast: str, gen: torch.Generator) -> dict[int, torch.Tensor]:
     """What the model draws, with the runtime's sampler (top-k 16, top-p 0.9), at every position of the scales before
-    the last of a batch of caption→image sequences, each after the true codes before it: {scale: long [B, pn²]} for
-    the scales the batch predicts. One forward pass without gradients; the model has no dropout, so its mode stays."""
+    the last of a batch of sequences with one open image each, after the true codes before it: {scale: long [B, pn²]}
+    for the scales the batch predicts. One forward pass without gradients; the model has no dropout, so its mode stays."""
     T, pns = model.cfg.text_vocab_size, model.cfg.patch_nums
     b = b.to(model.device)
     with precision.autocast(autocast, model.device):
@@ -531,7 +538,7 @@ def draw_batch(seqs: Sequences, gen: torch.Generator, args: argparse.Namespace) 
     through = args.coarse_through if kind == 0 and args.coarse_share > 0 and float(torch.rand(1, generator=gen)) < args.coarse_share else None
     drawn = [seqs.draw(gen, kind, args.prompt_drop, through=through) for _ in range(args.batch)]
     correct = None
-    if kind == 0 and args.self_correct > 0:
+    if (kind == 0 or (kind == 3 and args.self_correct_clips)) and args.self_correct > 0:
         correct = Correction(torch.rand(args.batch, generator=gen) * args.self_correct, args.self_correct_near, gen,
                              args.self_correct_from, args.precision)
     return kind, through, seqs.batch(drawn, correct)

@@ -400,7 +400,7 @@ def block_features(vae, codes: list[Tensor], patch_nums: tuple[int, ...], blocks
 @torch.no_grad()
 def self_corrected(vae, codes: list[Tensor], patch_nums: tuple[int, ...], rates: Tensor, near: int,
                    generator: torch.Generator, drawn: list[Tensor] | None = None,
-                   flips: list[Tensor] | None = None) -> tuple[list[Tensor], list[Tensor]]:
+                   flips: list[Tensor] | None = None, start: Tensor | None = None) -> tuple[list[Tensor], list[Tensor]]:
     """Targets and block inputs of a batch of images whose coarse scales are drawn wrong on purpose, so that every
     finer scale learns to correct what came before it (the bitwise self-correction of Infinity, for a codebook).
 
@@ -411,15 +411,17 @@ def self_corrected(vae, codes: list[Tensor], patch_nums: tuple[int, ...], rates:
     replacements over several calls. The features then accumulate the replaced codes, and from the first replacement
     on an image's targets are its residual quantised anew: the codes that bring the accumulated features back to the
     true image's (its features accumulated over the true codes). An image with nothing replaced keeps its codes and
-    features.
+    features. With `start` [B, Cvae, P, P] the features accumulate from there (a clip's next frame, whose codes are
+    the residual from the frame before) instead of from zero.
 
     Returns (targets, feats): targets[s] long [B, pn_s²]; feats[s-1] [B, pn_s², Cvae] as block_features gives."""
     q, P, S = vae.quantize, patch_nums[-1], len(patch_nums)
     B = codes[0].shape[0]
-    f_true = torch.zeros(B, vae.config()["z_channels"], P, P)
+    f0 = torch.zeros(B, vae.config()["z_channels"], P, P) if start is None else start
+    f_true = f0
     for s, idx in enumerate(codes):
         f_true = vae.add_scale(f_true, idx, s)
-    f = torch.zeros_like(f_true)
+    f = f0
     moved = torch.zeros(B, dtype=torch.bool)
     targets, feats = [], []
     for s, pn in enumerate(patch_nums):
