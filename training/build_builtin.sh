@@ -34,7 +34,10 @@
 #  15. the transformer deepened from 4 layers to 6 (--grow-depth 6: each new layer a copy of the one before it with
 #      its residual outputs at zero, so it starts as the model it grew from), on stage 14's recipe, its world
 #      tokenised anew on the torus: a 70-minute cosine, resumed to 100 minutes, then continued by steps to
-#      DEEP_STEPS in all; then the eval.
+#      DEEP_STEPS in all;
+#  16. a fine-tune on many more clips (MANY_CLIPS from the world's clip stream, the first 800 of them stage 1's,
+#      each at two phases: --clip-rolls 1), beside the same images: a cosine over MANY_CLIPS_STEPS with 30% clip
+#      batches, then resumed by steps to MANY_CLIPS_MORE_STEPS with half of them clips; then the eval.
 # Every stage resumes from its checkpoint under WORK (default out/builtin-work): run the script again after an
 # interruption and it continues. The transformer stages train in bfloat16 autocast on a CPU that computes it
 # natively (train_unified.py --precision auto), about 4 times as many steps per minute as float32. Budgets
@@ -42,7 +45,8 @@
 # and GRID_MINUTES (plus 8 caption-heavier minutes after it), then GRID_STEPS steps in all for stage 10 (about 40
 # minutes on a bfloat16 CPU), then SCALES_MINUTES, SCALES_MORE_MINUTES, CORRECT_MINUTES, CORRECT_MORE_MINUTES,
 # OWN_MINUTES and CHAIN_MINUTES, then DEEP_MINUTES, DEEP_MORE_MINUTES and DEEP_STEPS steps in all for stage 15
-# (about 60 minutes more): about 900 minutes of training in all.
+# (about 60 minutes more), then MANY_CLIPS_STEPS and MANY_CLIPS_MORE_STEPS for stage 16 (about 40 minutes, and about
+# 20 to tokenise its clips): about 960 minutes of training in all.
 # Where PyTorch sees a CUDA GPU the transformer stages train on it (train_unified.py --device auto); for a GPU
 # machine without the world's pixels, training/build_builtin_gpu.sh runs stages 3-5 from a token carry.
 set -euo pipefail
@@ -65,6 +69,9 @@ CHAIN_MINUTES="${CHAIN_MINUTES:-60}"
 DEEP_MINUTES="${DEEP_MINUTES:-70}"
 DEEP_MORE_MINUTES="${DEEP_MORE_MINUTES:-30}"
 DEEP_STEPS="${DEEP_STEPS:-11000}"
+MANY_CLIPS="${MANY_CLIPS:-6000}"
+MANY_CLIPS_STEPS="${MANY_CLIPS_STEPS:-1200}"
+MANY_CLIPS_MORE_STEPS="${MANY_CLIPS_MORE_STEPS:-2400}"
 PY=/usr/bin/python3
 mkdir -p "$WORK"
 
@@ -190,6 +197,34 @@ start=(--init models/builtin --grow-depth 6); [ -f "$WORK/deep-work/unified.ckpt
 deep_stage "${start[@]}" --minutes "$DEEP_MINUTES" --steps 100000
 deep_stage --resume --minutes "$((DEEP_MINUTES + DEEP_MORE_MINUTES))" --steps 100000
 deep_stage --resume --minutes 100000 --steps "$DEEP_STEPS"
+
+# Many more clips: the 800 clips above are a few thousand frame steps, far fewer than a clip's next frame needs to
+# follow a one-pixel scroll. The world renders clips almost for nothing; a world folder of links holds the same
+# images, edits and captions beside MANY_CLIPS clips, and the deep stage's cache serves its images (only the clips
+# are tokenised anew). The second run resumes the first: a cosine restarted from the rate its progress gives.
+CLIPS_WORLD="$WORK/many-clips-world"
+if [ ! -f "$CLIPS_WORLD/clips.npy" ]; then
+  npm run -s world -- --out "$WORK/many-clips" --count 1 --size 64 --seed 0 --clips "$MANY_CLIPS" --clip-frames 6 --aligned
+  mkdir -p "$CLIPS_WORLD"
+  for f in images.npy captions.jsonl edit_src.npy edit_dst.npy edits.jsonl words.json; do
+    ln -sf "$(realpath "$WORK/world/$f")" "$CLIPS_WORLD/$f"
+  done
+  mv "$WORK/many-clips/clips.npy" "$WORK/many-clips/clips.jsonl" "$CLIPS_WORLD/" && rm -r "$WORK/many-clips"
+fi
+many_clips_stage() {
+  $PY training/train_unified.py --data "$CLIPS_WORLD" --work "$WORK/many-clips-work" "$@" --pos-lr-scale 10 \
+    --coarse-share 0.4 --coarse-through 4 --images 20000 --rolls 1 --clip-rolls 1 --lr 1.5e-4 --self-correct 1 \
+    --self-correct-from chain --minutes 100000 --export models/builtin --f16
+}
+mkdir -p "$WORK/many-clips-work"
+start=(--init "$WORK/deep-work/unified.ckpt" --pos-2d --pos-scales --code-head --warmup 30)
+if [ -f "$WORK/many-clips-work/unified.ckpt" ]; then
+  start=(--resume)
+else
+  cp "$WORK/deep-work/tokens.pt" "$WORK/many-clips-work/tokens.pt"
+fi
+many_clips_stage "${start[@]}" --mix 0.45 0.25 0 0.3 --eval-every 250 --steps "$MANY_CLIPS_STEPS"
+many_clips_stage --resume --mix 0.3 0.2 0 0.5 --eval-every 400 --steps "$MANY_CLIPS_MORE_STEPS"
 
 du -sh models/builtin
 npm run -s eval -- --model models/builtin
