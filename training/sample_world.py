@@ -102,6 +102,8 @@ def tokenised_clip(vae: VQVAE, frames_u8: torch.Tensor) -> np.ndarray:
 @torch.no_grad()
 def main() -> None:
     args = parse_args()
+    if args.clip_top_k is not None and args.clip_top_k < 1:
+        raise SystemExit(f"--clip-top-k must be at least 1; found {args.clip_top_k}")
     torch.set_num_threads(args.threads)
     model, vae, tok = load(args.work)
     sp = Specials.of(tok)
@@ -128,12 +130,9 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     if args.clips and args.clip_truth:
-        world, records_ = load_clips(args.clips)
+        world, rows = load_clips(args.clips)
         clips = [tokenised_clip(vae, frames) for frames in world[: args.clip_count]]
-        clip_records = [{"caption": r["caption"], "mode": "conditioned"} for r in records_[: args.clip_count]]
-        np.save(args.out / "clips.npy", np.stack(clips))
-        (args.out / "clips.jsonl").write_text("".join(json.dumps(r) + "\n" for r in clip_records))
-        print(f"wrote {len(clips)} world clips through the tokenizer to {args.out}")
+        clip_records = [{"caption": r["caption"], "mode": "conditioned"} for r in rows[: args.clip_count]]
     elif args.clips:
         clips, clip_records = [], []
         captions = [c["caption"] for c in load_clips(args.clips)[1][: args.clip_count]]
@@ -149,9 +148,11 @@ def main() -> None:
                 previous = out["f_hat"][-1] if conditioned else None
             clips.append(np.stack(frames))
             clip_records.append({"caption": caption, "mode": "conditioned" if conditioned else "independent"})
+    if args.clips:
         np.save(args.out / "clips.npy", np.stack(clips))
         (args.out / "clips.jsonl").write_text("".join(json.dumps(r) + "\n" for r in clip_records))
-        print(f"wrote {len(clips)} clips of {args.clip_frames} frames to {args.out}")
+        print(f"wrote {len(clips)} clips of {clips[0].shape[0]} frames to {args.out}"
+              + (" (the world's, through the tokenizer)" if args.clip_truth else ""))
     if images:
         np.save(args.out / "images.npy", np.stack(images))
     (args.out / "captions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
