@@ -199,12 +199,12 @@ def build_tokenizer(data: Path) -> Tokenizer:
     return Tokenizer.from_words(w.strip(".,;:!?\"'()") or w for w in words)
 
 
-@torch.no_grad()
 def random_shifts(n: int, copies: int, size: int, gen: torch.Generator) -> torch.Tensor:
     """[1 + copies, n, 2]: copy 0 as drawn, then a random (dy, dx) in [0, size) for each of n items per copy."""
     return torch.cat([torch.zeros(1, n, 2, dtype=torch.long), torch.randint(size, (copies, n, 2), generator=gen)])
 
 
+@torch.no_grad()
 def tokenise_images(vae: VQVAE, images_u8: torch.Tensor, shifts: torch.Tensor, batch: int = 64) -> list[torch.Tensor]:
     """Codes int16 [R, N, pn²] per scale of the N images, copy r of image n rolled by shifts[r, n] = (dy, dx)."""
     out: list[list[torch.Tensor]] = [[] for _ in vae.v_patch_nums]
@@ -839,6 +839,9 @@ def main() -> None:
     if not 0 <= args.self_correct <= 1 or args.self_correct_near < 1:
         raise ValueError(f"--self-correct must be in [0, 1] and --self-correct-near at least 1; found {args.self_correct} and "
                          f"{args.self_correct_near}")
+    if args.self_correct_clips and (args.self_correct == 0 or args.mix[3] == 0):
+        raise ValueError(f"--self-correct-clips needs --self-correct above 0 and clip batches in --mix; found "
+                         f"--self-correct {args.self_correct} and --mix {args.mix}")
     if not 0 <= args.coarse_share <= 1 or args.coarse_through < 1:
         raise ValueError(f"--coarse-share must be in [0, 1] and --coarse-through at least 1; found {args.coarse_share} and "
                          f"{args.coarse_through}")
