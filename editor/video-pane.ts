@@ -2,7 +2,8 @@
  * The editor's video: the one video entity the video scene plays, made with the editor's shared
  * settings (class, seed and sampling from the generation folder: a change reaches the video at its
  * next keyframe), and the pane folder that drives it: play/pause, a scrub slider that follows the
- * playhead, loop, speed, frames per keyframe, previews, and a status read-out. The folder shows only
+ * playhead, loop, speed, frames per keyframe, previews, the next-frame top-k (shown for a model
+ * trained on clips, whose frames continue each other), and a status read-out. The folder shows only
  * while a video exists. Each control's element carries `data-video` with its name.
  */
 import {
@@ -19,6 +20,8 @@ import {
   type VideoStatus,
 } from '../runtime/ecs/index.ts';
 import { defaultKeyframeEvery } from '../runtime/video/sources.ts';
+import { NEXT_FRAME_TOP_K } from '../runtime/video/unified-frames.ts';
+import { UnifiedModel } from '../runtime/models/unified/model.ts';
 import type { VideoPlayer } from '../scenes/video.ts';
 import type { TpBinding, TpFolder } from './pane.ts';
 import type { SharedSettings } from './slots.ts';
@@ -33,15 +36,16 @@ interface Controls {
   loop: boolean;
   speed: number;
   keyframeEvery: number;
+  nextFrameTopK: number;
   showPreviews: boolean;
 }
 
 export class EditorVideo implements VideoPlayer {
   private id: number | undefined;
   private model = 0;
-  private readonly controls: Controls = { frame: 0, loop: true, speed: 1, keyframeEvery: 8, showPreviews: false };
+  private readonly controls: Controls = { frame: 0, loop: true, speed: 1, keyframeEvery: 8, nextFrameTopK: NEXT_FRAME_TOP_K, showPreviews: false };
   private readonly scrub: TpBinding<number>;
-  private readonly bindings = new Map<keyof Controls, { refresh(): void }>();
+  private readonly bindings = new Map<keyof Controls, TpBinding<unknown>>();
   private readonly timer: ReturnType<typeof setInterval>;
   /** Set while the slider is moved to follow the playhead, so that move is not taken for a seek. */
   private following = false;
@@ -68,6 +72,12 @@ export class EditorVideo implements VideoPlayer {
       this.say(`frames per keyframe must be a whole number in [1, ${CLIP_FRAMES}], found ${v}`);
       return undefined;
     });
+    this.bind('nextFrameTopK', { label: 'next-frame top-k', step: 1 }, (v) => {
+      if (Number.isInteger(v) && v >= 0) return { nextFrameTopK: v };
+      this.say(`next-frame top-k must be a whole number >= 0, found ${v}`);
+      return undefined;
+    });
+    this.bindings.get('nextFrameTopK')!.hidden = true;
     this.bind('showPreviews', { label: 'show previews' }, (v) => ({ showPreviews: v }));
     folder.addBinding(this.readouts, 'status', { readonly: true, interval: SYNC_MS, multiline: true, rows: 2 }).element.dataset.video = 'status';
     this.timer = setInterval(() => this.follow(), SYNC_MS);
@@ -76,7 +86,15 @@ export class EditorVideo implements VideoPlayer {
   acquire(): number {
     if (this.id !== undefined) removeVideo(this.engine, this.id);
     const c = this.controls;
-    this.id = addVideo(this.engine, { ...this.settings(), frames: CLIP_FRAMES, loop: c.loop, speed: c.speed, keyframeEvery: c.keyframeEvery, showPreviews: c.showPreviews });
+    this.id = addVideo(this.engine, {
+      ...this.settings(),
+      frames: CLIP_FRAMES,
+      loop: c.loop,
+      speed: c.speed,
+      keyframeEvery: c.keyframeEvery,
+      nextFrameTopK: c.nextFrameTopK,
+      showPreviews: c.showPreviews,
+    });
     this.folder.hidden = false;
     return this.id;
   }
@@ -112,7 +130,8 @@ export class EditorVideo implements VideoPlayer {
 
   /**
    * Points the video at another loaded model (its frames are made again), with the frames per
-   * keyframe that suit it: 1 for a model trained on clips (every frame generated), else 8.
+   * keyframe that suit it: 1 for a model trained on clips (every frame generated), else 8. The
+   * next-frame top-k shows only for a model trained on clips.
    */
   setModel(id: number): void {
     this.model = id;
@@ -120,6 +139,7 @@ export class EditorVideo implements VideoPlayer {
     if (model) {
       this.controls.keyframeEvery = defaultKeyframeEvery(model);
       this.bindings.get('keyframeEvery')?.refresh();
+      this.bindings.get('nextFrameTopK')!.hidden = !(model instanceof UnifiedModel && model.config.unified.frameConditioned);
     }
     if (this.id !== undefined) setVideoSettings(this.engine, this.id, { model: id, keyframeEvery: this.controls.keyframeEvery });
   }

@@ -23,7 +23,7 @@ the clip generated frame by frame (frame 0 from the caption, frame t + 1 after t
 from its features: "conditioned")
 and, for the first --clip-baseline captions, every frame from the caption alone with its own sample ("independent"),
 the flicker that frame conditioning removes. `npm run world -- --grade OUT` grades them against the world's motion.
---clip-top-k samples the frames after a clip's first with their own top-k. --clip-truth writes, in place of
+--clip-top-k samples the frames after a clip's first with their own top-k (one for all scales, or one per scale). --clip-truth writes, in place of
 generated clips, the world's clips decoded from the codes a clip plays them by, which grades what the tokenizer
 allows a model's clips.
 """
@@ -66,7 +66,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--clip-baseline", type=int, default=20, help="captions also generated as independent frames")
     p.add_argument("--cfg", type=float, default=0.0, help="guidance (the runtime's UNIFIED_SAMPLING)")
     p.add_argument("--top-k", type=int, default=16)
-    p.add_argument("--clip-top-k", type=int, help="top-k for a clip's frames after the first (default: --top-k)")
+    p.add_argument("--clip-top-k", type=top_ks,
+                   help="top-k for a clip's frames after the first (default: --top-k): one value, or one per scale "
+                        "separated by commas (1 is greedy)")
     p.add_argument("--top-p", type=float, default=0.9)
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
@@ -99,11 +101,20 @@ def tokenised_clip(vae: VQVAE, frames_u8: torch.Tensor) -> np.ndarray:
     return np.stack(out)
 
 
+def top_ks(text: str) -> int | list[int]:
+    """--clip-top-k: one whole number >= 1, or a comma-separated list of them (one per scale)."""
+    try:
+        ks = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, found {text!r}") from None
+    if any(k < 1 for k in ks):
+        raise argparse.ArgumentTypeError(f"every top-k must be at least 1; found {text!r}")
+    return ks[0] if len(ks) == 1 else ks
+
+
 @torch.no_grad()
 def main() -> None:
     args = parse_args()
-    if args.clip_top_k is not None and args.clip_top_k < 1:
-        raise SystemExit(f"--clip-top-k must be at least 1; found {args.clip_top_k}")
     torch.set_num_threads(args.threads)
     model, vae, tok = load(args.work)
     sp = Specials.of(tok)

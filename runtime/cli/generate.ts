@@ -43,7 +43,8 @@ const USAGE = `usage: npm run generate -- (--model DIR | --vae VAE.pth --var VAR
    or: npm run generate -- [--model UNIFIED_DIR] --prompt "text" [--image in.png] [--seed 0] [--cfg 0]
        [--top-k 16] [--top-p 0.9] [--temperature 1] [--dtype f32|f16] --out out.png [--dump tensors.safetensors]
    clip: add --frames 48 [--keyframe-every N] [--loop] with --out DIR/ (numbered PNGs; N defaults to 1 for a
-       model trained on clips, else 8)
+       model trained on clips, else 8); --next-frame-top-k K (default 1: greedy) is the top-k of the finest scale
+       of a frame that continues the one before (models trained on clips)
    --model defaults to the built-in model (models/builtin) when no model is given
    --seamless decodes on the torus (the quantizer's upsampling and the decoder wrap around) so the texture
        tiles without a seam; a model whose config.json says "padding": "circular" (the built-in one) always does
@@ -62,6 +63,7 @@ const USAGE = `usage: npm run generate -- (--model DIR | --vae VAE.pth --var VAR
 interface ClipValues {
   frames?: string;
   'keyframe-every'?: string;
+  'next-frame-top-k'?: string;
   loop?: boolean;
 }
 
@@ -113,6 +115,7 @@ async function main(): Promise<void> {
       dump: { type: 'string' },
       frames: { type: 'string' },
       'keyframe-every': { type: 'string' },
+      'next-frame-top-k': { type: 'string' },
       loop: { type: 'boolean' },
       maps: { type: 'string' },
       size: { type: 'string' },
@@ -136,6 +139,7 @@ async function main(): Promise<void> {
   if (values.glb && !(GLB_MESHES as readonly string[]).includes(values.mesh!)) throw usageError(`--mesh: expected one of ${GLB_MESHES.join(', ')}, found '${values.mesh}'`, USAGE);
   const requestedSide = values.size === undefined ? undefined : parseTextureSize(values.size);
   const count = parseVariations(values);
+  if (values['next-frame-top-k'] !== undefined && values.frames === undefined) throw usageError('--next-frame-top-k samples the frames of a clip: use it with --frames', USAGE);
   if (values.frames !== undefined && (kinds || requestedSide)) throw usageError('--maps and --size make textures; a clip (--frames) writes frames as generated', USAGE);
   const gpu = await Gpu.create();
   try {
@@ -308,7 +312,11 @@ async function runClip(gpu: Gpu, model: VarModel | UnifiedModel, values: Values 
   if (!Number.isInteger(frames) || frames < 1) throw usageError(`--frames: expected a whole number >= 1, found '${values.frames}'`, USAGE);
   const out = values.out!;
   const keyframeEvery = values['keyframe-every'] === undefined ? defaultKeyframeEvery(model) : Number(values['keyframe-every']);
-  const common = { frames, keyframeEvery, loop: values.loop, ...settings, out };
+  const nextFrameTopK = values['next-frame-top-k'] === undefined ? undefined : Number(values['next-frame-top-k']);
+  if (nextFrameTopK !== undefined && !(Number.isInteger(nextFrameTopK) && nextFrameTopK >= 0)) {
+    throw usageError(`--next-frame-top-k: expected a whole number >= 0, found '${values['next-frame-top-k']}'`, USAGE);
+  }
+  const common = { frames, keyframeEvery, loop: values.loop, ...settings, nextFrameTopK, out };
   const onFrame = (f: number, file: string) => process.stderr.write(`frame ${f + 1}/${frames}: ${file}\n`);
   if (model.config.family === 'unified') {
     if (values.prompt === undefined) throw usageError('--frames with a unified model needs --prompt', USAGE);

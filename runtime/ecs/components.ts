@@ -109,6 +109,8 @@ export interface VideoStreamComponent extends SamplingFields {
   speed: Float64Array;
   /** Frames the ring holds ahead of the playhead. */
   ring: Float64Array;
+  /** Top-k of the finest scale of a frame that continues the frame before (models trained on clips). */
+  nextFrameTopK: Float64Array;
   loop: Uint8Array;
   playing: Uint8Array;
   /** 1: show a preview of a frame that is not ready instead of waiting for it. */
@@ -176,6 +178,7 @@ export function createVideoStreamComponent(maxEntities: number): VideoStreamComp
     fps: f64(),
     speed: f64(),
     ring: f64(),
+    nextFrameTopK: f64(),
     loop: u8(),
     playing: u8(),
     showPreviews: u8(),

@@ -66,7 +66,7 @@ function apply(engine: Engine, eid: number): void {
     if (!Number.isInteger(K) || K < 2 || K > MAX_RING) throw new Error(`ring must be a whole number in [2, ${MAX_RING}], found ${K}`);
     const model = engine.models.get(V.model[eid]);
     if (!model) throw new Error(`model ${V.model[eid]} is not loaded (loaded model ids: ${[...engine.models.keys()].join(', ') || 'none'})`);
-    const settings: KeyframeSettings = samplingOf(engine.VideoStream, engine.prompts, eid, model.config.family);
+    const settings: KeyframeSettings = { ...samplingOf(V, engine.prompts, eid, model.config.family), nextFrameTopK: V.nextFrameTopK[eid] };
     let playback = engine.videos.get(eid);
     if (playback && (dirty & VideoDirty.rebuild || playback.model !== model)) {
       disposePlayback(engine, eid);

@@ -12,6 +12,7 @@ import { entityExists, hasComponent, removeEntity } from 'bitecs';
 import type { FeaturePath } from '../video/feature-path.ts';
 import type { FrameRing } from '../video/frame-ring.ts';
 import type { KeyframeSource } from '../video/keyframes.ts';
+import { NEXT_FRAME_TOP_K } from '../video/unified-frames.ts';
 import { addEntityWith, clearEntity, SAMPLING_DEFAULTS, samplingOf, VIDEO_STATE_NAMES, VideoDirty, VideoState, type SamplingSettings, type VideoStateName } from './components.ts';
 import type { Engine } from './engine.ts';
 
@@ -29,6 +30,12 @@ export interface VideoSettings extends SamplingSettings {
   loop?: boolean;
   /** Frames held on the GPU ahead of the playhead, in [2, 64]. Default 8. */
   ring?: number;
+  /**
+   * Top-k of the finest scale of a frame that continues the frame before, for a model trained on clips
+   * (others ignore it); the coarser scales sample with `topK`. Default 1: the fine detail follows the
+   * frame before (runtime/video/unified-frames.ts).
+   */
+  nextFrameTopK?: number;
   /** Show a preview of a frame that is not ready (playback goes on) instead of waiting. Default false. */
   showPreviews?: boolean;
   /** Start playing on the first frame. Default true. */
@@ -71,7 +78,7 @@ export interface VideoPlayback {
 }
 
 /** Stored values of the settings a video starts with when not given. */
-const DEFAULTS = { ...SAMPLING_DEFAULTS, frames: 48, keyframeEvery: 8, fps: 12, speed: 1, ring: 8, loop: 1, playing: 1 };
+const DEFAULTS = { ...SAMPLING_DEFAULTS, frames: 48, keyframeEvery: 8, fps: 12, speed: 1, ring: 8, nextFrameTopK: NEXT_FRAME_TOP_K, loop: 1, playing: 1 };
 
 /** The numeric settings and what a change of each one makes the video system do. */
 const FIELDS = {
@@ -85,6 +92,7 @@ const FIELDS = {
   topK: VideoDirty.keyframes,
   topP: VideoDirty.keyframes,
   temperature: VideoDirty.keyframes,
+  nextFrameTopK: VideoDirty.keyframes,
   fps: VideoDirty.playback,
   speed: VideoDirty.playback,
 } as const;
@@ -147,6 +155,7 @@ export function getVideoSettings(engine: Engine, eid: number): Required<Omit<Vid
     speed: V.speed[eid],
     loop: V.loop[eid] === 1,
     ring: V.ring[eid],
+    nextFrameTopK: V.nextFrameTopK[eid],
     showPreviews: V.showPreviews[eid] === 1,
     playing: V.playing[eid] === 1,
   };

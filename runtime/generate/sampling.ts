@@ -34,10 +34,15 @@ export function checkSampling(s: SamplingSettings, vocab: number, family: ModelF
   const out = { cfg: s.cfg ?? d.cfg, topK: s.topK ?? d.topK, topP: s.topP ?? d.topP, temperature: s.temperature ?? d.temperature, seed: s.seed ?? 0 };
   const bad = (what: string, range: string, v: number) => new Error(`${what} must be ${range}, found ${v}`);
   if (!Number.isFinite(out.cfg) || out.cfg < 0 || out.cfg > 100) throw bad('cfg', 'in [0, 100]', out.cfg);
-  if (!Number.isInteger(out.topK) || out.topK < 0) throw bad('top-k', 'a whole number >= 0', out.topK);
+  out.topK = checkTopK('top-k', out.topK, vocab);
   if (!(out.topP >= 0 && out.topP <= 1)) throw bad('top-p', 'in [0, 1]', out.topP);
   if (!(out.temperature > 0 && out.temperature <= 100)) throw bad('temperature', 'in (0, 100]', out.temperature);
   if (!Number.isInteger(out.seed) || out.seed < 0 || out.seed > 0xffffffff) throw bad('seed', 'a whole number in [0, 2^32)', out.seed);
-  out.topK = Math.min(out.topK, vocab);
   return out;
+}
+
+/** A top-k setting (0: all; 1: greedy), capped at the vocabulary; the error names `what` and the value found. */
+export function checkTopK(what: string, k: number, vocab: number): number {
+  if (!Number.isInteger(k) || k < 0) throw new Error(`${what} must be a whole number >= 0, found ${k}`);
+  return Math.min(k, vocab);
 }

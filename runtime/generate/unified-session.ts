@@ -16,7 +16,7 @@ import type { Tap } from '../models/tap.ts';
 import { generatedBlockTokens, imageTokens, viewTokens } from '../models/unified/config.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
 import { decode } from '../models/vqvae/vqvae.ts';
-import { checkSampling, type SamplingSettings } from './sampling.ts';
+import { checkSampling, checkTopK, type SamplingSettings } from './sampling.ts';
 import type { UnifiedStepInfo, UnifiedStepKind } from './steps.ts';
 import { checkTextSettings, ImageJob, imagePlanes, TextJob, type ImageInput, type TextSettings } from './unified-jobs.ts';
 import { UnifiedSequence, type SequenceMark, type Unit } from './unified-sequence.ts';
@@ -42,7 +42,14 @@ export interface UnifiedSessionOptions {
 }
 
 /** Settings of `generateImage`: VAR's, with `cfg` the guidance scale of every scale. */
-export type ImageSettings = SamplingSettings;
+export interface ImageSettings extends SamplingSettings {
+  /**
+   * Top-k of the finest scale alone (1: greedy); the coarser scales keep `topK`. Default: `topK`. A clip's
+   * next frame draws its fine detail greedily so that it follows the frame before instead of being drawn
+   * afresh (runtime/video/unified-frames.ts).
+   */
+  finestTopK?: number;
+}
 
 /** Options of `generateImage`. */
 export interface ImageOptions {
@@ -134,7 +141,7 @@ export class UnifiedSession {
   /** Generates an image after the sequence (its prompt: the text since the last image), with guidance when cfg > 0. */
   generateImage(settings: ImageSettings = {}, options: ImageOptions = {}): ImageJob {
     const { unified: u, vae } = this.model.config;
-    const s = checkSampling(settings, vae.vocabSize, 'unified');
+    const s = { ...checkSampling(settings, vae.vocabSize, 'unified'), finestTopK: settings.finestTopK === undefined ? undefined : checkTopK('finest top-k', settings.finestTopK, vae.vocabSize) };
     if (s.cfg > 0 && !this.seq.guided) throw new Error(`generateImage: cfg ${s.cfg} needs the unconditional row; this session was made with guidance: false`);
     const P = u.patchNums[u.patchNums.length - 1];
     this.seq.reserve('generateImage', 1 + generatedBlockTokens(u.patchNums), P * P + 1);

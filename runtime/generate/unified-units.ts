@@ -35,7 +35,7 @@ export function* frameUnits(seq: UnifiedSequence, features: Tensor): Unit {
  * coarser scales' features downsampled to it), the head, guidance, sampling and the f_hat update;
  * then the decode. Its full view and `</image>` are fed lazily, if the sequence goes on.
  */
-export function* imageUnits(seq: UnifiedSequence, job: ImageJob, s: Required<SamplingSettings>, decodeImage: boolean, start: Tensor | undefined): Unit {
+export function* imageUnits(seq: UnifiedSequence, job: ImageJob, s: Required<SamplingSettings> & { finestTopK?: number }, decodeImage: boolean, start: Tensor | undefined): Unit {
   const model = seq.model;
   const { unified: u, vae } = model.config;
   const w = model.transformer;
@@ -67,7 +67,8 @@ export function* imageUnits(seq: UnifiedSequence, job: ImageJob, s: Required<Sam
     tap?.(rec, `scale${si}.logits`, guided);
     // Image b of a batch draws with seed + b, as it would alone with that seed.
     const counter = tokenCount(u.patchNums.slice(0, si)) * V;
-    sample(rec, job.idx[si].view([seq.batch * l]), guided, { topK: s.topK, topP: s.topP, temperature: s.temperature, seed: s.seed, counter, sequenceRows: l });
+    const topK = si === S - 1 ? (s.finestTopK ?? s.topK) : s.topK;
+    sample(rec, job.idx[si].view([seq.batch * l]), guided, { topK, topP: s.topP, temperature: s.temperature, seed: s.seed, counter, sequenceRows: l });
     tap?.(rec, `scale${si}.idx`, job.idx[si]);
     addScale(rec, vae, model.quantizer, seq.scratch, [{ tensor: seq.fHat, sign: 1 }], job.idx[si], si);
     tap?.(rec, `scale${si}.f_hat`, seq.fHat);

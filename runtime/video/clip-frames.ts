@@ -30,6 +30,8 @@ export interface ClipPlayOptions {
   topP?: number;
   /** Default 1. */
   temperature?: number;
+  /** Top-k of the finest scale of a frame that continues the one before (models trained on clips). Default 1. */
+  nextFrameTopK?: number;
   /** Make the last frames blend back into the first keyframe, for a clip played in a loop. Default false. */
   loop?: boolean;
   /** How in-between features are made. Default 'slerp'. */
@@ -57,6 +59,7 @@ export async function* clipFrames(gpu: Gpu, model: VarModel | KeyframeSource, op
     topK: options.topK ?? d.topK,
     topP: options.topP ?? d.topP,
     temperature: options.temperature ?? d.temperature,
+    nextFrameTopK: options.nextFrameTopK,
   };
   const settingsOf = (k: number): KeyframeSettings => ({ ...base, classLabel: labels.length ? labels[k % labels.length] : 0 });
   for (let k = 0; k < Math.max(1, labels.length); k++) source.check(settingsOf(k));

@@ -22,6 +22,11 @@ export interface KeyframeSettings {
   topK: number;
   topP: number;
   temperature: number;
+  /**
+   * Top-k of the finest scale of a frame that continues the frame before (sources of models trained on
+   * clips; others ignore it). Default `NEXT_FRAME_TOP_K` (runtime/video/unified-frames.ts): greedy.
+   */
+  nextFrameTopK?: number;
 }
 
 /** The unit of work a session runs on its next `step()`, for pricing. */

@@ -10,14 +10,22 @@
  * prefilled once and marked, and each keyframe rewinds to the mark, feeds the previous keyframe's full
  * view and generates. Memory stays flat however long the clip runs, and nothing is allocated per frame.
  * A keyframe whose previous one the path does not hold (the first, or after a seek) is text to image.
+ *
+ * A keyframe that continues the one before draws its finest scale with `nextFrameTopK` (default greedy):
+ * its coarser scales sample as any image's, so colours and layout vary as the model learned them, while
+ * the fine detail, which carries a slow motion (a scroll of one pixel is a quarter of a 16x16 token),
+ * follows the frame before instead of being drawn afresh each frame (docs/builtin-model.md, "Clips").
  */
-import { checkSampling } from '../generate/sampling.ts';
+import { checkSampling, checkTopK } from '../generate/sampling.ts';
 import { UnifiedSession, type SequenceMark } from '../generate/unified-session.ts';
 import type { UnifiedStepKind } from '../generate/steps.ts';
 import type { Tensor } from '../gpu/index.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
 import { keyframeSeed, type KeyframeSession, type KeyframeSettings, type KeyframeSource, type KeyframeUnit } from './keyframes.ts';
 import { checkPrompt, UNIT_KINDS, unifiedSourceBase, type UnifiedKeyframeOptions } from './unified-keyframes.ts';
+
+/** Top-k of the finest scale of a keyframe that continues the one before, unless its settings give one. */
+export const NEXT_FRAME_TOP_K = 1;
 
 /** The session kept between keyframes, with the prompt it has prefilled. */
 interface Window {
@@ -72,24 +80,35 @@ export function unifiedFrameSource(model: UnifiedModel, options: UnifiedKeyframe
     if (w === window) window = undefined;
   };
 
+  const base = unifiedSourceBase(model);
   return {
-    ...unifiedSourceBase(model),
+    ...base,
     begin(k: number, s: KeyframeSettings, previous?: Tensor): KeyframeSession {
       const prompt = checkPrompt(s.prompt);
       const sampling = { seed: keyframeSeed(s.seed, k), cfg: s.cfg, topK: s.topK, topP: s.topP, temperature: s.temperature };
       checkSampling(sampling, vae.vocabSize, 'unified');
+      const finestTopK = previous ? nextFrameTopK(s, vae.vocabSize) : undefined;
       const w = windowFor(prompt, s.cfg > 0);
       return new FrameKeyframe(w, () => {
         if (!w.mark) w.mark = w.session.mark();
         if (previous) w.session.appendFrame(previous);
-        w.session.generateImage(sampling, { decode: false, start: previous });
+        w.session.generateImage({ ...sampling, finestTopK }, { decode: false, start: previous });
       }, release);
+    },
+    check(s: KeyframeSettings): void {
+      base.check(s);
+      nextFrameTopK(s, vae.vocabSize);
     },
     dispose(): void {
       window?.session.dispose();
       window = undefined;
     },
   };
+}
+
+/** The settings' top-k for the finest scale of a frame that continues the one before, checked. */
+function nextFrameTopK(s: KeyframeSettings, vocab: number): number {
+  return checkTopK('next-frame top-k', s.nextFrameTopK ?? NEXT_FRAME_TOP_K, vocab);
 }
 
 /** One keyframe on a window: the prompt's prefill first when the window is new, then the frame's work. */

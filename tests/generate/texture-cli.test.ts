@@ -88,9 +88,11 @@ describe('generate --maps --size --glb', () => {
     await expect(cli(['--model', FIXTURE, '--class', '3,4', '--variations', '2', '--out', join(dir, 'x.png')])).rejects.toMatchObject({ stderr: expect.stringMatching(/--variations makes N images of one class/) });
   }, 180_000);
 
-  it('refuses unknown maps, sizes and meshes before generating', async () => {
+  it('refuses unknown maps, sizes, meshes and clip settings before generating', async () => {
     await expect(generate(['--maps', 'albedo,gloss', '--out', dir])).rejects.toMatchObject({ stderr: expect.stringMatching(/--maps: unknown map 'gloss'/) });
     await expect(generate(['--maps', 'albedo', '--size', '100000', '--out', dir])).rejects.toMatchObject({ stderr: expect.stringMatching(/--size: expected a whole number of pixels from 8 to 4096/) });
     await expect(generate(['--glb', '--mesh', 'teapot', '--out', dir])).rejects.toMatchObject({ stderr: expect.stringMatching(/--mesh: expected one of plane, cube, sphere, torus-knot/) });
+    await expect(generate(['--next-frame-top-k', '1', '--out', join(dir, 'x.png')])).rejects.toMatchObject({ stderr: expect.stringMatching(/--next-frame-top-k samples the frames of a clip: use it with --frames/) });
+    await expect(generate(['--frames', '2', '--next-frame-top-k', 'two', '--out', dir])).rejects.toMatchObject({ stderr: expect.stringMatching(/--next-frame-top-k: expected a whole number >= 0, found 'two'/) });
   }, 60_000);
 });

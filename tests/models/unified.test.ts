@@ -253,6 +253,36 @@ describe('unified conformance with unified-tiny', () => {
     expect(() => new UnifiedSession(model, { batch: 0 })).toThrow(/batch must be a whole number from 1 to 64, found 0/);
   });
 
+  it('finestTopK: the finest scale draws with its own top-k, the coarser scales as before', async () => {
+    const settings = { cfg: config.generation.cfg, topK: 8, topP: 0.9, temperature: 1.2, seed: 41 };
+    const run = async (finestTopK?: number) => {
+      const taps = new TapCollector(gpu, /^scale\d+\.logits$/);
+      const session = new UnifiedSession(model, { tap: taps.tap });
+      session.appendText(config.generation.prompt);
+      const job = session.generateImage({ ...settings, finestTopK }, { decode: false });
+      while (!session.idle) session.step();
+      const out = { logits: await taps.collect(), codes: (await job.readTokens()).map((c) => Array.from(c)) };
+      session.dispose();
+      return out;
+    };
+    const sampled = await run();
+    const greedyFinest = await run(1);
+    for (let s = 0; s < S - 1; s++) expect(greedyFinest.codes[s], `scale ${s}`).toEqual(sampled.codes[s]);
+    const V = model.config.vae.vocabSize;
+    const logits = greedyFinest.logits.get(`scale${S - 1}.logits`)!.data;
+    const argmax = greedyFinest.codes[S - 1].map((_, row) => {
+      let best = 0;
+      for (let v = 1; v < V; v++) if (logits[row * V + v] > logits[row * V + best]) best = v;
+      return best;
+    });
+    expect(greedyFinest.codes[S - 1]).toEqual(argmax);
+    // Sampled at top-k 8 and temperature 1.2, the finest scale leaves its argmax somewhere.
+    expect(sampled.codes[S - 1]).not.toEqual(argmax);
+    const session = new UnifiedSession(model);
+    expect(() => session.generateImage({ finestTopK: -1 })).toThrow(/finest top-k must be a whole number >= 0, found -1/);
+    session.dispose();
+  });
+
   it('runs with f16 weights (codes identical unless greedy came near a tie)', async () => {
     const half = await loadUnifiedFolder(gpu, FIXTURE, { dtype: 'f16' });
     expect(half.weightBytes.transformer).toBeLessThan(0.6 * model.weightBytes.transformer);

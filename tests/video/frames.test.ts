@@ -84,6 +84,24 @@ describe('frame-conditioned clips on unified-tiny', () => {
     source.dispose?.();
   });
 
+  it('draws the finest scale of a frame that continues another with nextFrameTopK; a first frame ignores it', async () => {
+    const sampled: KeyframeSettings = { ...settings, seed: 5, topK: 8, topP: 0.9, temperature: 1.2 };
+    const play = async (nextFrameTopK: number) => {
+      const source = unifiedFrameSource(clipModel);
+      const path = new FeaturePath(source, { timeline: { frames: 2, keyframeEvery: 1, loop: false }, settings: { ...sampled, nextFrameTopK }, slots: 3 });
+      const frames = [await frameImage(path, 0), await frameImage(path, 1)];
+      path.dispose();
+      source.dispose?.();
+      return frames;
+    };
+    const [greedyFinest, asTopK] = [await play(1), await play(sampled.topK)];
+    expectClose('frame 0, whatever nextFrameTopK', greedyFinest[0], asTopK[0], { atol: 0, rtol: 0 });
+    expect(Math.max(...greedyFinest[1].map((v, i) => Math.abs(v - asTopK[1][i])))).toBeGreaterThan(1e-3);
+    const source = unifiedFrameSource(clipModel);
+    expect(() => source.check({ ...settings, nextFrameTopK: 1.5 })).toThrow(/next-frame top-k must be a whole number >= 0, found 1.5/);
+    source.dispose?.();
+  });
+
   it('is what the engine plays for such a model: frame 1 on screen continues frame 0', async () => {
     const engine = createEngine(gpu, { budgetMs: Infinity });
     const model = addModel(engine, clipModel);

@@ -218,18 +218,20 @@ describe('video playback in the engine', () => {
     disposeEngine(s.engine);
   });
 
-  it('takes a new class from the next keyframe on, while the frames made keep playing', async () => {
+  it('takes a new class and next-frame top-k from the next keyframe on, while the frames made keep playing', async () => {
     const tl: Timeline = { frames: 24, keyframeEvery: 4, loop: true };
     const s = setup({ ...tl, ring: 4, playing: false });
     await frame(s.engine);
     expect(s.source.begun).toEqual([{ k: 0, classLabel: 2, seed: 5 }, { k: 1, classLabel: 2, seed: 5 }]);
-    setVideoSettings(s.engine, s.eid, { classLabel: 6 });
+    setVideoSettings(s.engine, s.eid, { classLabel: 6, nextFrameTopK: 3 });
     seekVideo(s.engine, s.eid, 1);
     await frame(s.engine);
     expect(maxDiff(await display(s), expectedFrame(tl, 1))).toBeLessThanOrEqual(1);
     playVideo(s.engine, s.eid);
     while (getVideoStatus(s.engine, s.eid).frame < 5) await frame(s.engine);
     expect(s.source.begun.map((b) => `${b.k}:${b.classLabel}`)).toEqual(['0:2', '1:2', '2:6']);
+    // The next-frame top-k is a keyframe setting too: the default (greedy) before, 3 after.
+    expect(s.source.nextFrameTopKs).toEqual([1, 1, 3]);
     // Frame 5 blends keyframe 1 (class 2) into keyframe 2 (class 6).
     expect(maxDiff(await display(s), expectedFrame(tl, 5, undefined, (k) => (k < 2 ? 2 : 6)))).toBeLessThanOrEqual(1);
     disposeEngine(s.engine);

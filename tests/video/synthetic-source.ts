@@ -33,6 +33,8 @@ export class SyntheticSource implements KeyframeSource {
   readonly scales = 2;
   /** Every session begun, in order. */
   readonly begun: { k: number; classLabel: number; seed: number }[] = [];
+  /** The next-frame top-k of every session begun, in order. */
+  readonly nextFrameTopKs: (number | undefined)[] = [];
   decodes = 0;
 
   constructor(readonly gpu: Gpu) {}
@@ -46,6 +48,7 @@ export class SyntheticSource implements KeyframeSource {
   begin(k: number, s: KeyframeSettings): KeyframeSession {
     this.check(s);
     this.begun.push({ k, classLabel: s.classLabel, seed: s.seed });
+    this.nextFrameTopKs.push(s.nextFrameTopK);
     return new SyntheticKeyframe(this.gpu, syntheticFeatures(k, s));
   }
 

@@ -570,14 +570,18 @@ def encode_image(vae, img01_B3HW: Tensor, patch_nums: tuple[int, ...], view: boo
 
 
 @torch.no_grad()
-def generate_image(model: Unified, vae, sp: Specials, prefix: list, cfg_scale: float, top_k: int = 1, top_p: float = 0.0,
+def generate_image(model: Unified, vae, sp: Specials, prefix: list, cfg_scale: float, top_k: int | list[int] = 1, top_p: float = 0.0,
                    temperature: float = 1.0, generator: torch.Generator | None = None, start: Tensor | None = None) -> dict:
     """Generates the image that follows `prefix` (whose last Text should be the prompt), scale by scale, with guidance;
-    its accumulated features begin at `start` [1, Cvae, P, P] (a clip's previous frame) or zero.
+    its accumulated features begin at `start` [1, Cvae, P, P] (a clip's previous frame) or zero. `top_k` is one value
+    for every scale or a list with one per scale.
 
     Returns lists over scales of guided image logits [1, pn², V], codes [1, pn²], f_hat [1, Cvae, P, P] and top-2
     gaps, and the decoded image [1, 3, H, W] in [0, 1]."""
     pns = model.cfg.patch_nums
+    top_ks = top_k if isinstance(top_k, list) else [top_k] * len(pns)
+    if len(top_ks) != len(pns):
+        raise ValueError(f"generate_image: expected one top-k per scale ({len(pns)}), found {len(top_ks)}")
     out: dict = {"logits": [], "idx": [], "f_hat": [], "gap": []}
     f = torch.zeros(1, model.Cvae, pns[-1], pns[-1]) if start is None else start.clone()
     img = Image(codes=[], feats=[])
@@ -585,7 +589,7 @@ def generate_image(model: Unified, vae, sp: Specials, prefix: list, cfg_scale: f
         rows = [build_sequence(prefix + [img], sp, model, drop_prompt=drop) for drop in (False, True)]
         lg = model.image_logits(model(collate(rows, sp.pad))[:, -pn * pn :]).float().cpu()  # the VQVAE stays on the CPU
         guided = (1 + cfg_scale) * lg[0] - cfg_scale * lg[1]
-        idx = choose(guided, top_k, top_p, temperature, generator)[None]
+        idx = choose(guided, top_ks[s], top_p, temperature, generator)[None]
         f = vae.add_scale(f, idx, s)
         img.codes.append(idx)
         if s + 1 < len(pns):

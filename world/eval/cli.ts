@@ -4,11 +4,13 @@
  * image. Prints a table, then the report as one JSON line.
  *
  *   npm run eval -- [--model models/builtin] [--prompts 200] [--captions 100] [--recon 50]
- *       [--clips 0] [--clip-frames 6] [--seed 0] [--cfg 0] [--top-k 16] [--top-p 0.9] [--dtype f32|f16] [--quiet]
+ *       [--clips 0] [--clip-frames 6] [--next-frame-top-k 1] [--seed 0] [--cfg 0] [--top-k 16] [--top-p 0.9]
+ *       [--dtype f32|f16] [--quiet]
  *
  * --clips N plays N clip prompts (a texture and a motion) through the model's keyframe source (frame
  * by frame for a model trained on clips, else the feature path) and grades how they move against the
- * world's motion (world/eval/clip-grade.ts).
+ * world's motion (world/eval/clip-grade.ts); --next-frame-top-k is the top-k of the finest scale of a frame
+ * that continues the one before (runtime/video/unified-frames.ts).
  */
 import { parseArgs } from 'node:util';
 import { Gpu } from '../../runtime/gpu/index.ts';
@@ -17,6 +19,7 @@ import { UNIFIED_SAMPLING } from '../../runtime/generate/unified-tasks.ts';
 import { loadUnifiedFolder } from '../../runtime/models/unified/load.ts';
 import { BUILTIN_MODEL } from '../../runtime/cli/builtin.ts';
 import { parseDType } from '../../runtime/cli/model-args.ts';
+import { NEXT_FRAME_TOP_K } from '../../runtime/video/unified-frames.ts';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -27,6 +30,7 @@ async function main(): Promise<void> {
       recon: { type: 'string', default: '50' },
       clips: { type: 'string', default: '0' },
       'clip-frames': { type: 'string', default: '6' },
+      'next-frame-top-k': { type: 'string', default: String(NEXT_FRAME_TOP_K) },
       seed: { type: 'string', default: '0' },
       cfg: { type: 'string', default: String(UNIFIED_SAMPLING.cfg) },
       'top-k': { type: 'string', default: String(UNIFIED_SAMPLING.topK) },
@@ -49,6 +53,7 @@ async function main(): Promise<void> {
       reconstructions: count('recon', values.recon),
       clips: count('clips', values.clips),
       clipFrames: count('clip-frames', values['clip-frames']),
+      nextFrameTopK: count('next-frame-top-k', values['next-frame-top-k']),
       seed: count('seed', values.seed),
       cfg: Number(values.cfg),
       topK: count('top-k', values['top-k']),

@@ -34,6 +34,8 @@ export interface WorldEvalOptions {
   cfg?: number;
   topK?: number;
   topP?: number;
+  /** Top-k of the finest scale of a clip frame that continues the one before. Default: the keyframe source's (1). */
+  nextFrameTopK?: number;
   /** Called after each item with a line of progress. */
   onProgress?: (done: number, total: number, what: string) => void;
 }
@@ -138,7 +140,7 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
       for (let i = 0; i < clips; i++) {
         const clip = sampleClip(clipRng, 'train');
         const rgb: Uint8ClampedArray[] = [];
-        const play = { prompt: clip.text, frames, keyframeEvery, seed: hash32(seed + 3, i), ...sampling };
+        const play = { prompt: clip.text, frames, keyframeEvery, seed: hash32(seed + 3, i), ...sampling, nextFrameTopK: opts.nextFrameTopK };
         for await (const { image } of clipFrames(model.gpu, source, play)) rgb.push(planesToRgb(image, size));
         const g = gradeClip(rgb, size, clip.text);
         grades.push(g);
