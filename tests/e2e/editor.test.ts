@@ -156,7 +156,7 @@ describe('editor in headless Chromium', () => {
     const status = () => e.page.locator('[data-video="status"] textarea').inputValue();
     await expect.poll(status).toMatch(/^(playing|buffering|paused): frame \d+ of 48( \(showing \d+\))?\n\d+ ready ahead, \d+ stalls$/);
     // var-tiny's keyframes do not continue each other: no next-frame top-k to set.
-    expect(await e.page.locator('[data-video="nextFrameTopK"]').isHidden()).toBe(true);
+    expect(await e.page.locator('[data-video="nextFrameTopK"]').getAttribute('class')).toMatch(/tp-v-hidden/);
 
     // Dropped files: what is not a model is refused; a model folder's files load in place of the model.
     await e.drop([{ name: 'notes.txt', text: 'not a model' }]);
@@ -228,6 +228,9 @@ describe('editor in headless Chromium', () => {
       expect(await e.shown('prompt')).toBe('red and blue checker, fine');
       // It was trained on clips: its video is generated frame by frame, each frame continuing the one before.
       expect(await e.videoShown('keyframeEvery')).toBe('1');
+      // Its next frames draw their finest scale greedily by default, a setting shown for such a model.
+      expect(await e.videoShown('nextFrameTopK')).toBe('1');
+      expect(await e.page.locator('[data-video="nextFrameTopK"]').getAttribute('class')).not.toMatch(/tp-v-hidden/);
       await e.page.waitForFunction(() => (window.nextscale!.focusProgress()?.unit ?? 0) > 0);
       expect(e.errors).toEqual([]);
       await e.close();
