@@ -20,7 +20,7 @@ import {
   type VideoStatus,
 } from '../runtime/ecs/index.ts';
 import { defaultKeyframeEvery } from '../runtime/video/sources.ts';
-import { NEXT_FRAME_TOP_K } from '../runtime/video/unified-frames.ts';
+import { NEXT_FRAME_TOP_K } from '../runtime/video/keyframes.ts';
 import { UnifiedModel } from '../runtime/models/unified/model.ts';
 import type { VideoPlayer } from '../scenes/video.ts';
 import type { TpBinding, TpFolder } from './pane.ts';

@@ -11,8 +11,7 @@
 import { entityExists, hasComponent, removeEntity } from 'bitecs';
 import type { FeaturePath } from '../video/feature-path.ts';
 import type { FrameRing } from '../video/frame-ring.ts';
-import type { KeyframeSource } from '../video/keyframes.ts';
-import { NEXT_FRAME_TOP_K } from '../video/unified-frames.ts';
+import { NEXT_FRAME_TOP_K, type KeyframeSource } from '../video/keyframes.ts';
 import { addEntityWith, clearEntity, SAMPLING_DEFAULTS, samplingOf, VIDEO_STATE_NAMES, VideoDirty, VideoState, type SamplingSettings, type VideoStateName } from './components.ts';
 import type { Engine } from './engine.ts';
 

@@ -5,7 +5,7 @@
  */
 export { FeaturePath, keyframeSlots, type FeaturePathOptions, type KeyframeSettingsOf } from './feature-path.ts';
 export { FrameRing, type FrameRingOptions } from './frame-ring.ts';
-export { keyframeSeed, type KeyframeSession, type KeyframeSettings, type KeyframeSource, type KeyframeUnit } from './keyframes.ts';
+export { keyframeSeed, NEXT_FRAME_TOP_K, type KeyframeSession, type KeyframeSettings, type KeyframeSource, type KeyframeUnit } from './keyframes.ts';
 export { advance, checkTimeline, frameAfter, readyAhead, segmentOf, stepsAhead, wrapPosition, type Advance, type Segment, type Timeline } from './timeline.ts';
 export { varKeyframeSource, type VarKeyframeOptions } from './var-keyframes.ts';
 export { unifiedKeyframeSource, type UnifiedKeyframeOptions } from './unified-keyframes.ts';

@@ -24,10 +24,16 @@ export interface KeyframeSettings {
   temperature: number;
   /**
    * Top-k of the finest scale of a frame that continues the frame before (sources of models trained on
-   * clips; others ignore it). Default `NEXT_FRAME_TOP_K` (runtime/video/unified-frames.ts): greedy.
+   * clips; others ignore it). Default `NEXT_FRAME_TOP_K`: greedy.
    */
   nextFrameTopK?: number;
 }
+
+/**
+ * Top-k of the finest scale of a keyframe that continues the one before, unless its settings give one:
+ * greedy, so the fine detail follows the frame before (runtime/video/unified-frames.ts).
+ */
+export const NEXT_FRAME_TOP_K = 1;
 
 /** The unit of work a session runs on its next `step()`, for pricing. */
 export interface KeyframeUnit {

@@ -21,11 +21,8 @@ import { UnifiedSession, type SequenceMark } from '../generate/unified-session.t
 import type { UnifiedStepKind } from '../generate/steps.ts';
 import type { Tensor } from '../gpu/index.ts';
 import type { UnifiedModel } from '../models/unified/model.ts';
-import { keyframeSeed, type KeyframeSession, type KeyframeSettings, type KeyframeSource, type KeyframeUnit } from './keyframes.ts';
+import { keyframeSeed, NEXT_FRAME_TOP_K, type KeyframeSession, type KeyframeSettings, type KeyframeSource, type KeyframeUnit } from './keyframes.ts';
 import { checkPrompt, UNIT_KINDS, unifiedSourceBase, type UnifiedKeyframeOptions } from './unified-keyframes.ts';
-
-/** Top-k of the finest scale of a keyframe that continues the one before, unless its settings give one. */
-export const NEXT_FRAME_TOP_K = 1;
 
 /** The session kept between keyframes, with the prompt it has prefilled. */
 interface Window {

@@ -19,7 +19,7 @@ import { UNIFIED_SAMPLING } from '../../runtime/generate/unified-tasks.ts';
 import { loadUnifiedFolder } from '../../runtime/models/unified/load.ts';
 import { BUILTIN_MODEL } from '../../runtime/cli/builtin.ts';
 import { parseDType } from '../../runtime/cli/model-args.ts';
-import { NEXT_FRAME_TOP_K } from '../../runtime/video/unified-frames.ts';
+import { NEXT_FRAME_TOP_K } from '../../runtime/video/keyframes.ts';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
