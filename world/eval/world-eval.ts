@@ -61,8 +61,8 @@ export interface WorldEvalReport {
   video?: ClipSummary & { byMotion: Record<string, ClipSummary>; frames: number; keyframeEvery: number; msPerFrame: number };
 }
 
-/** The targets a built-in model must reach (see the eval table). */
-export const WORLD_TARGETS = { colours: 0.85, pattern: 0.7, captions: 0.8, psnrDb: 26, seam: 1.1 } as const;
+/** The targets a built-in model must reach (see the eval table); `heldOutPattern` holds for the held-out combinations alone. */
+export const WORLD_TARGETS = { colours: 0.9, pattern: 0.7, heldOutPattern: 0.6, captions: 0.85, psnrDb: 26, seam: 1.1 } as const;
 
 export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions = {}): Promise<WorldEvalReport> {
   const prompts = opts.prompts ?? 200;
@@ -160,34 +160,54 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
   };
 }
 
-/** The report as a table, with each target and whether it was met. */
+/** The report as a table, with each target and whether it was met; a part that measured nothing is left out. */
 export function formatWorldReport(r: WorldEvalReport): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  const mark = (x: number, target: number) => (x >= target ? 'met' : 'MISSED');
+  const db = (x: number) => (Number.isNaN(x) ? '-' : `${x.toFixed(1)} dB`);
+  const atLeast = (x: number, target: number, text: string) => `>= ${text} ${x >= target ? 'met' : 'MISSED'}`;
+  const atMost = (x: number, target: number) => `<= ${target} ${x <= target ? 'met' : 'MISSED'}`;
+  const rows: [string, string, string][] = [];
   const g = r.generation;
-  const rows: [string, string, string][] = [
-    [`colours right (${g.all.count} prompts)`, pct(g.all.colours), `>= ${pct(WORLD_TARGETS.colours)} ${mark(g.all.colours, WORLD_TARGETS.colours)}`],
-    [`pattern right (${g.all.count} prompts)`, pct(g.all.pattern), `>= ${pct(WORLD_TARGETS.pattern)} ${mark(g.all.pattern, WORLD_TARGETS.pattern)}`],
-    [`  seen combinations: colours / pattern (${g.seen.count})`, `${pct(g.seen.colours)} / ${pct(g.seen.pattern)}`, ''],
-    [`  held-out combinations: colours / pattern (${g.heldOut.count})`, `${pct(g.heldOut.colours)} / ${pct(g.heldOut.pattern)}`, ''],
-    [`captions right: pattern and colours (${r.captioning.count})`, pct(r.captioning.right), `>= ${pct(WORLD_TARGETS.captions)} ${mark(r.captioning.right, WORLD_TARGETS.captions)}`],
-    ['  caption pattern / colours / scale', `${pct(r.captioning.pattern)} / ${pct(r.captioning.colours)} / ${pct(r.captioning.scale)}`, ''],
-    [`tokenizer reconstruction PSNR (${r.reconstruction.count})`, `${r.reconstruction.psnrDb.toFixed(2)} dB`, `>= ${WORLD_TARGETS.psnrDb} dB ${mark(r.reconstruction.psnrDb, WORLD_TARGETS.psnrDb)}`],
-    ['  checker on the reconstructions: colours / pattern', `${pct(r.reconstruction.colours)} / ${pct(r.reconstruction.pattern)}`, 'the most a generator can show through this tokenizer'],
-    ['seam of the generated textures, tiled', g.seam.toFixed(2), `<= ${WORLD_TARGETS.seam} ${g.seam <= WORLD_TARGETS.seam ? 'met' : 'MISSED'} (the wrap edge's step over the inside's)`],
-    ['  against the inside at the same phase (patch borders)', g.seamAtPatch.toFixed(2), `<= ${WORLD_TARGETS.seam} ${g.seamAtPatch <= WORLD_TARGETS.seam ? 'met' : 'MISSED'}`],
-    ['generation time per image', `${g.msPerImage.toFixed(0)} ms`, 'wall clock, this device'],
-  ];
-  const v = r.video;
-  if (v) {
-    const db = (x: number) => (Number.isNaN(x) ? '-' : `${x.toFixed(1)} dB`);
+  if (g.all.count > 0) {
     rows.push(
-      [`clips: follow / still PSNR (${v.clips} of ${v.frames} frames, a keyframe every ${v.keyframeEvery})`, `${db(v.followPsnr)} / ${db(v.stillPsnr)}`, 'follow > still: moves like the world'],
+      [`colours right (${g.all.count} prompts)`, pct(g.all.colours), atLeast(g.all.colours, WORLD_TARGETS.colours, pct(WORLD_TARGETS.colours))],
+      [`pattern right (${g.all.count} prompts)`, pct(g.all.pattern), atLeast(g.all.pattern, WORLD_TARGETS.pattern, pct(WORLD_TARGETS.pattern))],
+      [`  seen combinations: colours / pattern (${g.seen.count})`, `${pct(g.seen.colours)} / ${pct(g.seen.pattern)}`, ''],
+      [`  held-out combinations: colours / pattern (${g.heldOut.count})`, `${pct(g.heldOut.colours)} / ${pct(g.heldOut.pattern)}`, `pattern ${atLeast(g.heldOut.pattern, WORLD_TARGETS.heldOutPattern, pct(WORLD_TARGETS.heldOutPattern))}`],
+      ['seam of the generated textures, tiled', g.seam.toFixed(2), `${atMost(g.seam, WORLD_TARGETS.seam)} (the wrap edge's step over the inside's)`],
+      ['  against the inside at the same phase (patch borders)', g.seamAtPatch.toFixed(2), atMost(g.seamAtPatch, WORLD_TARGETS.seam)],
+      ['generation time per image', `${g.msPerImage.toFixed(0)} ms`, 'wall clock, this device'],
+    );
+  }
+  const c = r.captioning;
+  if (c.count > 0) {
+    rows.push(
+      [`captions right: pattern and colours (${c.count})`, pct(c.right), atLeast(c.right, WORLD_TARGETS.captions, pct(WORLD_TARGETS.captions))],
+      ['  caption pattern / colours / scale', `${pct(c.pattern)} / ${pct(c.colours)} / ${pct(c.scale)}`, ''],
+    );
+  }
+  const t = r.reconstruction;
+  if (t.count > 0) {
+    rows.push(
+      [`tokenizer reconstruction PSNR (${t.count})`, `${t.psnrDb.toFixed(2)} dB`, atLeast(t.psnrDb, WORLD_TARGETS.psnrDb, `${WORLD_TARGETS.psnrDb} dB`)],
+      ['  checker on the reconstructions: colours / pattern', `${pct(t.colours)} / ${pct(t.pattern)}`, 'the most a generator can show through this tokenizer'],
+    );
+  }
+  const v = r.video;
+  if (v && v.clips > 0) {
+    const follows = (s: ClipSummary) => (Number.isNaN(s.followPsnr) ? 'unmeasured: no clip moves its pixels' : s.followPsnr > s.stillPsnr ? 'met' : 'MISSED');
+    rows.push([`clips: follow / still PSNR (${v.clips} of ${v.frames} frames, a keyframe every ${v.keyframeEvery})`, `${db(v.followPsnr)} / ${db(v.stillPsnr)}`, `follow > still ${follows(v)}: moves like the world`]);
+    // Per motion that acts on pixels (scroll, hue drift): the combined reading weighs each clip by its squared error.
+    for (const [kind, s] of Object.entries(v.byMotion)) {
+      if (!Number.isNaN(s.followPsnr)) rows.push([`  ${kind} (${s.clips})`, `${db(s.followPsnr)} / ${db(s.stillPsnr)}`, '']);
+    }
+    rows.push(
       ['  change between frames / the world\'s', Number.isNaN(v.change) ? '-' : `${v.change.toFixed(2)}x`, '0 frozen, 1 as the world'],
       ['  texture kept: colours / pattern', `${pct(v.colours)} / ${pct(v.pattern)}`, ''],
       ['generation time per frame', `${v.msPerFrame.toFixed(0)} ms`, 'wall clock, this device'],
     );
   }
+  if (rows.length === 0) return 'nothing measured: every count is 0';
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
   return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd()).join('\n');
