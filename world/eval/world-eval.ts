@@ -163,7 +163,7 @@ export async function evaluateWorld(model: UnifiedModel, opts: WorldEvalOptions 
 /** The report as a table, with each target and whether it was met; a part that measured nothing is left out. */
 export function formatWorldReport(r: WorldEvalReport): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  const db = (x: number) => (Number.isNaN(x) ? '-' : `${x.toFixed(1)} dB`);
+  const db = (x: number, digits = 1) => (Number.isNaN(x) ? '-' : `${x.toFixed(digits)} dB`);
   const atLeast = (x: number, target: number, text: string) => `>= ${text} ${x >= target ? 'met' : 'MISSED'}`;
   const atMost = (x: number, target: number) => `<= ${target} ${x <= target ? 'met' : 'MISSED'}`;
   const rows: [string, string, string][] = [];
@@ -196,7 +196,7 @@ export function formatWorldReport(r: WorldEvalReport): string {
   const v = r.video;
   if (v && v.clips > 0) {
     const follows = (s: ClipSummary) => (Number.isNaN(s.followPsnr) ? 'unmeasured: no clip moves its pixels' : s.followPsnr > s.stillPsnr ? 'met' : 'MISSED');
-    rows.push([`clips: follow / still PSNR (${v.clips} of ${v.frames} frames, a keyframe every ${v.keyframeEvery})`, `${db(v.followPsnr)} / ${db(v.stillPsnr)}`, `follow > still ${follows(v)}: moves like the world`]);
+    rows.push([`clips: follow / still PSNR (${v.clips} of ${v.frames} frames, a keyframe every ${v.keyframeEvery})`, `${db(v.followPsnr, 2)} / ${db(v.stillPsnr, 2)}`, `follow > still ${follows(v)}: moves like the world`]);
     // Per motion that acts on pixels (scroll, hue drift): the combined reading weighs each clip by its squared error.
     for (const [kind, s] of Object.entries(v.byMotion)) {
       if (!Number.isNaN(s.followPsnr)) rows.push([`  ${kind} (${s.clips})`, `${db(s.followPsnr)} / ${db(s.stillPsnr)}`, '']);
