@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nextscale.data import load_images, to_m11  # noqa: E402
+from nextscale.data import load_images, psnr_m11, to_m11  # noqa: E402
 from nextscale.vqvae import VQVAE, load_vae  # noqa: E402
 
 
@@ -29,13 +29,6 @@ def load(path: Path) -> VQVAE:
     model = VQVAE.from_config(ckpt["config"])
     model.load_state_dict(ckpt["model"])
     return model.eval()
-
-
-@torch.no_grad()
-def psnr(model: VQVAE, x: torch.Tensor) -> float:
-    recon = model.decoder(model.post_quant_conv(model.fhat_sequence(model.encode_idx(x))[-1])).clamp(-1, 1)
-    mse = (((recon - x) / 2) ** 2).mean()
-    return float(10 * torch.log10(1 / mse))
 
 
 @torch.no_grad()
@@ -55,7 +48,8 @@ def main() -> None:
     x = to_m11(images[: args.count] if args.count else images)
     agree = [float((p == q).float().mean()) for p, q in zip(a.encode_idx(x), b.encode_idx(x))]
     print(f"{len(x)} images; codes agreeing per scale {list(a.v_patch_nums)}: " + ", ".join(f"{v:.1%}" for v in agree))
-    print(f"reconstruction PSNR: a {psnr(a, x):.2f} dB, b {psnr(b, x):.2f} dB")
+    recon = [psnr_m11(m.decode(m.fhat_sequence(m.encode_idx(x))[-1]), x) for m in (a, b)]
+    print(f"reconstruction PSNR: a {recon[0]:.2f} dB, b {recon[1]:.2f} dB")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ much the autoencoder's.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nextscale.data import psnr_m11 as psnr  # noqa: E402
 from nextscale.vqvae import load_vae  # noqa: E402
 
 
@@ -55,12 +55,6 @@ def main() -> None:
             print(f"| none: the encoder's features, unquantised | - | {psnr(vae.decode(f), x):.2f} dB |")
             print(f"| {', '.join(map(str, vae.v_patch_nums))}, codes re-chosen scale by scale | "
                   f"{sum(p * p for p in vae.v_patch_nums)} | {psnr(vae.decode(rechosen_fhat(vae, f, 3)), x):.2f} dB |")
-
-
-def psnr(y: torch.Tensor, x: torch.Tensor) -> float:
-    """PSNR in dB of the mean squared error, images in [-1, 1] (a quarter of the error in [0, 1])."""
-    mse = float(((y.clamp(-1, 1) - x) ** 2).mean()) / 4
-    return 10 * math.log10(1 / mse)
 
 
 def rechosen_fhat(vae, f: torch.Tensor, passes: int) -> torch.Tensor:

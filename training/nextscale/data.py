@@ -14,6 +14,7 @@ seamless but mirror the pattern (a 30-degree rotation becomes -30), so they are 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,12 @@ def to_m11(batch_uint8: Tensor) -> Tensor:
     if batch_uint8.dtype != torch.uint8 or batch_uint8.dim() != 4 or batch_uint8.shape[3] != 3:
         raise ValueError(f"expected uint8 [B, H, W, 3], found {batch_uint8.dtype} {list(batch_uint8.shape)}")
     return batch_uint8.permute(0, 3, 1, 2).float().div(127.5).sub(1)
+
+
+def psnr_m11(y: Tensor, x: Tensor) -> float:
+    """PSNR in dB of the mean squared error of images in [-1, 1] (y clamped), read as `npm run eval` reads it: on [0, 1]."""
+    mse = float(((y.clamp(-1, 1) - x) ** 2).mean()) / 4
+    return 10 * math.log10(1 / mse)
 
 
 def to_uint8(img_m11: Tensor) -> Tensor:
