@@ -65,7 +65,8 @@ from nextscale.vqvae import VQVAE, load_vae  # noqa: E402
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, help="world folder; needed to train")
-    p.add_argument("--vae", type=Path, help="a VQVAE export (vae.safetensors, vae.json) or a model folder; needed for a fresh start")
+    p.add_argument("--vae", type=Path, help="a VQVAE export (vae.safetensors, vae.json) or a model folder; needed for a fresh "
+                                             "start; with --init, the tokenizer the fine-tune moves onto (its world tokenised anew)")
     p.add_argument("--work", type=Path, required=True, help="folder for unified.ckpt, tokens.pt, logs")
     p.add_argument("--resume", action="store_true", help="continue from WORK/unified.ckpt")
     p.add_argument("--init", type=Path,
@@ -781,6 +782,18 @@ def load_checkpoint(path: Path) -> tuple[dict, VQVAE, Tokenizer, Unified]:
     return ckpt, vae, Tokenizer(ckpt["tokenizer"]), model
 
 
+def swap_vae(model: Unified, old: VQVAE, new: VQVAE, source: Path) -> VQVAE:
+    """The tokenizer a fine-tune moves onto: it must give the codes the model's vocabulary and scales expect. A code
+    head is rebased onto its codebook."""
+    for key in ("vocab_size", "v_patch_nums", "z_channels"):
+        if new.config()[key] != old.config()[key]:
+            raise ValueError(f"{source}: the VQVAE's {key} is {new.config()[key]}, the model's tokenizer has {old.config()[key]}")
+    if model.code_basis is not None:
+        model.rebase_code_head(new.quantize.embedding.weight)
+    print(f"moving onto the tokenizer of {source}")
+    return new
+
+
 def load_model_folder(folder: Path) -> tuple[VQVAE, Tokenizer, Unified]:
     """The VQVAE, tokenizer and transformer of a runtime model folder (an --export, e.g. models/builtin), in float32."""
     config = json.loads((folder / "config.json").read_text())
@@ -852,6 +865,8 @@ def main() -> None:
         else:
             ckpt, vae, tok, model = load_checkpoint(args.init)
             print(f"fine-tuning the model of {args.init} (trained {ckpt['step']} steps, {ckpt.get('seconds', 0) / 60:.1f} minutes)")
+        if args.vae:
+            vae = swap_vae(model, vae, load_vae(args.vae), args.vae)
         if args.pos_2d:
             model.add_pos_grid()
         if args.pos_scales:

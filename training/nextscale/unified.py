@@ -185,6 +185,13 @@ class Unified(nn.Module):
         self.code_basis = unit_rms(codebook_VC)
         self.code_proj = nn.Parameter(torch.zeros(self.code_basis.shape[1], self.cfg.embed_dim))
 
+    def rebase_code_head(self, codebook_VC: Tensor) -> None:
+        """Points the code head at another codebook, for a fine-tune onto another tokenizer: the image rows learned so far
+        are folded into `head.weight` and code_proj starts again at zero, so the head computes what it computed."""
+        with torch.no_grad():
+            self.head.weight[self.cfg.text_vocab_size :] = self.image_head_weight()
+        self.use_code_head(codebook_VC.to(self.head.weight.device))
+
     def add_pos_grid(self) -> None:
         """Turns on pos_2d in a model trained without it, for a fine-tune: pos_grid starts at zero, so the model
         computes what it computed before until training moves it."""
