@@ -37,7 +37,11 @@
 #      DEEP_STEPS in all;
 #  16. a fine-tune on many more clips (MANY_CLIPS from the world's clip stream, the first 800 of them stage 1's,
 #      each at two phases: --clip-rolls 1), beside the same images: a cosine over MANY_CLIPS_STEPS with 30% clip
-#      batches, then resumed by steps to MANY_CLIPS_MORE_STEPS with half of them clips; then the eval.
+#      batches, then resumed by steps to MANY_CLIPS_MORE_STEPS with half of them clips;
+#  17. the whole VQVAE (encoder, codebook and decoder) fine-tuned on whole images on the torus (--crop 0): a cosine
+#      over VQ_JOINT_MINUTES resumed to VQ_JOINT_MINUTES + VQ_JOINT_MORE_MINUTES; then the transformer moved onto its
+#      codes (train_unified.py --vae: the world tokenised anew, the code head rebased onto the new codebook) for
+#      RETOK_MINUTES, stage 16's self-correction with half of its batches caption→image; then the eval.
 # Every stage resumes from its checkpoint under WORK (default out/builtin-work): run the script again after an
 # interruption and it continues. The transformer stages train in bfloat16 autocast on a CPU that computes it
 # natively (train_unified.py --precision auto), about 4 times as many steps per minute as float32. Budgets
@@ -46,7 +50,8 @@
 # minutes on a bfloat16 CPU), then SCALES_MINUTES, SCALES_MORE_MINUTES, CORRECT_MINUTES, CORRECT_MORE_MINUTES,
 # OWN_MINUTES and CHAIN_MINUTES, then DEEP_MINUTES, DEEP_MORE_MINUTES and DEEP_STEPS steps in all for stage 15
 # (about 60 minutes more), then MANY_CLIPS_STEPS and MANY_CLIPS_MORE_STEPS for stage 16 (about 40 minutes, and about
-# 20 to tokenise its clips): about 960 minutes of training in all.
+# 20 to tokenise its clips), then VQ_JOINT_MINUTES, VQ_JOINT_MORE_MINUTES and RETOK_MINUTES for stage 17 (about 200
+# minutes with its tokenising): about 1,160 minutes of training in all.
 # Where PyTorch sees a CUDA GPU the transformer stages train on it (train_unified.py --device auto); for a GPU
 # machine without the world's pixels, training/build_builtin_gpu.sh runs stages 3-5 from a token carry.
 set -euo pipefail
@@ -72,6 +77,9 @@ DEEP_STEPS="${DEEP_STEPS:-11000}"
 MANY_CLIPS="${MANY_CLIPS:-6000}"
 MANY_CLIPS_STEPS="${MANY_CLIPS_STEPS:-1200}"
 MANY_CLIPS_MORE_STEPS="${MANY_CLIPS_MORE_STEPS:-2400}"
+VQ_JOINT_MINUTES="${VQ_JOINT_MINUTES:-35}"
+VQ_JOINT_MORE_MINUTES="${VQ_JOINT_MORE_MINUTES:-85}"
+RETOK_MINUTES="${RETOK_MINUTES:-45}"
 PY=/usr/bin/python3
 mkdir -p "$WORK"
 
@@ -225,6 +233,21 @@ else
 fi
 many_clips_stage "${start[@]}" --mix 0.45 0.25 0 0.3 --eval-every 250 --steps "$MANY_CLIPS_STEPS"
 many_clips_stage --resume --mix 0.3 0.2 0 0.5 --eval-every 400 --steps "$MANY_CLIPS_MORE_STEPS"
+# The whole VQVAE: the torus decoder alone had flattened at 25.645 dB held-out; encoder, codebook and decoder together
+# rise past 26. Its codes differ from stage 16's on about half of the tokens above 1x1, so the transformer follows it
+# onto the world tokenised anew (its own cache, images and clips).
+resume=(--init models/builtin); [ -f "$WORK/vq-joint-work/vqvae.ckpt" ] && resume=(--resume)
+$PY training/train_vqvae.py --data "$WORK/world" --work "$WORK/vq-joint-work" "${resume[@]}" --minutes "$VQ_JOINT_MINUTES" \
+  --lr 1e-4 --precision bf16 --crop 0
+$PY training/train_vqvae.py --data "$WORK/world" --work "$WORK/vq-joint-work" --resume --lr 1e-4 --precision bf16 --crop 0 \
+  --minutes "$((VQ_JOINT_MINUTES + VQ_JOINT_MORE_MINUTES))" --export "$WORK/vq-joint"
+mkdir -p "$WORK/retok-work"
+start=(--init "$WORK/many-clips-work/unified.ckpt" --vae "$WORK/vq-joint" --pos-2d --pos-scales --code-head --warmup 30)
+[ -f "$WORK/retok-work/unified.ckpt" ] && start=(--resume)
+$PY training/train_unified.py --data "$CLIPS_WORLD" --work "$WORK/retok-work" "${start[@]}" --pos-lr-scale 10 \
+  --mix 0.5 0.25 0 0.25 --coarse-share 0.4 --coarse-through 4 --images 20000 --rolls 1 --clip-rolls 1 --lr 2e-4 \
+  --eval-every 400 --self-correct 1 --self-correct-from chain --minutes "$RETOK_MINUTES" --steps 100000 \
+  --export models/builtin --f16
 
 du -sh models/builtin
 npm run -s eval -- --model models/builtin
