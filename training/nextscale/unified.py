@@ -190,7 +190,7 @@ class Unified(nn.Module):
         are folded into `head.weight` and code_proj starts again at zero, so the head computes what it computed."""
         with torch.no_grad():
             self.head.weight[self.cfg.text_vocab_size :] = self.image_head_weight()
-        self.use_code_head(codebook_VC.to(self.head.weight.device))
+        self.use_code_head(codebook_VC)
 
     def add_pos_grid(self) -> None:
         """Turns on pos_2d in a model trained without it, for a fine-tune: pos_grid starts at zero, so the model
